@@ -1,0 +1,90 @@
+/* config: the sxedge configuration file (INI, parsed with libinih).
+ *
+ * config_load() reads and validates a whole file and reports every problem
+ * as "FILE:LINE: message" (LINE 0 for what is missing from the file as a
+ * whole), so an operator can fix them all in one go.  A configuration either
+ * loads completely or not at all; nothing half-valid is ever returned. */
+#ifndef SXEDGE_CONFIG_H
+#define SXEDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+enum listener_role {
+	ROLE_ACCESS,   /* remote users' SIP clients, server-auth TLS */
+	ROLE_INTERNAL, /* the front-end pool, mutual TLS */
+};
+
+enum client_cert_mode {
+	CLIENT_CERT_NONE,
+	CLIENT_CERT_OPTIONAL,
+	CLIENT_CERT_REQUIRED,
+};
+
+struct listener_config {
+	char *name; /* section name after "listener ", e.g. "access" */
+	int line;   /* line of the section header */
+	enum listener_role role;
+	char *address; /* bind address, IPv4 or IPv6 literal */
+	uint16_t port;
+	char *advertise_host; /* host put in Via/Record-Route/Path; default: address */
+	uint16_t advertise_port; /* default: port */
+	char *certificate; /* PEM chain, leaf first */
+	char *key;
+	char *ca_file; /* CAs trusted for client certificates (and for the pool) */
+	enum client_cert_mode client_cert; /* default: none for access, required for internal */
+	bool require_sni; /* refuse handshakes without SNI; default no */
+};
+
+struct pool_config {
+	char **fqdns; /* names accepted in pool certificates (internal listener and outbound) */
+	size_t n_fqdns;
+	char *relay_host; /* address the edge relays to */
+	uint16_t relay_port;
+	unsigned connections;     /* persistent connections to keep open, default 1 */
+	unsigned reconnect_min_s; /* back-off after a failed connect, default 1 */
+	unsigned reconnect_max_s; /* back-off cap, default 30 */
+};
+
+struct limits_config {
+	size_t sip_max_message;      /* bytes, default 65536 */
+	unsigned sip_max_headers;    /* header lines per message, default 256 */
+	size_t sip_max_line;         /* bytes per header line, default 8192 */
+	unsigned handshake_timeout_s; /* default 10 */
+	unsigned idle_timeout_s;      /* default 300 */
+	unsigned message_timeout_s;   /* a started message must complete in this, default 10 */
+	size_t output_max;            /* bytes queued towards one peer, default 1 MiB */
+	unsigned drain_timeout_s;     /* SIGTERM grace period, default 10 */
+	unsigned max_connections;     /* accepted connections in all, default 10000 */
+};
+
+struct sxedge_config {
+	char *path;
+	enum log_level log_level; /* default notice */
+	uint16_t node_id;         /* this edge node inside an edge pool, default 1 */
+	bool flow_secret_set;     /* false: a random secret is made at start */
+	unsigned char flow_secret[32];
+	char **domains; /* our SIP domains, lower case */
+	size_t n_domains;
+	struct listener_config *listeners;
+	size_t n_listeners;
+	struct pool_config pool;
+	struct limits_config limits;
+};
+
+/* Loads PATH.  On success returns the configuration; on failure writes one
+ * "PATH:LINE: message" line per problem to ERRORS and returns NULL. */
+struct sxedge_config *config_load(const char *path, FILE *errors);
+void config_free(struct sxedge_config *config);
+
+/* The first listener with ROLE, or NULL. */
+const struct listener_config *config_listener(const struct sxedge_config *config,
+					      enum listener_role role);
+bool config_is_our_domain(const struct sxedge_config *config, const char *domain);
+const char *config_role_name(enum listener_role role);
+
+#endif

@@ -1,0 +1,75 @@
+/* conn: one TLS connection over libevent, the only object the protocol code
+ * sees of sockets and OpenSSL.
+ *
+ * A conn owns its bufferevent, enforces the handshake timeout, the idle
+ * timeout and the output limit, and learns the peer's certificate identity.
+ * It reports to its owner through one callback with a small set of events.
+ * The owner may call conn_free() from inside that callback: the conn is
+ * only marked then, and released when the callback returns. */
+#ifndef SXEDGE_CONN_H
+#define SXEDGE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+enum conn_event {
+	CONN_EVENT_READY,   /* handshake done; peer identity is known */
+	CONN_EVENT_DATA,    /* bytes are waiting in conn_input() */
+	CONN_EVENT_CLOSED,  /* the connection is gone; conn_close_reason() says why */
+};
+
+struct conn;
+typedef void conn_callback(struct conn *conn, enum conn_event event, void *arg);
+
+struct conn_limits {
+	unsigned handshake_timeout_s;
+	unsigned idle_timeout_s; /* 0: none */
+	size_t output_max;       /* bytes queued for the peer before the conn is dropped */
+};
+
+/* Takes over the accepted socket FD and starts the server handshake. */
+struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t fd,
+			 const struct sockaddr *peer, int peer_len,
+			 const struct conn_limits *limits, conn_callback *callback, void *arg);
+
+/* Connects to PEER (binding to LOCAL when not NULL) and starts the client
+ * handshake on SSL, which the caller has prepared (tls_client_expect). */
+struct conn *conn_connect(struct event_base *base, SSL *ssl,
+			  const struct sockaddr *peer, int peer_len,
+			  const struct sockaddr *local, int local_len,
+			  const struct conn_limits *limits, conn_callback *callback, void *arg);
+
+/* Stops delivering events, closes at once and frees (deferred when called
+ * from inside the callback).  CLOSED is not reported for conn_free(). */
+void conn_free(struct conn *conn);
+
+/* Flushes what is queued, then closes; CLOSED follows. */
+void conn_close(struct conn *conn, const char *reason);
+
+struct evbuffer *conn_input(struct conn *conn);
+/* Queues bytes for the peer.  Returns -1 (and closes the conn) when that
+ * would exceed the output limit. */
+int conn_write(struct conn *conn, const void *data, size_t len);
+
+uint64_t conn_id(const struct conn *conn); /* unique per process, never reused */
+bool conn_ready(const struct conn *conn);
+const char *conn_peer(const struct conn *conn);         /* "ADDR:PORT" */
+const char *conn_peer_subject(const struct conn *conn); /* certificate subject or NULL */
+/* Peer certificate identities (tls_cert_names), known once READY. */
+char *const *conn_peer_names(const struct conn *conn, size_t *n);
+const char *conn_close_reason(const struct conn *conn);
+
+void conn_set_callback(struct conn *conn, conn_callback *callback, void *arg);
+void *conn_user(const struct conn *conn);
+void conn_set_user(struct conn *conn, void *user);
+
+/* Looks up a live conn by id in the process's table (flow tokens, Via). */
+struct conn *conn_find(uint64_t id);
+
+#endif
