@@ -1,0 +1,88 @@
+/* sxedge: the access edge daemon.  This file is the command line and the
+ * life cycle: load and check the configuration, build the worker (TLS
+ * contexts, bound listeners), serve until told to stop, exit. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "message.h"
+#include "worker.h"
+
+#define DEFAULT_CONFIG "/etc/sxedge/sxedge.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sxedge [-t] [-c FILE] [-h] [-V]\n"
+		     "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		     "  -t       check the configuration and certificates, then exit\n"
+		     "  -h       this help\n"
+		     "  -V       print the version and exit\n");
+}
+
+/* Exit status 0 when the whole configuration, certificates included, is usable. */
+static int check_only(const char *path)
+{
+	struct sxedge_config *config = config_load(path, stderr);
+	if (config == NULL)
+		return 1;
+	int status = worker_check_tls(config, stderr) == 0 ? 0 : 1;
+	if (status == 0)
+		fprintf(stderr, "%s: configuration ok\n", path);
+	config_free(config);
+	return status;
+}
+
+static int serve(const char *path)
+{
+	struct sxedge_config *config = config_load(path, stderr);
+	if (config == NULL)
+		return 1;
+	log_set_level(config->log_level);
+	/* A peer that vanishes mid-write must cost one connection, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	sip_message_init();
+	struct worker *worker = worker_new(config, stderr);
+	int status = 1;
+	if (worker != NULL)
+		status = worker_run(worker) == 0 ? 0 : 1;
+	else
+		log_event(LOG_LEVEL_ERROR, "start_failed", "config=%s", path);
+	worker_free(worker);
+	config_free(config);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	int check = 0;
+	int option;
+
+	while ((option = getopt(argc, argv, "c:thV")) != -1) {
+		switch (option) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sxedge %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return check ? check_only(path) : serve(path);
+}

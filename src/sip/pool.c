@@ -1,0 +1,201 @@
+/* pool: the edge's links to the internal front-end pool.
+ *
+ * Each link is a small state machine: connecting -> up -> (closed) ->
+ * waiting for the back-off timer -> connecting.  A link that is up carries a
+ * SIP session of role internal, so what the pool sends back on it (responses,
+ * and requests Kamailio chooses to reuse the connection for) goes through the
+ * same pipeline as traffic on the internal listener. */
+#include "pool.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "tls.h"
+
+struct pool_link {
+	struct sip_pool *pool;
+	struct conn *conn;            /* NULL while waiting to reconnect */
+	struct sip_session *session;  /* set once the link is up */
+	struct event *retry_timer;
+	unsigned backoff_s;
+};
+
+struct sip_pool {
+	struct sip_context *context;
+	SSL_CTX *client_ctx;
+	struct sockaddr_storage relay;
+	int relay_len;
+	struct sockaddr_storage local; /* the internal listener's address, any port */
+	int local_len;
+	struct pool_link *links;
+	unsigned n_links;
+	unsigned next; /* round robin over links that are up */
+	char relay_text[300];
+};
+
+static int pool_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *out, int *len)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		*len = sizeof(*in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
+static void pool_link_connect(struct pool_link *link);
+
+static void pool_link_on_event(struct conn *conn, enum conn_event event, void *arg)
+{
+	struct pool_link *link = arg;
+	struct sip_pool *pool = link->pool;
+	const struct pool_config *config = &pool->context->config->pool;
+	char reason[300];
+
+	switch (event) {
+	case CONN_EVENT_READY:
+		link->session = sip_session_attach(pool->context, conn, ROLE_INTERNAL);
+		if (link->session == NULL) {
+			conn_close(conn, "out of memory");
+			return;
+		}
+		link->backoff_s = config->reconnect_min_s;
+		log_event(LOG_LEVEL_NOTICE, "pool_up", "conn=%" PRIu64 " peer=%s", conn_id(conn),
+			  conn_peer(conn));
+		break;
+	case CONN_EVENT_DATA:
+		sip_session_on_event(conn, event, link->session);
+		break;
+	case CONN_EVENT_CLOSED:
+		if (link->session != NULL)
+			sip_session_on_event(conn, event, link->session);
+		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
+			  pool->relay_text, log_quote(reason, sizeof(reason), conn_close_reason(conn)),
+			  link->backoff_s);
+		link->conn = NULL;
+		link->session = NULL;
+		struct timeval delay = { .tv_sec = link->backoff_s };
+		evtimer_add(link->retry_timer, &delay);
+		link->backoff_s = link->backoff_s * 2 > config->reconnect_max_s
+					  ? config->reconnect_max_s
+					  : link->backoff_s * 2;
+		break;
+	}
+}
+
+static void pool_link_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_link_connect(arg);
+}
+
+static void pool_link_connect(struct pool_link *link)
+{
+	struct sip_pool *pool = link->pool;
+	const struct pool_config *config = &pool->context->config->pool;
+	/* Links to the pool stay open however quiet: only the pool may close them. */
+	struct conn_limits limits = pool->context->conn_limits;
+	limits.idle_timeout_s = 0;
+
+	SSL *ssl = SSL_new(pool->client_ctx);
+	if (ssl == NULL ||
+	    tls_client_expect(ssl, config->relay_host, (const char *const *)config->fqdns,
+			      config->n_fqdns) < 0) {
+		SSL_free(ssl);
+		link->conn = NULL;
+	} else {
+		link->conn = conn_connect(pool->context->base, ssl,
+					  (struct sockaddr *)&pool->relay, pool->relay_len,
+					  (struct sockaddr *)&pool->local, pool->local_len, &limits,
+					  pool_link_on_event, link);
+	}
+	if (link->conn == NULL) {
+		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=\"cannot connect\" retry_in=%u",
+			  pool->relay_text, link->backoff_s);
+		struct timeval delay = { .tv_sec = link->backoff_s };
+		evtimer_add(link->retry_timer, &delay);
+	}
+}
+
+struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx)
+{
+	const struct sxedge_config *config = context->config;
+	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	struct sip_pool *pool = calloc(1, sizeof(*pool));
+
+	if (pool == NULL)
+		return NULL;
+	pool->context = context;
+	pool->client_ctx = client_ctx;
+	snprintf(pool->relay_text, sizeof(pool->relay_text),
+		 strchr(config->pool.relay_host, ':') ? "[%s]:%u" : "%s:%u",
+		 config->pool.relay_host, config->pool.relay_port);
+	if (pool_sockaddr(config->pool.relay_host, config->pool.relay_port, &pool->relay,
+			  &pool->relay_len) < 0 ||
+	    pool_sockaddr(internal->address, 0, &pool->local, &pool->local_len) < 0 ||
+	    pool->relay.ss_family != pool->local.ss_family) {
+		free(pool);
+		return NULL;
+	}
+	pool->n_links = config->pool.connections;
+	pool->links = calloc(pool->n_links, sizeof(*pool->links));
+	if (pool->links == NULL) {
+		free(pool);
+		return NULL;
+	}
+	for (unsigned i = 0; i < pool->n_links; i++) {
+		struct pool_link *link = &pool->links[i];
+		link->pool = pool;
+		link->backoff_s = config->pool.reconnect_min_s;
+		link->retry_timer = evtimer_new(context->base, pool_link_on_retry, link);
+		if (link->retry_timer == NULL) {
+			sip_pool_free(pool);
+			return NULL;
+		}
+		pool_link_connect(link);
+	}
+	return pool;
+}
+
+void sip_pool_free(struct sip_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (unsigned i = 0; i < pool->n_links; i++) {
+		struct pool_link *link = &pool->links[i];
+		if (link->retry_timer != NULL)
+			event_free(link->retry_timer);
+		if (link->conn != NULL) {
+			if (link->session != NULL)
+				sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
+			conn_free(link->conn);
+		}
+	}
+	free(pool->links);
+	free(pool);
+}
+
+struct conn *sip_pool_pick(struct sip_pool *pool)
+{
+	for (unsigned tried = 0; tried < pool->n_links; tried++) {
+		struct pool_link *link = &pool->links[pool->next++ % pool->n_links];
+		if (link->session != NULL && conn_ready(link->conn))
+			return link->conn;
+	}
+	return NULL;
+}

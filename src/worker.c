@@ -1,0 +1,277 @@
+/* worker: an event loop serving every listener of the configuration.
+ *
+ * Start-up order matters for an edge: all TLS contexts are built and all
+ * ports bound before the loop runs, so a mistake is reported before any
+ * traffic is served.  SIGTERM stops accepting at once, then the loop keeps
+ * relaying on open connections until they are gone or drain_timeout ends. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "log.h"
+#include "pool.h"
+#include "session.h"
+#include "tls.h"
+
+struct worker_listener {
+	struct worker *worker;
+	const struct listener_config *config;
+	SSL_CTX *ctx;
+	struct evconnlistener *listener;
+};
+
+struct worker {
+	struct event_base *base;
+	const struct sxedge_config *config;
+	struct sip_context sip;
+	struct worker_listener *listeners;
+	size_t n_listeners;
+	SSL_CTX *pool_ctx;
+	struct event *sigterm;
+	struct event *sigint;
+	struct event *drain_timer; /* fires every second while draining */
+	unsigned drain_left_s;
+	bool draining;
+};
+
+/* ---- TLS contexts ---- */
+
+static SSL_CTX *worker_listener_ctx(const struct sxedge_config *config,
+				    const struct listener_config *listener, FILE *errors)
+{
+	char err[512];
+	bool internal = listener->role == ROLE_INTERNAL;
+	SSL_CTX *ctx = tls_server_context(listener, internal ? (const char *const *)config->pool.fqdns : NULL,
+					  internal ? config->pool.n_fqdns : 0, err, sizeof(err));
+	if (ctx == NULL)
+		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, listener->line,
+			listener->name, err);
+	return ctx;
+}
+
+/* The edge presents its internal certificate to the pool. */
+static SSL_CTX *worker_pool_ctx(const struct sxedge_config *config, FILE *errors)
+{
+	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	char err[512];
+	SSL_CTX *ctx = tls_client_context(internal->certificate, internal->key, internal->ca_file,
+					  err, sizeof(err));
+	if (ctx == NULL)
+		fprintf(errors, "%s:%d: pool link: %s\n", config->path, internal->line, err);
+	return ctx;
+}
+
+int worker_check_tls(const struct sxedge_config *config, FILE *errors)
+{
+	int status = 0;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		SSL_CTX *ctx = worker_listener_ctx(config, &config->listeners[i], errors);
+		if (ctx == NULL)
+			status = -1;
+		SSL_CTX_free(ctx);
+	}
+	SSL_CTX *pool_ctx = worker_pool_ctx(config, errors);
+	if (pool_ctx == NULL)
+		status = -1;
+	SSL_CTX_free(pool_ctx);
+	return status;
+}
+
+/* ---- listeners ---- */
+
+static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
+			     struct sockaddr *peer, int peer_len, void *arg)
+{
+	struct worker_listener *wl = arg;
+	struct worker *worker = wl->worker;
+	(void)listener;
+
+	if (worker->sip.inbound >= worker->config->limits.max_connections) {
+		log_event(LOG_LEVEL_WARNING, "conn_refused", "role=%s reason=\"connection limit\"",
+			  config_role_name(wl->config->role));
+		evutil_closesocket(fd);
+		return;
+	}
+	sip_session_accept(&worker->sip, wl->config->role, wl->ctx, fd, peer, peer_len);
+}
+
+static evutil_socket_t worker_bind(const struct listener_config *listener, char *err,
+				   size_t err_size)
+{
+	struct sockaddr_storage addr;
+	struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+	socklen_t len;
+	int one = 1;
+
+	memset(&addr, 0, sizeof(addr));
+	if (inet_pton(AF_INET, listener->address, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(listener->port);
+		len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, listener->address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(listener->port);
+		len = sizeof(*in6);
+	} else {
+		snprintf(err, err_size, "bad address %s", listener->address);
+		return -1;
+	}
+	evutil_socket_t fd = socket(addr.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, 511) < 0 ||
+	    evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0) {
+		snprintf(err, err_size, "cannot listen on %s port %u: %s", listener->address,
+			 listener->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int worker_listen(struct worker *worker, FILE *errors)
+{
+	const struct sxedge_config *config = worker->config;
+	char err[300];
+
+	worker->listeners = calloc(config->n_listeners, sizeof(*worker->listeners));
+	if (worker->listeners == NULL)
+		return -1;
+	worker->n_listeners = config->n_listeners;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		struct worker_listener *wl = &worker->listeners[i];
+		wl->worker = worker;
+		wl->config = &config->listeners[i];
+		wl->ctx = worker_listener_ctx(config, wl->config, errors);
+		if (wl->ctx == NULL)
+			return -1;
+		evutil_socket_t fd = worker_bind(wl->config, err, sizeof(err));
+		if (fd < 0) {
+			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, wl->config->line,
+				wl->config->name, err);
+			return -1;
+		}
+		wl->listener = evconnlistener_new(worker->base, worker_on_accept, wl,
+						  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (wl->listener == NULL) {
+			close(fd);
+			return -1;
+		}
+		log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u",
+			  config_role_name(wl->config->role), wl->config->address, wl->config->port);
+	}
+	return 0;
+}
+
+/* ---- signals and draining ---- */
+
+static void worker_on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *worker = arg;
+	(void)fd;
+	(void)what;
+
+	if (worker->sip.inbound == 0 || worker->drain_left_s == 0) {
+		event_base_loopexit(worker->base, NULL);
+		return;
+	}
+	worker->drain_left_s--;
+	struct timeval second = { .tv_sec = 1 };
+	evtimer_add(worker->drain_timer, &second);
+}
+
+static void worker_on_signal(evutil_socket_t signal_number, short what, void *arg)
+{
+	struct worker *worker = arg;
+	(void)what;
+
+	if (worker->draining)
+		return;
+	worker->draining = true;
+	log_event(LOG_LEVEL_NOTICE, "draining", "signal=%d connections=%u timeout=%u",
+		  (int)signal_number, worker->sip.inbound, worker->config->limits.drain_timeout_s);
+	for (size_t i = 0; i < worker->n_listeners; i++) {
+		evconnlistener_free(worker->listeners[i].listener);
+		worker->listeners[i].listener = NULL;
+	}
+	worker->drain_left_s = worker->config->limits.drain_timeout_s;
+	event_active(worker->drain_timer, EV_TIMEOUT, 0);
+}
+
+/* ---- life cycle ---- */
+
+struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
+{
+	struct worker *worker = calloc(1, sizeof(*worker));
+	if (worker == NULL)
+		return NULL;
+	worker->config = config;
+	worker->base = event_base_new();
+	if (worker->base == NULL || sip_context_init(&worker->sip, worker->base, config) < 0)
+		goto fail;
+	if (worker_listen(worker, errors) < 0)
+		goto fail;
+	worker->pool_ctx = worker_pool_ctx(config, errors);
+	if (worker->pool_ctx == NULL)
+		goto fail;
+	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
+	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
+	worker->drain_timer = evtimer_new(worker->base, worker_on_drain_tick, worker);
+	if (worker->sigterm == NULL || worker->sigint == NULL || worker->drain_timer == NULL ||
+	    evsignal_add(worker->sigterm, NULL) < 0 || evsignal_add(worker->sigint, NULL) < 0)
+		goto fail;
+	return worker;
+fail:
+	worker_free(worker);
+	return NULL;
+}
+
+int worker_run(struct worker *worker)
+{
+	worker->sip.pool = sip_pool_new(&worker->sip, worker->pool_ctx);
+	if (worker->sip.pool == NULL) {
+		log_event(LOG_LEVEL_ERROR, "start_failed", "reason=\"cannot set up the pool links\"");
+		return -1;
+	}
+	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu pool=%s:%u", worker->n_listeners,
+		  worker->config->pool.relay_host, worker->config->pool.relay_port);
+	int status = event_base_dispatch(worker->base) < 0 ? -1 : 0;
+	sip_context_close_all(&worker->sip);
+	sip_pool_free(worker->sip.pool);
+	worker->sip.pool = NULL;
+	log_event(LOG_LEVEL_NOTICE, "stopped", "status=%d", status);
+	return status;
+}
+
+void worker_free(struct worker *worker)
+{
+	if (worker == NULL)
+		return;
+	for (size_t i = 0; i < worker->n_listeners; i++) {
+		if (worker->listeners[i].listener != NULL)
+			evconnlistener_free(worker->listeners[i].listener);
+		SSL_CTX_free(worker->listeners[i].ctx);
+	}
+	free(worker->listeners);
+	if (worker->sigterm != NULL)
+		event_free(worker->sigterm);
+	if (worker->sigint != NULL)
+		event_free(worker->sigint);
+	if (worker->drain_timer != NULL)
+		event_free(worker->drain_timer);
+	SSL_CTX_free(worker->pool_ctx);
+	if (worker->base != NULL)
+		event_base_free(worker->base);
+	free(worker);
+}
