@@ -105,7 +105,7 @@ void log_event(enum log_level level, const char *event, const char *fields, ...)
 	if ((int)level > atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 
-	/* Room is kept for the newline and the terminating NUL throughout. */
+	/* The last byte of LINE is kept for the newline; snprintf's NUL goes before it. */
 	const size_t room = sizeof(line) - 1;
 	int n = format_timestamp(line, room);
 	len = (size_t)n;

@@ -1,0 +1,1273 @@
+/* config: loads and validates sxedge.conf (format: sxedge.conf(5)).
+ *
+ * Every option is one row of the options[] table below: section, key,
+ * parser, where the value goes, its default and its range.  Adding an option
+ * means adding a field to config.h and a row here; the checks that relate
+ * several options to each other follow the table.
+ *
+ * libinih does the INI syntax, but it is handed one line at a time: that way
+ * every message carries the right line number (this inih calls its handler
+ * without one), every syntax error is found rather than only the first, and
+ * section headers (whose lines we need for "missing key" errors, even for
+ * empty sections) are seen as they come.
+ *
+ * Loading never stops at the first problem: each is written to the error
+ * stream as "FILE:LINE: message", and the half-built configuration is freed
+ * at the end if there was any. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+/* inih keeps each line in a buffer of INI_MAX_LINE bytes and needs three of
+ * them for the line end and the NUL; a longer line would be cut silently. */
+#define CONFIG_LINE_MAX (INI_MAX_LINE - 3)
+#define LISTENER_NAME_MAX 64
+#define QUOTE_SIZE 128 /* room for a value quoted into a message */
+
+enum section_kind {
+	SECTION_NONE,     /* before the first section header */
+	SECTION_GLOBAL,
+	SECTION_LIMITS,
+	SECTION_LISTENER,
+	SECTION_POOL,
+	SECTION_SKIPPED,  /* an unknown or broken header, already reported */
+};
+
+struct loader;
+struct option;
+
+/* Parses VALUE into the fields of BASE that OPTION names.  Returns 0, or
+ * reports the problem at the current line and returns -1 with BASE unchanged. */
+typedef int option_parser(struct loader *loader, const struct option *option, const char *value,
+			  void *base);
+
+struct option {
+	enum section_kind section;
+	const char *key;
+	option_parser *parse;
+	size_t offset;  /* the field, in the section's struct */
+	size_t offset2; /* a second field: a list's count, host:port's port, a "set" flag */
+	const char *default_value; /* parsed like a value when the key is absent; NULL: none */
+	unsigned long long min, max; /* numbers only */
+	bool required;
+};
+
+static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, parse_bool,
+	parse_flow_secret, parse_name_list, parse_role, parse_ip_address, parse_host_port,
+	parse_host_optional_port, parse_readable_file, parse_client_cert;
+
+#define GLOBAL(field) offsetof(struct sxedge_config, field)
+#define LIMITS(field) offsetof(struct limits_config, field)
+#define LISTENER(field) offsetof(struct listener_config, field)
+#define POOL(field) offsetof(struct pool_config, field)
+
+/* clang-format off */
+static const struct option options[] = {
+/*	section		  key			parser		   field, second field
+ *	default		  min		max		required */
+	{ SECTION_GLOBAL, "log_level",		parse_log_level,   GLOBAL(log_level), 0,
+	  "notice",	  0,		0,		false },
+	{ SECTION_GLOBAL, "node_id",		parse_u16,	   GLOBAL(node_id), 0,
+	  "1",		  1,		65535,		false },
+	{ SECTION_GLOBAL, "flow_secret",	parse_flow_secret, GLOBAL(flow_secret),
+	  GLOBAL(flow_secret_set),
+	  NULL,		  0,		0,		false },
+	{ SECTION_GLOBAL, "domains",		parse_name_list,   GLOBAL(domains), GLOBAL(n_domains),
+	  NULL,		  0,		0,		true },
+
+	{ SECTION_LIMITS, "sip_max_message",	parse_size,	   LIMITS(sip_max_message), 0,
+	  "65536",	  1024,		16777216,	false },
+	{ SECTION_LIMITS, "sip_max_headers",	parse_unsigned,	   LIMITS(sip_max_headers), 0,
+	  "256",	  8,		10000,		false },
+	{ SECTION_LIMITS, "sip_max_line",	parse_size,	   LIMITS(sip_max_line), 0,
+	  "8192",	  256,		16777216,	false },
+	{ SECTION_LIMITS, "handshake_timeout",	parse_unsigned,	   LIMITS(handshake_timeout_s), 0,
+	  "10",		  1,		300,		false },
+	{ SECTION_LIMITS, "idle_timeout",	parse_unsigned,	   LIMITS(idle_timeout_s), 0,
+	  "300",	  0,		86400,		false },
+	{ SECTION_LIMITS, "message_timeout",	parse_unsigned,	   LIMITS(message_timeout_s), 0,
+	  "10",		  1,		300,		false },
+	{ SECTION_LIMITS, "output_max",		parse_size,	   LIMITS(output_max), 0,
+	  "1048576",	  65536,	1073741824,	false },
+	{ SECTION_LIMITS, "drain_timeout",	parse_unsigned,	   LIMITS(drain_timeout_s), 0,
+	  "10",		  0,		3600,		false },
+	{ SECTION_LIMITS, "max_connections",	parse_unsigned,	   LIMITS(max_connections), 0,
+	  "10000",	  1,		1000000,	false },
+
+	{ SECTION_LISTENER, "role",		parse_role,	   LISTENER(role), 0,
+	  NULL,		  0,		0,		true },
+	{ SECTION_LISTENER, "address",		parse_ip_address,  LISTENER(address), 0,
+	  NULL,		  0,		0,		true },
+	{ SECTION_LISTENER, "port",		parse_u16,	   LISTENER(port), 0,
+	  NULL,		  1,		65535,		true },
+	{ SECTION_LISTENER, "advertise",	parse_host_optional_port, LISTENER(advertise_host),
+	  LISTENER(advertise_port),
+	  NULL,		  0,		0,		false }, /* default: address:port */
+	{ SECTION_LISTENER, "certificate",	parse_readable_file, LISTENER(certificate), 0,
+	  NULL,		  0,		0,		true },
+	{ SECTION_LISTENER, "key",		parse_readable_file, LISTENER(key), 0,
+	  NULL,		  0,		0,		true },
+	{ SECTION_LISTENER, "ca_file",		parse_readable_file, LISTENER(ca_file), 0,
+	  NULL,		  0,		0,		false }, /* required unless client_certificate = none */
+	{ SECTION_LISTENER, "client_certificate", parse_client_cert, LISTENER(client_cert), 0,
+	  NULL,		  0,		0,		false }, /* default: by role */
+	{ SECTION_LISTENER, "require_sni",	parse_bool,	   LISTENER(require_sni), 0,
+	  "no",		  0,		0,		false },
+
+	{ SECTION_POOL,	"fqdn",			parse_name_list,   POOL(fqdns), POOL(n_fqdns),
+	  NULL,		  0,		0,		true },
+	{ SECTION_POOL,	"relay",		parse_host_port,   POOL(relay_host), POOL(relay_port),
+	  NULL,		  0,		0,		true },
+	{ SECTION_POOL,	"connections",		parse_unsigned,	   POOL(connections), 0,
+	  "1",		  1,		16,		false },
+	{ SECTION_POOL,	"reconnect_min",	parse_unsigned,	   POOL(reconnect_min_s), 0,
+	  "1",		  1,		3600,		false },
+	{ SECTION_POOL,	"reconnect_max",	parse_unsigned,	   POOL(reconnect_max_s), 0,
+	  "30",		  1,		3600,		false },
+};
+/* clang-format on */
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+
+/* What was seen of one section in the file. */
+struct section_state {
+	int line;                  /* of the header; 0: not in the file */
+	int key_line[OPTION_COUNT]; /* where each key was set; 0: not set */
+	bool valid[OPTION_COUNT];   /* the field holds a good value (from the file or default) */
+};
+
+/* One problem found, kept until the end so all come out in line order. */
+struct problem {
+	int line;
+	size_t order; /* found as the ORDER-th: keeps the sort stable */
+	char *text;
+};
+
+struct loader {
+	const char *path;
+	FILE *errors;
+	unsigned error_count;
+	struct problem *problems;
+	size_t n_problems;
+	int line; /* being read; 0 once the file as a whole is checked */
+	struct sxedge_config *config;
+	struct section_state global, limits, pool;
+	struct section_state *listener_states; /* parallel to config->listeners */
+
+	/* The section the current line belongs to. */
+	enum section_kind section;
+	struct section_state *state;
+	void *base;
+	char section_label[LISTENER_NAME_MAX + 16]; /* "global", "listener access" */
+};
+
+/* ---- Reporting ---- */
+
+static void report(struct loader *loader, int line, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct loader *loader, int line, const char *format, ...)
+{
+	struct problem *grown;
+	char *text = NULL;
+	va_list args;
+	int n;
+
+	loader->error_count++;
+	va_start(args, format);
+	n = vasprintf(&text, format, args);
+	va_end(args);
+	grown = n < 0 ? NULL
+		      : realloc(loader->problems, (loader->n_problems + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		/* Out of memory: say so at once rather than lose the message. */
+		if (loader->errors != NULL)
+			fprintf(loader->errors, "%s:%d: %s\n", loader->path, line,
+				n < 0 ? "(out of memory)" : text);
+		if (n >= 0)
+			free(text);
+		return;
+	}
+	loader->problems = grown;
+	grown[loader->n_problems] = (struct problem){ line, loader->n_problems, text };
+	loader->n_problems++;
+}
+
+/* By line, LINE 0 (the file as a whole) last; otherwise in the order found. */
+static int problem_compare(const void *a, const void *b)
+{
+	const struct problem *first = a, *second = b;
+	unsigned first_line = first->line == 0 ? UINT_MAX : (unsigned)first->line;
+	unsigned second_line = second->line == 0 ? UINT_MAX : (unsigned)second->line;
+
+	if (first_line != second_line)
+		return first_line < second_line ? -1 : 1;
+	return first->order < second->order ? -1 : first->order > second->order;
+}
+
+static void write_problems(struct loader *loader)
+{
+	qsort(loader->problems, loader->n_problems, sizeof(*loader->problems), problem_compare);
+	for (size_t i = 0; i < loader->n_problems; i++) {
+		if (loader->errors != NULL)
+			fprintf(loader->errors, "%s:%d: %s\n", loader->path,
+				loader->problems[i].line, loader->problems[i].text);
+		free(loader->problems[i].text);
+	}
+	free(loader->problems);
+	loader->problems = NULL;
+	loader->n_problems = 0;
+}
+
+/* Values are the operator's own, but may hold anything: quote them so a
+ * message always stays one readable line. */
+static const char *quote(char buf[QUOTE_SIZE], const char *value)
+{
+	return log_quote(buf, QUOTE_SIZE, value);
+}
+
+static void report_bad_value(struct loader *loader, const struct option *option,
+			     const char *value, const char *expected)
+{
+	char quoted[QUOTE_SIZE];
+
+	report(loader, loader->line, "bad value %s for %s: expected %s", quote(quoted, value),
+	       option->key, expected);
+}
+
+/* ---- Small helpers ---- */
+
+static void *field_at(void *base, size_t offset)
+{
+	return (char *)base + offset;
+}
+
+static const struct option *option_find(enum section_kind section, const char *key)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		if (options[i].section == section && strcmp(options[i].key, key) == 0)
+			return &options[i];
+	}
+	return NULL;
+}
+
+static size_t option_index(enum section_kind section, const char *key)
+{
+	const struct option *option = option_find(section, key);
+	return (size_t)(option - options);
+}
+
+/* The line KEY was set on if its value is good, else 0. */
+static int valid_key_line(const struct section_state *state, enum section_kind section,
+			  const char *key)
+{
+	size_t i = option_index(section, key);
+	return state->valid[i] ? state->key_line[i] : 0;
+}
+
+static bool key_valid(const struct section_state *state, enum section_kind section,
+		      const char *key)
+{
+	return state->valid[option_index(section, key)];
+}
+
+static bool key_in_file(const struct section_state *state, enum section_kind section,
+			const char *key)
+{
+	return state->key_line[option_index(section, key)] != 0;
+}
+
+static const char *skip_spaces(const char *text)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	return text;
+}
+
+static void free_strings(char **strings, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(strings[i]);
+	free(strings);
+}
+
+/* ---- Value syntax ---- */
+
+/* Decimal digits only: no sign, no spaces, no 0x, no trailing junk. */
+static bool number_parse(const char *text, unsigned long long *number)
+{
+	unsigned long long value = 0;
+
+	if (*text == '\0')
+		return false;
+	for (; *text != '\0'; text++) {
+		if (*text < '0' || *text > '9')
+			return false;
+		if (value > (~0ULL - 9) / 10)
+			return false; /* would overflow; far outside every range anyway */
+		value = value * 10 + (unsigned long long)(*text - '0');
+	}
+	*number = value;
+	return true;
+}
+
+static bool is_ip_address(const char *text)
+{
+	unsigned char address[16];
+
+	return inet_pton(AF_INET, text, address) == 1 || inet_pton(AF_INET6, text, address) == 1;
+}
+
+static bool is_label_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
+}
+
+/* A DNS host name: dot-separated labels of 1..63 letters, digits and
+ * hyphens, no hyphen at either end of a label, 253 characters at most. */
+static bool is_host_name(const char *text)
+{
+	size_t label = 0, length = strlen(text);
+
+	if (length == 0 || length > 253)
+		return false;
+	for (size_t i = 0; i <= length; i++) {
+		char c = text[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || text[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (!is_label_char(c) || (label == 0 && c == '-')) {
+			return false;
+		} else {
+			label++;
+		}
+	}
+	return true;
+}
+
+static bool port_parse(const char *text, uint16_t *port)
+{
+	unsigned long long number;
+
+	if (!number_parse(text, &number) || number < 1 || number > 65535)
+		return false;
+	*port = (uint16_t)number;
+	return true;
+}
+
+/* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 literal (no port).
+ * On success *HOST is malloc'd (without brackets) and *PORT is 0 when absent. */
+static bool host_port_split(const char *text, char **host, uint16_t *port)
+{
+	const char *colon = strchr(text, ':');
+	size_t host_length;
+	const char *port_text = NULL;
+	unsigned char address[16];
+	bool bracketed = text[0] == '[';
+
+	*port = 0;
+	if (bracketed) {
+		const char *close = strchr(text, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return false;
+		text++;
+		host_length = (size_t)(close - text);
+		if (close[1] == ':')
+			port_text = close + 2;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		host_length = (size_t)(colon - text);
+		port_text = colon + 1;
+	} else {
+		host_length = strlen(text); /* no colon, or a bare IPv6 literal */
+	}
+	if (port_text != NULL && !port_parse(port_text, port))
+		return false;
+
+	char *name = strndup(text, host_length);
+	if (name == NULL)
+		return false;
+	/* An IPv4 literal passes as a host name. */
+	bool ok = (bracketed || strchr(name, ':') != NULL) ? inet_pton(AF_INET6, name, address) == 1
+							  : is_host_name(name);
+	if (!ok) {
+		free(name);
+		return false;
+	}
+	*host = name;
+	return true;
+}
+
+/* ---- Parsers (one per kind of value) ---- */
+
+static int parse_number(struct loader *loader, const struct option *option, const char *value,
+			unsigned long long *number)
+{
+	char expected[96];
+
+	if (number_parse(value, number) && *number >= option->min && *number <= option->max)
+		return 0;
+	snprintf(expected, sizeof(expected), "a whole number from %llu to %llu", option->min,
+		 option->max);
+	report_bad_value(loader, option, value, expected);
+	return -1;
+}
+
+static int parse_u16(struct loader *loader, const struct option *option, const char *value,
+		     void *base)
+{
+	unsigned long long number;
+
+	if (parse_number(loader, option, value, &number) < 0)
+		return -1;
+	*(uint16_t *)field_at(base, option->offset) = (uint16_t)number;
+	return 0;
+}
+
+static int parse_unsigned(struct loader *loader, const struct option *option, const char *value,
+			  void *base)
+{
+	unsigned long long number;
+
+	if (parse_number(loader, option, value, &number) < 0)
+		return -1;
+	*(unsigned *)field_at(base, option->offset) = (unsigned)number;
+	return 0;
+}
+
+static int parse_size(struct loader *loader, const struct option *option, const char *value,
+		      void *base)
+{
+	unsigned long long number;
+
+	if (parse_number(loader, option, value, &number) < 0)
+		return -1;
+	*(size_t *)field_at(base, option->offset) = (size_t)number;
+	return 0;
+}
+
+/* Matches VALUE (case-insensitively) against NAMES; returns the index or -1. */
+static int keyword_parse(const char *value, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(value, names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int parse_bool(struct loader *loader, const struct option *option, const char *value,
+		      void *base)
+{
+	static const char *const names[] = { "no", "yes", "false", "true", "off", "on", "0", "1" };
+	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0) {
+		report_bad_value(loader, option, value, "yes, no, true, false, on, off, 1 or 0");
+		return -1;
+	}
+	*(bool *)field_at(base, option->offset) = i % 2 == 1;
+	return 0;
+}
+
+static int parse_log_level(struct loader *loader, const struct option *option, const char *value,
+			   void *base)
+{
+	enum log_level level;
+
+	if (log_level_parse(value, &level) < 0) {
+		report_bad_value(loader, option, value, "error, warning, notice, info or debug");
+		return -1;
+	}
+	*(enum log_level *)field_at(base, option->offset) = level;
+	return 0;
+}
+
+static int parse_role(struct loader *loader, const struct option *option, const char *value,
+		      void *base)
+{
+	static const char *const names[] = { [ROLE_ACCESS] = "access", [ROLE_INTERNAL] = "internal" };
+	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0) {
+		report_bad_value(loader, option, value, "access or internal");
+		return -1;
+	}
+	*(enum listener_role *)field_at(base, option->offset) = (enum listener_role)i;
+	return 0;
+}
+
+static int parse_client_cert(struct loader *loader, const struct option *option,
+			     const char *value, void *base)
+{
+	static const char *const names[] = {
+		[CLIENT_CERT_NONE] = "none",
+		[CLIENT_CERT_OPTIONAL] = "optional",
+		[CLIENT_CERT_REQUIRED] = "required",
+	};
+	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0) {
+		report_bad_value(loader, option, value, "none, optional or required");
+		return -1;
+	}
+	*(enum client_cert_mode *)field_at(base, option->offset) = (enum client_cert_mode)i;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_flow_secret(struct loader *loader, const struct option *option,
+			     const char *value, void *base)
+{
+	unsigned char *secret = field_at(base, option->offset);
+	unsigned char bytes[32];
+
+	/* The value is a secret: the message never repeats it. */
+	if (strlen(value) != 2 * sizeof(bytes)) {
+		report(loader, loader->line, "bad value for %s: expected exactly 64 hex digits",
+		       option->key);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		int high = hex_digit(value[2 * i]), low = hex_digit(value[2 * i + 1]);
+		if (high < 0 || low < 0) {
+			report(loader, loader->line,
+			       "bad value for %s: expected exactly 64 hex digits", option->key);
+			return -1;
+		}
+		bytes[i] = (unsigned char)(high << 4 | low);
+	}
+	memcpy(secret, bytes, sizeof(bytes));
+	explicit_bzero(bytes, sizeof(bytes));
+	*(bool *)field_at(base, option->offset2) = true;
+	return 0;
+}
+
+/* Appends a lower-cased copy of the LENGTH bytes at NAME to *LIST. */
+static int name_list_add(char ***list, size_t *n, const char *name, size_t length)
+{
+	char **grown = realloc(*list, (*n + 1) * sizeof(**list));
+	if (grown == NULL)
+		return -1;
+	*list = grown;
+	char *copy = strndup(name, length);
+	if (copy == NULL)
+		return -1;
+	for (char *c = copy; *c != '\0'; c++) {
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	}
+	(*list)[(*n)++] = copy;
+	return 0;
+}
+
+/* Domain names separated by commas and/or blanks, stored lower case. */
+static int parse_name_list(struct loader *loader, const struct option *option, const char *value,
+			   void *base)
+{
+	static const char separators[] = ", \t";
+	char **list = NULL;
+	size_t n = 0;
+	char quoted[QUOTE_SIZE], expected[QUOTE_SIZE + 64];
+	const char *name = value + strspn(value, separators);
+
+	while (*name != '\0') {
+		size_t length = strcspn(name, separators);
+		char *copy = strndup(name, length);
+		bool ok = copy != NULL && is_host_name(copy);
+		if (!ok) {
+			snprintf(expected, sizeof(expected), "domain names (%s is not one)",
+				 quote(quoted, copy != NULL ? copy : ""));
+			free(copy);
+			goto bad;
+		}
+		free(copy);
+		if (name_list_add(&list, &n, name, length) < 0) {
+			snprintf(expected, sizeof(expected), "a shorter list (out of memory)");
+			goto bad;
+		}
+		name += length;
+		name += strspn(name, separators);
+	}
+	if (n == 0) {
+		snprintf(expected, sizeof(expected), "at least one domain name");
+		goto bad;
+	}
+	*(char ***)field_at(base, option->offset) = list;
+	*(size_t *)field_at(base, option->offset2) = n;
+	return 0;
+bad:
+	report_bad_value(loader, option, value, expected);
+	free_strings(list, n);
+	return -1;
+}
+
+static int parse_ip_address(struct loader *loader, const struct option *option,
+			    const char *value, void *base)
+{
+	char *copy;
+
+	if (!is_ip_address(value)) {
+		report_bad_value(loader, option, value, "an IPv4 or IPv6 address");
+		return -1;
+	}
+	copy = strdup(value);
+	if (copy == NULL) {
+		report(loader, loader->line, "out of memory");
+		return -1;
+	}
+	*(char **)field_at(base, option->offset) = copy;
+	return 0;
+}
+
+static int host_port_store(struct loader *loader, const struct option *option, const char *value,
+			   void *base, bool port_required)
+{
+	char *host = NULL;
+	uint16_t port = 0;
+
+	if (host_port_split(value, &host, &port) && port_required && port == 0) {
+		free(host);
+		host = NULL;
+	} else if (host != NULL) {
+		*(char **)field_at(base, option->offset) = host;
+		*(uint16_t *)field_at(base, option->offset2) = port;
+		return 0;
+	}
+	report_bad_value(loader, option, value,
+			 port_required ? "host:port with a port from 1 to 65535 (IPv6 as [address]:port)"
+				       : "host or host:port with a port from 1 to 65535"
+					 " (IPv6 as [address]:port)");
+	return -1;
+}
+
+static int parse_host_port(struct loader *loader, const struct option *option, const char *value,
+			   void *base)
+{
+	return host_port_store(loader, option, value, base, true);
+}
+
+static int parse_host_optional_port(struct loader *loader, const struct option *option,
+				    const char *value, void *base)
+{
+	return host_port_store(loader, option, value, base, false);
+}
+
+/* Certificates and keys are read much later (after the whole file is
+ * checked, and maybe by another user), but a path that cannot even be opened
+ * now is almost always a typo, and is best named with its line. */
+static int parse_readable_file(struct loader *loader, const struct option *option,
+			       const char *value, void *base)
+{
+	char quoted[QUOTE_SIZE];
+	struct stat status;
+	int fd;
+
+	if (value[0] == '\0') {
+		report_bad_value(loader, option, value, "a file name");
+		return -1;
+	}
+	/* O_NONBLOCK: a FIFO put there by mistake must not hang the check. */
+	fd = open(value, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		report(loader, loader->line, "cannot read %s %s: %s", option->key,
+		       quote(quoted, value), strerror(errno));
+		return -1;
+	}
+	bool regular = fstat(fd, &status) == 0 && S_ISREG(status.st_mode);
+	close(fd);
+	if (!regular) {
+		report(loader, loader->line, "cannot read %s %s: not a regular file", option->key,
+		       quote(quoted, value));
+		return -1;
+	}
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		report(loader, loader->line, "out of memory");
+		return -1;
+	}
+	*(char **)field_at(base, option->offset) = copy;
+	return 0;
+}
+
+/* ---- Sections ---- */
+
+static struct section_state *fixed_section_state(struct loader *loader, enum section_kind kind)
+{
+	switch (kind) {
+	case SECTION_GLOBAL:
+		return &loader->global;
+	case SECTION_LIMITS:
+		return &loader->limits;
+	case SECTION_POOL:
+		return &loader->pool;
+	default:
+		return NULL;
+	}
+}
+
+static void *fixed_section_base(struct loader *loader, enum section_kind kind)
+{
+	switch (kind) {
+	case SECTION_GLOBAL:
+		return loader->config;
+	case SECTION_LIMITS:
+		return &loader->config->limits;
+	case SECTION_POOL:
+		return &loader->config->pool;
+	default:
+		return NULL;
+	}
+}
+
+static void section_enter(struct loader *loader, enum section_kind kind,
+			  struct section_state *state, void *base, const char *label)
+{
+	loader->section = kind;
+	loader->state = state;
+	loader->base = base;
+	snprintf(loader->section_label, sizeof(loader->section_label), "%s", label);
+}
+
+static bool is_listener_name(const char *name)
+{
+	size_t length = strlen(name);
+
+	if (length == 0 || length > LISTENER_NAME_MAX)
+		return false;
+	for (; *name != '\0'; name++) {
+		if (!is_label_char(*name) && *name != '_' && *name != '.')
+			return false;
+	}
+	return true;
+}
+
+static void listener_begin(struct loader *loader, const char *name)
+{
+	struct sxedge_config *config = loader->config;
+	char quoted[QUOTE_SIZE];
+
+	if (!is_listener_name(name)) {
+		report(loader, loader->line,
+		       "bad listener name %s: expected 1 to %d letters, digits, '-', '_' or '.'",
+		       quote(quoted, name), LISTENER_NAME_MAX);
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		if (strcmp(config->listeners[i].name, name) == 0)
+			report(loader, loader->line,
+			       "duplicate listener name \"%s\" (first at line %d)", name,
+			       config->listeners[i].line);
+	}
+
+	size_t n = config->n_listeners;
+	struct listener_config *listeners = realloc(config->listeners, (n + 1) * sizeof(*listeners));
+	if (listeners != NULL)
+		config->listeners = listeners;
+	struct section_state *states =
+		realloc(loader->listener_states, (n + 1) * sizeof(*states));
+	if (states != NULL)
+		loader->listener_states = states;
+	char *copy = strdup(name);
+	if (listeners == NULL || states == NULL || copy == NULL) {
+		free(copy);
+		report(loader, loader->line, "out of memory");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+	memset(&listeners[n], 0, sizeof(listeners[n]));
+	listeners[n].name = copy;
+	listeners[n].line = loader->line;
+	memset(&states[n], 0, sizeof(states[n]));
+	states[n].line = loader->line;
+	config->n_listeners = n + 1;
+
+	char label[sizeof(loader->section_label)];
+	snprintf(label, sizeof(label), "listener %s", name);
+	section_enter(loader, SECTION_LISTENER, &states[n], &listeners[n], label);
+}
+
+static void fixed_section_begin(struct loader *loader, enum section_kind kind, const char *name)
+{
+	struct section_state *state = fixed_section_state(loader, kind);
+
+	/* Merging two [pool] sections would hide a copy-and-paste mistake. */
+	if (state->line != 0)
+		report(loader, loader->line, "duplicate section [%s] (first at line %d)", name,
+		       state->line);
+	else
+		state->line = loader->line;
+	section_enter(loader, kind, state, fixed_section_base(loader, kind), name);
+}
+
+/* TEXT starts with '['.  Like inih, but stricter: nothing may follow the
+ * closing bracket except a comment. */
+static void section_header(struct loader *loader, const char *text)
+{
+	static const struct {
+		const char *name;
+		enum section_kind kind;
+	} fixed[] = {
+		{ "global", SECTION_GLOBAL },
+		{ "limits", SECTION_LIMITS },
+		{ "pool", SECTION_POOL },
+	};
+	char quoted[QUOTE_SIZE];
+	const char *close = strchr(text, ']');
+	const char *after = close != NULL ? skip_spaces(close + 1) : NULL;
+
+	if (close == NULL || (*after != '\0' && *after != ';' && *after != '#')) {
+		report(loader, loader->line, "syntax error: expected [section] on this line");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+	const char *start = skip_spaces(text + 1);
+	size_t length = (size_t)(close - start);
+	while (length > 0 && (start[length - 1] == ' ' || start[length - 1] == '\t'))
+		length--;
+	char *name = strndup(start, length);
+	if (name == NULL) {
+		report(loader, loader->line, "out of memory");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (strcmp(name, fixed[i].name) == 0) {
+			fixed_section_begin(loader, fixed[i].kind, fixed[i].name);
+			free(name);
+			return;
+		}
+	}
+	if (strcmp(name, "listener") == 0) {
+		report(loader, loader->line,
+		       "a listener section needs a name, e.g. [listener access]");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+	} else if (strncmp(name, "listener ", 9) == 0 || strncmp(name, "listener\t", 9) == 0) {
+		listener_begin(loader, skip_spaces(name + 9));
+	} else {
+		report(loader, loader->line,
+		       "unknown section %s: expected [global], [limits], [listener NAME] or [pool]",
+		       quote(quoted, name));
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+	}
+	free(name);
+}
+
+/* ---- Keys ---- */
+
+/* Called by inih for the one "key = value" line it was given. */
+#if INI_HANDLER_LINENO
+static int handle_pair(void *user, const char *section, const char *name, const char *value,
+		       int lineno)
+#else
+static int handle_pair(void *user, const char *section, const char *name, const char *value)
+#endif
+{
+	struct loader *loader = user;
+	char quoted[QUOTE_SIZE];
+
+	(void)section; /* always "": inih sees one line at a time, we track sections */
+#if INI_HANDLER_LINENO
+	(void)lineno;
+#endif
+	if (loader->section == SECTION_SKIPPED)
+		return 1; /* the header was reported; its keys would only add noise */
+	if (loader->section == SECTION_NONE) {
+		report(loader, loader->line, "key %s outside of any section",
+		       quote(quoted, name));
+		return 1;
+	}
+
+	const struct option *option = option_find(loader->section, name);
+	if (option == NULL) {
+		report(loader, loader->line, "unknown key %s in [%s]", quote(quoted, name),
+		       loader->section_label);
+		return 1;
+	}
+	size_t i = (size_t)(option - options);
+	struct section_state *state = loader->state;
+	if (state->key_line[i] != 0) {
+		report(loader, loader->line, "duplicate key %s in [%s] (first at line %d)",
+		       option->key, loader->section_label, state->key_line[i]);
+		return 1;
+	}
+	state->key_line[i] = loader->line;
+	state->valid[i] = option->parse(loader, option, value, loader->base) == 0;
+	return 1; /* our own errors are reported; inih's return is left for syntax */
+}
+
+static void handle_line(struct loader *loader, char *line, size_t length)
+{
+	while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+		line[--length] = '\0';
+	if (loader->line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3; /* a UTF-8 byte order mark */
+		length -= 3;
+	}
+	if (strlen(line) != length) {
+		report(loader, loader->line, "the line holds a NUL byte");
+		return;
+	}
+	if (length > CONFIG_LINE_MAX) {
+		report(loader, loader->line, "line too long: at most %d characters",
+		       CONFIG_LINE_MAX);
+		return;
+	}
+	const char *start = skip_spaces(line);
+	if (*start == '[') {
+		section_header(loader, start);
+		return;
+	}
+	if (ini_parse_string(line, handle_pair, loader) != 0)
+		report(loader, loader->line,
+		       "syntax error: expected \"key = value\", [section] or a comment");
+}
+
+static void read_lines(struct loader *loader, FILE *file)
+{
+	char *line = NULL;
+	size_t capacity = 0;
+	ssize_t length;
+
+	while ((length = getline(&line, &capacity, file)) >= 0) {
+		loader->line++;
+		handle_line(loader, line, (size_t)length);
+	}
+	if (ferror(file))
+		report(loader, loader->line + 1, "cannot read: %s", strerror(errno));
+	if (line != NULL)
+		explicit_bzero(line, capacity); /* it may have held flow_secret */
+	free(line);
+}
+
+/* ---- Checks on the file as a whole ---- */
+
+static void apply_defaults(struct loader *loader, enum section_kind kind,
+			   struct section_state *state, void *base)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		const struct option *option = &options[i];
+		if (option->section != kind || state->key_line[i] != 0 ||
+		    option->default_value == NULL)
+			continue;
+		/* Defaults are in range by construction; a failure here is our bug,
+		 * and is reported like any other so it cannot go unnoticed. */
+		state->valid[i] = option->parse(loader, option, option->default_value, base) == 0;
+	}
+}
+
+static void check_required(struct loader *loader, enum section_kind kind,
+			   const struct section_state *state, const char *label)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		if (options[i].section == kind && options[i].required && state->key_line[i] == 0)
+			report(loader, state->line, "missing required key %s in [%s]",
+			       options[i].key, label);
+	}
+}
+
+/* The line to blame for a conflict between two keys: the first one set
+ * in the file, else the section header. */
+static int conflict_line(const struct section_state *state, enum section_kind kind,
+			 const char *key, const char *other_key)
+{
+	int line = valid_key_line(state, kind, key);
+	if (line == 0)
+		line = valid_key_line(state, kind, other_key);
+	return line != 0 ? line : state->line;
+}
+
+static void check_limits(struct loader *loader)
+{
+	const struct limits_config *limits = &loader->config->limits;
+	const struct section_state *state = &loader->limits;
+
+	if (!key_valid(state, SECTION_LIMITS, "sip_max_line") ||
+	    !key_valid(state, SECTION_LIMITS, "sip_max_message"))
+		return;
+	if (limits->sip_max_line > limits->sip_max_message)
+		report(loader, conflict_line(state, SECTION_LIMITS, "sip_max_line",
+					     "sip_max_message"),
+		       "sip_max_line (%zu) is larger than sip_max_message (%zu)",
+		       limits->sip_max_line, limits->sip_max_message);
+}
+
+static void check_pool(struct loader *loader)
+{
+	const struct pool_config *pool = &loader->config->pool;
+	const struct section_state *state = &loader->pool;
+
+	if (state->line == 0) {
+		report(loader, 0, "missing required section [pool]");
+		return;
+	}
+	check_required(loader, SECTION_POOL, state, "pool");
+	if (!key_valid(state, SECTION_POOL, "reconnect_min") ||
+	    !key_valid(state, SECTION_POOL, "reconnect_max"))
+		return;
+	if (pool->reconnect_max_s < pool->reconnect_min_s)
+		report(loader, conflict_line(state, SECTION_POOL, "reconnect_max", "reconnect_min"),
+		       "reconnect_max (%u) is less than reconnect_min (%u)", pool->reconnect_max_s,
+		       pool->reconnect_min_s);
+}
+
+static bool is_wildcard_address(const char *address)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, address, &v4) == 1)
+		return v4.s_addr == htonl(INADDR_ANY);
+	return inet_pton(AF_INET6, address, &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+}
+
+/* Role-dependent defaults and rules of one listener. */
+static void finish_listener(struct loader *loader, struct listener_config *listener,
+			    struct section_state *state)
+{
+	char label[LISTENER_NAME_MAX + 16];
+	bool role_known = key_valid(state, SECTION_LISTENER, "role");
+
+	snprintf(label, sizeof(label), "listener %s", listener->name);
+	apply_defaults(loader, SECTION_LISTENER, state, listener);
+	check_required(loader, SECTION_LISTENER, state, label);
+
+	if (!key_in_file(state, SECTION_LISTENER, "client_certificate")) {
+		listener->client_cert = role_known && listener->role == ROLE_INTERNAL
+						? CLIENT_CERT_REQUIRED
+						: CLIENT_CERT_NONE;
+	} else if (role_known && listener->role == ROLE_INTERNAL &&
+		   key_valid(state, SECTION_LISTENER, "client_certificate") &&
+		   listener->client_cert != CLIENT_CERT_REQUIRED) {
+		report(loader, valid_key_line(state, SECTION_LISTENER, "client_certificate"),
+		       "client_certificate must be required on an internal listener "
+		       "(the pool is known by its certificate)");
+	}
+	if (listener->client_cert != CLIENT_CERT_NONE &&
+	    !key_in_file(state, SECTION_LISTENER, "ca_file"))
+		report(loader, state->line,
+		       "missing required key ca_file in [%s] (client certificates are %s)", label,
+		       listener->client_cert == CLIENT_CERT_REQUIRED ? "required" : "optional");
+
+	if (!key_valid(state, SECTION_LISTENER, "address"))
+		return;
+	if (!key_in_file(state, SECTION_LISTENER, "advertise")) {
+		if (is_wildcard_address(listener->address)) {
+			report(loader, state->line,
+			       "missing advertise in [%s]: address %s is a wildcard, so peers "
+			       "need a name or address to reach this listener",
+			       label, listener->address);
+			return;
+		}
+		listener->advertise_host = strdup(listener->address);
+		if (listener->advertise_host == NULL)
+			report(loader, state->line, "out of memory");
+	}
+	if (listener->advertise_port == 0)
+		listener->advertise_port = listener->port;
+}
+
+static bool same_socket(const struct listener_config *a, const struct listener_config *b)
+{
+	unsigned char bytes_a[16] = { 0 }, bytes_b[16] = { 0 };
+	int family_a = strchr(a->address, ':') != NULL ? AF_INET6 : AF_INET;
+	int family_b = strchr(b->address, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (a->port != b->port || family_a != family_b)
+		return false;
+	/* Binding both a wildcard and a specific address of one port fails too. */
+	if (is_wildcard_address(a->address) || is_wildcard_address(b->address))
+		return true;
+	inet_pton(family_a, a->address, bytes_a);
+	inet_pton(family_b, b->address, bytes_b);
+	return memcmp(bytes_a, bytes_b, sizeof(bytes_a)) == 0;
+}
+
+static bool listener_socket_known(const struct section_state *state)
+{
+	return key_valid(state, SECTION_LISTENER, "address") &&
+	       key_valid(state, SECTION_LISTENER, "port");
+}
+
+static void check_listeners(struct loader *loader)
+{
+	const struct sxedge_config *config = loader->config;
+	size_t n_access = 0, n_internal = 0, n_unknown = 0;
+	const struct listener_config *first_internal = NULL;
+
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		const struct listener_config *listener = &config->listeners[i];
+		const struct section_state *state = &loader->listener_states[i];
+		if (!key_valid(state, SECTION_LISTENER, "role")) {
+			n_unknown++;
+		} else if (listener->role == ROLE_ACCESS) {
+			n_access++;
+		} else if (n_internal++ == 0) {
+			first_internal = listener;
+		} else {
+			report(loader, listener->line,
+			       "more than one internal listener: \"%s\" was first (line %d)",
+			       first_internal->name, first_internal->line);
+		}
+		for (size_t j = 0; j < i && listener_socket_known(state); j++) {
+			const struct listener_config *other = &config->listeners[j];
+			if (listener_socket_known(&loader->listener_states[j]) &&
+			    same_socket(listener, other))
+				report(loader, listener->line,
+				       "listener \"%s\" on %s port %u clashes with listener "
+				       "\"%s\" on %s (line %d)",
+				       listener->name, listener->address, listener->port,
+				       other->name, other->address, other->line);
+		}
+	}
+	if (n_unknown > 0)
+		return; /* the missing role was reported; guessing further would mislead */
+	if (n_access == 0)
+		report(loader, 0, "no access listener: a [listener NAME] with role = access "
+				  "is required");
+	if (n_internal == 0)
+		report(loader, 0, "no internal listener: exactly one [listener NAME] with "
+				  "role = internal is required");
+}
+
+static void check_whole(struct loader *loader)
+{
+	struct sxedge_config *config = loader->config;
+
+	loader->line = 0;
+	apply_defaults(loader, SECTION_GLOBAL, &loader->global, config);
+	apply_defaults(loader, SECTION_LIMITS, &loader->limits, &config->limits);
+	apply_defaults(loader, SECTION_POOL, &loader->pool, &config->pool);
+
+	if (loader->global.line == 0)
+		report(loader, 0, "missing required section [global] (it holds domains)");
+	else
+		check_required(loader, SECTION_GLOBAL, &loader->global, "global");
+	check_limits(loader);
+	for (size_t i = 0; i < config->n_listeners; i++)
+		finish_listener(loader, &config->listeners[i], &loader->listener_states[i]);
+	check_listeners(loader);
+	check_pool(loader);
+}
+
+/* ---- Public ---- */
+
+struct sxedge_config *config_load(const char *path, FILE *errors)
+{
+	struct loader loader = { .path = path, .errors = errors };
+	struct stat status;
+	FILE *file;
+
+	file = fopen(path, "re");
+	if (file != NULL && fstat(fileno(file), &status) == 0 && S_ISDIR(status.st_mode)) {
+		fclose(file);
+		file = NULL;
+		errno = EISDIR;
+	}
+	if (file == NULL) {
+		report(&loader, 0, "cannot open: %s", strerror(errno));
+		write_problems(&loader);
+		return NULL;
+	}
+	loader.config = calloc(1, sizeof(*loader.config));
+	if (loader.config == NULL || (loader.config->path = strdup(path)) == NULL) {
+		report(&loader, 0, "out of memory");
+		write_problems(&loader);
+		free(loader.config);
+		fclose(file);
+		return NULL;
+	}
+	read_lines(&loader, file);
+	fclose(file);
+	check_whole(&loader);
+	free(loader.listener_states);
+	write_problems(&loader);
+
+	if (loader.error_count > 0) {
+		config_free(loader.config);
+		return NULL;
+	}
+	return loader.config;
+}
+
+static void listener_free(struct listener_config *listener)
+{
+	free(listener->name);
+	free(listener->address);
+	free(listener->advertise_host);
+	free(listener->certificate);
+	free(listener->key);
+	free(listener->ca_file);
+}
+
+void config_free(struct sxedge_config *config)
+{
+	if (config == NULL)
+		return;
+	free(config->path);
+	free_strings(config->domains, config->n_domains);
+	for (size_t i = 0; i < config->n_listeners; i++)
+		listener_free(&config->listeners[i]);
+	free(config->listeners);
+	free_strings(config->pool.fqdns, config->pool.n_fqdns);
+	free(config->pool.relay_host);
+	explicit_bzero(config, sizeof(*config)); /* the flow secret */
+	free(config);
+}
+
+const struct listener_config *config_listener(const struct sxedge_config *config,
+					      enum listener_role role)
+{
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		if (config->listeners[i].role == role)
+			return &config->listeners[i];
+	}
+	return NULL;
+}
+
+bool config_is_our_domain(const struct sxedge_config *config, const char *domain)
+{
+	if (domain == NULL)
+		return false;
+	for (size_t i = 0; i < config->n_domains; i++) {
+		if (strcasecmp(config->domains[i], domain) == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *config_role_name(enum listener_role role)
+{
+	switch (role) {
+	case ROLE_ACCESS:
+		return "access";
+	case ROLE_INTERNAL:
+		return "internal";
+	}
+	return "unknown";
+}
