@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # globals set here are read by the tests
 # lib.sh: helpers sourced by every sxedge integration test.
 #
 # A test calls `it_begin NAME` first.  Outside the sandbox that creates the
@@ -300,9 +301,10 @@ pki_leaf() {
 
 # ---- peers ------------------------------------------------------------------
 
-# start_pool [CERT]: the Kamailio pool at 127.0.0.10:5061 (log: pool.log).
+# start_pool: the Kamailio pool at 127.0.0.10:5061 (log: pool.log), with the
+# certificate named by $POOL_CERT (default pool1.example.test).
 start_pool() {
-	local cert=${1:-pool1.example.test}
+	local cert=${POOL_CERT:-pool1.example.test}
 	render "$IT_DIR/peers/tls-pool.cfg.in" "$WORK/tls-pool.cfg" POOL_CERT="$cert"
 	render "$IT_DIR/peers/kamailio-pool.cfg.in" "$WORK/kamailio-pool.cfg" \
 		POOL_ADDR="$POOL_ADDR" POOL_PORT="$POOL_PORT"
@@ -312,7 +314,8 @@ start_pool() {
 	wait_port "$POOL_ADDR" "$POOL_PORT" 15 || fail "pool did not listen on $POOL_ADDR:$POOL_PORT"
 }
 
-# start_edge [DRAIN_TIMEOUT]: sxedge with sxedge.conf.in (log: edge.log).
+# start_edge: sxedge with sxedge.conf.in (log: edge.log); drain_timeout is
+# $DRAIN_TIMEOUT (default 3).
 start_edge() {
 	if [ "${IT_EDGE:-sxedge}" = kamailio ]; then # DEV-ONLY stand-in edge
 		local shared=/work/shared/peers/kamailio
@@ -326,7 +329,7 @@ start_edge() {
 		export GNUTLS_SYSTEM_PRIORITY_FILE=$WORK/gnutls.conf
 		return
 	fi
-	render "$IT_DIR/sxedge.conf.in" "$WORK/sxedge.conf" DRAIN_TIMEOUT="${1:-3}"
+	render "$IT_DIR/sxedge.conf.in" "$WORK/sxedge.conf" DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-3}"
 	start_bg edge "$SXEDGE" -c "$WORK/sxedge.conf"
 	wait_log "$WORK/edge.log" 'event=ready' 10 || fail "sxedge did not log event=ready"
 	wait_port "$EDGE_ACCESS" "$EDGE_ACCESS_PORT" 5 || fail "sxedge not listening on 443"
@@ -335,7 +338,7 @@ start_edge() {
 # wait_pool_up: bounded wait for the edge's persistent connection to the pool.
 wait_pool_up() {
 	[ "${IT_EDGE:-sxedge}" != kamailio ] || return 0 # DEV-ONLY
-	wait_log "$WORK/edge.log" 'event=pool_up' "${1:-10}" || fail "no event=pool_up in edge log"
+	wait_log "$WORK/edge.log" 'event=pool_up' 10 || fail "no event=pool_up in edge log"
 }
 
 # start_tunnel NAME LOCAL_PORT [EDGE_PORT]: stunnel client tunnel NAME from
@@ -350,21 +353,24 @@ start_tunnel() {
 
 # start_sipp NAME SCENARIO LOCAL_PORT TUNNEL_PORT [EXTRA sipp args...]: sipp
 # over TCP to the tunnel, one call, bounded (-timeout), messages traced to
-# $WORK/NAME.msg.log and statistics to $WORK/NAME_*.
+# $WORK/NAME.msg.log, errors to NAME.err.log, <log> actions to NAME.act.log
+# and statistics to NAME.stat.csv.
 start_sipp() {
 	local name=$1 scenario=$2 local_port=$3 tunnel_port=$4
 	shift 4
 	start_bg "$name" timeout 60 sipp "127.0.0.1:$tunnel_port" -t t1 -sf "$IT_DIR/$scenario" \
 		-i 127.0.0.1 -p "$local_port" -m 1 -l 1 -nostdin -timeout 30s -timeout_error \
 		-recv_timeout 10s -max_recv_loops 1000 -trace_msg -message_file "$WORK/$name.msg.log" \
-		-trace_err -error_file "$WORK/$name.err.log" -trace_stat -stf "$WORK/$name.stat.csv" \
+		-trace_err -error_file "$WORK/$name.err.log" -trace_logs -log_file "$WORK/$name.act.log" \
+		-trace_stat -stf "$WORK/$name.stat.csv" \
 		"$@"
 }
 
 # ---- SIP clients ------------------------------------------------------------
 
 # sip_request FILE METHOD REQUEST_URI FROM_URI TO_URI [BODY] [HEADER...]:
-# writes a request in CRLF form (sipsak inserts its Via on top).
+# writes a request in CRLF form (sipsak inserts its Via on top); the Call-ID
+# is $SIP_CALL_ID when set, else random.
 sip_request() {
 	local file=$1 method=$2 uri=$3 from=$4 to=$5 body=${6:-} header
 	shift 5
@@ -374,7 +380,7 @@ sip_request() {
 		printf 'Max-Forwards: 70\r\n'
 		printf 'From: <%s>;tag=%s\r\n' "$from" "$RANDOM$RANDOM"
 		printf 'To: <%s>\r\n' "$to"
-		printf 'Call-ID: %s@sxedge-it\r\n' "$RANDOM$RANDOM$RANDOM"
+		printf 'Call-ID: %s\r\n' "${SIP_CALL_ID:-$RANDOM$RANDOM$RANDOM@sxedge-it}"
 		printf 'CSeq: 1 %s\r\n' "$method"
 		for header in "$@"; do
 			printf '%s\r\n' "$header"
@@ -411,8 +417,9 @@ sip_options() {
 # expect_options_ok NAME: a good OPTIONS through the edge gets the pool's 200.
 expect_options_ok() {
 	sip_options "$1"
-	[ "$SIP_STATUS" = 200 ] && grep -aq 'Pool OK' "$WORK/$1.out" ||
+	if [ "$SIP_STATUS" != 200 ] || ! grep -aq 'Pool OK' "$WORK/$1.out"; then
 		fail "good OPTIONS after '$IT_STEP' got '$SIP_STATUS', not the pool's 200"
+	fi
 }
 
 # tls_exchange NAME SECONDS ADDR:PORT INPUT [s_client args...]: TLS connection
