@@ -12,9 +12,6 @@
 
 #define MAX_FORWARDS_DEFAULT "70" /* RFC 3261 §16.6 step 3 */
 
-/* osip serialises from its cached text unless told the structure changed. */
-#define OSIP_MESSAGE_CHANGED 2
-
 /* A malloc'd string formatted like printf, or NULL. */
 static char *format(const char *pattern, ...) __attribute__((format(printf, 1, 2)));
 
@@ -208,7 +205,8 @@ int sip_request_rewrite(osip_message_t *request, const struct sip_request_rewrit
 
 	if (!request_rewritable(request, rewrite))
 		return -1;
-	request->message_property = OSIP_MESSAGE_CHANGED;
+	/* osip serialises from its cached text unless told the structure changed. */
+	osip_message_force_update(request);
 	pop_routes(request, rewrite->routes_to_pop);
 	max_forwards = max_forwards_header(request);
 	if (max_forwards != NULL) {
@@ -234,6 +232,6 @@ int sip_response_rewrite(osip_message_t *response)
 		return -1;
 	osip_list_remove(&response->vias, 0);
 	osip_via_free(via);
-	response->message_property = OSIP_MESSAGE_CHANGED;
+	osip_message_force_update(response);
 	return 0;
 }

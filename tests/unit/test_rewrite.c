@@ -1,0 +1,351 @@
+/* Unit tests for rewrite: the exact serialised message after each change a
+ * relayed request or response goes through. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+#include "rewrite.h"
+
+#define BRANCH "z9hG4bKsxTOKEN.0123456789abcdef"
+#define TOKEN "AAEAAAAHAAAAAAAAAAe2Lq0GWyHHhMr0t1w"
+
+static osip_message_t *parse(const char *text)
+{
+	osip_message_t *msg = sip_message_parse(text, strlen(text));
+
+	ck_assert_msg(msg != NULL, "cannot parse:\n%s", text);
+	return msg;
+}
+
+static void assert_serialised(const osip_message_t *msg, const char *expected)
+{
+	size_t len = 0;
+	char *text = sip_message_serialise(msg, &len);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(len, strlen(text));
+	ck_assert_str_eq(text, expected);
+	free(text);
+}
+
+/* From access (127.0.0.1:443) to the pool (127.0.0.2:5061). */
+static struct sip_request_rewrite to_pool(void)
+{
+	return (struct sip_request_rewrite){
+		.arrival = {"127.0.0.1", 443},
+		.departure = {"127.0.0.2", 5061},
+		.branch = BRANCH,
+		.flow_token = TOKEN,
+	};
+}
+
+#define INVITE_START                                                                               \
+	"INVITE sip:bob@example.test SIP/2.0\r\n"                                                  \
+	"Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+#define INVITE_END                                                                                 \
+	"From: <sip:alice@example.test>;tag=a1\r\n"                                                \
+	"To: <sip:bob@example.test>\r\n"                                                           \
+	"Call-ID: call1@192.0.2.10\r\n"                                                            \
+	"CSeq: 1 INVITE\r\n"
+#define OUR_VIA "Via: SIP/2.0/TLS 127.0.0.2:5061;branch=" BRANCH "\r\n"
+#define NO_BODY "Content-Length: 0\r\n\r\n"
+
+START_TEST(test_via_on_top_and_max_forwards_counted_down)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 10\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" INVITE_END
+			       "Max-Forwards: 9\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_max_forwards_inserted_when_absent)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Subject: hi\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" INVITE_END
+			       "Subject: hi\r\n"
+			       "Max-Forwards: 70\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_max_forwards_one_becomes_zero)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 1\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" INVITE_END
+			       "Max-Forwards: 0\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_double_record_route_order)
+{
+	osip_message_t *msg =
+		parse(INVITE_START "Record-Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+				   "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.record_route = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	/* Departure (internal) on top, arrival (external) below it. */
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+			       "Record-Route: <sip:" TOKEN "@127.0.0.2:5061;transport=tls;lr>\r\n"
+			       "Record-Route: <sip:" TOKEN "@127.0.0.1:443;transport=tls;lr>\r\n"
+			       "Record-Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+			       "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+/* From the pool to an access client: internal below, external on top, and
+ * our Via names the external side. */
+START_TEST(test_double_record_route_towards_access)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = {
+		.arrival = {"127.0.0.2", 5061},
+		.departure = {"127.0.0.1", 443},
+		.branch = BRANCH,
+		.flow_token = TOKEN,
+		.record_route = true,
+	};
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n"
+			       "Via: SIP/2.0/TLS 127.0.0.1:443;branch=" BRANCH "\r\n"
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+			       "Record-Route: <sip:" TOKEN "@127.0.0.1:443;transport=tls;lr>\r\n"
+			       "Record-Route: <sip:" TOKEN "@127.0.0.2:5061;transport=tls;lr>\r\n"
+			       INVITE_END "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+#define REGISTER_START                                                                             \
+	"REGISTER sip:example.test SIP/2.0\r\n"                                                    \
+	"Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+#define REGISTER_END                                                                               \
+	"From: <sip:alice@example.test>;tag=a1\r\n"                                                \
+	"To: <sip:alice@example.test>\r\n"                                                         \
+	"Call-ID: reg1@192.0.2.10\r\n"                                                             \
+	"CSeq: 1 REGISTER\r\n"                                                                     \
+	"Contact: <sip:alice@192.0.2.10:5061;transport=tls>\r\n"
+#define OUR_PATH "Path: <sip:" TOKEN "@127.0.0.2:5061;transport=tls;lr>\r\n"
+
+START_TEST(test_path_added)
+{
+	osip_message_t *msg = parse(REGISTER_START REGISTER_END "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.add_path = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "REGISTER sip:example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" REGISTER_END
+				       OUR_PATH "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_path_goes_above_existing_paths)
+{
+	osip_message_t *msg =
+		parse(REGISTER_START REGISTER_END "Supported: path\r\n"
+						  "Path: <sip:proxy1.example.net;lr>, <sip:proxy2.example.net;lr>\r\n"
+						  "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.add_path = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "REGISTER sip:example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" REGISTER_END
+				       OUR_PATH "Supported: path\r\n"
+				       "Path: <sip:proxy1.example.net;lr>\r\n"
+				       "Path: <sip:proxy2.example.net;lr>\r\n"
+				       "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+#define THREE_ROUTES                                                                               \
+	"Route: <sip:" TOKEN "@127.0.0.1:443;transport=tls;lr>, "                                  \
+	"<sip:" TOKEN "@127.0.0.2:5061;transport=tls;lr>\r\n"                                      \
+	"Route: <sip:pool.example.test;lr>\r\n"
+
+START_TEST(test_routes_popped)
+{
+	osip_message_t *msg = parse(INVITE_START THREE_ROUTES INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.routes_to_pop = 2;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+			       "Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+			       "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+
+	msg = parse(INVITE_START THREE_ROUTES INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
+	rewrite.routes_to_pop = 3;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n" OUR_VIA
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" INVITE_END
+			       "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+/* A request that cannot be rewritten is refused and left as it came. */
+START_TEST(test_refusals_leave_message_unchanged)
+{
+	static const char *const texts[] = {
+		INVITE_START THREE_ROUTES INVITE_END "Max-Forwards: 70\r\n" NO_BODY,
+		INVITE_START INVITE_END "Max-Forwards: 0\r\n" NO_BODY,
+		INVITE_START INVITE_END "Max-Forwards: ten\r\n" NO_BODY,
+	};
+	struct sip_request_rewrite rewrite = to_pool();
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		osip_message_t *msg = parse(texts[i]);
+		size_t len;
+		char *before = sip_message_serialise(msg, &len);
+
+		ck_assert_ptr_nonnull(before);
+		rewrite.routes_to_pop = i == 0 ? 4 : 0;
+		ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), -1);
+		assert_serialised(msg, before);
+		free(before);
+		osip_message_free(msg);
+	}
+}
+END_TEST
+
+START_TEST(test_record_route_and_path_need_a_token)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.flow_token = NULL;
+	rewrite.record_route = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), -1);
+	rewrite.record_route = false;
+	rewrite.add_path = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), -1);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_ipv6_hosts_bracketed)
+{
+	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = {
+		.arrival = {"[2001:db8::1]", 443},
+		.departure = {"2001:db8::2", 5061},
+		.branch = BRANCH,
+		.flow_token = TOKEN,
+		.record_route = true,
+	};
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "INVITE sip:bob@example.test SIP/2.0\r\n"
+			       "Via: SIP/2.0/TLS [2001:db8::2]:5061;branch=" BRANCH "\r\n"
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+			       "Record-Route: <sip:" TOKEN "@[2001:db8::2]:5061;transport=tls;lr>\r\n"
+			       "Record-Route: <sip:" TOKEN "@[2001:db8::1]:443;transport=tls;lr>\r\n"
+			       INVITE_END "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+
+	msg = parse(REGISTER_START REGISTER_END "Max-Forwards: 70\r\n" NO_BODY);
+	rewrite.record_route = false;
+	rewrite.add_path = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, "REGISTER sip:example.test SIP/2.0\r\n"
+			       "Via: SIP/2.0/TLS [2001:db8::2]:5061;branch=" BRANCH "\r\n"
+			       "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" REGISTER_END
+			       "Path: <sip:" TOKEN "@[2001:db8::2]:5061;transport=tls;lr>\r\n"
+			       "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+#define RESPONSE_END                                                                               \
+	"Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"                               \
+	"Via: SIP/2.0/TLS 192.0.2.11:5061;branch=z9hG4bKclient0\r\n"                               \
+	"From: <sip:alice@example.test>;tag=a1\r\n"                                                \
+	"To: <sip:bob@example.test>;tag=b1\r\n"                                                    \
+	"Call-ID: call1@192.0.2.10\r\n"                                                            \
+	"CSeq: 1 INVITE\r\n"                                                                       \
+	"Content-Length: 0\r\n\r\n"
+
+START_TEST(test_response_loses_top_via_only)
+{
+	osip_message_t *msg = parse("SIP/2.0 180 Ringing\r\n" OUR_VIA RESPONSE_END);
+
+	ck_assert_int_eq(sip_response_rewrite(msg), 0);
+	assert_serialised(msg, "SIP/2.0 180 Ringing\r\n" RESPONSE_END);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_response_without_via_refused)
+{
+	osip_message_t *msg = parse("SIP/2.0 180 Ringing\r\n" OUR_VIA RESPONSE_END);
+
+	ck_assert_int_eq(sip_response_rewrite(msg), 0);
+	ck_assert_int_eq(sip_response_rewrite(msg), 0);
+	ck_assert_int_eq(sip_response_rewrite(msg), 0);
+	ck_assert_int_eq(sip_response_rewrite(msg), -1);
+	osip_message_free(msg);
+}
+END_TEST
+
+static Suite *rewrite_suite(void)
+{
+	Suite *suite = suite_create("rewrite");
+	TCase *requests = tcase_create("requests");
+	TCase *responses = tcase_create("responses");
+
+	tcase_add_test(requests, test_via_on_top_and_max_forwards_counted_down);
+	tcase_add_test(requests, test_max_forwards_inserted_when_absent);
+	tcase_add_test(requests, test_max_forwards_one_becomes_zero);
+	tcase_add_test(requests, test_double_record_route_order);
+	tcase_add_test(requests, test_double_record_route_towards_access);
+	tcase_add_test(requests, test_path_added);
+	tcase_add_test(requests, test_path_goes_above_existing_paths);
+	tcase_add_test(requests, test_routes_popped);
+	tcase_add_test(requests, test_refusals_leave_message_unchanged);
+	tcase_add_test(requests, test_record_route_and_path_need_a_token);
+	tcase_add_test(requests, test_ipv6_hosts_bracketed);
+	suite_add_tcase(suite, requests);
+
+	tcase_add_test(responses, test_response_loses_top_via_only);
+	tcase_add_test(responses, test_response_without_via_refused);
+	suite_add_tcase(suite, responses);
+	return suite;
+}
+
+int main(void)
+{
+	SRunner *runner;
+	int failed;
+
+	sip_message_init();
+	runner = srunner_create(rewrite_suite());
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,202 @@
+/* Unit tests for via_branch: the layout of the branch, its hash (known
+ * answers computed independently with Python's hashlib), the CANCEL/ACK
+ * property, and opening it back. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+#include "via_branch.h"
+
+static const struct flow_key key = {
+	.secret = {0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42},
+	.node_id = 1,
+	.boot_id = 7,
+};
+
+/* A request with top Via branch BRANCH (none when NULL), Call-ID CALL_ID,
+ * CSeq "NUMBER METHOD". */
+static osip_message_t *request(const char *method, const char *branch, const char *call_id,
+			       const char *cseq_number)
+{
+	char text[1024];
+	osip_message_t *msg;
+
+	snprintf(text, sizeof(text),
+		 "%s sip:bob@example.test SIP/2.0\r\n"
+		 "Via: SIP/2.0/TLS 192.0.2.10:5061%s%s\r\n"
+		 "Via: SIP/2.0/TLS 192.0.2.11:5061;branch=z9hG4bKlower\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@example.test>;tag=a1\r\n"
+		 "To: <sip:bob@example.test>\r\n"
+		 "Call-ID: %s\r\n"
+		 "CSeq: %s %s\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 method, branch != NULL ? ";branch=" : "", branch != NULL ? branch : "", call_id,
+		 cseq_number, method);
+	msg = sip_message_parse(text, strlen(text));
+	ck_assert_ptr_nonnull(msg);
+	return msg;
+}
+
+static void make(uint64_t conn, const char *method, const char *branch, const char *call_id,
+		 const char *cseq_number, char out[VIA_BRANCH_SIZE])
+{
+	osip_message_t *msg = request(method, branch, call_id, cseq_number);
+
+	via_branch_make(&key, conn, msg, out);
+	osip_message_free(msg);
+}
+
+START_TEST(test_layout_and_hash)
+{
+	char branch[VIA_BRANCH_SIZE];
+	char token[FLOW_TOKEN_LEN + 1];
+	char expected[VIA_BRANCH_SIZE];
+
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", branch);
+	flow_token_seal(&key, 42, token);
+	snprintf(expected, sizeof(expected), "z9hG4bKsx%s.1376f2a216a405a2", token);
+	ck_assert_str_eq(branch, expected);
+	ck_assert_uint_eq(strlen(branch), 9 + FLOW_TOKEN_LEN + 1 + 16);
+}
+END_TEST
+
+START_TEST(test_hash_without_branch_or_call_id_host)
+{
+	char branch[VIA_BRANCH_SIZE];
+
+	make(42, "INVITE", NULL, "call1@192.0.2.10", "1", branch);
+	ck_assert_str_eq(branch + 9 + FLOW_TOKEN_LEN, ".bdaf94eb5efd35de");
+	make(42, "INVITE", "z9hG4bKclient1", "call1", "1", branch);
+	ck_assert_str_eq(branch + 9 + FLOW_TOKEN_LEN, ".2c08016f70933638");
+}
+END_TEST
+
+START_TEST(test_cancel_and_ack_share_the_invite_branch)
+{
+	char invite[VIA_BRANCH_SIZE], cancel[VIA_BRANCH_SIZE], ack[VIA_BRANCH_SIZE];
+	char again[VIA_BRANCH_SIZE];
+
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", invite);
+	make(42, "CANCEL", "z9hG4bKclient1", "call1@192.0.2.10", "1", cancel);
+	make(42, "ACK", "z9hG4bKclient1", "call1@192.0.2.10", "1", ack);
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", again);
+	ck_assert_str_eq(cancel, invite);
+	ck_assert_str_eq(ack, invite);
+	ck_assert_str_eq(again, invite);
+}
+END_TEST
+
+START_TEST(test_other_transactions_differ)
+{
+	char base[VIA_BRANCH_SIZE], other[VIA_BRANCH_SIZE];
+
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", base);
+	make(42, "INVITE", "z9hG4bKclient2", "call1@192.0.2.10", "1", other);
+	ck_assert_str_ne(other, base);
+	make(42, "INVITE", "z9hG4bKclient1", "call2@192.0.2.10", "1", other);
+	ck_assert_str_ne(other, base);
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "2", other);
+	ck_assert_str_ne(other, base);
+	/* Another arrival connection: another token, same hash. */
+	make(43, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", other);
+	ck_assert_str_ne(other, base);
+	ck_assert_str_eq(other + 9 + FLOW_TOKEN_LEN, base + 9 + FLOW_TOKEN_LEN);
+}
+END_TEST
+
+START_TEST(test_open_round_trip)
+{
+	char branch[VIA_BRANCH_SIZE];
+	uint64_t conn = 0;
+
+	make(0x0123456789abcdefULL, "INVITE", "z9hG4bKclient1", "c@h", "1", branch);
+	ck_assert_int_eq(via_branch_open(&key, branch, &conn), FLOW_OPEN_OK);
+	ck_assert_uint_eq(conn, 0x0123456789abcdefULL);
+}
+END_TEST
+
+START_TEST(test_open_refuses_other_strings)
+{
+	char branch[VIA_BRANCH_SIZE], bad[VIA_BRANCH_SIZE + 2];
+	uint64_t conn = 99;
+	size_t len;
+
+	make(42, "INVITE", "z9hG4bKclient1", "c@h", "1", branch);
+	len = strlen(branch);
+	ck_assert_int_eq(via_branch_open(&key, NULL, &conn), FLOW_OPEN_FORGED);
+	ck_assert_int_eq(via_branch_open(&key, "", &conn), FLOW_OPEN_FORGED);
+	ck_assert_int_eq(via_branch_open(&key, "z9hG4bKclient1", &conn), FLOW_OPEN_FORGED);
+	/* Wrong prefix. */
+	strcpy(bad, branch);
+	bad[8] = 'y';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	/* Upper-case hash digit. */
+	strcpy(bad, branch);
+	bad[len - 1] = 'A';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	/* No dot between token and hash. */
+	strcpy(bad, branch);
+	bad[9 + FLOW_TOKEN_LEN] = '-';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	/* One character too many, one too few. */
+	snprintf(bad, sizeof(bad), "%s0", branch);
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	strcpy(bad, branch);
+	bad[len - 1] = '\0';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	/* A changed MAC character in the token. */
+	strcpy(bad, branch);
+	bad[9 + 30] = bad[9 + 30] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	ck_assert_uint_eq(conn, 99);
+}
+END_TEST
+
+START_TEST(test_open_other_key_and_stale)
+{
+	struct flow_key other = key;
+	struct flow_key earlier_boot = key;
+	char branch[VIA_BRANCH_SIZE];
+	osip_message_t *msg = request("INVITE", "z9hG4bKclient1", "c@h", "1");
+	uint64_t conn = 0;
+
+	other.secret[0] ^= 1;
+	via_branch_make(&other, 42, msg, branch);
+	ck_assert_int_eq(via_branch_open(&key, branch, &conn), FLOW_OPEN_FORGED);
+	earlier_boot.boot_id = key.boot_id - 1;
+	via_branch_make(&earlier_boot, 42, msg, branch);
+	ck_assert_int_eq(via_branch_open(&key, branch, &conn), FLOW_OPEN_STALE);
+	osip_message_free(msg);
+}
+END_TEST
+
+static Suite *via_branch_suite(void)
+{
+	Suite *suite = suite_create("via_branch");
+	TCase *tcase = tcase_create("via_branch");
+
+	tcase_add_test(tcase, test_layout_and_hash);
+	tcase_add_test(tcase, test_hash_without_branch_or_call_id_host);
+	tcase_add_test(tcase, test_cancel_and_ack_share_the_invite_branch);
+	tcase_add_test(tcase, test_other_transactions_differ);
+	tcase_add_test(tcase, test_open_round_trip);
+	tcase_add_test(tcase, test_open_refuses_other_strings);
+	tcase_add_test(tcase, test_open_other_key_and_stale);
+	suite_add_tcase(suite, tcase);
+	return suite;
+}
+
+int main(void)
+{
+	SRunner *runner;
+	int failed;
+
+	sip_message_init();
+	runner = srunner_create(via_branch_suite());
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
