@@ -144,6 +144,7 @@ static const struct option options[] = {
 /* What was seen of one section in the file. */
 struct section_state {
 	int line;                  /* of the header; 0: not in the file */
+	bool broken;               /* holds a line that could not be read as key = value */
 	int key_line[OPTION_COUNT]; /* where each key was set; 0: not set */
 	bool valid[OPTION_COUNT];   /* the field holds a good value (from the file or default) */
 };
@@ -219,7 +220,9 @@ static int problem_compare(const void *a, const void *b)
 
 static void write_problems(struct loader *loader)
 {
-	qsort(loader->problems, loader->n_problems, sizeof(*loader->problems), problem_compare);
+	if (loader->n_problems > 1)
+		qsort(loader->problems, loader->n_problems, sizeof(*loader->problems),
+		      problem_compare);
 	for (size_t i = 0; i < loader->n_problems; i++) {
 		if (loader->errors != NULL)
 			fprintf(loader->errors, "%s:%d: %s\n", loader->path,
@@ -921,8 +924,18 @@ static int handle_pair(void *user, const char *section, const char *name, const 
 	return 1; /* our own errors are reported; inih's return is left for syntax */
 }
 
+/* A line of the current section could not be read at all. */
+static void report_broken_line(struct loader *loader, const char *message)
+{
+	report(loader, loader->line, "%s", message);
+	if (loader->state != NULL)
+		loader->state->broken = true;
+}
+
 static void handle_line(struct loader *loader, char *line, size_t length)
 {
+	char message[64];
+
 	while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
 		line[--length] = '\0';
 	if (loader->line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
@@ -930,12 +943,13 @@ static void handle_line(struct loader *loader, char *line, size_t length)
 		length -= 3;
 	}
 	if (strlen(line) != length) {
-		report(loader, loader->line, "the line holds a NUL byte");
+		report_broken_line(loader, "the line holds a NUL byte");
 		return;
 	}
 	if (length > CONFIG_LINE_MAX) {
-		report(loader, loader->line, "line too long: at most %d characters",
-		       CONFIG_LINE_MAX);
+		snprintf(message, sizeof(message), "line too long: at most %d characters",
+			 CONFIG_LINE_MAX);
+		report_broken_line(loader, message);
 		return;
 	}
 	const char *start = skip_spaces(line);
@@ -944,8 +958,8 @@ static void handle_line(struct loader *loader, char *line, size_t length)
 		return;
 	}
 	if (ini_parse_string(line, handle_pair, loader) != 0)
-		report(loader, loader->line,
-		       "syntax error: expected \"key = value\", [section] or a comment");
+		report_broken_line(loader,
+				   "syntax error: expected \"key = value\", [section] or a comment");
 }
 
 static void read_lines(struct loader *loader, FILE *file)
@@ -984,6 +998,9 @@ static void apply_defaults(struct loader *loader, enum section_kind kind,
 static void check_required(struct loader *loader, enum section_kind kind,
 			   const struct section_state *state, const char *label)
 {
+	/* The "missing" key may well be on the broken line: one error is enough. */
+	if (state->broken)
+		return;
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
 		if (options[i].section == kind && options[i].required && state->key_line[i] == 0)
 			report(loader, state->line, "missing required key %s in [%s]",

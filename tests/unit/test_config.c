@@ -1,0 +1,826 @@
+/* Unit tests for lib/config: a full file loads with every value, defaults
+ * fill the rest, and every class of mistake gives exactly its
+ * "FILE:LINE: message" line (several in one run when there are several). */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* ---- Fixture: a folder with certificate files and config files ---- */
+
+static char dir[64];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *file = fopen(path, "w");
+	ck_assert_ptr_nonnull(file);
+	fputs(text, file);
+	ck_assert_int_eq(fclose(file), 0);
+}
+
+static void setup(void)
+{
+	static const char *const names[] = { "ca.crt", "edge.crt", "edge.key", "pool.crt" };
+	char path[128];
+
+	strcpy(dir, "/tmp/sxedge-test-config-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		write_file(path, "-----BEGIN CERTIFICATE-----\n");
+	}
+}
+
+static void teardown(void)
+{
+	char command[128];
+
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(command), 0);
+}
+
+/* Writes TEXT, with every "@DIR@" replaced by the fixture folder, into a
+ * fresh file (mkstemp) and returns its malloc'd path. */
+static char *write_config(const char *text)
+{
+	char *path = malloc(strlen(dir) + 32);
+	const char *at;
+	int fd;
+	FILE *file;
+
+	ck_assert_ptr_nonnull(path);
+	sprintf(path, "%s/conf-XXXXXX", dir);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	file = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(file);
+	while ((at = strstr(text, "@DIR@")) != NULL) {
+		fwrite(text, 1, (size_t)(at - text), file);
+		fputs(dir, file);
+		text = at + 5;
+	}
+	fputs(text, file);
+	ck_assert_int_eq(fclose(file), 0);
+	return path;
+}
+
+struct loaded {
+	char *path;
+	struct sxedge_config *config;
+	char *errors; /* everything config_load wrote */
+	size_t n_errors;
+};
+
+static void load_path(struct loaded *loaded, const char *path)
+{
+	size_t size = 0;
+	FILE *errors = open_memstream(&loaded->errors, &size);
+
+	ck_assert_ptr_nonnull(errors);
+	loaded->config = config_load(path, errors);
+	fclose(errors);
+	loaded->n_errors = 0;
+	for (const char *c = loaded->errors; *c != '\0'; c++)
+		loaded->n_errors += *c == '\n';
+}
+
+static void load(struct loaded *loaded, const char *text)
+{
+	loaded->path = write_config(text);
+	load_path(loaded, loaded->path);
+}
+
+static void loaded_free(struct loaded *loaded)
+{
+	config_free(loaded->config);
+	free(loaded->path);
+	free(loaded->errors);
+}
+
+/* The error text has a line "PATH:LINE: ..." that holds every one of the
+ * NULL-terminated words. */
+static bool has_error(const struct loaded *loaded, int line, ...)
+{
+	char prefix[256];
+	const char *start = loaded->errors;
+
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", loaded->path, line);
+	for (; *start != '\0'; start = strchr(start, '\n') + 1) {
+		size_t length = (size_t)(strchr(start, '\n') - start);
+		char *text = strndup(start, length);
+		bool match = strncmp(text, prefix, strlen(prefix)) == 0;
+		va_list words;
+		va_start(words, line);
+		for (const char *word; match && (word = va_arg(words, const char *)) != NULL;)
+			match = strstr(text + strlen(prefix), word) != NULL;
+		va_end(words);
+		free(text);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/* Loads TEXT and expects it refused with exactly one error, at LINE,
+ * holding the words given. */
+#define expect_one_error(text, line, ...)                                                         \
+	do {                                                                                      \
+		struct loaded loaded_;                                                            \
+		load(&loaded_, text);                                                             \
+		ck_assert_ptr_null(loaded_.config);                                               \
+		ck_assert_msg(loaded_.n_errors == 1, "expected one error, got:\n%s",               \
+			      loaded_.errors);                                                    \
+		ck_assert_msg(has_error(&loaded_, line, __VA_ARGS__, (const char *)NULL),         \
+			      "expected at line %d, got:\n%s", line, loaded_.errors);             \
+		loaded_free(&loaded_);                                                            \
+	} while (0)
+
+/* ---- Configurations ---- */
+
+#define GLOBAL_OK "[global]\ndomains = example.test\n"
+#define ACCESS_OK                                                                                 \
+	"[listener access]\nrole = access\naddress = 127.0.0.1\nport = 10443\n"                   \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+#define INTERNAL_OK                                                                               \
+	"[listener internal]\nrole = internal\naddress = 127.0.0.1\nport = 15061\n"               \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
+#define POOL_OK "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1:25061\n"
+#define MINIMAL GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_OK
+
+/* Line numbers in MINIMAL: [global] 1, [listener access] 3, [listener internal] 9,
+ * [pool] 16. */
+
+static const char full_config[] =
+	"; every option, none at its default\n"
+	"[global]\n"
+	"log_level = debug\n"
+	"node_id = 7\n"
+	"flow_secret = 000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F\n"
+	"domains = Example.TEST, example.org\tthird.test\n"
+	"\n"
+	"[limits]\n"
+	"sip_max_message = 131072\n"
+	"sip_max_headers = 100\n"
+	"sip_max_line = 4096\n"
+	"handshake_timeout = 5\n"
+	"idle_timeout = 0\n"
+	"message_timeout = 20\n"
+	"output_max = 2097152\n"
+	"drain_timeout = 30\n"
+	"max_connections = 500\n"
+	"\n"
+	"[listener outside]\n"
+	"role = access\n"
+	"address = 0.0.0.0\n"
+	"port = 443\n"
+	"advertise = edge.example.test\n"
+	"certificate = @DIR@/edge.crt\n"
+	"key = @DIR@/edge.key ; inline comment\n"
+	"ca_file = @DIR@/ca.crt\n"
+	"client_certificate = optional\n"
+	"require_sni = yes\n"
+	"\n"
+	"[listener inside]\n"
+	"  role = internal\n"
+	"address = ::1\n"
+	"port = 5061\n"
+	"advertise = [fd00::1]:15061\n"
+	"certificate = @DIR@/edge.crt\n"
+	"key = @DIR@/edge.key\n"
+	"ca_file = @DIR@/ca.crt\n"
+	"client_certificate = required\n"
+	"require_sni = off\n"
+	"\n"
+	"[pool]\n"
+	"fqdn = pool1.example.test pool2.EXAMPLE.test\n"
+	"relay = [fd00::10]:5062\n"
+	"connections = 4\n"
+	"reconnect_min = 2\n"
+	"reconnect_max = 60\n";
+
+START_TEST(test_full_file)
+{
+	struct loaded loaded;
+	char path[128];
+
+	load(&loaded, full_config);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.errors, "");
+	const struct sxedge_config *config = loaded.config;
+
+	ck_assert_str_eq(config->path, loaded.path);
+	ck_assert_int_eq(config->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_uint_eq(config->node_id, 7);
+	ck_assert(config->flow_secret_set);
+	for (unsigned i = 0; i < 32; i++)
+		ck_assert_uint_eq(config->flow_secret[i], i);
+	ck_assert_uint_eq(config->n_domains, 3);
+	ck_assert_str_eq(config->domains[0], "example.test");
+	ck_assert_str_eq(config->domains[1], "example.org");
+	ck_assert_str_eq(config->domains[2], "third.test");
+
+	const struct limits_config *limits = &config->limits;
+	ck_assert_uint_eq(limits->sip_max_message, 131072);
+	ck_assert_uint_eq(limits->sip_max_headers, 100);
+	ck_assert_uint_eq(limits->sip_max_line, 4096);
+	ck_assert_uint_eq(limits->handshake_timeout_s, 5);
+	ck_assert_uint_eq(limits->idle_timeout_s, 0);
+	ck_assert_uint_eq(limits->message_timeout_s, 20);
+	ck_assert_uint_eq(limits->output_max, 2097152);
+	ck_assert_uint_eq(limits->drain_timeout_s, 30);
+	ck_assert_uint_eq(limits->max_connections, 500);
+
+	ck_assert_uint_eq(config->n_listeners, 2);
+	const struct listener_config *outside = &config->listeners[0];
+	ck_assert_str_eq(outside->name, "outside");
+	ck_assert_int_eq(outside->line, 19);
+	ck_assert_int_eq(outside->role, ROLE_ACCESS);
+	ck_assert_str_eq(outside->address, "0.0.0.0");
+	ck_assert_uint_eq(outside->port, 443);
+	ck_assert_str_eq(outside->advertise_host, "edge.example.test");
+	ck_assert_uint_eq(outside->advertise_port, 443);
+	snprintf(path, sizeof(path), "%s/edge.crt", dir);
+	ck_assert_str_eq(outside->certificate, path);
+	snprintf(path, sizeof(path), "%s/edge.key", dir);
+	ck_assert_str_eq(outside->key, path);
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	ck_assert_str_eq(outside->ca_file, path);
+	ck_assert_int_eq(outside->client_cert, CLIENT_CERT_OPTIONAL);
+	ck_assert(outside->require_sni);
+
+	const struct listener_config *inside = &config->listeners[1];
+	ck_assert_str_eq(inside->name, "inside");
+	ck_assert_int_eq(inside->line, 30);
+	ck_assert_int_eq(inside->role, ROLE_INTERNAL);
+	ck_assert_str_eq(inside->address, "::1");
+	ck_assert_uint_eq(inside->port, 5061);
+	ck_assert_str_eq(inside->advertise_host, "fd00::1");
+	ck_assert_uint_eq(inside->advertise_port, 15061);
+	ck_assert_int_eq(inside->client_cert, CLIENT_CERT_REQUIRED);
+	ck_assert(!inside->require_sni);
+
+	const struct pool_config *pool = &config->pool;
+	ck_assert_uint_eq(pool->n_fqdns, 2);
+	ck_assert_str_eq(pool->fqdns[0], "pool1.example.test");
+	ck_assert_str_eq(pool->fqdns[1], "pool2.example.test");
+	ck_assert_str_eq(pool->relay_host, "fd00::10");
+	ck_assert_uint_eq(pool->relay_port, 5062);
+	ck_assert_uint_eq(pool->connections, 4);
+	ck_assert_uint_eq(pool->reconnect_min_s, 2);
+	ck_assert_uint_eq(pool->reconnect_max_s, 60);
+
+	ck_assert_ptr_eq(config_listener(config, ROLE_ACCESS), outside);
+	ck_assert_ptr_eq(config_listener(config, ROLE_INTERNAL), inside);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct sxedge_config *config = loaded.config;
+
+	ck_assert_int_eq(config->log_level, LOG_LEVEL_NOTICE);
+	ck_assert_uint_eq(config->node_id, 1);
+	ck_assert(!config->flow_secret_set);
+	ck_assert_uint_eq(config->limits.sip_max_message, 65536);
+	ck_assert_uint_eq(config->limits.sip_max_headers, 256);
+	ck_assert_uint_eq(config->limits.sip_max_line, 8192);
+	ck_assert_uint_eq(config->limits.handshake_timeout_s, 10);
+	ck_assert_uint_eq(config->limits.idle_timeout_s, 300);
+	ck_assert_uint_eq(config->limits.message_timeout_s, 10);
+	ck_assert_uint_eq(config->limits.output_max, 1048576);
+	ck_assert_uint_eq(config->limits.drain_timeout_s, 10);
+	ck_assert_uint_eq(config->limits.max_connections, 10000);
+	ck_assert_uint_eq(config->pool.connections, 1);
+	ck_assert_uint_eq(config->pool.reconnect_min_s, 1);
+	ck_assert_uint_eq(config->pool.reconnect_max_s, 30);
+	ck_assert_str_eq(config->pool.relay_host, "127.0.0.1");
+	ck_assert_uint_eq(config->pool.relay_port, 25061);
+
+	const struct listener_config *access = config_listener(config, ROLE_ACCESS);
+	ck_assert_ptr_nonnull(access);
+	ck_assert_str_eq(access->name, "access");
+	ck_assert_int_eq(access->line, 3);
+	ck_assert_str_eq(access->advertise_host, "127.0.0.1");
+	ck_assert_uint_eq(access->advertise_port, 10443);
+	ck_assert_int_eq(access->client_cert, CLIENT_CERT_NONE);
+	ck_assert_ptr_null(access->ca_file);
+	ck_assert(!access->require_sni);
+
+	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	ck_assert_ptr_nonnull(internal);
+	ck_assert_int_eq(internal->line, 9);
+	ck_assert_int_eq(internal->client_cert, CLIENT_CERT_REQUIRED);
+	ck_assert_str_eq(internal->advertise_host, "127.0.0.1");
+	ck_assert_uint_eq(internal->advertise_port, 15061);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_syntax_variants)
+{
+	struct loaded loaded;
+
+	/* A byte order mark, CRLF line ends, '#' and ';' comments, "key: value". */
+	load(&loaded, "\xef\xbb\xbf# comment\r\n[ global ] ; trailing comment\r\n"
+		      "domains: example.test\r\n\r\n" ACCESS_OK INTERNAL_OK POOL_OK);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.config->domains[0], "example.test");
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_longest_line)
+{
+	struct loaded loaded;
+	char text[1024], domains[256];
+	size_t prefix = strlen("domains = ");
+
+	/* 197 characters is the longest line inih takes whole. */
+	memset(domains, 0, sizeof(domains));
+	for (size_t i = 0; prefix + i < 197; i++)
+		domains[i] = i % 10 == 9 ? ',' : 'a';
+	domains[197 - prefix - 1] = 'z';
+	snprintf(text, sizeof(text), "[global]\ndomains = %s\n" ACCESS_OK INTERNAL_OK POOL_OK,
+		 domains);
+	load(&loaded, text);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_uint_eq(loaded.config->n_domains, 19);
+	ck_assert_str_eq(loaded.config->domains[18], "aaaaaaz");
+	loaded_free(&loaded);
+
+	/* One more is refused, not cut. */
+	snprintf(text, sizeof(text), "[global]\ndomains = %sx\n" ACCESS_OK INTERNAL_OK POOL_OK,
+		 domains);
+	expect_one_error(text, 2, "line too long", "197");
+}
+END_TEST
+
+/* ---- Each class of error ---- */
+
+START_TEST(test_cannot_open)
+{
+	struct loaded loaded = { 0 };
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	loaded.path = strdup(path);
+	load_path(&loaded, path);
+	ck_assert_ptr_null(loaded.config);
+	snprintf(path, sizeof(path), "%s/missing.conf:0: cannot open: %s\n", dir, strerror(ENOENT));
+	ck_assert_str_eq(loaded.errors, path);
+	loaded_free(&loaded);
+
+	loaded.path = strdup(dir);
+	load_path(&loaded, dir);
+	ck_assert_ptr_null(loaded.config);
+	ck_assert(has_error(&loaded, 0, "cannot open", strerror(EISDIR), NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_unknown_section)
+{
+	expect_one_error(MINIMAL "[federation]\nfoo = 1\n", 19, "unknown section", "federation");
+	expect_one_error(MINIMAL "[listener]\nrole = access\n", 19, "listener", "needs a name");
+	expect_one_error(MINIMAL "[listener a/b]\n", 19, "bad listener name", "a/b");
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	expect_one_error(MINIMAL "[limits]\nsip_max_body = 10\n", 20, "unknown key",
+			 "sip_max_body", "[limits]");
+	expect_one_error("foo = bar\n" MINIMAL, 1, "foo", "outside of any section");
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+	expect_one_error(MINIMAL "[limits]\nidle_timeout = 5\nidle_timeout = 6\n", 21,
+			 "duplicate key", "idle_timeout", "first at line 20");
+	/* A second [pool] does not hide the repeated key either. */
+	struct loaded loaded;
+	load(&loaded, MINIMAL "[pool]\nrelay = 127.0.0.1:1\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_uint_eq(loaded.n_errors, 2);
+	ck_assert(has_error(&loaded, 19, "duplicate section [pool]", "first at line 16", NULL));
+	ck_assert(has_error(&loaded, 20, "duplicate key relay", "first at line 18", NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_bad_numbers)
+{
+	static const char *const values[] = { "0", "65536", "12a", "-1", "+5", "0x10", "",
+					      "1 2", "99999999999999999999999" };
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), MINIMAL "[limits]\nmax_connections = %s\n",
+			 strcmp(values[i], "65536") == 0 ? "1000001" : values[i]);
+		expect_one_error(text, 20, "bad value", "max_connections", "1 to 1000000");
+		snprintf(text, sizeof(text), "[global]\ndomains = example.test\nnode_id = %s\n"
+			 ACCESS_OK INTERNAL_OK POOL_OK, values[i]);
+		expect_one_error(text, 3, "bad value", "node_id", "1 to 65535");
+	}
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 1023\n", 20, "sip_max_message",
+			 "1024 to 16777216");
+	expect_one_error(MINIMAL "[limits]\noutput_max = 1073741825\n", 20, "output_max",
+			 "65536 to 1073741824");
+}
+END_TEST
+
+START_TEST(test_bad_keywords)
+{
+	expect_one_error("[global]\ndomains = example.test\nlog_level = verbose\n"
+			 ACCESS_OK INTERNAL_OK POOL_OK, 3, "bad value \"verbose\" for log_level",
+			 "error, warning, notice, info or debug");
+	expect_one_error(MINIMAL "[listener x]\nrole = access\naddress = 127.0.0.2\nport = 1\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 "require_sni = maybe\n", 25, "require_sni", "yes, no");
+	expect_one_error(MINIMAL "[listener x]\nrole = access\naddress = 127.0.0.2\nport = 1\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 "client_certificate = sometimes\n", 25, "client_certificate",
+			 "none, optional or required");
+}
+END_TEST
+
+START_TEST(test_bad_role_keeps_quiet_on_roles)
+{
+	/* A bad role is one error; no "no access listener" guesswork on top. */
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = edge\naddress = 127.0.0.1\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 INTERNAL_OK POOL_OK, 4, "bad value \"edge\" for role",
+			 "access or internal");
+}
+END_TEST
+
+START_TEST(test_bad_addresses)
+{
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = localhost\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 INTERNAL_OK POOL_OK, 5, "address", "IPv4 or IPv6");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
+			 "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1\n", 18, "relay",
+			 "host:port");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
+			 "[pool]\nfqdn = pool1.example.test\nrelay = ::1:5061\n", 18, "relay");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
+			 "[pool]\nfqdn = pool1.example.test\nrelay = [::1]:0\n", 18, "relay");
+	expect_one_error(GLOBAL_OK ACCESS_OK "advertise = bad_host:5\n" INTERNAL_OK POOL_OK, 9,
+			 "advertise");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
+			 "[pool]\nfqdn = pool1.example.test, -bad.test\nrelay = 127.0.0.1:1\n",
+			 17, "bad value", "fqdn", "\"-bad.test\" is not one");
+	expect_one_error("[global]\ndomains = , ,\n" ACCESS_OK INTERNAL_OK POOL_OK, 2,
+			 "domains", "at least one");
+}
+END_TEST
+
+START_TEST(test_flow_secret)
+{
+	char text[1024];
+	const char *secret63 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1";
+	const char *secret_g = "g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+	snprintf(text, sizeof(text), "[global]\ndomains = example.test\nflow_secret = %s\n"
+		 ACCESS_OK INTERNAL_OK POOL_OK, secret63);
+	expect_one_error(text, 3, "flow_secret", "exactly 64 hex digits");
+	snprintf(text, sizeof(text), "[global]\ndomains = example.test\nflow_secret = %s\n"
+		 ACCESS_OK INTERNAL_OK POOL_OK, secret_g);
+	expect_one_error(text, 3, "flow_secret", "exactly 64 hex digits");
+
+	/* The message never repeats the secret. */
+	struct loaded loaded;
+	load(&loaded, text);
+	ck_assert_ptr_null(strstr(loaded.errors, "0102030405"));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_duplicate_listener_name)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL "[listener access]\nrole = access\naddress = 127.0.0.2\n"
+		      "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(loaded.n_errors == 1, "%s", loaded.errors);
+	ck_assert(has_error(&loaded, 19, "duplicate listener name \"access\"", "first at line 3",
+			    NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_missing_required_key)
+{
+	/* At the section header's line. */
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 INTERNAL_OK POOL_OK, 3, "missing required key port", "[listener access]");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "\n[pool]\nfqdn = pool1.example.test\n",
+			 17, "missing required key relay", "[pool]");
+	expect_one_error("[global]\nlog_level = info\n" ACCESS_OK INTERNAL_OK POOL_OK, 1,
+			 "missing required key domains", "[global]");
+	/* ca_file once client certificates are asked for. */
+	expect_one_error(GLOBAL_OK ACCESS_OK "client_certificate = required\n" INTERNAL_OK
+			 POOL_OK, 3, "missing required key ca_file", "[listener access]");
+	expect_one_error(GLOBAL_OK ACCESS_OK
+			 "[listener internal]\nrole = internal\naddress = 127.0.0.1\n"
+			 "port = 15061\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 POOL_OK, 9, "missing required key ca_file", "[listener internal]");
+}
+END_TEST
+
+START_TEST(test_missing_sections)
+{
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK, 0, "missing required section [pool]");
+	expect_one_error(ACCESS_OK INTERNAL_OK POOL_OK, 0, "missing required section [global]",
+			 "domains");
+	expect_one_error(GLOBAL_OK INTERNAL_OK POOL_OK, 0, "no access listener");
+	expect_one_error(GLOBAL_OK ACCESS_OK POOL_OK, 0, "no internal listener");
+
+	struct loaded loaded;
+	load(&loaded, "; nothing but a comment\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_uint_eq(loaded.n_errors, 4);
+	ck_assert(has_error(&loaded, 0, "[global]", NULL));
+	ck_assert(has_error(&loaded, 0, "[pool]", NULL));
+	ck_assert(has_error(&loaded, 0, "no access listener", NULL));
+	ck_assert(has_error(&loaded, 0, "no internal listener", NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_two_internal_listeners)
+{
+	expect_one_error(MINIMAL "[listener second]\nrole = internal\naddress = 127.0.0.2\n"
+			 "port = 15061\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 "ca_file = @DIR@/ca.crt\n", 19, "more than one internal listener",
+			 "\"internal\"", "line 9");
+}
+END_TEST
+
+START_TEST(test_unreadable_files)
+{
+	struct loaded loaded;
+	char expected[512];
+
+	/* The key's own line, the path and strerror. */
+	load(&loaded, GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+		      "port = 10443\ncertificate = @DIR@/nothere.crt\nkey = @DIR@/edge.key\n"
+		      INTERNAL_OK POOL_OK);
+	ck_assert_ptr_null(loaded.config);
+	snprintf(expected, sizeof(expected),
+		 "%s:7: cannot read certificate \"%s/nothere.crt\": %s\n", loaded.path, dir,
+		 strerror(ENOENT));
+	ck_assert_str_eq(loaded.errors, expected);
+	loaded_free(&loaded);
+
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.crt/key\n"
+			 INTERNAL_OK POOL_OK, 8, "cannot read key", "edge.crt/key",
+			 strerror(ENOTDIR));
+	expect_one_error(GLOBAL_OK ACCESS_OK "[listener internal]\nrole = internal\n"
+			 "address = 127.0.0.1\nport = 15061\ncertificate = @DIR@/edge.crt\n"
+			 "key = @DIR@/edge.key\nca_file = @DIR@\n" POOL_OK, 15, "cannot read ca_file",
+			 "not a regular file");
+
+	/* Permissions mean nothing to root, who runs some test machines. */
+	if (geteuid() != 0) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/edge.key", dir);
+		ck_assert_int_eq(chmod(path, 0), 0);
+		expect_one_error(MINIMAL, 8, "cannot read key", "edge.key", strerror(EACCES));
+	}
+}
+END_TEST
+
+START_TEST(test_pool_backoff_order)
+{
+	expect_one_error(MINIMAL "reconnect_min = 10\nreconnect_max = 5\n", 20,
+			 "reconnect_max (5) is less than reconnect_min (10)");
+	/* reconnect_max at its default: blame the line that was written. */
+	expect_one_error(MINIMAL "reconnect_min = 40\n", 19,
+			 "reconnect_max (30) is less than reconnect_min (40)");
+}
+END_TEST
+
+START_TEST(test_line_longer_than_message)
+{
+	expect_one_error(MINIMAL "[limits]\nsip_max_line = 70000\n", 20,
+			 "sip_max_line (70000) is larger than sip_max_message (65536)");
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 2048\n", 20,
+			 "sip_max_line (8192) is larger than sip_max_message (2048)");
+}
+END_TEST
+
+START_TEST(test_internal_client_certificate)
+{
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "client_certificate = optional\n" POOL_OK,
+			 16, "client_certificate must be required", "internal");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "client_certificate = none\n" POOL_OK, 16,
+			 "client_certificate must be required");
+}
+END_TEST
+
+START_TEST(test_same_address_and_port)
+{
+	expect_one_error(MINIMAL "[listener again]\nrole = access\naddress = 127.0.0.1\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n", 19,
+			 "listener \"again\"", "clashes with listener \"access\"", "line 3");
+	/* A wildcard takes the port on every address of its family. */
+	expect_one_error(MINIMAL "[listener again]\nrole = access\naddress = 0.0.0.0\n"
+			 "port = 15061\nadvertise = edge.example.test\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n", 19,
+			 "clashes with listener \"internal\"");
+	/* Another family, another port or another address is fine. */
+	struct loaded loaded;
+	load(&loaded, MINIMAL "[listener v6]\nrole = access\naddress = ::1\nport = 10443\n"
+		      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+		      "[listener other]\nrole = access\naddress = 127.0.0.2\nport = 15061\n"
+		      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_uint_eq(loaded.config->n_listeners, 4);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_wildcard_needs_advertise)
+{
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = ::\n"
+			 "port = 443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 INTERNAL_OK POOL_OK, 3, "missing advertise", "wildcard");
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+	expect_one_error(MINIMAL "[limits]\nthis is not a pair\n", 20, "syntax error");
+	expect_one_error(MINIMAL "[limits\n", 19, "syntax error", "[section]");
+	expect_one_error(MINIMAL "[limits] idle_timeout = 4\n", 19, "syntax error");
+	/* A continuation line (inih's multi-line values) is not accepted either. */
+	expect_one_error(MINIMAL "[global]\n", 19, "duplicate section [global]");
+	expect_one_error(GLOBAL_OK "  example.org\n" ACCESS_OK INTERNAL_OK POOL_OK, 3,
+			 "syntax error");
+	/* The "missing" key may be on the broken line: no second error for it. */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "[pool]\nfqdn = pool1.example.test\n"
+			 "relay 127.0.0.1 5061\n", 18, "syntax error");
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	static const char text[] = GLOBAL_OK "[limits]\nidle_timeout = 1\0 2\n";
+	struct loaded loaded;
+
+	loaded.path = write_config("");
+	FILE *file = fopen(loaded.path, "w");
+	ck_assert_ptr_nonnull(file);
+	fwrite(text, 1, sizeof(text) - 1, file);
+	fclose(file);
+	load_path(&loaded, loaded.path);
+	ck_assert_ptr_null(loaded.config);
+	ck_assert(has_error(&loaded, 4, "NUL", NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_several_errors)
+{
+	struct loaded loaded;
+
+	load(&loaded, "[global]\n"                          /* 1 */
+		      "domains = example.test\n"            /* 2 */
+		      "node_id = 70000\n"                   /* 3 */
+		      "[limits]\n"                          /* 4 */
+		      "idle_timout = 5\n"                   /* 5 */
+		      "oops\n"                              /* 6 */
+		      "[listener access]\n"                 /* 7 */
+		      "role = access\n"                     /* 8 */
+		      "address = 127.0.0.1\n"               /* 9 */
+		      "certificate = @DIR@/missing.crt\n"   /* 10 */
+		      "key = @DIR@/edge.key\n");            /* 11 */
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(loaded.n_errors == 7, "%s", loaded.errors);
+	ck_assert(has_error(&loaded, 3, "node_id", NULL));
+	ck_assert(has_error(&loaded, 5, "unknown key \"idle_timout\"", NULL));
+	ck_assert(has_error(&loaded, 6, "syntax error", NULL));
+	ck_assert(has_error(&loaded, 7, "missing required key port", NULL));
+	ck_assert(has_error(&loaded, 10, "missing.crt", NULL));
+	ck_assert(has_error(&loaded, 0, "no internal listener", NULL));
+	ck_assert(has_error(&loaded, 0, "missing required section [pool]", NULL));
+
+	/* In line order, the file as a whole last. */
+	const char *lines[] = { ":3: ", ":5: ", ":6: ", ":7: ", ":10: ", ":0: " };
+	const char *previous = loaded.errors;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *at = strstr(loaded.errors, lines[i]);
+		ck_assert_ptr_nonnull(at);
+		ck_assert_msg(at >= previous, "%s out of order in:\n%s", lines[i], loaded.errors);
+		previous = at;
+	}
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_no_error_stream)
+{
+	char *path = write_config("[global]\n");
+
+	ck_assert_ptr_null(config_load(path, NULL));
+	free(path);
+}
+END_TEST
+
+/* ---- Helpers ---- */
+
+START_TEST(test_helpers)
+{
+	struct loaded loaded;
+	struct sxedge_config empty = { 0 };
+
+	config_free(NULL);
+	ck_assert_str_eq(config_role_name(ROLE_ACCESS), "access");
+	ck_assert_str_eq(config_role_name(ROLE_INTERNAL), "internal");
+	ck_assert_ptr_null(config_listener(&empty, ROLE_ACCESS));
+	ck_assert(!config_is_our_domain(&empty, "example.test"));
+
+	load(&loaded, "[global]\ndomains = example.test,Example.ORG\n" ACCESS_OK INTERNAL_OK
+		      POOL_OK);
+	ck_assert_ptr_nonnull(loaded.config);
+	ck_assert(config_is_our_domain(loaded.config, "example.test"));
+	ck_assert(config_is_our_domain(loaded.config, "EXAMPLE.Test"));
+	ck_assert(config_is_our_domain(loaded.config, "example.org"));
+	ck_assert(!config_is_our_domain(loaded.config, "example.test."));
+	ck_assert(!config_is_our_domain(loaded.config, "sub.example.test"));
+	ck_assert(!config_is_our_domain(loaded.config, "example"));
+	ck_assert(!config_is_our_domain(loaded.config, ""));
+	ck_assert(!config_is_our_domain(loaded.config, NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *suite = suite_create("config");
+	TCase *good = tcase_create("good");
+	TCase *errors = tcase_create("errors");
+
+	tcase_add_checked_fixture(good, setup, teardown);
+	tcase_add_test(good, test_full_file);
+	tcase_add_test(good, test_defaults);
+	tcase_add_test(good, test_syntax_variants);
+	tcase_add_test(good, test_longest_line);
+	suite_add_tcase(suite, good);
+
+	tcase_add_checked_fixture(errors, setup, teardown);
+	tcase_add_test(errors, test_cannot_open);
+	tcase_add_test(errors, test_unknown_section);
+	tcase_add_test(errors, test_unknown_key);
+	tcase_add_test(errors, test_duplicate_key);
+	tcase_add_test(errors, test_bad_numbers);
+	tcase_add_test(errors, test_bad_keywords);
+	tcase_add_test(errors, test_bad_role_keeps_quiet_on_roles);
+	tcase_add_test(errors, test_bad_addresses);
+	tcase_add_test(errors, test_flow_secret);
+	tcase_add_test(errors, test_duplicate_listener_name);
+	tcase_add_test(errors, test_missing_required_key);
+	tcase_add_test(errors, test_missing_sections);
+	tcase_add_test(errors, test_two_internal_listeners);
+	tcase_add_test(errors, test_unreadable_files);
+	tcase_add_test(errors, test_pool_backoff_order);
+	tcase_add_test(errors, test_line_longer_than_message);
+	tcase_add_test(errors, test_internal_client_certificate);
+	tcase_add_test(errors, test_same_address_and_port);
+	tcase_add_test(errors, test_wildcard_needs_advertise);
+	tcase_add_test(errors, test_syntax_errors);
+	tcase_add_test(errors, test_nul_byte);
+	tcase_add_test(errors, test_several_errors);
+	tcase_add_test(errors, test_no_error_stream);
+	tcase_add_test(errors, test_helpers);
+	suite_add_tcase(suite, errors);
+	return suite;
+}
+
+int main(void)
+{
+	SRunner *runner = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
