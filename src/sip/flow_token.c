@@ -1,0 +1,151 @@
+/* flow_token: seals and opens the tokens that name one connection of one
+ * edge node inside SIP URIs (layout in flow_token.h).
+ *
+ * Opening is strict on purpose: a token comes back from the network, so
+ * anything but the exact length, the exact alphabet and the canonical
+ * encoding is refused before the MAC is even computed, and the MAC is
+ * compared in constant time. */
+#include "flow_token.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define FLOW_SIGNED_LEN 14 /* node id, boot id, connection id */
+#define FLOW_MAC_LEN 12
+#define FLOW_RAW_LEN (FLOW_SIGNED_LEN + FLOW_MAC_LEN)
+
+static const char base64url_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* ---- big-endian fields ---- */
+
+static void put_be(unsigned char *out, uint64_t value, size_t bytes)
+{
+	size_t i;
+	for (i = bytes; i > 0; i--) {
+		out[i - 1] = (unsigned char)(value & 0xff);
+		value >>= 8;
+	}
+}
+
+static uint64_t get_be(const unsigned char *in, size_t bytes)
+{
+	uint64_t value = 0;
+	size_t i;
+	for (i = 0; i < bytes; i++)
+		value = (value << 8) | in[i];
+	return value;
+}
+
+/* ---- base64url without padding (RFC 4648 §5) ---- */
+
+static void base64url_encode(const unsigned char *in, size_t len, char *out)
+{
+	uint32_t bits = 0;
+	unsigned n_bits = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		bits = (bits << 8) | in[i];
+		n_bits += 8;
+		while (n_bits >= 6) {
+			n_bits -= 6;
+			*out++ = base64url_alphabet[(bits >> n_bits) & 0x3f];
+		}
+	}
+	if (n_bits > 0)
+		*out++ = base64url_alphabet[(bits << (6 - n_bits)) & 0x3f];
+	*out = '\0';
+}
+
+static int base64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Decodes exactly OUT_LEN bytes from LEN characters.  Refuses characters
+ * outside the alphabet and non-zero leftover bits, so every token has one
+ * spelling only. */
+static bool base64url_decode(const char *in, size_t len, unsigned char *out, size_t out_len)
+{
+	uint32_t bits = 0;
+	unsigned n_bits = 0;
+	size_t i, written = 0;
+
+	if (len != (out_len * 8 + 5) / 6)
+		return false;
+	for (i = 0; i < len; i++) {
+		int value = base64url_value(in[i]);
+		if (value < 0)
+			return false;
+		bits = (bits << 6) | (uint32_t)value;
+		n_bits += 6;
+		if (n_bits >= 8) {
+			n_bits -= 8;
+			out[written++] = (unsigned char)(bits >> n_bits);
+		}
+	}
+	return written == out_len && (bits & ((1u << n_bits) - 1)) == 0;
+}
+
+/* ---- sealing ---- */
+
+static void flow_mac(const struct flow_key *key, const unsigned char *signed_part,
+		     unsigned char mac[FLOW_MAC_LEN])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+
+	HMAC(EVP_sha256(), key->secret, (int)sizeof(key->secret), signed_part, FLOW_SIGNED_LEN,
+	     digest, &digest_len);
+	memcpy(mac, digest, FLOW_MAC_LEN);
+	OPENSSL_cleanse(digest, sizeof(digest));
+}
+
+void flow_token_seal(const struct flow_key *key, uint64_t conn_id, char out[FLOW_TOKEN_LEN + 1])
+{
+	unsigned char raw[FLOW_RAW_LEN];
+
+	put_be(raw, key->node_id, 2);
+	put_be(raw + 2, key->boot_id, 4);
+	put_be(raw + 6, conn_id, 8);
+	flow_mac(key, raw, raw + FLOW_SIGNED_LEN);
+	base64url_encode(raw, sizeof(raw), out);
+}
+
+enum flow_open_result flow_token_open(const struct flow_key *key, const char *token, size_t len,
+				      uint64_t *conn_id)
+{
+	unsigned char raw[FLOW_RAW_LEN];
+	unsigned char mac[FLOW_MAC_LEN];
+
+	if (token == NULL || len != FLOW_TOKEN_LEN ||
+	    !base64url_decode(token, len, raw, sizeof(raw)))
+		return FLOW_OPEN_FORGED;
+	flow_mac(key, raw, mac);
+	if (CRYPTO_memcmp(mac, raw + FLOW_SIGNED_LEN, FLOW_MAC_LEN) != 0)
+		return FLOW_OPEN_FORGED;
+	/* Even with a good MAC (an edge pool may share one secret), a token
+	 * of another node names no connection of ours. */
+	if (get_be(raw, 2) != key->node_id)
+		return FLOW_OPEN_FORGED;
+	if (get_be(raw + 2, 4) != key->boot_id)
+		return FLOW_OPEN_STALE;
+	if (conn_id != NULL)
+		*conn_id = get_be(raw + 6, 8);
+	return FLOW_OPEN_OK;
+}
