@@ -16,8 +16,8 @@
 /* What one scan of the header block has found so far. */
 struct header_scan {
 	const struct sip_frame_limits *limits;
-	unsigned headers;      /* header fields seen, not counting the start line */
-	bool bad_length;       /* a Content-Length that is not one plain number */
+	unsigned headers; /* header fields seen, not counting the start line */
+	bool bad_length;  /* a Content-Length that is not one plain number */
 	bool have_length;
 	size_t content_length;
 };
@@ -142,7 +142,7 @@ static enum sip_frame_result scan_header_block(const char *data, size_t len,
 	const struct sip_frame_limits *limits = scan->limits;
 	size_t scan_end = len < limits->max_message ? len : limits->max_message;
 	size_t field_start = 0; /* the start line is field 0; it is never a header */
-	size_t field_end = 0;   /* end of the last complete line of the current field */
+	size_t field_end = 0;	/* end of the last complete line of the current field */
 	size_t line_start = 0;
 
 	*header_len = 0;

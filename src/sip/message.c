@@ -13,11 +13,13 @@
  *   (part headers lower-cased, an extra CRLF).  So osip never sees our
  *   bodies: they are kept as one opaque osip_body_t, byte for byte.
  * - Header names it does not know are stored lower-cased and written back
- *   with only the first letter upper-cased ("P-asserted-identity"); we put
- *   the sender's spelling back.  Compact forms it knows (v f t i m l c e)
- *   come out in full; others ("k:", "o:") stay compact.  Headers are
- *   written grouped by kind, in osip's fixed order, not the sender's;
- *   within one name the order is kept.
+ *   with the first letter upper-cased ("P-asserted-identity"); we put the
+ *   sender's spelling back (osip still upper-cases the first letter).
+ *   Compact forms it knows (v f t i m l c e) come out in full; others
+ *   ("k:", "o:") stay compact.  Headers are written grouped by kind, in
+ *   osip's fixed order, not the sender's; within one name the order is
+ *   kept.  Some comma lists are split into one header per value
+ *   ("Supported: a, b"), and folded lines are joined with spaces.
  * - osip_message_to_str() caches its output in the message and returns the
  *   cache until osip_message_force_update(): changes made through osip's
  *   lists would otherwise be ignored.
@@ -33,8 +35,8 @@
 /* Header text, before osip */
 
 struct header_field {
-	size_t start;       /* offset of the field in the header block */
-	size_t length;      /* the field with its continuation lines, without the last line end */
+	size_t start;	    /* offset of the field in the header block */
+	size_t length;	    /* the field with its continuation lines, without the last line end */
 	size_t name_length; /* the name, without white space before the colon */
 };
 
@@ -72,8 +74,8 @@ static size_t next_line(const char *block, size_t length, size_t pos)
 
 static bool line_is_empty(const char *block, size_t length, size_t pos)
 {
-	return pos < length &&
-	       (block[pos] == '\n' || (block[pos] == '\r' && pos + 1 < length && block[pos + 1] == '\n'));
+	return pos < length && (block[pos] == '\n' || (block[pos] == '\r' && pos + 1 < length &&
+						       block[pos + 1] == '\n'));
 }
 
 /* Length of the header block up to and including the blank line, or LEN
@@ -375,7 +377,8 @@ static char *serialise_by_osip(osip_message_t *msg, size_t *len)
 
 static bool is_opaque_body(const osip_body_t *body)
 {
-	return body->content_type == NULL && (body->headers == NULL || osip_list_size(body->headers) == 0);
+	return body->content_type == NULL &&
+	       (body->headers == NULL || osip_list_size(body->headers) == 0);
 }
 
 char *sip_message_serialise(const osip_message_t *message, size_t *len)
@@ -404,12 +407,14 @@ char *sip_message_serialise(const osip_message_t *message, size_t *len)
 
 	size_t tail = sizeof(empty_length_tail) - 1;
 	struct text text = { 0 };
-	if (osip_length < tail || memcmp(osip_text + osip_length - tail, empty_length_tail, tail) != 0) {
+	if (osip_length < tail ||
+	    memcmp(osip_text + osip_length - tail, empty_length_tail, tail) != 0) {
 		text.failed = true;
 	} else {
 		char length_line[64];
 		size_t body_length = body != NULL ? body->length : 0;
-		snprintf(length_line, sizeof(length_line), "Content-Length: %zu\r\n\r\n", body_length);
+		snprintf(length_line, sizeof(length_line), "Content-Length: %zu\r\n\r\n",
+			 body_length);
 		text_add(&text, osip_text, osip_length - tail);
 		text_add_string(&text, length_line);
 		if (body_length > 0)
@@ -525,7 +530,8 @@ static bool check_request_headers(const osip_message_t *request, struct sip_reje
 		set_reject(reject, 400, "Bad Request-URI");
 		return false;
 	}
-	if (request->sip_version == NULL || osip_strcasecmp(request->sip_version, "SIP/2.0") != 0) {
+	if (request->sip_version == NULL ||
+	    osip_strcasecmp(request->sip_version, "SIP/2.0") != 0) {
 		set_reject(reject, 505, "Version Not Supported");
 		return false;
 	}

@@ -14,19 +14,19 @@ static const struct sip_frame_limits default_limits = {
 	.max_headers = 100,
 };
 
-#define HEADERS                                                                \
-	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"          \
-	"Max-Forwards: 70\r\n"                                                 \
-	"To: <sip:bob@example.test>\r\n"                                       \
-	"From: <sip:alice@example.test>;tag=1928301774\r\n"                    \
-	"Call-ID: a84b4c76e66710\r\n"                                          \
+#define HEADERS                                                                                   \
+	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"                             \
+	"Max-Forwards: 70\r\n"                                                                    \
+	"To: <sip:bob@example.test>\r\n"                                                          \
+	"From: <sip:alice@example.test>;tag=1928301774\r\n"                                       \
+	"Call-ID: a84b4c76e66710\r\n"                                                             \
 	"CSeq: 314159 MESSAGE\r\n"
 
-static const char message_with_body[] = "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
-					"Content-Type: text/plain\r\n"
-					"Content-Length: 5\r\n"
-					"\r\n"
-					"hello";
+static const char message_with_body[] =
+	"MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "Content-Type: text/plain\r\n"
+	"Content-Length: 5\r\n"
+	"\r\n"
+	"hello";
 
 static enum sip_frame_result frame_text(const char *text, struct sip_frame *frame)
 {
@@ -109,8 +109,9 @@ START_TEST(test_two_messages_back_to_back)
 	ck_assert_uint_eq(frame.total, strlen(message_with_body));
 
 	size_t first = frame.total;
-	ck_assert_int_eq(sip_frame_next(text.data + first, text.len - first, &default_limits, &frame),
-			 SIP_FRAME_MESSAGE);
+	ck_assert_int_eq(
+		sip_frame_next(text.data + first, text.len - first, &default_limits, &frame),
+		SIP_FRAME_MESSAGE);
 	ck_assert_uint_eq(frame.total, strlen(second));
 	ck_assert_uint_eq(frame.body_len, 0);
 	free(text.data);
@@ -121,11 +122,12 @@ START_TEST(test_body_bytes_are_not_headers)
 {
 	/* A body that looks like a header block, blank line included, and has
 	 * NUL bytes. */
-	static const char head[] = "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
-				   "Content-Length: 40\r\n\r\n";
+	static const char head[] =
+		"MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "Content-Length: 40\r\n\r\n";
 	char message[sizeof(head) - 1 + 40];
 	memcpy(message, head, sizeof(head) - 1);
-	memcpy(message + sizeof(head) - 1, "Content-Length: 9\r\n\r\n\0\0\r\n\r\nl: 3\r\nxxxxxxxxxx", 40);
+	memcpy(message + sizeof(head) - 1,
+	       "Content-Length: 9\r\n\r\n\0\0\r\n\r\nl: 3\r\nxxxxxxxxxx", 40);
 	struct sip_frame frame;
 
 	ck_assert_int_eq(sip_frame_next(message, sizeof(message), &default_limits, &frame),
@@ -175,7 +177,8 @@ static void assert_body_len(const char *length_header, size_t body_len)
 	struct text text = { 0 };
 	struct sip_frame frame;
 
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n", length_header);
+	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n",
+		 length_header);
 	size_t header_len = text.len;
 	text_add_repeated(&text, 'x', body_len);
 	ck_assert_msg(sip_frame_next(text.data, text.len, &default_limits, &frame) ==
@@ -192,7 +195,8 @@ static void assert_bad_length(const char *length_header)
 	struct text text = { 0 };
 	struct sip_frame frame;
 
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n", length_header);
+	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n",
+		 length_header);
 	ck_assert_msg(sip_frame_next(text.data, text.len, &default_limits, &frame) ==
 			      SIP_FRAME_BAD_LENGTH,
 		      "not BAD_LENGTH with \"%s\"", length_header);
@@ -279,8 +283,10 @@ START_TEST(test_length_at_max_message)
 	size_t body_len = default_limits.max_message - header_len;
 	free(text.data);
 	text = (struct text){ 0 };
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
-			"Content-Length: %05zu\r\n\r\n", body_len);
+	text_add(&text,
+		 "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
+		 "Content-Length: %05zu\r\n\r\n",
+		 body_len);
 	ck_assert_uint_eq(text.len, header_len);
 	text_add_repeated(&text, 'x', body_len);
 	ck_assert_int_eq(sip_frame_next(text.data, text.len, &default_limits, &frame),
@@ -385,8 +391,9 @@ START_TEST(test_large_body_too_large)
 	struct sip_frame frame;
 
 	/* A 200 KiB message whose header block is small: the body is the problem. */
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
-			"Content-Length: %u\r\n\r\n", 200 * 1024);
+	text_add(&text,
+		 "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "Content-Length: %u\r\n\r\n",
+		 200 * 1024);
 	size_t header_len = text.len;
 	text_add_repeated(&text, 'x', 200 * 1024);
 	ck_assert_int_eq(sip_frame_next(text.data, text.len, &default_limits, &frame),

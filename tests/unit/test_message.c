@@ -8,14 +8,14 @@
 
 #include "message.h"
 
-#define REQUEST_LINE "INVITE sip:bob@example.test SIP/2.0\r\n"
-#define HDR_VIA "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"
-#define HDR_FROM "From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
-#define HDR_TO "To: <sip:bob@example.test>\r\n"
-#define HDR_CALL_ID "Call-ID: a84b4c76e66710@pc33.example.test\r\n"
-#define HDR_CSEQ "CSeq: 314159 INVITE\r\n"
+#define REQUEST_LINE	 "INVITE sip:bob@example.test SIP/2.0\r\n"
+#define HDR_VIA		 "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"
+#define HDR_FROM	 "From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
+#define HDR_TO		 "To: <sip:bob@example.test>\r\n"
+#define HDR_CALL_ID	 "Call-ID: a84b4c76e66710@pc33.example.test\r\n"
+#define HDR_CSEQ	 "CSeq: 314159 INVITE\r\n"
 #define HDR_MAX_FORWARDS "Max-Forwards: 70\r\n"
-#define HDR_END "Content-Length: 0\r\n\r\n"
+#define HDR_END		 "Content-Length: 0\r\n\r\n"
 
 static osip_message_t *parse(const char *text)
 {
@@ -30,8 +30,8 @@ START_TEST(test_parse_request)
 {
 	osip_message_t *msg = parse(REQUEST_LINE HDR_VIA
 				    "Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2, "
-				    "SIP/2.0/TLS 203.0.113.9;branch=z9hG4bK3\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-					    HDR_MAX_FORWARDS HDR_END);
+				    "SIP/2.0/TLS 203.0.113.9;branch=z9hG4bK3\r\n" HDR_FROM HDR_TO
+					    HDR_CALL_ID HDR_CSEQ HDR_MAX_FORWARDS HDR_END);
 	struct sip_reject reject = { .status = -1, .reason = "unset" };
 
 	ck_assert_str_eq(msg->sip_method, "INVITE");
@@ -48,7 +48,8 @@ END_TEST
 
 START_TEST(test_parse_response)
 {
-	osip_message_t *msg = parse("SIP/2.0 180 Ringing\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	osip_message_t *msg = parse(
+		"SIP/2.0 180 Ringing\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 
 	ck_assert_ptr_null(msg->sip_method);
 	ck_assert_int_eq(msg->status_code, 180);
@@ -66,16 +67,19 @@ static void assert_refused(const char *text, size_t len)
 
 START_TEST(test_parse_garbage)
 {
-	static const char with_nul[] = REQUEST_LINE HDR_VIA "X-Nul: a\0b\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
+	static const char with_nul[] = REQUEST_LINE HDR_VIA
+		"X-Nul: a\0b\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
 
 	assert_refused("", 0);
 	assert_refused("hello world\r\n\r\n", 15);
 	assert_refused("\r\n\r\n", 4);
 	assert_refused("INVITE SIP/2.0\r\n\r\n", 18);
-	assert_refused("INVITE sip: SIP/2.0\r\n" HDR_VIA HDR_END, strlen("INVITE sip: SIP/2.0\r\n" HDR_VIA HDR_END));
+	assert_refused("INVITE sip: SIP/2.0\r\n" HDR_VIA HDR_END,
+		       strlen("INVITE sip: SIP/2.0\r\n" HDR_VIA HDR_END));
 	assert_refused(with_nul, sizeof(with_nul) - 1);
 	/* Two of a header that may appear once. */
-	const char *twice = REQUEST_LINE HDR_VIA HDR_FROM HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
+	const char *twice =
+		REQUEST_LINE HDR_VIA HDR_FROM HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
 	assert_refused(twice, strlen(twice));
 }
 END_TEST
@@ -84,7 +88,8 @@ START_TEST(test_parse_bad_content_length)
 {
 	const char *short_body = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 		"Content-Type: text/plain\r\nContent-Length: 10\r\n\r\nabc";
-	const char *no_number = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Content-Length: abc\r\n\r\n";
+	const char *no_number = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		"Content-Length: abc\r\n\r\n";
 	const char *disagree = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 		"Content-Length: 1\r\nl: 2\r\n\r\nab";
 
@@ -97,7 +102,8 @@ END_TEST
 START_TEST(test_parse_reads_only_len)
 {
 	/* No NUL after the message: osip must not read past LEN (ASan sees it). */
-	static const char text[] = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
+	static const char text[] =
+		REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
 	size_t len = sizeof(text) - 1;
 	char *copy = malloc(len);
 	ck_assert_ptr_nonnull(copy);
@@ -137,56 +143,81 @@ static void assert_passes(const char *text)
 
 START_TEST(test_missing_headers)
 {
-	assert_rejected(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing Via");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing From");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing To");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END, 400, "Missing Call-ID");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END, 400, "Missing CSeq");
+	assert_rejected(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+			"Missing Via");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+			"Missing From");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+			"Missing To");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END, 400,
+			"Missing Call-ID");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END, 400,
+			"Missing CSeq");
 	/* osip drops a header with an empty value: the same as a missing one. */
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq:\r\n" HDR_END, 400, "Missing CSeq");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO "Call-ID:\r\n" HDR_CSEQ HDR_END, 400, "Missing Call-ID");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq:\r\n" HDR_END, 400,
+			"Missing CSeq");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO "Call-ID:\r\n" HDR_CSEQ HDR_END, 400,
+			"Missing Call-ID");
 }
 END_TEST
 
 START_TEST(test_bad_cseq)
 {
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: abc INVITE\r\n" HDR_END, 400, "Bad CSeq");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: -1 INVITE\r\n" HDR_END, 400, "Bad CSeq");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 2147483648 INVITE\r\n" HDR_END, 400,
-			"Bad CSeq");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 99999999999999999999999 INVITE\r\n" HDR_END,
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: abc INVITE\r\n" HDR_END,
 			400, "Bad CSeq");
-	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 2147483647 INVITE\r\n" HDR_END);
-	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 0 INVITE\r\n" HDR_END);
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: -1 INVITE\r\n" HDR_END,
+			400, "Bad CSeq");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: 2147483648 INVITE\r\n" HDR_END,
+			400, "Bad CSeq");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: 99999999999999999999999 INVITE\r\n" HDR_END,
+			400, "Bad CSeq");
+	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+		      "CSeq: 2147483647 INVITE\r\n" HDR_END);
+	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+		      "CSeq: 0 INVITE\r\n" HDR_END);
 }
 END_TEST
 
 START_TEST(test_cseq_method_mismatch)
 {
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 1 OPTIONS\r\n" HDR_END, 400,
-			"CSeq Method Mismatch");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: 1 OPTIONS\r\n" HDR_END,
+			400, "CSeq Method Mismatch");
 	/* Methods are case-sensitive. */
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 1 invite\r\n" HDR_END, 400,
-			"CSeq Method Mismatch");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID "CSeq: 1 INVITE x\r\n" HDR_END, 400,
-			"CSeq Method Mismatch");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: 1 invite\r\n" HDR_END,
+			400, "CSeq Method Mismatch");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			"CSeq: 1 INVITE x\r\n" HDR_END,
+			400, "CSeq Method Mismatch");
 }
 END_TEST
 
 START_TEST(test_max_forwards)
 {
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: abc\r\n" HDR_END, 400,
-			"Bad Max-Forwards");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 256\r\n" HDR_END, 400,
-			"Bad Max-Forwards");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: -1\r\n" HDR_END, 400,
-			"Bad Max-Forwards");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 70\r\nmax-forwards: 70\r\n" HDR_END,
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: abc\r\n" HDR_END,
 			400, "Bad Max-Forwards");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 0\r\n" HDR_END, 483,
-			"Too Many Hops");
-	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 255\r\n" HDR_END);
-	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 1\r\n" HDR_END);
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: 256\r\n" HDR_END,
+			400, "Bad Max-Forwards");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: -1\r\n" HDR_END,
+			400, "Bad Max-Forwards");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: 70\r\nmax-forwards: 70\r\n" HDR_END,
+			400, "Bad Max-Forwards");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: 0\r\n" HDR_END,
+			483, "Too Many Hops");
+	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		      "Max-Forwards: 255\r\n" HDR_END);
+	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		      "Max-Forwards: 1\r\n" HDR_END);
 	/* Missing: the proxy adds one. */
 	assert_passes(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 }
@@ -195,24 +226,30 @@ END_TEST
 START_TEST(test_too_many_hops_after_other_checks)
 {
 	/* A request that is both malformed and out of hops is malformed. */
-	assert_rejected(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Max-Forwards: 0\r\n" HDR_END, 400, "Missing Via");
+	assert_rejected(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			"Max-Forwards: 0\r\n" HDR_END,
+			400, "Missing Via");
 }
 END_TEST
 
 START_TEST(test_bad_from_to)
 {
-	assert_rejected(REQUEST_LINE HDR_VIA "From: <tel:+15551234>;tag=1\r\n" HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400,
-			"Bad From");
-	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM "To: <tel:+15551234>\r\n" HDR_CALL_ID HDR_CSEQ HDR_END, 400,
-			"Bad To");
+	assert_rejected(REQUEST_LINE HDR_VIA
+			"From: <tel:+15551234>;tag=1\r\n" HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
+			400, "Bad From");
+	assert_rejected(REQUEST_LINE HDR_VIA HDR_FROM
+			"To: <tel:+15551234>\r\n" HDR_CALL_ID HDR_CSEQ HDR_END,
+			400, "Bad To");
 	/* No From tag: RFC 3261 wants one, old clients omit it; accepted. */
-	assert_passes(REQUEST_LINE HDR_VIA "From: <sip:alice@example.test>\r\n" HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_passes(REQUEST_LINE HDR_VIA
+		      "From: <sip:alice@example.test>\r\n" HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 }
 END_TEST
 
 START_TEST(test_bad_request_uri)
 {
-	osip_message_t *msg = parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	osip_message_t *msg =
+		parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 	struct sip_reject reject = { 0 };
 
 	/* osip refuses to parse a request without one; one made in code may lack it. */
@@ -224,15 +261,17 @@ START_TEST(test_bad_request_uri)
 	osip_message_free(msg);
 
 	/* A tel: URI has no host and is a fine Request-URI. */
-	assert_passes("INVITE tel:+15551234 SIP/2.0\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_passes("INVITE tel:+15551234 SIP/2.0\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID
+			      HDR_CSEQ HDR_END);
 }
 END_TEST
 
 START_TEST(test_version)
 {
 	/* osip accepts any version; only SIP/2.0 is SIP/2.0. */
-	assert_rejected("INVITE sip:bob@example.test SIP/3.0\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 505,
-			"Version Not Supported");
+	assert_rejected("INVITE sip:bob@example.test SIP/3.0\r\n" HDR_VIA HDR_FROM HDR_TO
+				HDR_CALL_ID HDR_CSEQ HDR_END,
+			505, "Version Not Supported");
 }
 END_TEST
 
@@ -249,14 +288,18 @@ START_TEST(test_response_check)
 {
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
-	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_response_refused(
+		"SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END);
 	/* osip takes any status code. */
-	assert_response_refused("SIP/2.0 99 Odd\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
-	assert_response_refused("SIP/2.0 700 Odd\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_response_refused(
+		"SIP/2.0 99 Odd\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_response_refused(
+		"SIP/2.0 700 Odd\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 
-	osip_message_t *request = parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	osip_message_t *request =
+		parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 	ck_assert(!sip_response_check(request));
 	osip_message_free(request);
 }
@@ -370,8 +413,9 @@ START_TEST(test_serialise_keeps_bodies)
 	static const char multipart[] = "--xx\r\nContent-Type: text/plain\r\n\r\nhi\r\n--xx--\r\n";
 
 	/* Bytes osip would drop (no Content-Type) or rebuild (multipart). */
-	assert_body_kept(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ "Content-Length: 8\r\n\r\n", binary,
-			 sizeof(binary) - 1);
+	assert_body_kept(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+			 "Content-Length: 8\r\n\r\n",
+			 binary, sizeof(binary) - 1);
 	assert_body_kept(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 			 "Content-Type: multipart/mixed;boundary=xx\r\nMIME-Version: 1.0\r\n"
 			 "Content-Length: 46\r\n\r\n",
@@ -410,9 +454,10 @@ END_TEST
 
 START_TEST(test_serialise_after_change)
 {
-	osip_message_t *msg = parse(REQUEST_LINE HDR_VIA "Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n"
-					HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-				    "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+	osip_message_t *msg = parse(
+		REQUEST_LINE HDR_VIA
+		"Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n" HDR_FROM HDR_TO HDR_CALL_ID
+			HDR_CSEQ "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
 	size_t len;
 	char *first = serialise(msg, &len);
 	ck_assert_ptr_nonnull(strstr(first, "z9hG4bK776asdhds"));
@@ -434,15 +479,46 @@ START_TEST(test_serialise_after_change)
 	ck_assert_int_eq(osip_message_to_str(msg, &osip_text, &osip_len), 0);
 	ck_assert_str_eq(osip_text + osip_len - 2, "ok");
 	osip_free(osip_text);
+
+	/* And osip's own cache, once made, does not hide a later change. */
+	osip_free(msg->call_id->number);
+	msg->call_id->number = osip_strdup("changed");
+	char *third = serialise(msg, &len);
+	ck_assert_ptr_nonnull(strstr(third, "\r\nCall-ID: changed@pc33.example.test\r\n"));
+	ck_assert_str_eq(third + len - 2, "ok");
+	free(third);
+	osip_message_free(msg);
+}
+END_TEST
+
+START_TEST(test_serialise_bodies_made_with_osip)
+{
+	/* Bodies added through osip's API, not by parsing: osip writes them. */
+	osip_message_t *msg = parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+				    "Content-Type: text/plain\r\n" HDR_END);
+	ck_assert_int_eq(osip_message_set_body(msg, "ab", 2), 0);
+	ck_assert_int_eq(osip_message_set_body(msg, "cd", 2), 0);
+	size_t len;
+	char *text = serialise(msg, &len);
+
+	osip_message_t *again = sip_message_parse(text, len);
+	ck_assert_ptr_nonnull(again);
+	osip_body_t *body = osip_list_get(&again->bodies, 0);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_uint_eq(body->length, 4);
+	ck_assert_int_eq(memcmp(body->body, "abcd", 4), 0);
+	osip_message_free(again);
+	free(text);
 	osip_message_free(msg);
 }
 END_TEST
 
 /* Responses */
 
-#define THREE_VIAS                                                             \
-	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n" \
-	"v: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2, SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK3\r\n"
+#define THREE_VIAS                                                                                \
+	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"       \
+	"v: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2, SIP/2.0/TLS "                               \
+	"[2001:db8::9]:5061;branch=z9hG4bK3\r\n"
 
 static char *build(const char *request_text, int status, const char *reason, const char *extra,
 		   size_t *len)
@@ -469,7 +545,8 @@ static void response_tag(const char *response, char *tag, size_t size)
 
 START_TEST(test_response_exact)
 {
-	static const char request[] = REQUEST_LINE THREE_VIAS HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_MAX_FORWARDS
+	static const char request[] =
+		REQUEST_LINE THREE_VIAS HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_MAX_FORWARDS
 		"Contact: <sip:alice@192.0.2.1:5061;transport=tls>\r\n" HDR_END;
 	size_t len;
 	char *text = build(request, 403, "Forbidden", NULL, &len);
@@ -482,18 +559,19 @@ START_TEST(test_response_exact)
 	ck_assert_uint_eq(strspn(tag, "0123456789abcdef"), 16);
 
 	char expected[2048];
-	snprintf(expected, sizeof(expected),
-		 "SIP/2.0 403 Forbidden\r\n"
-		 "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"
-		 "Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n"
-		 "Via: SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK3\r\n"
-		 "From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
-		 "To: <sip:bob@example.test>;tag=%s\r\n"
-		 "Call-ID: a84b4c76e66710@pc33.example.test\r\n"
-		 "CSeq: 314159 INVITE\r\n"
-		 "Content-Length: 0\r\n"
-		 "\r\n",
-		 tag);
+	snprintf(
+		expected, sizeof(expected),
+		"SIP/2.0 403 Forbidden\r\n"
+		"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"
+		"Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n"
+		"Via: SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK3\r\n"
+		"From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
+		"To: <sip:bob@example.test>;tag=%s\r\n"
+		"Call-ID: a84b4c76e66710@pc33.example.test\r\n"
+		"CSeq: 314159 INVITE\r\n"
+		"Content-Length: 0\r\n"
+		"\r\n",
+		tag);
 	ck_assert_str_eq(text, expected);
 
 	/* What we write, we can read. */
@@ -507,8 +585,10 @@ END_TEST
 
 START_TEST(test_response_tag_stable)
 {
-	static const char request[] = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
-	static const char other_call[] = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO "Call-ID: another\r\n" HDR_CSEQ HDR_END;
+	static const char request[] =
+		REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
+	static const char other_call[] = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO
+		"Call-ID: another@pc33.example.test\r\n" HDR_CSEQ HDR_END;
 	size_t len;
 	char first_tag[64], second_tag[64], other_tag[64];
 
@@ -532,20 +612,23 @@ END_TEST
 START_TEST(test_response_keeps_tag)
 {
 	size_t len;
-	char *text = build(REQUEST_LINE HDR_VIA HDR_FROM "To: <sip:bob@example.test>;tag=abc\r\n" HDR_CALL_ID HDR_CSEQ HDR_END,
+	char *text = build(REQUEST_LINE HDR_VIA HDR_FROM
+			   "To: <sip:bob@example.test>;tag=abc\r\n" HDR_CALL_ID HDR_CSEQ HDR_END,
 			   481, "Call/Transaction Does Not Exist", NULL, &len);
 	ck_assert_ptr_nonnull(strstr(text, "\r\nTo: <sip:bob@example.test>;tag=abc\r\n"));
 	ck_assert_ptr_null(strstr(text, "tag=abc;"));
 	free(text);
 
 	/* 100 Trying gets no tag. */
-	text = build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 100, "Trying", NULL, &len);
+	text = build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 100,
+		     "Trying", NULL, &len);
 	ck_assert_ptr_nonnull(strstr(text, "\r\nTo: <sip:bob@example.test>\r\n"));
 	free(text);
 
 	/* An empty tag is filled, not doubled. */
-	text = build(REQUEST_LINE HDR_VIA HDR_FROM "To: <sip:bob@example.test>;tag=\r\n" HDR_CALL_ID HDR_CSEQ HDR_END, 403,
-		     "Forbidden", NULL, &len);
+	text = build(REQUEST_LINE HDR_VIA HDR_FROM
+		     "To: <sip:bob@example.test>;tag=\r\n" HDR_CALL_ID HDR_CSEQ HDR_END,
+		     403, "Forbidden", NULL, &len);
 	char tag[64];
 	response_tag(text, tag, sizeof(tag));
 	ck_assert_uint_eq(strlen(tag), 16);
@@ -559,7 +642,8 @@ END_TEST
 START_TEST(test_response_extra)
 {
 	size_t len;
-	char *text = build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 503, "Service Unavailable",
+	char *text = build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 503,
+			   "Service Unavailable",
 			   "Retry-After: 30\r\nWarning: 399 edge \"busy\"\r\n", &len);
 	const char *tail = "CSeq: 314159 INVITE\r\n"
 			   "Retry-After: 30\r\n"
@@ -575,17 +659,23 @@ START_TEST(test_response_refused)
 {
 	size_t len = 12345;
 
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END, 400, "Missing Call-ID", NULL, &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing Via", NULL, &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END, 400, "Missing CSeq", NULL, &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing From", NULL, &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Missing To", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END, 400,
+				 "Missing Call-ID", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+				 "Missing Via", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END, 400,
+				 "Missing CSeq", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+				 "Missing From", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END, 400,
+				 "Missing To", NULL, &len));
 	/* Nothing a caller passes can break the message apart. */
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 700, "Odd", NULL, &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 400, "Bad\r\nX: y", NULL,
-				 &len));
-	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END, 503, "Busy",
-				 "Retry-After: 30", &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
+				 700, "Odd", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
+				 400, "Bad\r\nX: y", NULL, &len));
+	ck_assert_ptr_null(build(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
+				 503, "Busy", "Retry-After: 30", &len));
 	ck_assert_uint_eq(len, 12345);
 }
 END_TEST
@@ -594,7 +684,8 @@ END_TEST
 
 START_TEST(test_uri_domain)
 {
-	osip_message_t *msg = parse("INVITE tel:+15551234 SIP/2.0\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
+	osip_message_t *msg = parse("INVITE tel:+15551234 SIP/2.0\r\n" HDR_VIA HDR_FROM HDR_TO
+					    HDR_CALL_ID HDR_CSEQ HDR_END);
 
 	ck_assert_str_eq(sip_uri_domain(msg->from->url), "example.test");
 	ck_assert_str_eq(sip_uri_domain(msg->to->url), "example.test");
@@ -632,6 +723,7 @@ static Suite *message_suite(void)
 	tcase_add_test(serialising, test_serialise_keeps_bodies);
 	tcase_add_test(serialising, test_serialise_length);
 	tcase_add_test(serialising, test_serialise_after_change);
+	tcase_add_test(serialising, test_serialise_bodies_made_with_osip);
 	suite_add_tcase(suite, serialising);
 
 	TCase *responses = tcase_create("responses");
