@@ -74,69 +74,71 @@ static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, par
 #define LISTENER(field) offsetof(struct listener_config, field)
 #define POOL(field) offsetof(struct pool_config, field)
 
+/* One row per option, each row reading
+ *	{ section, key, parser, field,
+ *	  second field, default, min, max, required },
+ * A NULL default is either a required key or one whose default depends on
+ * other options (finish_listener()); relations between options are checked
+ * after the whole file is read. */
 /* clang-format off */
 static const struct option options[] = {
-/*	section		  key			parser		   field, second field
- *	default		  min		max		required */
-	{ SECTION_GLOBAL, "log_level",		parse_log_level,   GLOBAL(log_level), 0,
-	  "notice",	  0,		0,		false },
-	{ SECTION_GLOBAL, "node_id",		parse_u16,	   GLOBAL(node_id), 0,
-	  "1",		  1,		65535,		false },
-	{ SECTION_GLOBAL, "flow_secret",	parse_flow_secret, GLOBAL(flow_secret),
-	  GLOBAL(flow_secret_set),
-	  NULL,		  0,		0,		false },
-	{ SECTION_GLOBAL, "domains",		parse_name_list,   GLOBAL(domains), GLOBAL(n_domains),
-	  NULL,		  0,		0,		true },
+	{ SECTION_GLOBAL, "log_level", parse_log_level, GLOBAL(log_level),
+	  0, "notice", 0, 0, false },
+	{ SECTION_GLOBAL, "node_id", parse_u16, GLOBAL(node_id),
+	  0, "1", 1, 65535, false },
+	{ SECTION_GLOBAL, "flow_secret", parse_flow_secret, GLOBAL(flow_secret),
+	  GLOBAL(flow_secret_set), NULL, 0, 0, false }, /* absent: random */
+	{ SECTION_GLOBAL, "domains", parse_name_list, GLOBAL(domains),
+	  GLOBAL(n_domains), NULL, 0, 0, true },
 
-	{ SECTION_LIMITS, "sip_max_message",	parse_size,	   LIMITS(sip_max_message), 0,
-	  "65536",	  1024,		16777216,	false },
-	{ SECTION_LIMITS, "sip_max_headers",	parse_unsigned,	   LIMITS(sip_max_headers), 0,
-	  "256",	  8,		10000,		false },
-	{ SECTION_LIMITS, "sip_max_line",	parse_size,	   LIMITS(sip_max_line), 0,
-	  "8192",	  256,		16777216,	false },
-	{ SECTION_LIMITS, "handshake_timeout",	parse_unsigned,	   LIMITS(handshake_timeout_s), 0,
-	  "10",		  1,		300,		false },
-	{ SECTION_LIMITS, "idle_timeout",	parse_unsigned,	   LIMITS(idle_timeout_s), 0,
-	  "300",	  0,		86400,		false },
-	{ SECTION_LIMITS, "message_timeout",	parse_unsigned,	   LIMITS(message_timeout_s), 0,
-	  "10",		  1,		300,		false },
-	{ SECTION_LIMITS, "output_max",		parse_size,	   LIMITS(output_max), 0,
-	  "1048576",	  65536,	1073741824,	false },
-	{ SECTION_LIMITS, "drain_timeout",	parse_unsigned,	   LIMITS(drain_timeout_s), 0,
-	  "10",		  0,		3600,		false },
-	{ SECTION_LIMITS, "max_connections",	parse_unsigned,	   LIMITS(max_connections), 0,
-	  "10000",	  1,		1000000,	false },
+	{ SECTION_LIMITS, "sip_max_message", parse_size, LIMITS(sip_max_message),
+	  0, "65536", 1024, 16777216, false },
+	{ SECTION_LIMITS, "sip_max_headers", parse_unsigned, LIMITS(sip_max_headers),
+	  0, "256", 8, 10000, false },
+	{ SECTION_LIMITS, "sip_max_line", parse_size, LIMITS(sip_max_line),
+	  0, "8192", 256, 16777216, false }, /* <= sip_max_message */
+	{ SECTION_LIMITS, "handshake_timeout", parse_unsigned, LIMITS(handshake_timeout_s),
+	  0, "10", 1, 300, false },
+	{ SECTION_LIMITS, "idle_timeout", parse_unsigned, LIMITS(idle_timeout_s),
+	  0, "300", 0, 86400, false }, /* 0: none */
+	{ SECTION_LIMITS, "message_timeout", parse_unsigned, LIMITS(message_timeout_s),
+	  0, "10", 1, 300, false },
+	{ SECTION_LIMITS, "output_max", parse_size, LIMITS(output_max),
+	  0, "1048576", 65536, 1073741824, false },
+	{ SECTION_LIMITS, "drain_timeout", parse_unsigned, LIMITS(drain_timeout_s),
+	  0, "10", 0, 3600, false },
+	{ SECTION_LIMITS, "max_connections", parse_unsigned, LIMITS(max_connections),
+	  0, "10000", 1, 1000000, false },
 
-	{ SECTION_LISTENER, "role",		parse_role,	   LISTENER(role), 0,
-	  NULL,		  0,		0,		true },
-	{ SECTION_LISTENER, "address",		parse_ip_address,  LISTENER(address), 0,
-	  NULL,		  0,		0,		true },
-	{ SECTION_LISTENER, "port",		parse_u16,	   LISTENER(port), 0,
-	  NULL,		  1,		65535,		true },
-	{ SECTION_LISTENER, "advertise",	parse_host_optional_port, LISTENER(advertise_host),
-	  LISTENER(advertise_port),
-	  NULL,		  0,		0,		false }, /* default: address:port */
-	{ SECTION_LISTENER, "certificate",	parse_readable_file, LISTENER(certificate), 0,
-	  NULL,		  0,		0,		true },
-	{ SECTION_LISTENER, "key",		parse_readable_file, LISTENER(key), 0,
-	  NULL,		  0,		0,		true },
-	{ SECTION_LISTENER, "ca_file",		parse_readable_file, LISTENER(ca_file), 0,
-	  NULL,		  0,		0,		false }, /* required unless client_certificate = none */
-	{ SECTION_LISTENER, "client_certificate", parse_client_cert, LISTENER(client_cert), 0,
-	  NULL,		  0,		0,		false }, /* default: by role */
-	{ SECTION_LISTENER, "require_sni",	parse_bool,	   LISTENER(require_sni), 0,
-	  "no",		  0,		0,		false },
+	{ SECTION_LISTENER, "role", parse_role, LISTENER(role),
+	  0, NULL, 0, 0, true },
+	{ SECTION_LISTENER, "address", parse_ip_address, LISTENER(address),
+	  0, NULL, 0, 0, true },
+	{ SECTION_LISTENER, "port", parse_u16, LISTENER(port),
+	  0, NULL, 1, 65535, true },
+	{ SECTION_LISTENER, "advertise", parse_host_optional_port, LISTENER(advertise_host),
+	  LISTENER(advertise_port), NULL, 0, 0, false }, /* address:port */
+	{ SECTION_LISTENER, "certificate", parse_readable_file, LISTENER(certificate),
+	  0, NULL, 0, 0, true },
+	{ SECTION_LISTENER, "key", parse_readable_file, LISTENER(key),
+	  0, NULL, 0, 0, true },
+	{ SECTION_LISTENER, "ca_file", parse_readable_file, LISTENER(ca_file),
+	  0, NULL, 0, 0, false }, /* needed by client_certificate */
+	{ SECTION_LISTENER, "client_certificate", parse_client_cert, LISTENER(client_cert),
+	  0, NULL, 0, 0, false }, /* by role */
+	{ SECTION_LISTENER, "require_sni", parse_bool, LISTENER(require_sni),
+	  0, "no", 0, 0, false },
 
-	{ SECTION_POOL,	"fqdn",			parse_name_list,   POOL(fqdns), POOL(n_fqdns),
-	  NULL,		  0,		0,		true },
-	{ SECTION_POOL,	"relay",		parse_host_port,   POOL(relay_host), POOL(relay_port),
-	  NULL,		  0,		0,		true },
-	{ SECTION_POOL,	"connections",		parse_unsigned,	   POOL(connections), 0,
-	  "1",		  1,		16,		false },
-	{ SECTION_POOL,	"reconnect_min",	parse_unsigned,	   POOL(reconnect_min_s), 0,
-	  "1",		  1,		3600,		false },
-	{ SECTION_POOL,	"reconnect_max",	parse_unsigned,	   POOL(reconnect_max_s), 0,
-	  "30",		  1,		3600,		false },
+	{ SECTION_POOL, "fqdn", parse_name_list, POOL(fqdns),
+	  POOL(n_fqdns), NULL, 0, 0, true },
+	{ SECTION_POOL, "relay", parse_host_port, POOL(relay_host),
+	  POOL(relay_port), NULL, 0, 0, true },
+	{ SECTION_POOL, "connections", parse_unsigned, POOL(connections),
+	  0, "1", 1, 16, false },
+	{ SECTION_POOL, "reconnect_min", parse_unsigned, POOL(reconnect_min_s),
+	  0, "1", 1, 3600, false },
+	{ SECTION_POOL, "reconnect_max", parse_unsigned, POOL(reconnect_max_s),
+	  0, "30", 1, 3600, false }, /* >= reconnect_min */
 };
 /* clang-format on */
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -404,8 +406,9 @@ static bool host_port_split(const char *text, char **host, uint16_t *port)
 	if (name == NULL)
 		return false;
 	/* An IPv4 literal passes as a host name. */
-	bool ok = (bracketed || strchr(name, ':') != NULL) ? inet_pton(AF_INET6, name, address) == 1
-							  : is_host_name(name);
+	bool ok = (bracketed || strchr(name, ':') != NULL)
+			  ? inet_pton(AF_INET6, name, address) == 1
+			  : is_host_name(name);
 	if (!ok) {
 		free(name);
 		return false;
@@ -502,7 +505,10 @@ static int parse_log_level(struct loader *loader, const struct option *option, c
 static int parse_role(struct loader *loader, const struct option *option, const char *value,
 		      void *base)
 {
-	static const char *const names[] = { [ROLE_ACCESS] = "access", [ROLE_INTERNAL] = "internal" };
+	static const char *const names[] = {
+		[ROLE_ACCESS] = "access",
+		[ROLE_INTERNAL] = "internal",
+	};
 	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
 
 	if (i < 0) {
@@ -649,22 +655,24 @@ static int parse_ip_address(struct loader *loader, const struct option *option,
 static int host_port_store(struct loader *loader, const struct option *option, const char *value,
 			   void *base, bool port_required)
 {
+	static const char with_port[] = "host:port, port 1 to 65535 (IPv6: [address]:port)";
+	static const char maybe_port[] =
+		"host or host:port, port 1 to 65535 (IPv6: [address]:port)";
 	char *host = NULL;
 	uint16_t port = 0;
+	bool ok = host_port_split(value, &host, &port);
 
-	if (host_port_split(value, &host, &port) && port_required && port == 0) {
+	if (ok && port_required && port == 0) {
 		free(host);
-		host = NULL;
-	} else if (host != NULL) {
-		*(char **)field_at(base, option->offset) = host;
-		*(uint16_t *)field_at(base, option->offset2) = port;
-		return 0;
+		ok = false;
 	}
-	report_bad_value(loader, option, value,
-			 port_required ? "host:port with a port from 1 to 65535 (IPv6 as [address]:port)"
-				       : "host or host:port with a port from 1 to 65535"
-					 " (IPv6 as [address]:port)");
-	return -1;
+	if (!ok) {
+		report_bad_value(loader, option, value, port_required ? with_port : maybe_port);
+		return -1;
+	}
+	*(char **)field_at(base, option->offset) = host;
+	*(uint16_t *)field_at(base, option->offset2) = port;
+	return 0;
 }
 
 static int parse_host_port(struct loader *loader, const struct option *option, const char *value,
@@ -788,7 +796,8 @@ static void listener_begin(struct loader *loader, const char *name)
 	}
 
 	size_t n = config->n_listeners;
-	struct listener_config *listeners = realloc(config->listeners, (n + 1) * sizeof(*listeners));
+	struct listener_config *listeners =
+		realloc(config->listeners, (n + 1) * sizeof(*listeners));
 	if (listeners != NULL)
 		config->listeners = listeners;
 	struct section_state *states =
@@ -874,7 +883,8 @@ static void section_header(struct loader *loader, const char *text)
 		listener_begin(loader, skip_spaces(name + 9));
 	} else {
 		report(loader, loader->line,
-		       "unknown section %s: expected [global], [limits], [listener NAME] or [pool]",
+		       "unknown section %s: expected [global], [limits], [listener NAME] "
+		       "or [pool]",
 		       quote(quoted, name));
 		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
 	}
@@ -958,8 +968,8 @@ static void handle_line(struct loader *loader, char *line, size_t length)
 		return;
 	}
 	if (ini_parse_string(line, handle_pair, loader) != 0)
-		report_broken_line(loader,
-				   "syntax error: expected \"key = value\", [section] or a comment");
+		report_broken_line(loader, "syntax error: expected \"key = value\", [section] "
+					   "or a comment");
 }
 
 static void read_lines(struct loader *loader, FILE *file)
@@ -1048,7 +1058,8 @@ static void check_pool(struct loader *loader)
 	    !key_valid(state, SECTION_POOL, "reconnect_max"))
 		return;
 	if (pool->reconnect_max_s < pool->reconnect_min_s)
-		report(loader, conflict_line(state, SECTION_POOL, "reconnect_max", "reconnect_min"),
+		report(loader,
+		       conflict_line(state, SECTION_POOL, "reconnect_max", "reconnect_min"),
 		       "reconnect_max (%u) is less than reconnect_min (%u)", pool->reconnect_max_s,
 		       pool->reconnect_min_s);
 }

@@ -215,12 +215,14 @@ START_TEST(test_quote_plain)
 {
 	char buf[64];
 
-	ck_assert_str_eq(log_quote(buf, sizeof(buf), "CN=alice,O=Example"), "\"CN=alice,O=Example\"");
+	ck_assert_str_eq(log_quote(buf, sizeof(buf), "CN=alice,O=Example"),
+			 "\"CN=alice,O=Example\"");
 	ck_assert_str_eq(log_quote(buf, sizeof(buf), ""), "\"\"");
 	ck_assert_str_eq(log_quote(buf, sizeof(buf), NULL), "\"\"");
 	ck_assert_ptr_eq(log_quote(buf, sizeof(buf), "x"), buf);
 	/* UTF-8 passes through untouched. */
-	ck_assert_str_eq(log_quote(buf, sizeof(buf), "J\xc3\xa9r\xc3\xb4me"), "\"J\xc3\xa9r\xc3\xb4me\"");
+	ck_assert_str_eq(log_quote(buf, sizeof(buf), "J\xc3\xa9r\xc3\xb4me"),
+			 "\"J\xc3\xa9r\xc3\xb4me\"");
 }
 END_TEST
 
@@ -232,7 +234,8 @@ START_TEST(test_quote_escapes)
 	/* A peer cannot start a new line or field. */
 	ck_assert_str_eq(log_quote(buf, sizeof(buf), "x\nts=1 level=error"),
 			 "\"x\\x0ats=1 level=error\"");
-	ck_assert_str_eq(log_quote(buf, sizeof(buf), "\r\t\x01\x1f\x7f "), "\"\\x0d\\x09\\x01\\x1f\\x7f \"");
+	ck_assert_str_eq(log_quote(buf, sizeof(buf), "\r\t\x01\x1f\x7f "),
+			 "\"\\x0d\\x09\\x01\\x1f\\x7f \"");
 }
 END_TEST
 
