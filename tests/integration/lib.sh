@@ -58,7 +58,7 @@ it_begin() {
 	TEST_NAME=$1
 	if [ "${2:-}" = nosandbox ]; then
 		it_make_work
-		IT_SANDBOXED=1
+		IT_NOSANDBOX=1
 		set -E
 		trap it_exit EXIT
 		trap 'IT_LAST_ERROR="line $LINENO: $BASH_COMMAND"' ERR
@@ -120,6 +120,13 @@ it_exit() {
 			tee "$WORK/verdict"
 		it_print_logs
 		status=1
+	fi
+	if [ -n "${IT_NOSANDBOX:-}" ]; then
+		if [ "$status" -eq 0 ] && [ -z "${IT_KEEP:-}" ]; then
+			rm -rf "$WORK"
+		else
+			echo "  (work dir kept: $WORK)" >&2
+		fi
 	fi
 	exit "$status"
 }
@@ -218,7 +225,8 @@ wait_log() {
 # wait_exit NAME SECONDS: bounded wait until NAME has exited; sets STOP_STATUS.
 wait_exit() {
 	local name=$1 deadline=$((SECONDS + $2)) pid
-	pid=${IT_PID[$name]}
+	pid=${IT_PID[$name]:-}
+	[ -n "$pid" ] || return 0
 	while is_running "$name"; do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.1
@@ -352,14 +360,15 @@ start_tunnel() {
 }
 
 # start_sipp NAME SCENARIO LOCAL_PORT TUNNEL_PORT [EXTRA sipp args...]: sipp
-# over TCP to the tunnel, one call, bounded (-timeout), messages traced to
+# over TCP to the tunnel, one call, bounded (-timeout), no default behaviours
+# (-nd: an aborted call must not send its own BYE), messages traced to
 # $WORK/NAME.msg.log, errors to NAME.err.log, <log> actions to NAME.act.log
 # and statistics to NAME.stat.csv.
 start_sipp() {
 	local name=$1 scenario=$2 local_port=$3 tunnel_port=$4
 	shift 4
 	start_bg "$name" timeout 60 sipp "127.0.0.1:$tunnel_port" -t t1 -sf "$IT_DIR/$scenario" \
-		-i 127.0.0.1 -p "$local_port" -m 1 -l 1 -nostdin -timeout 30s -timeout_error \
+		-i 127.0.0.1 -p "$local_port" -m 1 -l 1 -nd -nostdin -timeout 30s -timeout_error \
 		-recv_timeout 10s -max_recv_loops 1000 -trace_msg -message_file "$WORK/$name.msg.log" \
 		-trace_err -error_file "$WORK/$name.err.log" -trace_logs -log_file "$WORK/$name.act.log" \
 		-trace_stat -stf "$WORK/$name.stat.csv" \
@@ -369,14 +378,18 @@ start_sipp() {
 # ---- SIP clients ------------------------------------------------------------
 
 # sip_request FILE METHOD REQUEST_URI FROM_URI TO_URI [BODY] [HEADER...]:
-# writes a request in CRLF form (sipsak inserts its Via on top); the Call-ID
-# is $SIP_CALL_ID when set, else random.
+# writes a request in CRLF form.  sipsak inserts its own Via on top; for
+# requests sent with openssl s_client set SIP_VIA to a host:port and a Via is
+# written.  The Call-ID is $SIP_CALL_ID when set, else random.
 sip_request() {
 	local file=$1 method=$2 uri=$3 from=$4 to=$5 body=${6:-} header
 	shift 5
 	[ "$#" -eq 0 ] || shift
 	{
 		printf '%s %s SIP/2.0\r\n' "$method" "$uri"
+		if [ -n "${SIP_VIA:-}" ]; then
+			printf 'Via: SIP/2.0/TLS %s;branch=z9hG4bK-it-%s;rport\r\n' "$SIP_VIA" "$RANDOM$RANDOM"
+		fi
 		printf 'Max-Forwards: 70\r\n'
 		printf 'From: <%s>;tag=%s\r\n' "$from" "$RANDOM$RANDOM"
 		printf 'To: <%s>\r\n' "$to"
@@ -422,19 +435,52 @@ expect_options_ok() {
 	fi
 }
 
-# tls_exchange NAME SECONDS ADDR:PORT INPUT [s_client args...]: TLS connection
-# with openssl s_client (verifying the server against the test CA), sends
-# INPUT, keeps reading until the server closes or SECONDS pass.  Output in
-# $WORK/NAME.out, s_client's messages in $WORK/NAME.err.out; TLS_STATUS is
-# 124 when the connection was still open after SECONDS, else s_client's exit
-# status (0 = server closed after a good handshake).
-tls_exchange() {
-	local name=$1 seconds=$2 target=$3 input=$4
-	shift 4
-	TLS_STATUS=0
-	timeout "$seconds" openssl s_client -connect "$target" -quiet -verify_return_error \
-		-CAfile "$PKI/ca.crt" "$@" <"$input" >"$WORK/$name.out" 2>"$WORK/$name.err.out" ||
-		TLS_STATUS=$?
-	SIP_STATUS=$(grep -aE '^SIP/2\.0 [0-9]{3}' "$WORK/$name.out" | head -1 | cut -d' ' -f2 || true)
-	SIP_STATUS=${SIP_STATUS:-none}
+# tls_open NAME ADDR:PORT INPUT [s_client args...]: a background openssl
+# s_client (verifying the server against the test CA) that sends INPUT and
+# then reads until the server closes; everything it prints goes to
+# $WORK/NAME.log.  Follow with tls_reply and/or tls_closed.
+tls_open() {
+	local name=$1 target=$2 input=$3
+	shift 3
+	start_bg "$name" timeout 60 openssl s_client -connect "$target" -quiet -verify_return_error \
+		-CAfile "$PKI/ca.crt" "$@" <"$input"
+}
+
+# tls_reply NAME SECONDS: bounded wait for a SIP status line from the server
+# on connection NAME; sets SIP_STATUS (code) or "none" and returns 1.
+tls_reply() {
+	SIP_STATUS=none
+	wait_log "$WORK/$1.log" '^SIP/2\.0 [0-9]{3} ' "$2" || return 1
+	SIP_STATUS=$(grep -aE '^SIP/2\.0 [0-9]{3} ' "$WORK/$1.log" | head -1 | cut -d' ' -f2)
+}
+
+# tls_closed NAME SECONDS: the server closed connection NAME (s_client
+# exited) within SECONDS; STOP_STATUS is s_client's exit status.
+tls_closed() {
+	wait_exit "$1" "$2"
+}
+
+# tls_is_open NAME: connection NAME is still up.
+tls_is_open() {
+	is_running "$1"
+}
+
+# plain_exchange NAME ADDR PORT INPUT SECONDS: plain TCP (no TLS): send
+# INPUT, read until the server closes; output in $WORK/NAME.out.  Sets
+# PLAIN_STATUS: 124 when the connection was still open after SECONDS.
+plain_exchange() {
+	PLAIN_STATUS=0
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	timeout "$5" bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat "$3" >&3 && cat <&3' plain "$2" "$3" \
+		"$4" >"$WORK/$1.out" 2>&1 || PLAIN_STATUS=$?
+}
+
+# wait_count FILE REGEX N SECONDS: bounded wait until FILE has N or more
+# lines matching REGEX.
+wait_count() {
+	local file=$1 regex=$2 count=$3 deadline=$((SECONDS + $4))
+	until [ "$(count_lines "$file" "$regex")" -ge "$count" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
 }
