@@ -463,8 +463,8 @@ static void expect_server_error(const char *field, const char *value, const char
 
 START_TEST(test_context_errors)
 {
-	expect_server_error("certificate", "/nonexistent/edge.crt", "cannot load certificate chain",
-			    "No such file or directory");
+	expect_server_error("certificate", "/nonexistent/edge.crt",
+			    "cannot load certificate chain", "No such file or directory");
 	expect_server_error("certificate", "edge.key", "cannot load certificate chain",
 			    "no start line");
 	expect_server_error("key", "/nonexistent/edge.key", "cannot load private key",
@@ -566,8 +566,9 @@ START_TEST(test_client_cert_rogue_ca)
 		       "edge.example.test", "edge.example.test");
 	ck_assert_int_eq(h.server_state, -1);
 	ck_assert_ptr_nonnull(tls_failure(h.server));
-	ck_assert_str_eq(tls_failure(h.server), "certificate not trusted: unable to get local "
-						 "issuer certificate (subject CN=pool1.example.test)");
+	ck_assert_str_eq(tls_failure(h.server),
+			 "certificate not trusted: unable to get local issuer certificate "
+			 "(subject CN=pool1.example.test)");
 	ck_assert_ptr_null(SSL_get0_peer_certificate(h.server));
 	ck_assert(!handshake_client_reads(&h));
 	ck_assert_ptr_null(tls_failure(h.client));
@@ -753,8 +754,9 @@ START_TEST(test_client_refuses_untrusted_server)
 		       "edge.example.test", "edge.example.test");
 	ck_assert_int_eq(h.client_state, -1);
 	ck_assert_ptr_nonnull(tls_failure(h.client));
-	ck_assert_str_eq(tls_failure(h.client), "certificate not trusted: unable to get local "
-						 "issuer certificate (subject CN=edge.example.test)");
+	ck_assert_str_eq(tls_failure(h.client),
+			 "certificate not trusted: unable to get local issuer certificate "
+			 "(subject CN=edge.example.test)");
 	handshake_end(&h);
 }
 END_TEST
