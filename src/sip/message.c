@@ -131,16 +131,10 @@ static bool is_content_length(const char *block, const struct header_field *fiel
 	       same_name(name, field->name_length, "l");
 }
 
-/* Reads a Content-Length value (digits within white space) and blanks it
- * to "0" in place, so that osip sees no body.  Returns false when the value
- * is not one number. */
-static bool take_length_value(char *block, const struct header_field *field, size_t *number)
+/* Reads a Content-Length value: digits within white space.  False when it
+ * is anything else, or more than size_t holds. */
+static bool read_length_value(const char *value, size_t length, size_t *number)
 {
-	char *value = memchr(block + field->start, ':', field->length);
-	if (value == NULL)
-		return false;
-	value++;
-	size_t length = field->length - (size_t)(value - (block + field->start));
 	size_t i = 0;
 	size_t result = 0;
 
@@ -152,7 +146,6 @@ static bool take_length_value(char *block, const struct header_field *field, siz
 		if (result > (SIZE_MAX - digit) / 10)
 			return false;
 		result = result * 10 + digit;
-		value[i] = i == first_digit ? '0' : ' ';
 		i++;
 	}
 	if (i == first_digit)
@@ -163,28 +156,45 @@ static bool take_length_value(char *block, const struct header_field *field, siz
 	return i == length;
 }
 
-/* Every Content-Length of BLOCK (a private copy) blanked to 0; *LENGTH
- * gets their common value, *FOUND whether there was one.  False when one is
- * not a number or they disagree. */
-static bool take_content_length(char *block, size_t block_length, bool *found, size_t *length)
+/* Copies the header block BLOCK into COPY (as large) without its
+ * Content-Length fields, so that osip sees no body to parse; *COPY_LENGTH
+ * gets the length of the copy.  *LENGTH gets the fields' common value and
+ * *FOUND whether there was one.  Returns false when one is not a number or
+ * they disagree.  (Blanking the fields in place instead fails: osip refuses
+ * a second Content-Length even with the same value, and a header continued
+ * by two lines of white space.) */
+static bool copy_without_length(const char *block, size_t block_length, char *copy,
+				size_t *copy_length, bool *found, size_t *length)
 {
 	struct header_field field;
 	size_t pos = 0;
+	size_t copied = 0; /* bytes of BLOCK dealt with */
+	size_t out = 0;
+	bool valid = true;
 
 	*found = false;
 	*length = 0;
 	while (next_header_field(block, block_length, &pos, &field)) {
-		size_t number;
 		if (!is_content_length(block, &field))
 			continue;
-		if (!take_length_value(block, &field, &number))
-			return false;
-		if (*found && number != *length)
-			return false;
+		memcpy(copy + out, block + copied, field.start - copied);
+		out += field.start - copied;
+		copied = pos; /* the field, its continuations and its line end */
+
+		const char *colon = memchr(block + field.start, ':', field.length);
+		const char *value = colon != NULL ? colon + 1 : block + field.start + field.length;
+		size_t value_length = field.length - (size_t)(value - (block + field.start));
+		size_t number;
+		if (colon == NULL || !read_length_value(value, value_length, &number) ||
+		    (*found && number != *length))
+			valid = false;
+		else
+			*length = number;
 		*found = true;
-		*length = number;
 	}
-	return true;
+	memcpy(copy + out, block + copied, block_length - copied);
+	*copy_length = out + block_length - copied;
+	return valid;
 }
 
 /* Parsing */
@@ -233,19 +243,21 @@ static void restore_header_names(osip_message_t *msg, const char *block, size_t 
 	}
 }
 
-/* Stores the body as osip would without a Content-Type: one opaque part. */
+/* Stores the body as one opaque part (as osip would without a
+ * Content-Type), and its length as the message's Content-Length. */
 static bool attach_body(osip_message_t *msg, const char *body, size_t length)
 {
 	char digits[32];
 
 	snprintf(digits, sizeof(digits), "%zu", length);
+	/* osip makes a Content-Length of its own when the text has none. */
 	if (msg->content_length != NULL) {
 		char *value = osip_strdup(digits);
 		if (value == NULL)
 			return false;
 		osip_free(msg->content_length->value);
 		msg->content_length->value = value;
-	} else if (length > 0 && osip_message_set_content_length(msg, digits) != 0) {
+	} else if (osip_message_set_content_length(msg, digits) != 0) {
 		return false;
 	}
 	return length == 0 || osip_message_set_body(msg, body, length) == 0;
@@ -260,23 +272,30 @@ osip_message_t *sip_message_parse(const char *data, size_t len)
 	char *block = malloc(header_length);
 	if (block == NULL)
 		return NULL;
-	memcpy(block, data, header_length);
 
 	osip_message_t *msg = NULL;
+	size_t block_length;
 	bool found;
 	size_t body_length;
-	if (!take_content_length(block, header_length, &found, &body_length))
+	bool length_valid = copy_without_length(data, header_length, block, &block_length, &found,
+						&body_length);
+	if (header_length == len) {
+		/* A header block alone: what framing.h offers to answer when the
+		 * Content-Length is bad or too large.  It is not trusted. */
+		body_length = 0;
+	} else if (!length_valid) {
 		goto fail;
-	/* Without Content-Length the body runs to the end (a datagram, RFC 3261
-	 * §18.3); the stream framer passes no bytes past the header block then. */
-	if (!found)
+	} else if (!found) {
+		/* Without Content-Length the body runs to the end (a datagram,
+		 * RFC 3261 §18.3); the stream framer passes no more bytes then. */
 		body_length = len - header_length;
-	if (body_length > len - header_length)
+	} else if (body_length > len - header_length) {
 		goto fail;
+	}
 
 	if (osip_message_init(&msg) != 0)
 		goto fail;
-	if (osip_message_parse(msg, block, header_length) != 0)
+	if (osip_message_parse(msg, block, block_length) != 0)
 		goto fail;
 	restore_header_names(msg, data, header_length);
 	if (!attach_body(msg, data + header_length, body_length))

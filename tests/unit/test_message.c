@@ -89,13 +89,45 @@ START_TEST(test_parse_bad_content_length)
 	const char *short_body = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 		"Content-Type: text/plain\r\nContent-Length: 10\r\n\r\nabc";
 	const char *no_number = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-		"Content-Length: abc\r\n\r\n";
+		"Content-Length: abc\r\n\r\nx";
 	const char *disagree = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 		"Content-Length: 1\r\nl: 2\r\n\r\nab";
 
 	assert_refused(short_body, strlen(short_body));
 	assert_refused(no_number, strlen(no_number));
 	assert_refused(disagree, strlen(disagree));
+}
+END_TEST
+
+/* framing.h: when Content-Length is bad or too large the header block alone
+ * is parsed, to answer the sender before closing. */
+static void assert_header_block_parses(const char *length_lines)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "%s" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		 "Content-Type: multipart/mixed;boundary=zz\r\n%s\r\n",
+		 REQUEST_LINE, length_lines);
+	osip_message_t *msg = sip_message_parse(text, strlen(text));
+	ck_assert_msg(msg != NULL, "refused:\n%s", text);
+	ck_assert_int_eq(osip_list_size(&msg->bodies), 0);
+
+	size_t len;
+	char *response = sip_response_build(msg, 513, "Message Too Large", NULL, &len);
+	ck_assert_ptr_nonnull(response);
+	ck_assert_ptr_nonnull(strstr(response, "\r\nCSeq: 314159 INVITE\r\n"));
+	free(response);
+	osip_message_free(msg);
+}
+
+START_TEST(test_parse_header_block_alone)
+{
+	assert_header_block_parses("Content-Length: 100000\r\n");
+	assert_header_block_parses("Content-Length: abc\r\n");
+	assert_header_block_parses("Content-Length: -1\r\n");
+	assert_header_block_parses("Content-Length: 99999999999999999999999999\r\n");
+	assert_header_block_parses("Content-Length: 5\r\nl: 6\r\n");
+	assert_header_block_parses("Content-Length:\r\n  12x\r\n");
 }
 END_TEST
 
@@ -452,6 +484,24 @@ START_TEST(test_serialise_length)
 }
 END_TEST
 
+START_TEST(test_serialise_repeated_length)
+{
+	/* framing accepts a repeated Content-Length with the same value; osip
+	 * alone would refuse it. */
+	osip_message_t *msg = parse(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+				    "Content-Length: 3\r\nX-Foo: a\r\nl: 003\r\n\r\nabc");
+	size_t len;
+	char *text = serialise(msg, &len);
+	const char *tail = "X-Foo: a\r\nContent-Length: 3\r\n\r\nabc";
+
+	ck_assert_uint_ge(len, strlen(tail));
+	assert_text_eq(text + len - strlen(tail), strlen(tail), tail, strlen(tail));
+	ck_assert_ptr_eq(strstr(text, "Content-Length"), text + len - strlen(tail) + 10);
+	free(text);
+	osip_message_free(msg);
+}
+END_TEST
+
 START_TEST(test_serialise_after_change)
 {
 	osip_message_t *msg = parse(
@@ -703,6 +753,7 @@ static Suite *message_suite(void)
 	tcase_add_test(parsing, test_parse_response);
 	tcase_add_test(parsing, test_parse_garbage);
 	tcase_add_test(parsing, test_parse_bad_content_length);
+	tcase_add_test(parsing, test_parse_header_block_alone);
 	tcase_add_test(parsing, test_parse_reads_only_len);
 	suite_add_tcase(suite, parsing);
 
@@ -722,6 +773,7 @@ static Suite *message_suite(void)
 	tcase_add_test(serialising, test_serialise_round_trip);
 	tcase_add_test(serialising, test_serialise_keeps_bodies);
 	tcase_add_test(serialising, test_serialise_length);
+	tcase_add_test(serialising, test_serialise_repeated_length);
 	tcase_add_test(serialising, test_serialise_after_change);
 	tcase_add_test(serialising, test_serialise_bodies_made_with_osip);
 	suite_add_tcase(suite, serialising);
