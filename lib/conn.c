@@ -200,6 +200,14 @@ static void conn_learn_peer(struct conn *conn)
 	X509_free(cert);
 }
 
+/* An outbound socket whose TCP connect failed has no peer. */
+static bool conn_tcp_connected(const struct conn *conn)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	return getpeername(bufferevent_getfd(conn->bev), (struct sockaddr *)&peer, &len) == 0;
+}
+
 /* The most useful words on why a handshake or a stream failed. */
 static void conn_describe_failure(struct conn *conn, char *out, size_t size)
 {
@@ -211,7 +219,10 @@ static void conn_describe_failure(struct conn *conn, char *out, size_t size)
 		snprintf(out, size, "%s", refusal);
 		return;
 	}
-	if (error != 0) {
+	if (!conn_tcp_connected(conn)) {
+		snprintf(detail, sizeof(detail), "cannot connect (refused or unreachable)");
+	} else if (ERR_GET_LIB(error) != 0) {
+		/* libevent also stores bare SSL_get_error() codes here: skip those */
 		ERR_error_string_n(error, detail, sizeof(detail));
 	} else if (EVUTIL_SOCKET_ERROR() != 0) {
 		snprintf(detail, sizeof(detail), "%s",
@@ -263,9 +274,9 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_finish(conn, "idle timeout");
-	} else if (what & BEV_EVENT_EOF) {
-		conn_finish(conn, conn->ready ? "peer closed" : "handshake failed: peer closed");
-	} else if (what & BEV_EVENT_ERROR) {
+	} else if ((what & BEV_EVENT_EOF) && conn->ready) {
+		conn_finish(conn, "peer closed");
+	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		conn_describe_failure(conn, reason, sizeof(reason));
 		conn_finish(conn, reason);
 	}
