@@ -131,6 +131,9 @@ START_TEST(test_access_invite_goes_to_pool_with_record_route)
 	d = route_request(ROLE_ACCESS, "MESSAGE", "example.org", "", "");
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
 	ck_assert(d.record_route);
+	/* Domains compare case-insensitively. */
+	d = route_request(ROLE_ACCESS, "OPTIONS", "Example.TEST", "", "");
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
 }
 END_TEST
 
