@@ -39,6 +39,7 @@ struct conn {
 	char **names;
 	size_t n_names;
 	char close_reason[256];
+	bool outbound;
 	bool ready;
 	bool closing;  /* flushing before close */
 	bool finished; /* CLOSED reported or conn_free called */
@@ -217,9 +218,11 @@ static void conn_describe_failure(struct conn *conn, char *out, size_t size)
 
 	if (refusal != NULL) {
 		snprintf(out, size, "%s", refusal);
+		if (conn->subject == NULL && tls_failure_subject(conn->ssl) != NULL)
+			conn->subject = strdup(tls_failure_subject(conn->ssl));
 		return;
 	}
-	if (!conn_tcp_connected(conn)) {
+	if (conn->outbound && !conn->ready && !conn_tcp_connected(conn)) {
 		snprintf(detail, sizeof(detail), "cannot connect (refused or unreachable)");
 	} else if (ERR_GET_LIB(error) != 0) {
 		/* libevent also stores bare SSL_get_error() codes here: skip those */
@@ -387,6 +390,7 @@ struct conn *conn_connect(struct event_base *base, SSL *ssl,
 				     callback, arg);
 	if (conn == NULL)
 		return NULL;
+	conn->outbound = true;
 	if (bufferevent_socket_connect(conn->bev, peer, peer_len) < 0) {
 		/* The failure is reported as CLOSED from the loop, like any other. */
 		conn_set_reason(conn, "connect failed");

@@ -90,11 +90,20 @@ static int names_dup_callback(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, vo
 	return *from_data != NULL;
 }
 
+/* Why our checks refused a handshake, and whom (NULL when no certificate). */
+struct tls_refusal {
+	char *subject;
+	char text[];
+};
+
 static void failure_free_callback(void *parent, void *ptr, CRYPTO_EX_DATA *data, int index,
 				  long argl, void *argp)
 {
+	struct tls_refusal *refusal = ptr;
 	(void)parent, (void)data, (void)index, (void)argl, (void)argp;
-	free(ptr);
+	if (refusal != NULL)
+		free(refusal->subject);
+	free(refusal);
 }
 
 /* A copied SSL has not failed anything yet. */
@@ -150,31 +159,45 @@ static void tls_error(char *err, size_t err_size, const char *format, ...)
 /* Keeps the first reason our checks refused SSL, with CERT's subject. */
 static void tls_refuse(SSL *ssl, const char *reason, X509 *cert)
 {
+	struct tls_refusal *refusal;
 	char *subject;
-	char *text;
 	size_t size;
 
 	if (SSL_get_ex_data(ssl, ssl_failure_index) != NULL)
 		return;
 	subject = cert != NULL ? tls_cert_subject(cert) : NULL;
 	size = strlen(reason) + (subject != NULL ? strlen(subject) + sizeof(" (subject )") : 1);
-	text = malloc(size);
-	if (text != NULL) {
-		if (subject != NULL)
-			snprintf(text, size, "%s (subject %s)", reason, subject);
-		else
-			snprintf(text, size, "%s", reason);
-		if (!SSL_set_ex_data(ssl, ssl_failure_index, text))
-			free(text);
+	refusal = malloc(sizeof(*refusal) + size);
+	if (refusal == NULL) {
+		free(subject);
+		return;
 	}
-	free(subject);
+	refusal->subject = subject;
+	if (subject != NULL)
+		snprintf(refusal->text, size, "%s (subject %s)", reason, subject);
+	else
+		snprintf(refusal->text, size, "%s", reason);
+	if (!SSL_set_ex_data(ssl, ssl_failure_index, refusal))
+		failure_free_callback(NULL, refusal, NULL, 0, 0, NULL);
 }
 
-const char *tls_failure(const SSL *ssl)
+static const struct tls_refusal *tls_refusal(const SSL *ssl)
 {
 	if (ssl == NULL || !tls_indexes_ready())
 		return NULL;
 	return SSL_get_ex_data(ssl, ssl_failure_index);
+}
+
+const char *tls_failure(const SSL *ssl)
+{
+	const struct tls_refusal *refusal = tls_refusal(ssl);
+	return refusal != NULL ? refusal->text : NULL;
+}
+
+const char *tls_failure_subject(const SSL *ssl)
+{
+	const struct tls_refusal *refusal = tls_refusal(ssl);
+	return refusal != NULL ? refusal->subject : NULL;
 }
 
 /* ---- callbacks run inside the handshake ---- */
@@ -266,8 +289,10 @@ static SSL_CTX *tls_new_context(const SSL_METHOD *method, char *err, size_t err_
 	}
 	/* No tickets and no session cache: sxedge does no resumption, and
 	 * some SIP clients break on TLS 1.3 tickets. */
+	/* SIP frames by Content-Length, so a peer that closes without
+	 * close_notify (many SIP clients do) has simply closed. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_NO_TICKET);
+					 SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* Idle connections are the common case; do not hold 2 x 16 KiB each.
 	 * Send exactly the configured chain, not one completed from ca_file, so

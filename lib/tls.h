@@ -58,4 +58,7 @@ char *tls_cert_subject(X509 *cert);
  * name not allowed, chain not trusted), or NULL if they did not. */
 const char *tls_failure(const SSL *ssl);
 
+/* The subject of the certificate our checks refused on SSL, or NULL. */
+const char *tls_failure_subject(const SSL *ssl);
+
 #endif

@@ -157,6 +157,9 @@ static void session_forward(struct sip_session *session, osip_message_t *request
 		session_reply(session, request, 500, "Cannot Relay Request", NULL);
 		return;
 	}
+	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%.32s to=%" PRIu64,
+		  config_role_name(session->role), conn_id(session->conn), request->sip_method,
+		  conn_id(target));
 	session_send(session, target, data, len);
 	free(data);
 }
