@@ -188,8 +188,8 @@ START_TEST(test_access_pops_own_routes_of_both_sides)
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
 	ck_assert_uint_eq(d.routes_to_pop, 2);
 	/* One Route header per entry. */
-	snprintf(extra, sizeof(extra), "Route: %s\r\nRoute: %s\r\nRoute: <sip:pool.example.test;lr>\r\n",
-		 ext, in);
+	snprintf(extra, sizeof(extra),
+		 "Route: %s\r\nRoute: %s\r\nRoute: <sip:pool.example.test;lr>\r\n", ext, in);
 	d = route_request(ROLE_ACCESS, "BYE", "example.test", ";tag=b1", extra);
 	ck_assert_uint_eq(d.routes_to_pop, 2);
 	/* Only what is left of the pair. */
@@ -270,20 +270,21 @@ struct broken_request {
 #define GOOD_CALL_ID "Call-ID: call1@192.0.2.10\r\n"
 #define GOOD_CSEQ "CSeq: 1 %s\r\n"
 #define GOOD_END "Content-Length: 0\r\n\r\n"
+#define START "%s sip:bob@example.test SIP/2.0\r\n"
 
 static const struct broken_request broken_requests[] = {
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA GOOD_FROM GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA GOOD_FROM GOOD_TO GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID
+	{START GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
+	{START GOOD_VIA GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
+	{START GOOD_VIA GOOD_FROM GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
+	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CSEQ GOOD_END, 400},
+	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_END, 400},
+	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID
 	 "CSeq: 1 OPTIONS%.0s\r\n" GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA "Max-Forwards: many\r\n" GOOD_FROM GOOD_TO
+	{START GOOD_VIA "Max-Forwards: many\r\n" GOOD_FROM GOOD_TO
 	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA "Max-Forwards: 256\r\n" GOOD_FROM GOOD_TO
+	{START GOOD_VIA "Max-Forwards: 256\r\n" GOOD_FROM GOOD_TO
 	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{"%s sip:bob@example.test SIP/2.0\r\n" GOOD_VIA "Max-Forwards: 0\r\n" GOOD_FROM GOOD_TO
+	{START GOOD_VIA "Max-Forwards: 0\r\n" GOOD_FROM GOOD_TO
 	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 483},
 };
 
@@ -385,8 +386,8 @@ START_TEST(test_internal_pops_pair_and_takes_first_token)
 	flow_token_seal(&key, 22, other);
 	own_uri(in, sizeof(in), token, false);
 	own_uri(ext, sizeof(ext), other, true);
-	snprintf(extra, sizeof(extra), "Route: %s\r\nRoute: %s\r\nRoute: <sip:ua.example.test>\r\n",
-		 in, ext);
+	snprintf(extra, sizeof(extra),
+		 "Route: %s\r\nRoute: %s\r\nRoute: <sip:ua.example.test>\r\n", in, ext);
 	d = route_request(ROLE_INTERNAL, "BYE", "example.test", ";tag=b1", extra);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 21);
@@ -453,7 +454,8 @@ START_TEST(test_internal_without_token_404)
 	/* A valid token behind someone else's Route is not ours to follow. */
 	flow_token_seal(&key, 3, token);
 	snprintf(extra, sizeof(extra),
-		 "Route: <sip:pool.example.test;lr>, <sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
+		 "Route: <sip:pool.example.test;lr>, "
+		 "<sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
 		 token);
 	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "", extra);
 	assert_refused(&d, SIP_ACTION_REPLY, 404, "No Flow Token");
@@ -490,8 +492,8 @@ static void route_header(char *out, size_t size, const struct uri_list *list, bo
 	for (int i = 0; i < list->count; i++) {
 		const char *uri = list->items[reversed ? list->count - 1 - i : i];
 
-		used += (size_t)snprintf(out + used, size - used, "%s%s", i == 0 ? "Route: " : ", ",
-					 uri);
+		used += (size_t)snprintf(out + used, size - used, "%s%s",
+					 i == 0 ? "Route: " : ", ", uri);
 	}
 	if (list->count > 0)
 		snprintf(out + used, size - used, "\r\n");
