@@ -160,11 +160,14 @@ it_print_logs() {
 
 # ---- processes --------------------------------------------------------------
 
-# start_bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log.
+# start_bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log,
+# input from $BG_STDIN (default /dev/null).  The redirection must be on the
+# background command itself: bash gives a background command /dev/null as
+# stdin, whatever the redirections of the function that starts it.
 start_bg() {
 	local name=$1
 	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
+	"$@" <"${BG_STDIN:-/dev/null}" >"$WORK/$name.log" 2>&1 &
 	IT_PID[$name]=$!
 }
 
@@ -442,8 +445,8 @@ expect_options_ok() {
 tls_open() {
 	local name=$1 target=$2 input=$3
 	shift 3
-	start_bg "$name" timeout 60 openssl s_client -connect "$target" -quiet -verify_return_error \
-		-CAfile "$PKI/ca.crt" "$@" <"$input"
+	BG_STDIN=$input start_bg "$name" timeout 60 openssl s_client -connect "$target" -quiet \
+		-verify_return_error -CAfile "$PKI/ca.crt" "$@"
 }
 
 # tls_reply NAME SECONDS: bounded wait for a SIP status line from the server
