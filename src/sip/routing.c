@@ -316,8 +316,8 @@ void sip_route_request(const osip_message_t *request, enum listener_role arrival
 
 /* A response goes back where its request came from: the connection named in
  * the branch of the Via we added. */
-void sip_route_response(const osip_message_t *response, const struct sip_edge *edge,
-			struct sip_decision *decision)
+void sip_route_response(const osip_message_t *response, enum listener_role arrival,
+			const struct sip_edge *edge, struct sip_decision *decision)
 {
 	const osip_via_t *via = osip_list_get(&response->vias, 0);
 	const char *branch;
@@ -333,6 +333,12 @@ void sip_route_response(const osip_message_t *response, const struct sip_edge *e
 	sides = via_sides(via, edge);
 	if (sides == 0) {
 		decision->reason = "Via Not Ours";
+		return;
+	}
+	/* A response comes back from the side its request was sent to: the
+	 * pool (our internal Via) or a user (our external Via). */
+	if (!(sides & (arrival == ROLE_ACCESS ? SIDE_EXTERNAL : SIDE_INTERNAL))) {
+		decision->reason = "Response From Wrong Side";
 		return;
 	}
 	branch = param_value(&via->via_params, "branch", NULL);

@@ -51,9 +51,12 @@ struct sip_decision {
 void sip_route_request(const osip_message_t *request, enum listener_role arrival,
 		       const struct sip_edge *edge, struct sip_decision *decision);
 
-/* A parsed response: TO_CONN by the branch of our top Via, else DROP. */
-void sip_route_response(const osip_message_t *response, const struct sip_edge *edge,
-			struct sip_decision *decision);
+/* A parsed response that arrived on a connection of role ARRIVAL: TO_CONN
+ * by the branch of our top Via, else DROP.  Our top Via must be the one of
+ * the side it arrived on, so a user cannot replay a branch to reach another
+ * user without passing through the pool. */
+void sip_route_response(const osip_message_t *response, enum listener_role arrival,
+			const struct sip_edge *edge, struct sip_decision *decision);
 
 /* Is URI one of this edge's own (advertised external or internal host and
  * port; the port defaults to 5061 for sips: or transport=tls, else 5060)? */

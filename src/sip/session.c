@@ -210,16 +210,14 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 	struct conn *target = NULL;
 	size_t len;
 
-	if (!sip_response_check(response)) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "malformed response");
-		return;
-	}
-	sip_route_response(response, &context->edge, &decision);
+	sip_route_response(response, session->role, &context->edge, &decision);
 	if (decision.action != SIP_ACTION_TO_CONN) {
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
 		return;
 	}
 	target = conn_find(decision.conn_id);
+	if (target != NULL && session_is_access(target) == decision.pool_fallback)
+		target = NULL; /* a branch naming a connection on the wrong side */
 	if ((target == NULL || !conn_ready(target)) && decision.pool_fallback)
 		target = sip_pool_pick(context->pool);
 	if (target == NULL || !conn_ready(target)) {

@@ -705,13 +705,14 @@ static void make_branch(const struct flow_key *with, uint64_t conn, char out[VIA
 	osip_message_free(msg);
 }
 
-static struct sip_decision route_response_via(const struct sip_edge *on, const char *top_via)
+static struct sip_decision route_response_via(const struct sip_edge *on,
+					      enum listener_role arrival, const char *top_via)
 {
 	osip_message_t *msg = response(top_via);
 	struct sip_decision d;
 
 	memset(&d, 0x5a, sizeof(d));
-	sip_route_response(msg, on, &d);
+	sip_route_response(msg, arrival, on, &d);
 	osip_message_free(msg);
 	return d;
 }
@@ -723,7 +724,7 @@ START_TEST(test_response_internal_via_to_access_conn)
 
 	make_branch(&key, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ":5061;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 55);
 	ck_assert(!d.pool_fallback);
@@ -732,7 +733,7 @@ START_TEST(test_response_internal_via_to_access_conn)
 	ck_assert(!d.add_path);
 	/* TLS's default port is 5061. */
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ";branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 55);
 }
@@ -745,10 +746,27 @@ START_TEST(test_response_external_via_may_fall_back_to_pool)
 
 	make_branch(&key, 66, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 66);
 	ck_assert(d.pool_fallback);
+}
+END_TEST
+
+/* A user may have seen the branch of our internal Via (the pool forwards
+ * it); replayed on an access connection it must not reach another user. */
+START_TEST(test_response_from_wrong_side_dropped)
+{
+	char branch[VIA_BRANCH_SIZE], via[256];
+	struct sip_decision d;
+
+	make_branch(&key, 55, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
 }
 END_TEST
 
@@ -767,16 +785,16 @@ START_TEST(test_response_ipv6_via)
 
 	make_branch(&key, 77, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS [2001:DB8:0::1]:443;branch=%s", branch);
-	d = route_response_via(&edge6, via);
+	d = route_response_via(&edge6, ROLE_ACCESS, via);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 77);
 	ck_assert(d.pool_fallback);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS [2001:db8::2]:5061;branch=%s", branch);
-	d = route_response_via(&edge6, via);
+	d = route_response_via(&edge6, ROLE_INTERNAL, via);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert(!d.pool_fallback);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS [2001:db8::3]:5061;branch=%s", branch);
-	d = route_response_via(&edge6, via);
+	d = route_response_via(&edge6, ROLE_INTERNAL, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Via Not Ours");
 }
 END_TEST
@@ -788,15 +806,15 @@ START_TEST(test_response_foreign_via_dropped)
 
 	make_branch(&key, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS 192.0.2.50:5061;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Via Not Ours");
 	/* Our address on the wrong port. */
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ":5062;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Via Not Ours");
 	/* TCP's default port is 5060. */
 	snprintf(via, sizeof(via), "SIP/2.0/TCP " INT_HOST ";branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Via Not Ours");
 }
 END_TEST
@@ -807,19 +825,19 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 	char branch[VIA_BRANCH_SIZE], via[256];
 	struct sip_decision d;
 
-	d = route_response_via(&edge, "SIP/2.0/TLS " INT_HOST ":5061;branch=z9hG4bKclient9");
+	d = route_response_via(&edge, ROLE_INTERNAL, "SIP/2.0/TLS " INT_HOST ":5061;branch=z9hG4bKclient9");
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
-	d = route_response_via(&edge, "SIP/2.0/TLS " INT_HOST ":5061");
+	d = route_response_via(&edge, ROLE_INTERNAL, "SIP/2.0/TLS " INT_HOST ":5061");
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
 	other.secret[0] ^= 1;
 	make_branch(&other, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
 	earlier_boot.boot_id = 3;
 	make_branch(&earlier_boot, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
-	d = route_response_via(&edge, via);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Stale Via Branch");
 }
 END_TEST
@@ -838,7 +856,7 @@ START_TEST(test_response_malformed_dropped)
 		    "CSeq: 1 INVITE\r\n"
 		    "Content-Length: 0\r\n\r\n",
 		    branch);
-	sip_route_response(msg, &edge, &d);
+	sip_route_response(msg, ROLE_INTERNAL, &edge, &d);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Malformed Response");
 	osip_message_free(msg);
 }
@@ -944,6 +962,7 @@ static Suite *routing_suite(void)
 	tcase_add_test(responses, test_response_internal_via_to_access_conn);
 	tcase_add_test(responses, test_response_external_via_may_fall_back_to_pool);
 	tcase_add_test(responses, test_response_ipv6_via);
+	tcase_add_test(responses, test_response_from_wrong_side_dropped);
 	tcase_add_test(responses, test_response_foreign_via_dropped);
 	tcase_add_test(responses, test_response_forged_or_stale_branch_dropped);
 	tcase_add_test(responses, test_response_malformed_dropped);
