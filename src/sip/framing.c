@@ -212,7 +212,9 @@ enum sip_frame_result sip_frame_next(const char *data, size_t len,
 
 	size_t total = header_len + scan.content_length;
 	if (len < total) {
-		/* Not all there yet: the caller only waits, so report nothing. */
+		/* Say how much to wait for, so the caller need not scan again
+		 * until the body is complete. */
+		frame->wait_for = total;
 		frame->header_len = 0;
 		frame->body_len = 0;
 		return SIP_FRAME_NEED_MORE;

@@ -29,6 +29,7 @@ struct sip_frame {
 	size_t header_len; /* start line and headers, up to and including the blank line */
 	size_t body_len;   /* Content-Length (0 when absent) */
 	size_t total;      /* bytes the caller consumes for MESSAGE, PING, SKIP, TOO_MANY_HEADERS */
+	size_t wait_for;   /* NEED_MORE with a whole header block: the message's full size */
 };
 
 /* Looks at the first LEN bytes of DATA.  For TOO_LARGE and BAD_LENGTH the

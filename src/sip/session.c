@@ -25,6 +25,14 @@ struct sip_session {
 	enum listener_role role;
 	bool inbound;
 	struct event *message_timer; /* a started message must complete in time */
+	/* Framing scans from the start of the input, so it runs again only when
+	 * its answer can have changed: the input reached frame_wait bytes, or
+	 * (while the header block is incomplete) a blank line may have arrived
+	 * after the first `scanned` bytes.  This keeps a peer that trickles
+	 * bytes from making the edge rescan the same header block each time. */
+	size_t frame_wait;
+	size_t scanned;
+	bool awaiting_body;
 	struct sip_session *prev, *next; /* the context's inbound sessions */
 };
 
@@ -267,6 +275,36 @@ static void session_on_message(struct sip_session *session, const char *data, si
 	osip_message_free(message);
 }
 
+static void session_wait_for_more(struct sip_session *session, size_t len, size_t wait_for)
+{
+	size_t max = session->context->frame_limits.max_message;
+	session->awaiting_body = wait_for > 0;
+	session->frame_wait = wait_for > 0 ? wait_for : (len * 2 < max ? len * 2 : max);
+	session->scanned = len;
+}
+
+/* Could a blank line (the end of a header block) be among the bytes that
+ * came after the first SCANNED ones? */
+static bool session_header_end_after(struct evbuffer *input, size_t scanned)
+{
+	struct evbuffer_ptr from;
+	static const char *const ends[] = { "\n\n", "\n\r\n" };
+
+	for (size_t i = 0; i < 2; i++) {
+		evbuffer_ptr_set(input, &from, scanned > 3 ? scanned - 3 : 0, EVBUFFER_PTR_SET);
+		if (evbuffer_search_range(input, ends[i], strlen(ends[i]), &from, NULL).pos >= 0)
+			return true;
+	}
+	return false;
+}
+
+static bool session_should_frame(struct sip_session *session, struct evbuffer *input, size_t len)
+{
+	if (session->frame_wait == 0 || len >= session->frame_wait)
+		return true;
+	return !session->awaiting_body && session_header_end_after(input, session->scanned);
+}
+
 /* Handles one framing result.  Returns the bytes to consume, or 0 to stop
  * reading (more bytes needed, or the stream was closed). */
 static size_t session_on_frame(struct sip_session *session, const char *data, size_t len)
@@ -274,6 +312,7 @@ static size_t session_on_frame(struct sip_session *session, const char *data, si
 	struct sip_frame frame;
 	switch (sip_frame_next(data, len, &session->context->frame_limits, &frame)) {
 	case SIP_FRAME_NEED_MORE:
+		session_wait_for_more(session, len, frame.wait_for);
 		return 0;
 	case SIP_FRAME_PING:
 		conn_write(session->conn, "\r\n", 2);
@@ -315,11 +354,14 @@ static void session_on_data(struct sip_session *session)
 		size_t len = evbuffer_get_length(input);
 		if (len > max)
 			len = max;
+		if (!session_should_frame(session, input, len))
+			break;
 		const char *data = (const char *)evbuffer_pullup(input, (ev_ssize_t)len);
 		size_t used = session_on_frame(session, data, len);
 		if (used == 0)
 			break;
 		evbuffer_drain(input, used);
+		session->frame_wait = 0;
 		progressed = true;
 	}
 	/* The timer runs from the first byte of a message to its last. */

@@ -90,6 +90,8 @@ START_TEST(test_split_byte_by_byte)
 				      SIP_FRAME_NEED_MORE,
 			      "not NEED_MORE at %zu bytes", i);
 		ck_assert_uint_eq(frame.total, 0);
+		/* Once the header block is whole, the full size is known. */
+		ck_assert_uint_eq(frame.wait_for, i >= len - 5 ? len : 0);
 	}
 	ck_assert_int_eq(sip_frame_next(message_with_body, len, &default_limits, &frame),
 			 SIP_FRAME_MESSAGE);
