@@ -593,13 +593,16 @@ static int name_list_add(char ***list, size_t *n, const char *name, size_t lengt
 	return 0;
 }
 
-/* Domain names separated by commas and/or blanks, stored lower case. */
+/* Domain names separated by commas and/or blanks, stored lower case.  A
+ * list key may be repeated and its lines add up, since inih limits a line's
+ * length and a long list must still fit. */
 static int parse_name_list(struct loader *loader, const struct option *option, const char *value,
 			   void *base)
 {
 	static const char separators[] = ", \t";
-	char **list = NULL;
-	size_t n = 0;
+	char ***list = field_at(base, option->offset);
+	size_t *n = field_at(base, option->offset2);
+	size_t first = *n;
 	char quoted[QUOTE_SIZE], expected[QUOTE_SIZE + 64];
 	const char *name = value + strspn(value, separators);
 
@@ -614,23 +617,22 @@ static int parse_name_list(struct loader *loader, const struct option *option, c
 			goto bad;
 		}
 		free(copy);
-		if (name_list_add(&list, &n, name, length) < 0) {
+		if (name_list_add(list, n, name, length) < 0) {
 			snprintf(expected, sizeof(expected), "a shorter list (out of memory)");
 			goto bad;
 		}
 		name += length;
 		name += strspn(name, separators);
 	}
-	if (n == 0) {
+	if (*n == first) {
 		snprintf(expected, sizeof(expected), "at least one domain name");
 		goto bad;
 	}
-	*(char ***)field_at(base, option->offset) = list;
-	*(size_t *)field_at(base, option->offset2) = n;
 	return 0;
 bad:
 	report_bad_value(loader, option, value, expected);
-	free_strings(list, n);
+	while (*n > first)
+		free((*list)[--*n]);
 	return -1;
 }
 
@@ -924,7 +926,7 @@ static int handle_pair(void *user, const char *section, const char *name, const 
 	}
 	size_t i = (size_t)(option - options);
 	struct section_state *state = loader->state;
-	if (state->key_line[i] != 0) {
+	if (state->key_line[i] != 0 && option->parse != parse_name_list) {
 		report(loader, loader->line, "duplicate key %s in [%s] (first at line %d)",
 		       option->key, loader->section_label, state->key_line[i]);
 		return 1;
@@ -1142,6 +1144,28 @@ static bool listener_socket_known(const struct section_state *state)
 	       key_valid(state, SECTION_LISTENER, "port");
 }
 
+/* Routing tells the edge's two sides apart by the host and port each one
+ * advertises in Via, Record-Route and Path, so they must differ. */
+static void check_advertised_sides(struct loader *loader, const struct listener_config *internal)
+{
+	const struct sxedge_config *config = loader->config;
+
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		const struct listener_config *listener = &config->listeners[i];
+		if (listener->role != ROLE_ACCESS || listener->advertise_host == NULL ||
+		    internal->advertise_host == NULL)
+			continue;
+		if (strcasecmp(listener->advertise_host, internal->advertise_host) == 0 &&
+		    listener->advertise_port == internal->advertise_port)
+			report(loader, listener->line,
+			       "listener \"%s\" advertises %s port %u like the internal listener "
+			       "\"%s\" (line %d): the two sides must advertise different "
+			       "host:port pairs",
+			       listener->name, listener->advertise_host, listener->advertise_port,
+			       internal->name, internal->line);
+	}
+}
+
 static void check_listeners(struct loader *loader)
 {
 	const struct sxedge_config *config = loader->config;
@@ -1175,6 +1199,8 @@ static void check_listeners(struct loader *loader)
 	}
 	if (n_unknown > 0)
 		return; /* the missing role was reported; guessing further would mislead */
+	if (first_internal != NULL)
+		check_advertised_sides(loader, first_internal);
 	if (n_access == 0)
 		report(loader, 0, "no access listener: a [listener NAME] with role = access "
 				  "is required");

@@ -663,6 +663,36 @@ START_TEST(test_same_address_and_port)
 }
 END_TEST
 
+START_TEST(test_sides_advertise_apart)
+{
+	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+			 "port = 10443\nadvertise = 127.0.0.1:15061\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK POOL_OK,
+			 3, "listener \"access\" advertises 127.0.0.1 port 15061",
+			 "internal listener \"internal\"");
+}
+END_TEST
+
+START_TEST(test_list_keys_add_up)
+{
+	struct loaded loaded;
+	load(&loaded, "[global]\ndomains = example.test\ndomains = Example.ORG, third.test\n"
+		      ACCESS_OK INTERNAL_OK
+		      "[pool]\nfqdn = pool1.example.test\nfqdn = pool2.example.test\n"
+		      "relay = 127.0.0.1:25061\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_uint_eq(loaded.config->n_domains, 3);
+	ck_assert_str_eq(loaded.config->domains[1], "example.org");
+	ck_assert_str_eq(loaded.config->domains[2], "third.test");
+	ck_assert_uint_eq(loaded.config->pool.n_fqdns, 2);
+	ck_assert_str_eq(loaded.config->pool.fqdns[1], "pool2.example.test");
+	loaded_free(&loaded);
+	/* A bad line of a repeated list is still an error on its own line. */
+	expect_one_error("[global]\ndomains = example.test\ndomains = bad_name!\n" ACCESS_OK
+			 INTERNAL_OK POOL_OK, 3, "bad value", "domains");
+}
+END_TEST
+
 START_TEST(test_wildcard_needs_advertise)
 {
 	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = ::\n"
@@ -811,6 +841,8 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, test_internal_client_certificate);
 	tcase_add_test(errors, test_same_address_and_port);
 	tcase_add_test(errors, test_wildcard_needs_advertise);
+	tcase_add_test(errors, test_sides_advertise_apart);
+	tcase_add_test(errors, test_list_keys_add_up);
 	tcase_add_test(errors, test_syntax_errors);
 	tcase_add_test(errors, test_nul_byte);
 	tcase_add_test(errors, test_several_errors);
