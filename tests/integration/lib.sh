@@ -85,12 +85,12 @@ it_make_work() {
 # a verdict if the inside never got to print one (timeout, crash).
 it_outer() {
 	local status=0
-	if [ "${IT_EDGE:-sxedge}" = sxedge ] && [ ! -x "$SXEDGE" ]; then
+	if [ ! -x "$SXEDGE" ]; then
 		echo "FAIL $TEST_NAME: sxedge binary not found at $SXEDGE (set SXEDGE)"
 		exit 1
 	fi
 	it_make_work
-	export IT_SANDBOXED=1 SXEDGE IT_EDGE
+	export IT_SANDBOXED=1 SXEDGE
 	timeout -k 5 "$IT_TIMEOUT" unshare --net --mount --pid --fork --kill-child --mount-proc \
 		bash "$0" || status=$?
 	if [ ! -s "$WORK/verdict" ]; then
@@ -200,9 +200,15 @@ is_running() {
 }
 
 stop_all() {
-	local name
+	local name deadline=$((SECONDS + 2))
 	for name in "${!IT_PID[@]}"; do
-		stop_bg "$name" TERM 3
+		kill -TERM "${IT_PID[$name]}" 2>/dev/null || true
+	done
+	for name in "${!IT_PID[@]}"; do
+		while is_running "$name" && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.1
+		done
+		stop_bg "$name" KILL 1
 	done
 }
 
@@ -328,18 +334,6 @@ start_pool() {
 # start_edge: sxedge with sxedge.conf.in (log: edge.log); drain_timeout is
 # $DRAIN_TIMEOUT (default 3).
 start_edge() {
-	if [ "${IT_EDGE:-sxedge}" = kamailio ]; then # DEV-ONLY stand-in edge
-		local shared=/work/shared/peers/kamailio
-		render "$shared/tls-edge.cfg" "$WORK/tls-edge.cfg"
-		render "$shared/kamailio-edge.cfg" "$WORK/kamailio-edge.cfg" DIR="$WORK"
-		mkdir -p "$WORK/edge-run"
-		start_bg edge kamailio -f "$WORK/kamailio-edge.cfg" -DD -E -m 64 -M 8 \
-			-Y "$WORK/edge-run" -P "$WORK/edge-run/kamailio.pid"
-		wait_port "$EDGE_ACCESS" "$EDGE_ACCESS_PORT" 15 || fail "stand-in edge not listening"
-		printf '[overrides]\ndisabled-version = tls1.3\n' >"$WORK/gnutls.conf"
-		export GNUTLS_SYSTEM_PRIORITY_FILE=$WORK/gnutls.conf
-		return
-	fi
 	render "$IT_DIR/sxedge.conf.in" "$WORK/sxedge.conf" DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-3}"
 	start_bg edge "$SXEDGE" -c "$WORK/sxedge.conf"
 	wait_log "$WORK/edge.log" 'event=ready' 10 || fail "sxedge did not log event=ready"
@@ -348,7 +342,6 @@ start_edge() {
 
 # wait_pool_up: bounded wait for the edge's persistent connection to the pool.
 wait_pool_up() {
-	[ "${IT_EDGE:-sxedge}" != kamailio ] || return 0 # DEV-ONLY
 	wait_log "$WORK/edge.log" 'event=pool_up' 10 || fail "no event=pool_up in edge log"
 }
 
@@ -410,7 +403,8 @@ sip_request() {
 
 # sipsak_send NAME FILE [PORT] [SIPSAK args...]: send FILE with sipsak over
 # TLS to the access listener; sets SIP_STATUS to the final answer's code
-# ("none" if no answer) and keeps the exchange in $WORK/NAME.out.
+# ("none" if no answer), SIPSAK_STATUS to sipsak's exit status, and keeps
+# the exchange in $WORK/NAME.out.
 sipsak_send() {
 	local name=$1 file=$2 port=${3:-$EDGE_ACCESS_PORT} status=0
 	shift 2
