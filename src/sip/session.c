@@ -106,6 +106,12 @@ static void session_send(struct sip_session *session, struct conn *target, const
 			    "output to the next hop failed");
 }
 
+static void session_fail(struct sip_session *session, const char *reason)
+{
+	session_log(session, LOG_LEVEL_NOTICE, "framing_error", "", reason);
+	conn_close(session->conn, reason);
+}
+
 static void session_reply(struct sip_session *session, const osip_message_t *request,
 			  int status, const char *reason, const char *extra)
 {
@@ -116,8 +122,13 @@ static void session_reply(struct sip_session *session, const osip_message_t *req
 	if (MSG_IS_ACK(request))
 		return; /* an ACK is never answered */
 	response = sip_response_build(request, status, reason, extra, &len);
-	if (response != NULL)
-		session_send(session, session->conn, response, len);
+	if (response == NULL) {
+		/* Without Via, From, To, Call-ID and CSeq no response can be
+		 * matched: a peer sending such requests is not speaking SIP. */
+		session_fail(session, "unanswerable request");
+		return;
+	}
+	session_send(session, session->conn, response, len);
 	free(response);
 }
 
@@ -243,12 +254,6 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 }
 
 /* ---- framing ---- */
-
-static void session_fail(struct sip_session *session, const char *reason)
-{
-	session_log(session, LOG_LEVEL_NOTICE, "framing_error", "", reason);
-	conn_close(session->conn, reason);
-}
 
 /* Answers a message whose framing failed but whose header block is whole,
  * when it is a request; the stream is closed by the caller if need be. */
