@@ -343,6 +343,9 @@ static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t 
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
 	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write, conn_on_event, conn);
+	/* The owner must decide on what is buffered before more is read, so a
+	 * peer can never make the edge hold more than this. */
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, limits->input_max);
 	struct timeval handshake = { .tv_sec = limits->handshake_timeout_s };
 	evtimer_add(conn->timer, &handshake);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);

@@ -30,6 +30,8 @@ typedef void conn_callback(struct conn *conn, enum conn_event event, void *arg);
 struct conn_limits {
 	unsigned handshake_timeout_s;
 	unsigned idle_timeout_s; /* 0: none */
+	size_t input_max;        /* bytes buffered from the peer before reading pauses (it may
+				    overshoot by one TLS record, at most 16 KiB); 0: none */
 	size_t output_max;       /* bytes queued for the peer before the conn is dropped */
 };
 

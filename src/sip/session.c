@@ -71,6 +71,8 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 	context->conn_limits = (struct conn_limits){
 		.handshake_timeout_s = config->limits.handshake_timeout_s,
 		.idle_timeout_s = config->limits.idle_timeout_s,
+		/* framing always decides once it holds sip_max_message bytes */
+		.input_max = config->limits.sip_max_message,
 		.output_max = config->limits.output_max,
 	};
 	return 0;

@@ -21,9 +21,12 @@ struct side {
 	bool closed;
 	char reason[256];
 	char received[256];
-	size_t received_len;
+	size_t received_len;  /* what is kept in received */
+	size_t received_total; /* everything that arrived */
 	bool free_on_data;  /* conn_free() from inside the DATA callback */
 	bool write_on_ready; /* client: say hello once READY */
+	bool hold_input;     /* leave DATA in the input buffer */
+	size_t data_events;
 };
 
 struct fixture {
@@ -52,9 +55,14 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 			conn_write(conn, "hello", 5);
 		break;
 	case CONN_EVENT_DATA:
+		side->data_events++;
+		if (side->hold_input)
+			break;
 		input = conn_input(conn);
+		side->received_total += evbuffer_get_length(input);
 		side->received_len += evbuffer_remove(input, side->received + side->received_len,
 						      sizeof(side->received) - 1 - side->received_len);
+		evbuffer_drain(input, evbuffer_get_length(input));
 		if (side->free_on_data) {
 			conn_free(conn);
 			side->conn = NULL;
@@ -268,6 +276,29 @@ START_TEST(test_output_limit)
 }
 END_TEST
 
+START_TEST(test_input_limit)
+{
+	static char block[100000];
+	fx.limits.input_max = 1000;
+	fx.limits.output_max = sizeof(block);
+	fx.server.hold_input = true;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert_int_eq(conn_write(fx.client.conn, block, sizeof(block)), 0);
+	RUN_UNTIL(fx.server.data_events > 3, 1);
+	struct evbuffer *input = conn_input(fx.server.conn);
+	/* Reading pauses at the limit, give or take one TLS record. */
+	ck_assert_uint_ge(evbuffer_get_length(input), 1000);
+	ck_assert_uint_le(evbuffer_get_length(input), 1000 + 16384);
+	/* Reading resumes once the owner takes what is buffered. */
+	size_t total = evbuffer_get_length(input);
+	evbuffer_drain(input, total);
+	fx.server.hold_input = false;
+	RUN_UNTIL(total + fx.server.received_total >= sizeof(block), 5);
+	ck_assert_uint_eq(total + fx.server.received_total, sizeof(block));
+}
+END_TEST
+
 START_TEST(test_idle_timeout)
 {
 	fx.limits.idle_timeout_s = 1;
@@ -304,6 +335,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_client_name_not_allowed);
 	tcase_add_test(tcase, test_server_name_checked_by_client);
 	tcase_add_test(tcase, test_output_limit);
+	tcase_add_test(tcase, test_input_limit);
 	tcase_add_test(tcase, test_idle_timeout);
 	tcase_add_test(tcase, test_free_inside_callback);
 	suite_add_tcase(suite, tcase);
