@@ -15,9 +15,11 @@
 #include "log.h"
 
 enum listener_role {
-	ROLE_ACCESS,   /* remote users' SIP clients, server-auth TLS */
-	ROLE_INTERNAL, /* the front-end pool, mutual TLS */
+	ROLE_ACCESS,     /* remote users' SIP clients, server-auth TLS */
+	ROLE_INTERNAL,   /* the front-end pool, mutual TLS */
+	ROLE_FEDERATION, /* partner edges and public IM providers, mutual TLS both ways */
 };
+#define SIP_ROLE_COUNT 3 /* roles that carry SIP, which index per-side tables */
 
 enum client_cert_mode {
 	CLIENT_CERT_NONE,
@@ -50,6 +52,39 @@ struct pool_config {
 	unsigned reconnect_max_s; /* back-off cap, default 30 */
 };
 
+enum partner_type {
+	PARTNER_FEDERATED, /* another organisation's edge */
+	PARTNER_PROVIDER,  /* a public IM provider */
+};
+
+/* A [partner DOMAIN] section: a domain we federate with. */
+struct partner_config {
+	char *domain; /* lower case, from the section name */
+	int line;     /* line of the section header */
+	enum partner_type type;
+	char **edges; /* FQDNs of its edge(s): names its certificate must carry and, */
+	size_t n_edges; /* unless address is set, where we connect (port 5061); none: SRV */
+	char *address_host; /* optional: connect here (IP literal) instead of resolving */
+	uint16_t address_port; /* default 5061 */
+	bool fingerprint_set;
+	unsigned char fingerprint[32]; /* SHA-256 of its edge certificate (DER), when pinned */
+	unsigned rate;  /* requests per second accepted from it; 0: unlimited */
+	unsigned burst; /* bucket size; default: rate */
+};
+
+/* The [federation] section. */
+struct federation_config {
+	bool open;       /* discover domains without a [partner] section by DNS SRV */
+	char **blocked;  /* domains (and their subdomains) never federated with */
+	size_t n_blocked;
+	char *dns_server_host; /* resolver address (IP literal); NULL: the system's */
+	uint16_t dns_server_port; /* default 53 */
+	unsigned queue_max;         /* requests waiting per partner while its link is set up, default 64 */
+	unsigned connect_timeout_s; /* resolve + connect + handshake to a partner, default 10 */
+	unsigned max_connections_per_address; /* inbound federation connections per source address,
+						 default 16 */
+};
+
 struct limits_config {
 	size_t sip_max_message;      /* bytes, default 65536 */
 	unsigned sip_max_headers;    /* header lines per message, default 256 */
@@ -74,6 +109,9 @@ struct sxedge_config {
 	size_t n_listeners;
 	struct pool_config pool;
 	struct limits_config limits;
+	struct federation_config federation;
+	struct partner_config *partners;
+	size_t n_partners;
 };
 
 /* Loads PATH.  On success returns the configuration; on failure writes one
@@ -85,6 +123,9 @@ void config_free(struct sxedge_config *config);
 const struct listener_config *config_listener(const struct sxedge_config *config,
 					      enum listener_role role);
 bool config_is_our_domain(const struct sxedge_config *config, const char *domain);
+/* The [partner] section for DOMAIN (case-insensitive), or NULL. */
+const struct partner_config *config_partner(const struct sxedge_config *config,
+					    const char *domain);
 const char *config_role_name(enum listener_role role);
 
 #endif

@@ -65,7 +65,13 @@ const char *conn_peer(const struct conn *conn);         /* "ADDR:PORT" */
 const char *conn_peer_subject(const struct conn *conn); /* certificate subject or NULL */
 /* Peer certificate identities (tls_cert_names), known once READY. */
 char *const *conn_peer_names(const struct conn *conn, size_t *n);
+/* SHA-256 of the peer certificate (DER), known once READY; NULL without one. */
+const unsigned char *conn_peer_fingerprint(const struct conn *conn);
 const char *conn_close_reason(const struct conn *conn);
+
+/* Stops (false) or resumes (true) reading from the peer.  While stopped no
+ * DATA is reported; what arrived stays buffered. */
+void conn_set_reading(struct conn *conn, bool reading);
 
 void conn_set_callback(struct conn *conn, conn_callback *callback, void *arg);
 void *conn_user(const struct conn *conn);
