@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "tls.h"
 
@@ -38,6 +39,8 @@ struct conn {
 	char *subject;
 	char **names;
 	size_t n_names;
+	bool has_fingerprint;
+	unsigned char fingerprint[32]; /* SHA-256 of the peer certificate (DER) */
 	char close_reason[256];
 	bool outbound;
 	bool ready;
@@ -196,8 +199,12 @@ static void conn_learn_peer(struct conn *conn)
 	X509 *cert = SSL_get1_peer_certificate(conn->ssl);
 	if (cert == NULL)
 		return;
+	unsigned int length = sizeof(conn->fingerprint);
 	conn->subject = tls_cert_subject(cert);
 	conn->n_names = tls_cert_names(cert, &conn->names);
+	conn->has_fingerprint =
+		X509_digest(cert, EVP_sha256(), conn->fingerprint, &length) == 1 &&
+		length == sizeof(conn->fingerprint);
 	X509_free(cert);
 }
 
@@ -470,6 +477,25 @@ char *const *conn_peer_names(const struct conn *conn, size_t *n)
 {
 	*n = conn->n_names;
 	return conn->names;
+}
+
+const unsigned char *conn_peer_fingerprint(const struct conn *conn)
+{
+	return conn->has_fingerprint ? conn->fingerprint : NULL;
+}
+
+void conn_set_reading(struct conn *conn, bool reading)
+{
+	if (conn->finished || conn->closing)
+		return;
+	if (reading) {
+		bufferevent_enable(conn->bev, EV_READ);
+		/* What arrived while paused must not wait for the next packet. */
+		if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+			bufferevent_trigger(conn->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+	} else {
+		bufferevent_disable(conn->bev, EV_READ);
+	}
 }
 
 const char *conn_close_reason(const struct conn *conn)

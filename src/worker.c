@@ -17,7 +17,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
-#include "pool.h"
+#include "context.h"
 #include "session.h"
 #include "tls.h"
 
@@ -35,11 +35,13 @@ struct worker {
 	struct worker_listener *listeners;
 	size_t n_listeners;
 	SSL_CTX *pool_ctx;
+	SSL_CTX *federation_ctx; /* NULL without a federation listener */
 	struct event *sigterm;
 	struct event *sigint;
 	struct event *drain_timer; /* fires every second while draining */
 	unsigned drain_left_s;
 	bool draining;
+	bool sip_ready; /* sip holds something to free */
 };
 
 /* ---- TLS contexts ---- */
@@ -48,6 +50,8 @@ static SSL_CTX *worker_listener_ctx(const struct sxedge_config *config,
 				    const struct listener_config *listener, FILE *errors)
 {
 	char err[512];
+	/* The pool's members are known by name; partners are bound per request
+	 * by their domain (policy), so any certificate from ca_file may connect. */
 	bool internal = listener->role == ROLE_INTERNAL;
 	SSL_CTX *ctx = tls_server_context(listener, internal ? (const char *const *)config->pool.fqdns : NULL,
 					  internal ? config->pool.n_fqdns : 0, err, sizeof(err));
@@ -57,15 +61,18 @@ static SSL_CTX *worker_listener_ctx(const struct sxedge_config *config,
 	return ctx;
 }
 
-/* The edge presents its internal certificate to the pool. */
-static SSL_CTX *worker_pool_ctx(const struct sxedge_config *config, FILE *errors)
+/* Outbound links present the certificate of the listener on their side:
+ * the internal one to the pool, the federation one to partners. */
+static SSL_CTX *worker_client_ctx(const struct sxedge_config *config, enum listener_role role,
+				  FILE *errors)
 {
-	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	const struct listener_config *listener = config_listener(config, role);
 	char err[512];
-	SSL_CTX *ctx = tls_client_context(internal->certificate, internal->key, internal->ca_file,
+	SSL_CTX *ctx = tls_client_context(listener->certificate, listener->key, listener->ca_file,
 					  err, sizeof(err));
 	if (ctx == NULL)
-		fprintf(errors, "%s:%d: pool link: %s\n", config->path, internal->line, err);
+		fprintf(errors, "%s:%d: outbound links of listener %s: %s\n", config->path,
+			listener->line, listener->name, err);
 	return ctx;
 }
 
@@ -78,10 +85,14 @@ int worker_check_tls(const struct sxedge_config *config, FILE *errors)
 			status = -1;
 		SSL_CTX_free(ctx);
 	}
-	SSL_CTX *pool_ctx = worker_pool_ctx(config, errors);
-	if (pool_ctx == NULL)
-		status = -1;
-	SSL_CTX_free(pool_ctx);
+	for (int role = ROLE_INTERNAL; role < SIP_ROLE_COUNT; role++) {
+		if (config_listener(config, (enum listener_role)role) == NULL)
+			continue;
+		SSL_CTX *client_ctx = worker_client_ctx(config, (enum listener_role)role, errors);
+		if (client_ctx == NULL)
+			status = -1;
+		SSL_CTX_free(client_ctx);
+	}
 	return status;
 }
 
@@ -213,18 +224,29 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 
 struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
 {
+	char err[300];
 	struct worker *worker = calloc(1, sizeof(*worker));
 	if (worker == NULL)
 		return NULL;
 	worker->config = config;
 	worker->base = event_base_new();
-	if (worker->base == NULL || sip_context_init(&worker->sip, worker->base, config) < 0)
+	if (worker->base == NULL)
 		goto fail;
+	if (sip_context_init(&worker->sip, worker->base, config, err, sizeof(err)) < 0) {
+		fprintf(errors, "%s: %s\n", config->path, err);
+		goto fail;
+	}
+	worker->sip_ready = true;
 	if (worker_listen(worker, errors) < 0)
 		goto fail;
-	worker->pool_ctx = worker_pool_ctx(config, errors);
+	worker->pool_ctx = worker_client_ctx(config, ROLE_INTERNAL, errors);
 	if (worker->pool_ctx == NULL)
 		goto fail;
+	if (config_listener(config, ROLE_FEDERATION) != NULL) {
+		worker->federation_ctx = worker_client_ctx(config, ROLE_FEDERATION, errors);
+		if (worker->federation_ctx == NULL)
+			goto fail;
+	}
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
 	worker->drain_timer = evtimer_new(worker->base, worker_on_drain_tick, worker);
@@ -239,17 +261,15 @@ fail:
 
 int worker_run(struct worker *worker)
 {
-	worker->sip.pool = sip_pool_new(&worker->sip, worker->pool_ctx);
-	if (worker->sip.pool == NULL) {
-		log_event(LOG_LEVEL_ERROR, "start_failed", "reason=\"cannot set up the pool links\"");
+	if (sip_context_start(&worker->sip, worker->pool_ctx, worker->federation_ctx) < 0) {
+		log_event(LOG_LEVEL_ERROR, "start_failed", "reason=\"cannot set up outbound links\"");
 		return -1;
 	}
 	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu pool=%s:%u", worker->n_listeners,
 		  worker->config->pool.relay_host, worker->config->pool.relay_port);
 	int status = event_base_dispatch(worker->base) < 0 ? -1 : 0;
-	sip_context_close_all(&worker->sip);
-	sip_pool_free(worker->sip.pool);
-	worker->sip.pool = NULL;
+	sip_context_free(&worker->sip);
+	worker->sip_ready = false;
 	log_event(LOG_LEVEL_NOTICE, "stopped", "status=%d", status);
 	return status;
 }
@@ -270,7 +290,10 @@ void worker_free(struct worker *worker)
 		event_free(worker->sigint);
 	if (worker->drain_timer != NULL)
 		event_free(worker->drain_timer);
+	if (worker->sip_ready)
+		sip_context_free(&worker->sip);
 	SSL_CTX_free(worker->pool_ctx);
+	SSL_CTX_free(worker->federation_ctx);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	free(worker);

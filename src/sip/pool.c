@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "session.h"
 #include "tls.h"
 
 struct pool_link {

@@ -7,7 +7,7 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
-#include "session.h"
+#include "context.h"
 
 struct sip_pool;
 

@@ -6,25 +6,29 @@
  * from.  A session never touches sockets or OpenSSL: it sees its conn. */
 #include "session.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
+#include "federation.h"
 #include "log.h"
 #include "message.h"
+#include "policy.h"
 #include "pool.h"
+#include "relay.h"
 #include "rewrite.h"
-#include "via_branch.h"
 
 struct sip_session {
 	struct sip_context *context;
 	struct conn *conn;
 	enum listener_role role;
 	bool inbound;
+	bool counted; /* holds one of its source address's federation connections */
+	struct sockaddr_storage source;
 	struct event *message_timer; /* a started message must complete in time */
+	struct sip_session *prev, *next; /* the context's inbound sessions */
 	/* Framing scans from the start of the input, so it runs again only when
 	 * its answer can have changed: the input reached frame_wait bytes, or
 	 * (while the header block is incomplete) a blank line may have arrived
@@ -33,50 +37,14 @@ struct sip_session {
 	size_t frame_wait;
 	size_t scanned;
 	bool awaiting_body;
-	struct sip_session *prev, *next; /* the context's inbound sessions */
+	/* Open federation: while the edges of a From domain are looked up, its
+	 * request waits here and reading stops, so requests keep their order. */
+	osip_message_t *waiting;
+	struct dns_query *discovery;
+	char *discovered_domain;
+	char **discovered; /* its SRV targets that lie inside it */
+	size_t n_discovered;
 };
-
-/* ---- context ---- */
-
-int sip_context_init(struct sip_context *context, struct event_base *base,
-		     const struct sxedge_config *config)
-{
-	const struct listener_config *external = config_listener(config, ROLE_ACCESS);
-	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
-
-	memset(context, 0, sizeof(*context));
-	context->base = base;
-	context->config = config;
-	context->flow_key.node_id = config->node_id;
-	if (RAND_bytes((unsigned char *)&context->flow_key.boot_id,
-		       sizeof(context->flow_key.boot_id)) != 1)
-		return -1;
-	if (config->flow_secret_set)
-		memcpy(context->flow_key.secret, config->flow_secret, sizeof(config->flow_secret));
-	else if (RAND_bytes(context->flow_key.secret, sizeof(context->flow_key.secret)) != 1)
-		return -1;
-	context->edge = (struct sip_edge){
-		.config = config,
-		.flow_key = &context->flow_key,
-		.external_host = external->advertise_host,
-		.external_port = external->advertise_port,
-		.internal_host = internal->advertise_host,
-		.internal_port = internal->advertise_port,
-	};
-	context->frame_limits = (struct sip_frame_limits){
-		.max_message = config->limits.sip_max_message,
-		.max_line = config->limits.sip_max_line,
-		.max_headers = config->limits.sip_max_headers,
-	};
-	context->conn_limits = (struct conn_limits){
-		.handshake_timeout_s = config->limits.handshake_timeout_s,
-		.idle_timeout_s = config->limits.idle_timeout_s,
-		/* framing always decides once it holds sip_max_message bytes */
-		.input_max = config->limits.sip_max_message,
-		.output_max = config->limits.output_max,
-	};
-	return 0;
-}
 
 /* ---- logging ---- */
 
@@ -89,24 +57,7 @@ static void session_log(const struct sip_session *session, enum log_level level,
 		  conn_peer(session->conn), what, log_quote(quoted, sizeof(quoted), reason));
 }
 
-static void session_log_reject(const struct sip_session *session, const osip_message_t *request,
-			       int status, const char *reason)
-{
-	char what[96];
-	snprintf(what, sizeof(what), "method=%.32s status=%d ",
-		 request->sip_method ? request->sip_method : "?", status);
-	session_log(session, LOG_LEVEL_NOTICE, "sip_reject", what, reason);
-}
-
-/* ---- answering and sending ---- */
-
-static void session_send(struct sip_session *session, struct conn *target, const char *data,
-			 size_t len)
-{
-	if (conn_write(target, data, len) < 0)
-		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "",
-			    "output to the next hop failed");
-}
+/* ---- answering ---- */
 
 static void session_fail(struct sip_session *session, const char *reason)
 {
@@ -117,118 +68,174 @@ static void session_fail(struct sip_session *session, const char *reason)
 static void session_reply(struct sip_session *session, const osip_message_t *request,
 			  int status, const char *reason, const char *extra)
 {
-	size_t len;
-	char *response;
-
-	session_log_reject(session, request, status, reason);
-	if (MSG_IS_ACK(request))
-		return; /* an ACK is never answered */
-	response = sip_response_build(request, status, reason, extra, &len);
-	if (response == NULL) {
-		/* Without Via, From, To, Call-ID and CSeq no response can be
-		 * matched: a peer sending such requests is not speaking SIP. */
+	/* Without Via, From, To, Call-ID and CSeq no response can be matched:
+	 * a peer sending such requests is not speaking SIP. */
+	if (sip_answer_request(session->context, conn_id(session->conn), request, status, reason,
+			       extra) < 0)
 		session_fail(session, "unanswerable request");
-		return;
-	}
-	session_send(session, session->conn, response, len);
-	free(response);
 }
 
-static bool session_is_access(const struct conn *conn)
+static void session_relay(struct sip_session *session, osip_message_t *request,
+			  const struct sip_decision *decision, struct conn *target)
 {
-	const struct sip_session *session = conn_user(conn);
-	return session != NULL && session->role == ROLE_ACCESS;
+	if (sip_relay_request(session->context, conn_id(session->conn), session->role, request,
+			      decision, target) < 0)
+		session_reply(session, request, 500, "Cannot Relay Request", NULL);
 }
 
-/* The side of the edge a connection is on, as advertised in SIP. */
-static struct sip_hop session_hop(const struct sip_context *context, bool access)
+/* ---- requests ---- */
+
+static void session_peer(const struct sip_session *session, struct sip_peer *peer)
 {
-	if (access)
-		return (struct sip_hop){ context->edge.external_host, context->edge.external_port };
-	return (struct sip_hop){ context->edge.internal_host, context->edge.internal_port };
+	memset(peer, 0, sizeof(*peer));
+	peer->role = session->role;
+	peer->names = conn_peer_names(session->conn, &peer->n_names);
+	peer->fingerprint = conn_peer_fingerprint(session->conn);
+	peer->discovered_domain = session->discovered_domain;
+	peer->discovered = session->discovered;
+	peer->n_discovered = session->n_discovered;
 }
 
-static void session_forward(struct sip_session *session, osip_message_t *request,
-			    const struct sip_decision *decision, struct conn *target)
+/* A partner over its message rate gets 503 with the time a token frees up. */
+static bool session_within_rate(struct sip_session *session, const osip_message_t *request,
+				const struct partner_config *partner)
 {
 	struct sip_context *context = session->context;
-	bool target_access = session_is_access(target);
-	struct conn *access_conn = target_access ? target : session->conn;
-	char token[FLOW_TOKEN_LEN + 1];
-	char branch[VIA_BRANCH_SIZE];
-	size_t len;
+	unsigned retry_after;
+	char extra[48];
 
-	flow_token_seal(&context->flow_key, conn_id(access_conn), token);
-	via_branch_make(&context->flow_key, conn_id(session->conn), request, branch);
-	struct sip_request_rewrite rewrite = {
-		.routes_to_pop = decision->routes_to_pop,
-		.arrival = session_hop(context, session->role == ROLE_ACCESS),
-		.departure = session_hop(context, target_access),
-		.branch = branch,
-		.flow_token = token,
-		.record_route = decision->record_route,
-		.add_path = decision->add_path,
-	};
-	if (sip_request_rewrite(request, &rewrite) < 0) {
-		session_reply(session, request, 500, "Cannot Relay Request", NULL);
-		return;
-	}
-	char *data = sip_message_serialise(request, &len);
-	if (data == NULL) {
-		session_reply(session, request, 500, "Cannot Relay Request", NULL);
-		return;
-	}
-	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%.32s to=%" PRIu64,
-		  config_role_name(session->role), conn_id(session->conn), request->sip_method,
-		  conn_id(target));
-	session_send(session, target, data, len);
-	free(data);
+	if (partner == NULL)
+		return true;
+	struct rate_limit *limit = &context->partner_limits[partner - context->config->partners];
+	if (rate_limit_take(limit, sip_context_now_ms(context), &retry_after))
+		return true;
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
+	session_reply(session, request, 503, "Rate Limit Exceeded", extra);
+	return false;
 }
 
-/* ---- requests and responses ---- */
+static void session_to_pool(struct sip_session *session, osip_message_t *request,
+			    const struct sip_decision *decision)
+{
+	struct sip_context *context = session->context;
+	char retry_after[48];
 
-static void session_on_request(struct sip_session *session, osip_message_t *request)
+	if (session->role == ROLE_FEDERATION &&
+	    !session_within_rate(session, request, decision->partner))
+		return;
+	struct conn *target = sip_pool_pick(context->pool);
+	if (target == NULL) {
+		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n",
+			 context->config->pool.reconnect_min_s);
+		session_reply(session, request, 503, "Pool Unavailable", retry_after);
+		return;
+	}
+	session_relay(session, request, decision, target);
+}
+
+static void session_discover(struct sip_session *session, osip_message_t *request,
+			     const char *domain);
+
+/* Routes REQUEST, which it takes over. */
+static void session_route(struct sip_session *session, osip_message_t *request)
 {
 	struct sip_context *context = session->context;
 	struct sip_decision decision;
+	struct sip_peer peer;
 	struct conn *target;
-	char retry_after[48];
 
-	sip_route_request(request, session->role, &context->edge, &decision);
+	session_peer(session, &peer);
+	sip_route_request(request, &peer, &context->edge, &decision);
 	switch (decision.action) {
 	case SIP_ACTION_REPLY:
 		session_reply(session, request, decision.status, decision.reason, NULL);
-		return;
+		break;
 	case SIP_ACTION_DROP:
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
+		break;
+	case SIP_ACTION_DISCOVER:
+		session_discover(session, request, decision.domain);
 		return;
 	case SIP_ACTION_TO_POOL:
-		target = sip_pool_pick(context->pool);
-		if (target == NULL) {
-			snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n",
-				 context->config->pool.reconnect_min_s);
-			session_reply(session, request, 503, "Pool Unavailable", retry_after);
-			return;
-		}
+		session_to_pool(session, request, &decision);
 		break;
 	case SIP_ACTION_TO_CONN:
 		target = conn_find(decision.conn_id);
-		if (target == NULL || !conn_ready(target) || !session_is_access(target)) {
-			session_reply(session, request, 430, "Flow Failed", NULL);
-			return;
+		if (target != NULL && conn_ready(target) && sip_conn_is_external(target)) {
+			session_relay(session, request, &decision, target);
+			break;
 		}
-		break;
-	default:
+		if (!decision.partner_fallback || context->federation == NULL) {
+			session_reply(session, request, 430, "Flow Failed", NULL);
+			break;
+		}
+		/* A partner edge, unlike a user, can be reached again. */
+		decision.action = SIP_ACTION_TO_PARTNER;
+		decision.partner = config_partner(context->config, decision.domain);
+		/* fall through */
+	case SIP_ACTION_TO_PARTNER:
+		sip_federation_relay(context->federation, conn_id(session->conn), request,
+				     &decision);
 		return;
 	}
-	session_forward(session, request, &decision, target);
+	osip_message_free(request);
 }
+
+/* ---- open federation: finding a domain's edges ---- */
+
+static void session_forget_discovery(struct sip_session *session)
+{
+	for (size_t i = 0; i < session->n_discovered; i++)
+		free(session->discovered[i]);
+	free(session->discovered);
+	free(session->discovered_domain);
+	session->discovered = NULL;
+	session->n_discovered = 0;
+	session->discovered_domain = NULL;
+}
+
+static void session_on_discovered(void *arg, enum dns_status status,
+				  const struct dns_target *targets, size_t n)
+{
+	struct sip_session *session = arg;
+	osip_message_t *request = session->waiting;
+
+	session->discovery = NULL;
+	session->waiting = NULL;
+	session->discovered = calloc(n ? n : 1, sizeof(*session->discovered));
+	for (size_t i = 0; status == DNS_OK && session->discovered != NULL && i < n; i++)
+		if (policy_name_in_domain(targets[i].host, session->discovered_domain))
+			session->discovered[session->n_discovered++] = strdup(targets[i].host);
+	/* With no edges found, the binding check refuses the request. */
+	session_route(session, request);
+	conn_set_reading(session->conn, true);
+}
+
+static void session_discover(struct sip_session *session, osip_message_t *request,
+			     const char *domain)
+{
+	char name[300];
+
+	session_forget_discovery(session);
+	session->discovered_domain = strdup(domain);
+	snprintf(name, sizeof(name), "_sipfederationtls._tcp.%s", domain);
+	if (session->discovered_domain == NULL || session->context->dns == NULL) {
+		session_reply(session, request, 500, "Cannot Look Up Domain", NULL);
+		osip_message_free(request);
+		return;
+	}
+	session->waiting = request;
+	conn_set_reading(session->conn, false);
+	session->discovery = dns_resolve_srv(session->context->dns, name, session_on_discovered,
+					     session);
+}
+
+/* ---- responses ---- */
 
 static void session_on_response(struct sip_session *session, osip_message_t *response)
 {
 	struct sip_context *context = session->context;
 	struct sip_decision decision;
-	struct conn *target = NULL;
 	size_t len;
 
 	sip_route_response(response, session->role, &context->edge, &decision);
@@ -236,8 +243,8 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
 		return;
 	}
-	target = conn_find(decision.conn_id);
-	if (target != NULL && session_is_access(target) == decision.pool_fallback)
+	struct conn *target = conn_find(decision.conn_id);
+	if (target != NULL && sip_conn_is_external(target) == decision.pool_fallback)
 		target = NULL; /* a branch naming a connection on the wrong side */
 	if ((target == NULL || !conn_ready(target)) && decision.pool_fallback)
 		target = sip_pool_pick(context->pool);
@@ -250,8 +257,9 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 		return;
 	}
 	char *data = sip_message_serialise(response, &len);
-	if (data != NULL)
-		session_send(session, target, data, len);
+	if (data != NULL && conn_write(target, data, len) < 0)
+		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "",
+			    "output to the next hop failed");
 	free(data);
 }
 
@@ -275,10 +283,11 @@ static void session_on_message(struct sip_session *session, const char *data, si
 		session_fail(session, "unparseable message");
 		return;
 	}
-	if (MSG_IS_REQUEST(message))
-		session_on_request(session, message);
-	else
-		session_on_response(session, message);
+	if (MSG_IS_REQUEST(message)) {
+		session_route(session, message);
+		return;
+	}
+	session_on_response(session, message);
 	osip_message_free(message);
 }
 
@@ -357,7 +366,8 @@ static void session_on_data(struct sip_session *session)
 
 	bool progressed = false;
 
-	while (conn_ready(session->conn) && evbuffer_get_length(input) > 0) {
+	while (conn_ready(session->conn) && session->waiting == NULL &&
+	       evbuffer_get_length(input) > 0) {
 		size_t len = evbuffer_get_length(input);
 		if (len > max)
 			len = max;
@@ -372,7 +382,8 @@ static void session_on_data(struct sip_session *session)
 		progressed = true;
 	}
 	/* The timer runs from the first byte of a message to its last. */
-	if (evbuffer_get_length(input) == 0 || !conn_ready(session->conn)) {
+	if (evbuffer_get_length(input) == 0 || !conn_ready(session->conn) ||
+	    session->waiting != NULL) {
 		event_del(session->message_timer);
 	} else if (progressed || !evtimer_pending(session->message_timer, NULL)) {
 		struct timeval limit = { .tv_sec = session->context->config->limits.message_timeout_s };
@@ -401,6 +412,12 @@ static void session_free(struct sip_session *session)
 		if (session->next != NULL)
 			session->next->prev = session->prev;
 	}
+	if (session->counted)
+		address_count_release(session->context->per_address,
+				      (const struct sockaddr *)&session->source);
+	dns_cancel(session->discovery);
+	osip_message_free(session->waiting);
+	session_forget_discovery(session);
 	event_free(session->message_timer);
 	free(session);
 }
@@ -445,6 +462,18 @@ void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg)
 	}
 }
 
+/* A source address for the log, without its port (that is what is counted). */
+static const char *session_address_text(const struct sockaddr *address)
+{
+	static _Thread_local char text[INET6_ADDRSTRLEN];
+	const void *bytes = address->sa_family == AF_INET6
+				    ? (const void *)&((const struct sockaddr_in6 *)address)->sin6_addr
+				    : (const void *)&((const struct sockaddr_in *)address)->sin_addr;
+	if (evutil_inet_ntop(address->sa_family, bytes, text, sizeof(text)) == NULL)
+		snprintf(text, sizeof(text), "unknown");
+	return text;
+}
+
 static struct sip_session *session_new(struct sip_context *context, enum listener_role role)
 {
 	struct sip_session *session = calloc(1, sizeof(*session));
@@ -463,10 +492,23 @@ static struct sip_session *session_new(struct sip_context *context, enum listene
 void sip_session_accept(struct sip_context *context, enum listener_role role, SSL_CTX *ctx,
 			evutil_socket_t fd, const struct sockaddr *peer, int peer_len)
 {
+	unsigned per_address = context->config->federation.max_connections_per_address;
 	struct sip_session *session = session_new(context, role);
 	if (session == NULL) {
 		evutil_closesocket(fd);
 		return;
+	}
+	if (role == ROLE_FEDERATION && (size_t)peer_len <= sizeof(session->source)) {
+		if (!address_count_acquire(context->per_address, peer, per_address)) {
+			log_event(LOG_LEVEL_WARNING, "conn_refused",
+				  "role=federation peer=%s reason=\"per-address limit\"",
+				  session_address_text(peer));
+			evutil_closesocket(fd);
+			session_free(session);
+			return;
+		}
+		memcpy(&session->source, peer, (size_t)peer_len);
+		session->counted = true;
 	}
 	session->inbound = true;
 	context->inbound++;
@@ -498,4 +540,10 @@ void sip_context_close_all(struct sip_context *context)
 		conn_free(session->conn);
 		session_free(session);
 	}
+}
+
+enum listener_role sip_conn_role(const struct conn *conn)
+{
+	const struct sip_session *session = conn_user(conn);
+	return session != NULL ? session->role : ROLE_INTERNAL;
 }

@@ -1,0 +1,118 @@
+/* context: building and tearing down what a worker's SIP sessions share. */
+#include "context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "federation.h"
+#include "pool.h"
+#include "session.h"
+
+static struct sip_hop context_hop(const struct sxedge_config *config, enum listener_role role)
+{
+	const struct listener_config *listener = config_listener(config, role);
+	if (listener == NULL)
+		return (struct sip_hop){ NULL, 0 };
+	return (struct sip_hop){ listener->advertise_host, listener->advertise_port };
+}
+
+static int context_init_federation(struct sip_context *context, char *err, size_t err_size)
+{
+	const struct sxedge_config *config = context->config;
+	const struct federation_config *federation = &config->federation;
+	uint64_t now = sip_context_now_ms(context);
+
+	context->dns = dns_new(context->base, federation->dns_server_host,
+			       federation->dns_server_port, err, err_size);
+	if (context->dns == NULL)
+		return -1;
+	context->per_address = address_count_new();
+	context->partner_limits = calloc(config->n_partners ? config->n_partners : 1,
+					 sizeof(*context->partner_limits));
+	if (context->per_address == NULL || context->partner_limits == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < config->n_partners; i++)
+		rate_limit_init(&context->partner_limits[i], config->partners[i].rate,
+				config->partners[i].burst, now);
+	return 0;
+}
+
+int sip_context_init(struct sip_context *context, struct event_base *base,
+		     const struct sxedge_config *config, char *err, size_t err_size)
+{
+	memset(context, 0, sizeof(*context));
+	context->base = base;
+	context->config = config;
+	context->flow_key.node_id = config->node_id;
+	if (RAND_bytes((unsigned char *)&context->flow_key.boot_id,
+		       sizeof(context->flow_key.boot_id)) != 1 ||
+	    (!config->flow_secret_set &&
+	     RAND_bytes(context->flow_key.secret, sizeof(context->flow_key.secret)) != 1)) {
+		snprintf(err, err_size, "no random numbers");
+		return -1;
+	}
+	if (config->flow_secret_set)
+		memcpy(context->flow_key.secret, config->flow_secret, sizeof(config->flow_secret));
+	context->edge.config = config;
+	context->edge.flow_key = &context->flow_key;
+	for (int role = 0; role < SIP_ROLE_COUNT; role++)
+		context->edge.hops[role] = context_hop(config, (enum listener_role)role);
+	context->frame_limits = (struct sip_frame_limits){
+		.max_message = config->limits.sip_max_message,
+		.max_line = config->limits.sip_max_line,
+		.max_headers = config->limits.sip_max_headers,
+	};
+	context->conn_limits = (struct conn_limits){
+		.handshake_timeout_s = config->limits.handshake_timeout_s,
+		.idle_timeout_s = config->limits.idle_timeout_s,
+		/* framing always decides once it holds sip_max_message bytes */
+		.input_max = config->limits.sip_max_message,
+		.output_max = config->limits.output_max,
+	};
+	if (context->edge.hops[ROLE_FEDERATION].host != NULL &&
+	    context_init_federation(context, err, err_size) < 0) {
+		sip_context_free(context);
+		return -1;
+	}
+	return 0;
+}
+
+int sip_context_start(struct sip_context *context, SSL_CTX *pool_ctx, SSL_CTX *federation_ctx)
+{
+	context->pool = sip_pool_new(context, pool_ctx);
+	if (context->pool == NULL)
+		return -1;
+	if (federation_ctx != NULL) {
+		context->federation = sip_federation_new(context, federation_ctx);
+		if (context->federation == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void sip_context_free(struct sip_context *context)
+{
+	sip_context_close_all(context);
+	sip_federation_free(context->federation);
+	context->federation = NULL;
+	sip_pool_free(context->pool);
+	context->pool = NULL;
+	dns_free(context->dns);
+	context->dns = NULL;
+	address_count_free(context->per_address);
+	context->per_address = NULL;
+	free(context->partner_limits);
+	context->partner_limits = NULL;
+}
+
+uint64_t sip_context_now_ms(const struct sip_context *context)
+{
+	struct timeval now;
+	event_base_gettimeofday_cached(context->base, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
+}

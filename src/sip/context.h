@@ -1,0 +1,59 @@
+/* context: what every SIP session of one worker shares: the configuration,
+ * the flow-token key, this edge's sides, the limits, the pool links, the
+ * partner links and their rate limits, the resolver.  Read-only once built,
+ * but for the counts and the rate buckets. */
+#ifndef SXEDGE_SIP_CONTEXT_H
+#define SXEDGE_SIP_CONTEXT_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "address_count.h"
+#include "config.h"
+#include "conn.h"
+#include "dns.h"
+#include "flow_token.h"
+#include "framing.h"
+#include "ratelimit.h"
+#include "routing.h"
+
+struct sip_pool;
+struct sip_federation;
+struct sip_session;
+
+struct sip_context {
+	struct event_base *base;
+	const struct sxedge_config *config;
+	struct flow_key flow_key;
+	struct sip_edge edge;
+	struct sip_frame_limits frame_limits;
+	struct conn_limits conn_limits;
+	struct sip_pool *pool;
+	struct sip_federation *federation; /* NULL without a federation listener */
+	struct dns *dns;                   /* NULL without a federation listener */
+	struct rate_limit *partner_limits; /* parallel to config->partners */
+	struct address_count *per_address; /* inbound federation connections by source */
+	unsigned inbound;                  /* accepted connections currently open */
+	struct sip_session *sessions;      /* those connections' sessions */
+};
+
+/* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a
+ * random flow secret when the configuration has none, the resolver and rate
+ * limits when there is a federation listener.  The pool and partner links
+ * are started by sip_context_start.  Returns 0, or -1 with ERR filled. */
+int sip_context_init(struct sip_context *context, struct event_base *base,
+		     const struct sxedge_config *config, char *err, size_t err_size);
+
+/* Starts the links: to the pool with POOL_CTX, to partners with
+ * FEDERATION_CTX (NULL without a federation listener).  Returns 0 or -1. */
+int sip_context_start(struct sip_context *context, SSL_CTX *pool_ctx, SSL_CTX *federation_ctx);
+
+/* Closes every connection and frees everything the context holds. */
+void sip_context_free(struct sip_context *context);
+
+/* Milliseconds of the worker's clock (for rate limits). */
+uint64_t sip_context_now_ms(const struct sip_context *context);
+
+#endif

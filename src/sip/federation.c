@@ -1,0 +1,576 @@
+/* federation: outbound links to partner edges.
+ *
+ * A link is a state machine with named states:
+ *
+ *   idle -> resolving (SRV) -> addressing (A/AAAA of one target) ->
+ *   connecting (TCP + mutual TLS, names and pin checked) -> up
+ *
+ * Failing one address tries the next, then the next target; when every
+ * target failed, or connect_timeout passed, the waiting requests are answered
+ * to the pool with the most telling failure seen, and the link is idle again
+ * until the pool sends the next request.  A link that is up carries a SIP
+ * session of role federation, so whatever the partner sends on it (responses,
+ * and its own requests) goes through the same checks as on our listener. */
+#include "federation.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "dns.h"
+#include "log.h"
+#include "policy.h"
+#include "relay.h"
+#include "session.h"
+#include "tls.h"
+
+#define FEDERATION_SRV_PREFIX "_sipfederationtls._tcp."
+#define FEDERATION_PORT 5061
+
+enum link_state {
+	LINK_IDLE,
+	LINK_RESOLVING,  /* SRV look-up */
+	LINK_ADDRESSING, /* address look-up of the current target */
+	LINK_CONNECTING, /* TCP and TLS to the current address */
+	LINK_UP,
+};
+
+static const char *const link_state_names[] = {
+	[LINK_IDLE] = "idle",
+	[LINK_RESOLVING] = "resolving",
+	[LINK_ADDRESSING] = "addressing",
+	[LINK_CONNECTING] = "connecting",
+	[LINK_UP] = "up",
+};
+
+/* A request from the pool waiting for its link. */
+struct waiting_request {
+	uint64_t arrival_id;
+	osip_message_t *request;
+	struct sip_decision decision;
+	struct waiting_request *next;
+};
+
+/* Why the last attempt failed, in order of how much it tells the pool. */
+enum link_failure {
+	FAILURE_NOT_FOUND,   /* 503: no SRV or address records */
+	FAILURE_UNREACHABLE, /* 503: connections refused or reset */
+	FAILURE_TIMEOUT,     /* 504: a handshake that never finished */
+	FAILURE_REFUSED,     /* 502: the partner's certificate failed our checks */
+};
+
+struct partner_link {
+	struct sip_federation *federation;
+	char *domain;
+	const struct partner_config *partner; /* NULL: discovered (open federation) */
+	enum link_state state;
+	struct dns_query *query;
+	struct dns_target *targets; /* in the order to try */
+	size_t n_targets;
+	size_t next_target;
+	struct sockaddr_storage *addresses; /* of the current target */
+	size_t n_addresses;
+	size_t next_address;
+	struct conn *conn;
+	struct sip_session *session; /* once up */
+	struct event *deadline;      /* connect_timeout for the whole set-up */
+	struct waiting_request *queue_head, *queue_tail;
+	unsigned queued;
+	enum link_failure failure;
+	char failure_detail[200];
+	struct partner_link *next;
+};
+
+struct sip_federation {
+	struct sip_context *context;
+	SSL_CTX *client_ctx;
+	struct sockaddr_storage local; /* the federation listener's address, any port */
+	int local_len;
+	struct partner_link *links;
+};
+
+/* ---- logging and the state machine ---- */
+
+static void link_set_state(struct partner_link *link, enum link_state state)
+{
+	log_event(LOG_LEVEL_DEBUG, "partner_state", "domain=%s from=%s to=%s", link->domain,
+		  link_state_names[link->state], link_state_names[state]);
+	link->state = state;
+}
+
+/* Keeps the most telling failure of this set-up. */
+static void link_note_failure(struct partner_link *link, enum link_failure failure,
+			      const char *detail)
+{
+	if (failure < link->failure && link->failure_detail[0] != '\0')
+		return;
+	link->failure = failure;
+	snprintf(link->failure_detail, sizeof(link->failure_detail), "%s", detail);
+}
+
+/* ---- the waiting queue ---- */
+
+static void link_enqueue(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
+			 const struct sip_decision *decision)
+{
+	struct waiting_request *waiting = calloc(1, sizeof(*waiting));
+	if (waiting == NULL) {
+		sip_answer_request(link->federation->context, arrival_id, request, 503,
+				   "Partner Queue Full", NULL);
+		osip_message_free(request);
+		return;
+	}
+	waiting->arrival_id = arrival_id;
+	waiting->request = request;
+	waiting->decision = *decision;
+	if (link->queue_tail != NULL)
+		link->queue_tail->next = waiting;
+	else
+		link->queue_head = waiting;
+	link->queue_tail = waiting;
+	link->queued++;
+}
+
+static struct waiting_request *link_dequeue(struct partner_link *link)
+{
+	struct waiting_request *waiting = link->queue_head;
+	if (waiting == NULL)
+		return NULL;
+	link->queue_head = waiting->next;
+	if (link->queue_head == NULL)
+		link->queue_tail = NULL;
+	link->queued--;
+	return waiting;
+}
+
+static void link_relay(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
+		       const struct sip_decision *decision)
+{
+	if (sip_relay_request(link->federation->context, arrival_id, ROLE_INTERNAL, request,
+			      decision, link->conn) < 0)
+		sip_answer_request(link->federation->context, arrival_id, request, 500,
+				   "Cannot Relay Request", NULL);
+	osip_message_free(request);
+}
+
+/* ---- ending a set-up ---- */
+
+static void link_forget_targets(struct partner_link *link)
+{
+	free(link->addresses);
+	link->addresses = NULL;
+	link->n_addresses = link->next_address = 0;
+	for (size_t i = 0; i < link->n_targets; i++)
+		free(link->targets[i].host);
+	free(link->targets);
+	link->targets = NULL;
+	link->n_targets = link->next_target = 0;
+}
+
+static void link_stop_attempt(struct partner_link *link)
+{
+	dns_cancel(link->query);
+	link->query = NULL;
+	if (link->conn != NULL && link->session == NULL) {
+		conn_free(link->conn);
+		link->conn = NULL;
+	}
+	link_forget_targets(link);
+	event_del(link->deadline);
+}
+
+/* Answers every waiting request with STATUS REASON and goes idle. */
+static void link_fail(struct partner_link *link, int status, const char *reason,
+		      const char *detail)
+{
+	struct sip_context *context = link->federation->context;
+	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
+	char warning[400], quoted[240];
+	struct waiting_request *waiting;
+
+	link_stop_attempt(link);
+	link_set_state(link, LINK_IDLE);
+	log_event(LOG_LEVEL_WARNING, "partner_failed", "domain=%s status=%d reason=%s waiting=%u",
+		  link->domain, status, log_quote(quoted, sizeof(quoted), detail), link->queued);
+	/* RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what failed. */
+	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s: %s\"\r\n",
+		 listener->advertise_host, link->domain, detail);
+	while ((waiting = link_dequeue(link)) != NULL) {
+		sip_answer_request(context, waiting->arrival_id, waiting->request, status, reason,
+				   warning);
+		osip_message_free(waiting->request);
+		free(waiting);
+	}
+	link->failure_detail[0] = '\0';
+}
+
+static void link_fail_with_best(struct partner_link *link)
+{
+	switch (link->failure) {
+	case FAILURE_REFUSED:
+		link_fail(link, 502, "Partner Certificate Refused", link->failure_detail);
+		break;
+	case FAILURE_UNREACHABLE:
+		link_fail(link, 503, "Partner Unreachable", link->failure_detail);
+		break;
+	case FAILURE_TIMEOUT:
+		link_fail(link, 504, "Partner Timeout", link->failure_detail);
+		break;
+	case FAILURE_NOT_FOUND:
+		link_fail(link, 503, "Partner Not Found", link->failure_detail);
+		break;
+	}
+}
+
+static void link_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct partner_link *link = arg;
+	char detail[80];
+	(void)fd;
+	(void)what;
+	snprintf(detail, sizeof(detail), "no answer within %u s (%s)",
+		 link->federation->context->config->federation.connect_timeout_s,
+		 link_state_names[link->state]);
+	link_fail(link, 504, "Partner Timeout", detail);
+}
+
+/* ---- connecting ---- */
+
+static void link_next_target(struct partner_link *link);
+
+static bool link_pin_matches(const struct partner_link *link)
+{
+	const unsigned char *fingerprint = conn_peer_fingerprint(link->conn);
+	if (link->partner == NULL || !link->partner->fingerprint_set)
+		return true;
+	return fingerprint != NULL &&
+	       CRYPTO_memcmp(fingerprint, link->partner->fingerprint, 32) == 0;
+}
+
+static void link_up(struct partner_link *link)
+{
+	struct sip_context *context = link->federation->context;
+	struct waiting_request *waiting;
+
+	link->session = sip_session_attach(context, link->conn, ROLE_FEDERATION);
+	if (link->session == NULL) {
+		conn_close(link->conn, "out of memory");
+		return;
+	}
+	event_del(link->deadline);
+	link_forget_targets(link);
+	link_set_state(link, LINK_UP);
+	log_event(LOG_LEVEL_NOTICE, "partner_up", "domain=%s conn=%" PRIu64 " peer=%s",
+		  link->domain, conn_id(link->conn), conn_peer(link->conn));
+	while ((waiting = link_dequeue(link)) != NULL) {
+		link_relay(link, waiting->arrival_id, waiting->request, &waiting->decision);
+		free(waiting);
+	}
+}
+
+static void link_connect_next(struct partner_link *link);
+
+/* Our own certificate checks say "certificate ..." (tls_failure). */
+static enum link_failure link_failure_of(const char *reason)
+{
+	if (strstr(reason, "certificate") != NULL)
+		return FAILURE_REFUSED;
+	if (strstr(reason, "timeout") != NULL)
+		return FAILURE_TIMEOUT;
+	return FAILURE_UNREACHABLE;
+}
+
+static void link_on_conn_event(struct conn *conn, enum conn_event event, void *arg)
+{
+	struct partner_link *link = arg;
+	char quoted[300];
+
+	switch (event) {
+	case CONN_EVENT_READY:
+		if (!link_pin_matches(link)) {
+			link_note_failure(link, FAILURE_REFUSED, "certificate pin mismatch");
+			conn_free(conn);
+			link->conn = NULL;
+			link_connect_next(link);
+			return;
+		}
+		link_up(link);
+		break;
+	case CONN_EVENT_DATA:
+		sip_session_on_event(conn, event, link->session);
+		break;
+	case CONN_EVENT_CLOSED:
+		link->conn = NULL;
+		if (link->session != NULL) {
+			sip_session_on_event(conn, event, link->session);
+			link->session = NULL;
+			log_event(LOG_LEVEL_NOTICE, "partner_down", "domain=%s reason=%s",
+				  link->domain,
+				  log_quote(quoted, sizeof(quoted), conn_close_reason(conn)));
+			link_set_state(link, LINK_IDLE);
+			return;
+		}
+		link_note_failure(link, link_failure_of(conn_close_reason(conn)),
+				  conn_close_reason(conn));
+		link_connect_next(link);
+		break;
+	}
+}
+
+/* The names the partner's certificate must carry on this target. */
+static void link_expected_names(const struct partner_link *link, const char **names, size_t max,
+				size_t *n)
+{
+	const struct dns_target *target = &link->targets[link->next_target - 1];
+	*n = 0;
+	if (link->partner != NULL && link->partner->n_edges > 0) {
+		for (size_t i = 0; i < link->partner->n_edges && *n < max; i++)
+			names[(*n)++] = link->partner->edges[i];
+	} else {
+		names[(*n)++] = target->host;
+	}
+}
+
+static void link_connect_next(struct partner_link *link)
+{
+	struct sip_federation *federation = link->federation;
+	struct sip_context *context = federation->context;
+	const char *names[16];
+	size_t n_names;
+
+	while (link->next_address < link->n_addresses) {
+		const struct sockaddr_storage *address = &link->addresses[link->next_address++];
+		const struct dns_target *target = &link->targets[link->next_target - 1];
+		SSL *ssl = SSL_new(federation->client_ctx);
+		link_expected_names(link, names, 16, &n_names);
+		if (ssl == NULL || tls_client_expect(ssl, target->host, names, n_names) < 0) {
+			SSL_free(ssl);
+			continue;
+		}
+		bool same_family = address->ss_family == federation->local.ss_family;
+		link->conn = conn_connect(context->base, ssl, (const struct sockaddr *)address,
+					  address->ss_family == AF_INET6
+						  ? (int)sizeof(struct sockaddr_in6)
+						  : (int)sizeof(struct sockaddr_in),
+					  same_family ? (const struct sockaddr *)&federation->local
+						      : NULL,
+					  same_family ? federation->local_len : 0,
+					  &context->conn_limits, link_on_conn_event, link);
+		if (link->conn != NULL) {
+			link_set_state(link, LINK_CONNECTING);
+			return;
+		}
+	}
+	link_next_target(link);
+}
+
+static void link_on_addresses(void *arg, enum dns_status status,
+			      const struct sockaddr_storage *addresses, size_t n)
+{
+	struct partner_link *link = arg;
+	char detail[300];
+
+	link->query = NULL;
+	if (status != DNS_OK || n == 0) {
+		snprintf(detail, sizeof(detail), "no address for %s",
+			 link->targets[link->next_target - 1].host);
+		link_note_failure(link, FAILURE_NOT_FOUND, detail);
+		link_next_target(link);
+		return;
+	}
+	link->addresses = malloc(n * sizeof(*addresses));
+	if (link->addresses == NULL) {
+		link_next_target(link);
+		return;
+	}
+	memcpy(link->addresses, addresses, n * sizeof(*addresses));
+	link->n_addresses = n;
+	link->next_address = 0;
+	link_connect_next(link);
+}
+
+static void link_next_target(struct partner_link *link)
+{
+	struct sip_context *context = link->federation->context;
+
+	free(link->addresses);
+	link->addresses = NULL;
+	link->n_addresses = link->next_address = 0;
+	if (link->next_target >= link->n_targets) {
+		link_fail_with_best(link);
+		return;
+	}
+	const struct dns_target *target = &link->targets[link->next_target++];
+	link_set_state(link, LINK_ADDRESSING);
+	link->query = dns_resolve_addresses(context->dns, target->host, target->port,
+					    link_on_addresses, link);
+}
+
+/* ---- choosing targets ---- */
+
+static int link_add_target(struct partner_link *link, const char *host, uint16_t port)
+{
+	struct dns_target *grown = realloc(link->targets, (link->n_targets + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	link->targets = grown;
+	link->targets[link->n_targets] = (struct dns_target){ .host = strdup(host), .port = port };
+	if (link->targets[link->n_targets].host == NULL)
+		return -1;
+	link->n_targets++;
+	return 0;
+}
+
+static void link_on_srv(void *arg, enum dns_status status, const struct dns_target *targets,
+			size_t n)
+{
+	struct partner_link *link = arg;
+	char detail[300];
+
+	link->query = NULL;
+	/* Only targets inside the domain: a forged SRV answer must not send a
+	 * domain's traffic to somebody else's edge. */
+	for (size_t i = 0; status == DNS_OK && i < n; i++)
+		if (policy_name_in_domain(targets[i].host, link->domain))
+			link_add_target(link, targets[i].host, targets[i].port);
+	if (link->n_targets == 0) {
+		snprintf(detail, sizeof(detail), "no usable %s%s record", FEDERATION_SRV_PREFIX,
+			 link->domain);
+		link_note_failure(link, FAILURE_NOT_FOUND, detail);
+	}
+	link_next_target(link);
+}
+
+static void link_start(struct partner_link *link)
+{
+	struct sip_context *context = link->federation->context;
+	const struct partner_config *partner = link->partner;
+	struct timeval limit = { .tv_sec = context->config->federation.connect_timeout_s };
+	char name[300];
+
+	link->failure = FAILURE_NOT_FOUND;
+	link->failure_detail[0] = '\0';
+	evtimer_add(link->deadline, &limit);
+	if (partner != NULL && partner->address_host != NULL) {
+		link_add_target(link, partner->address_host, partner->address_port);
+	} else if (partner != NULL && partner->n_edges > 0) {
+		for (size_t i = 0; i < partner->n_edges; i++)
+			link_add_target(link, partner->edges[i], FEDERATION_PORT);
+	} else {
+		snprintf(name, sizeof(name), "%s%s", FEDERATION_SRV_PREFIX, link->domain);
+		link_set_state(link, LINK_RESOLVING);
+		link->query = dns_resolve_srv(context->dns, name, link_on_srv, link);
+		return;
+	}
+	link_next_target(link);
+}
+
+/* ---- the links ---- */
+
+static struct partner_link *federation_link(struct sip_federation *federation,
+					    const char *domain,
+					    const struct partner_config *partner)
+{
+	struct partner_link *link;
+
+	for (link = federation->links; link != NULL; link = link->next)
+		if (strcasecmp(link->domain, domain) == 0)
+			return link;
+	link = calloc(1, sizeof(*link));
+	if (link == NULL)
+		return NULL;
+	link->federation = federation;
+	link->partner = partner;
+	link->domain = strdup(domain);
+	link->deadline = evtimer_new(federation->context->base, link_on_deadline, link);
+	if (link->domain == NULL || link->deadline == NULL) {
+		free(link->domain);
+		if (link->deadline != NULL)
+			event_free(link->deadline);
+		free(link);
+		return NULL;
+	}
+	link->next = federation->links;
+	federation->links = link;
+	return link;
+}
+
+void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
+			  osip_message_t *request, const struct sip_decision *decision)
+{
+	struct sip_context *context = federation->context;
+	struct partner_link *link = federation_link(federation, decision->domain,
+						    decision->partner);
+	if (link == NULL) {
+		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
+		osip_message_free(request);
+		return;
+	}
+	if (link->state == LINK_UP && conn_ready(link->conn)) {
+		link_relay(link, arrival_id, request, decision);
+		return;
+	}
+	if (link->queued >= context->config->federation.queue_max) {
+		sip_answer_request(context, arrival_id, request, 503, "Partner Queue Full", NULL);
+		osip_message_free(request);
+		return;
+	}
+	link_enqueue(link, arrival_id, request, decision);
+	if (link->state == LINK_IDLE)
+		link_start(link);
+}
+
+struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *client_ctx)
+{
+	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
+	struct sip_federation *federation = calloc(1, sizeof(*federation));
+	struct sockaddr_in *in = (struct sockaddr_in *)&federation->local;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&federation->local;
+
+	if (federation == NULL)
+		return NULL;
+	federation->context = context;
+	federation->client_ctx = client_ctx;
+	/* Outbound links leave from the external interface, as partners expect.
+	 * A wildcard listener address binds nothing in particular. */
+	if (inet_pton(AF_INET, listener->address, &in->sin_addr) == 1 &&
+	    in->sin_addr.s_addr != htonl(INADDR_ANY)) {
+		in->sin_family = AF_INET;
+		federation->local_len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, listener->address, &in6->sin6_addr) == 1 &&
+		   !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+		in6->sin6_family = AF_INET6;
+		federation->local_len = sizeof(*in6);
+	} else {
+		memset(&federation->local, 0, sizeof(federation->local));
+	}
+	return federation;
+}
+
+void sip_federation_free(struct sip_federation *federation)
+{
+	if (federation == NULL)
+		return;
+	while (federation->links != NULL) {
+		struct partner_link *link = federation->links;
+		struct waiting_request *waiting;
+		federation->links = link->next;
+		link_stop_attempt(link);
+		if (link->conn != NULL) {
+			sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
+			conn_free(link->conn);
+		}
+		while ((waiting = link_dequeue(link)) != NULL) {
+			osip_message_free(waiting->request);
+			free(waiting);
+		}
+		event_free(link->deadline);
+		free(link->domain);
+		free(link);
+	}
+	free(federation);
+}

@@ -1,0 +1,31 @@
+/* federation: the edge's outbound links to partner edges (DESIGN.md §4).
+ *
+ * One mutual-TLS link per partner domain, set up on the first request the
+ * pool sends there and reused for all later ones: resolve (the configured
+ * address, the configured edge names, or SRV), connect, verify the partner's
+ * certificate (names and pin), then relay what waited.  A link that cannot
+ * be set up answers every waiting request to the pool (502/503/504). */
+#ifndef SXEDGE_SIP_FEDERATION_H
+#define SXEDGE_SIP_FEDERATION_H
+
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+#include <osipparser2/osip_parser.h>
+
+#include "context.h"
+#include "routing.h"
+
+struct sip_federation;
+
+/* CLIENT_CTX presents the federation listener's certificate and trusts its
+ * ca_file.  Returns NULL when out of memory. */
+struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *client_ctx);
+void sip_federation_free(struct sip_federation *federation);
+
+/* Relays REQUEST (taken over: freed here) that arrived from the pool on
+ * connection ARRIVAL_ID, to DECISION's partner domain. */
+void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
+			  osip_message_t *request, const struct sip_decision *decision);
+
+#endif

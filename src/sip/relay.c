@@ -1,0 +1,90 @@
+/* relay: rewriting and writing a request to its next hop, and answering a
+ * request locally.  Both work from connection ids, not session pointers,
+ * because a partner link may relay or answer a request whose arrival
+ * connection has gone in the meantime. */
+#include "relay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "message.h"
+#include "rewrite.h"
+#include "session.h"
+#include "via_branch.h"
+
+bool sip_conn_is_external(const struct conn *conn)
+{
+	enum listener_role role = sip_conn_role(conn);
+	return role == ROLE_ACCESS || role == ROLE_FEDERATION;
+}
+
+static void relay_log_peer(uint64_t conn_id, char *out, size_t size)
+{
+	struct conn *conn = conn_find(conn_id);
+	if (conn != NULL)
+		snprintf(out, size, "role=%s conn=%" PRIu64 " peer=%s",
+			 config_role_name(sip_conn_role(conn)), conn_id, conn_peer(conn));
+	else
+		snprintf(out, size, "conn=%" PRIu64 " peer=gone", conn_id);
+}
+
+int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
+		       const osip_message_t *request, int status, const char *reason,
+		       const char *extra)
+{
+	char who[160], quoted[300];
+	struct conn *arrival = conn_find(arrival_id);
+	size_t len;
+	(void)context;
+
+	relay_log_peer(arrival_id, who, sizeof(who));
+	log_event(LOG_LEVEL_NOTICE, "sip_reject", "%s method=%.32s status=%d reason=%s", who,
+		  request->sip_method ? request->sip_method : "?", status,
+		  log_quote(quoted, sizeof(quoted), reason));
+	if (MSG_IS_ACK(request))
+		return 0; /* an ACK is never answered */
+	char *response = sip_response_build(request, status, reason, extra, &len);
+	if (response == NULL)
+		return -1;
+	if (arrival != NULL && conn_ready(arrival))
+		conn_write(arrival, response, len);
+	free(response);
+	return 0;
+}
+
+int sip_relay_request(struct sip_context *context, uint64_t arrival_id,
+		      enum listener_role arrival_role, osip_message_t *request,
+		      const struct sip_decision *decision, struct conn *target)
+{
+	enum listener_role departure_role = sip_conn_role(target);
+	/* Record-Route and Path name the external connection of this crossing:
+	 * requests that come back from the pool must find it. */
+	uint64_t external_id = sip_conn_is_external(target) ? conn_id(target) : arrival_id;
+	char token[FLOW_TOKEN_LEN + 1];
+	char branch[VIA_BRANCH_SIZE];
+	size_t len;
+
+	flow_token_seal(&context->flow_key, external_id, token);
+	via_branch_make(&context->flow_key, arrival_id, request, branch);
+	struct sip_request_rewrite rewrite = {
+		.routes_to_pop = decision->routes_to_pop,
+		.arrival = context->edge.hops[arrival_role],
+		.departure = context->edge.hops[departure_role],
+		.branch = branch,
+		.flow_token = token,
+		.record_route = decision->record_route,
+		.add_path = decision->add_path,
+	};
+	if (sip_request_rewrite(request, &rewrite) < 0)
+		return -1;
+	char *data = sip_message_serialise(request, &len);
+	if (data == NULL)
+		return -1;
+	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%.32s to=%" PRIu64,
+		  config_role_name(arrival_role), arrival_id, request->sip_method, conn_id(target));
+	int status = conn_write(target, data, len);
+	free(data);
+	return status;
+}
