@@ -35,6 +35,9 @@
  * them for the line end and the NUL; a longer line would be cut silently. */
 #define CONFIG_LINE_MAX (INI_MAX_LINE - 3)
 #define LISTENER_NAME_MAX 64
+#define DOMAIN_NAME_MAX 253
+#define DNS_PORT 53
+#define FEDERATION_PORT 5061 /* SIP over TLS (RFC 3261), where partner edges listen */
 #define QUOTE_SIZE 128 /* room for a value quoted into a message */
 
 enum section_kind {
@@ -43,6 +46,8 @@ enum section_kind {
 	SECTION_LIMITS,
 	SECTION_LISTENER,
 	SECTION_POOL,
+	SECTION_FEDERATION,
+	SECTION_PARTNER,
 	SECTION_SKIPPED,  /* an unknown or broken header, already reported */
 };
 
@@ -67,12 +72,15 @@ struct option {
 
 static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, parse_bool,
 	parse_flow_secret, parse_name_list, parse_role, parse_ip_address, parse_host_port,
-	parse_host_optional_port, parse_readable_file, parse_client_cert;
+	parse_host_optional_port, parse_readable_file, parse_client_cert, parse_ip_optional_port,
+	parse_partner_type, parse_fingerprint;
 
 #define GLOBAL(field) offsetof(struct sxedge_config, field)
 #define LIMITS(field) offsetof(struct limits_config, field)
 #define LISTENER(field) offsetof(struct listener_config, field)
 #define POOL(field) offsetof(struct pool_config, field)
+#define FEDERATION(field) offsetof(struct federation_config, field)
+#define PARTNER(field) offsetof(struct partner_config, field)
 
 /* One row per option, each row reading
  *	{ section, key, parser, field,
@@ -139,6 +147,32 @@ static const struct option options[] = {
 	  0, "1", 1, 3600, false },
 	{ SECTION_POOL, "reconnect_max", parse_unsigned, POOL(reconnect_max_s),
 	  0, "30", 1, 3600, false }, /* >= reconnect_min */
+
+	{ SECTION_FEDERATION, "open", parse_bool, FEDERATION(open),
+	  0, "no", 0, 0, false }, /* yes: needs a federation listener */
+	{ SECTION_FEDERATION, "blocked", parse_name_list, FEDERATION(blocked),
+	  FEDERATION(n_blocked), NULL, 0, 0, false }, /* none of ours */
+	{ SECTION_FEDERATION, "dns_server", parse_ip_optional_port, FEDERATION(dns_server_host),
+	  FEDERATION(dns_server_port), NULL, 0, 0, false }, /* absent: the system's; port 53 */
+	{ SECTION_FEDERATION, "queue_max", parse_unsigned, FEDERATION(queue_max),
+	  0, "64", 1, 10000, false },
+	{ SECTION_FEDERATION, "connect_timeout", parse_unsigned, FEDERATION(connect_timeout_s),
+	  0, "10", 1, 300, false },
+	{ SECTION_FEDERATION, "max_connections_per_address", parse_unsigned,
+	  FEDERATION(max_connections_per_address), 0, "16", 1, 10000, false },
+
+	{ SECTION_PARTNER, "type", parse_partner_type, PARTNER(type),
+	  0, "federated", 0, 0, false },
+	{ SECTION_PARTNER, "edge", parse_name_list, PARTNER(edges),
+	  PARTNER(n_edges), NULL, 0, 0, false }, /* absent: SRV targets */
+	{ SECTION_PARTNER, "address", parse_ip_optional_port, PARTNER(address_host),
+	  PARTNER(address_port), NULL, 0, 0, false }, /* needs edge; port 5061 */
+	{ SECTION_PARTNER, "fingerprint", parse_fingerprint, PARTNER(fingerprint),
+	  PARTNER(fingerprint_set), NULL, 0, 0, false }, /* absent: no pin */
+	{ SECTION_PARTNER, "rate", parse_unsigned, PARTNER(rate),
+	  0, "0", 0, 1000000, false }, /* 0: unlimited */
+	{ SECTION_PARTNER, "burst", parse_unsigned, PARTNER(burst),
+	  0, "0", 0, 1000000, false }, /* 0: same as rate */
 };
 /* clang-format on */
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -149,6 +183,15 @@ struct section_state {
 	bool broken;               /* holds a line that could not be read as key = value */
 	int key_line[OPTION_COUNT]; /* where each key was set; 0: not set */
 	bool valid[OPTION_COUNT];   /* the field holds a good value (from the file or default) */
+};
+
+/* Entries up to END of a list key came from LINE (list keys add up over
+ * several lines, and a check on one entry must name the line it is on). */
+struct list_origin {
+	size_t option;   /* index in options[] */
+	size_t instance; /* which listener or partner; 0 in a fixed section */
+	size_t end;
+	int line;
 };
 
 /* One problem found, kept until the end so all come out in line order. */
@@ -166,14 +209,19 @@ struct loader {
 	size_t n_problems;
 	int line; /* being read; 0 once the file as a whole is checked */
 	struct sxedge_config *config;
-	struct section_state global, limits, pool;
+	struct section_state global, limits, pool, federation;
 	struct section_state *listener_states; /* parallel to config->listeners */
+	struct section_state *partner_states;  /* parallel to config->partners */
+	struct list_origin *list_origins;
+	size_t n_list_origins;
+	bool roles_known; /* every listener has a good role */
 
 	/* The section the current line belongs to. */
 	enum section_kind section;
 	struct section_state *state;
 	void *base;
-	char section_label[LISTENER_NAME_MAX + 16]; /* "global", "listener access" */
+	size_t instance; /* index of the listener or partner; 0 in a fixed section */
+	char section_label[DOMAIN_NAME_MAX + 16]; /* "global", "partner partner.test" */
 };
 
 /* ---- Reporting ---- */
@@ -508,11 +556,12 @@ static int parse_role(struct loader *loader, const struct option *option, const 
 	static const char *const names[] = {
 		[ROLE_ACCESS] = "access",
 		[ROLE_INTERNAL] = "internal",
+		[ROLE_FEDERATION] = "federation",
 	};
 	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
 
 	if (i < 0) {
-		report_bad_value(loader, option, value, "access or internal");
+		report_bad_value(loader, option, value, "access, internal or federation");
 		return -1;
 	}
 	*(enum listener_role *)field_at(base, option->offset) = (enum listener_role)i;
@@ -534,6 +583,23 @@ static int parse_client_cert(struct loader *loader, const struct option *option,
 		return -1;
 	}
 	*(enum client_cert_mode *)field_at(base, option->offset) = (enum client_cert_mode)i;
+	return 0;
+}
+
+static int parse_partner_type(struct loader *loader, const struct option *option,
+			      const char *value, void *base)
+{
+	static const char *const names[] = {
+		[PARTNER_FEDERATED] = "federated",
+		[PARTNER_PROVIDER] = "provider",
+	};
+	int i = keyword_parse(value, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0) {
+		report_bad_value(loader, option, value, "federated or provider");
+		return -1;
+	}
+	*(enum partner_type *)field_at(base, option->offset) = (enum partner_type)i;
 	return 0;
 }
 
@@ -572,6 +638,72 @@ static int parse_flow_secret(struct loader *loader, const struct option *option,
 	memcpy(secret, bytes, sizeof(bytes));
 	explicit_bzero(bytes, sizeof(bytes));
 	*(bool *)field_at(base, option->offset2) = true;
+	return 0;
+}
+
+/* A certificate pin as "openssl x509 -fingerprint -sha256" prints it, or
+ * plain hex: an optional "sha256:" prefix, then 32 bytes in hex digits of
+ * any case, each pair optionally followed by a colon before the next. */
+static int parse_fingerprint(struct loader *loader, const struct option *option,
+			     const char *value, void *base)
+{
+	unsigned char bytes[32];
+	const char *text = value;
+
+	if (strncasecmp(text, "sha256:", 7) == 0)
+		text += 7;
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		if (i > 0 && *text == ':')
+			text++;
+		int high = hex_digit(text[0]);
+		int low = high < 0 ? -1 : hex_digit(text[1]);
+		if (low < 0)
+			goto bad;
+		bytes[i] = (unsigned char)(high << 4 | low);
+		text += 2;
+	}
+	if (*text != '\0')
+		goto bad;
+	memcpy(field_at(base, option->offset), bytes, sizeof(bytes));
+	*(bool *)field_at(base, option->offset2) = true;
+	return 0;
+bad:
+	report_bad_value(loader, option, value,
+			 "a SHA-256 fingerprint: 64 hex digits, colons between bytes allowed, "
+			 "optional \"sha256:\" prefix");
+	return -1;
+}
+
+/* Notes that the entries of a list key up to END were set on this line. */
+static void list_origin_note(struct loader *loader, const struct option *option, size_t end)
+{
+	struct list_origin *grown =
+		realloc(loader->list_origins, (loader->n_list_origins + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return; /* checks on single entries then blame the section header */
+	loader->list_origins = grown;
+	grown[loader->n_list_origins++] = (struct list_origin){
+		.option = (size_t)(option - options),
+		.instance = loader->instance,
+		.end = end,
+		.line = loader->line,
+	};
+}
+
+/* The line entry INDEX of list KEY (of listener or partner INSTANCE) came
+ * from, or 0 if unknown. */
+static int list_entry_line(const struct loader *loader, enum section_kind section,
+			   const char *key, size_t instance, size_t index)
+{
+	size_t option = option_index(section, key);
+
+	for (size_t i = 0; i < loader->n_list_origins; i++) {
+		const struct list_origin *origin = &loader->list_origins[i];
+		if (origin->option == option && origin->instance == instance &&
+		    index < origin->end)
+			return origin->line;
+	}
 	return 0;
 }
 
@@ -628,6 +760,7 @@ static int parse_name_list(struct loader *loader, const struct option *option, c
 		snprintf(expected, sizeof(expected), "at least one domain name");
 		goto bad;
 	}
+	list_origin_note(loader, option, *n);
 	return 0;
 bad:
 	report_bad_value(loader, option, value, expected);
@@ -670,6 +803,26 @@ static int host_port_store(struct loader *loader, const struct option *option, c
 	}
 	if (!ok) {
 		report_bad_value(loader, option, value, port_required ? with_port : maybe_port);
+		return -1;
+	}
+	*(char **)field_at(base, option->offset) = host;
+	*(uint16_t *)field_at(base, option->offset2) = port;
+	return 0;
+}
+
+/* An IP literal with an optional port ("IP", "IP:port", "[v6]:port" or a
+ * bare IPv6 literal); a port left out is stored as 0 and defaulted later. */
+static int parse_ip_optional_port(struct loader *loader, const struct option *option,
+				  const char *value, void *base)
+{
+	char *host = NULL;
+	uint16_t port = 0;
+
+	if (!host_port_split(value, &host, &port) || !is_ip_address(host)) {
+		free(host);
+		report_bad_value(loader, option, value,
+				 "an IP address with an optional port 1 to 65535 "
+				 "(IPv6: [address]:port)");
 		return -1;
 	}
 	*(char **)field_at(base, option->offset) = host;
@@ -737,6 +890,8 @@ static struct section_state *fixed_section_state(struct loader *loader, enum sec
 		return &loader->limits;
 	case SECTION_POOL:
 		return &loader->pool;
+	case SECTION_FEDERATION:
+		return &loader->federation;
 	default:
 		return NULL;
 	}
@@ -751,6 +906,8 @@ static void *fixed_section_base(struct loader *loader, enum section_kind kind)
 		return &loader->config->limits;
 	case SECTION_POOL:
 		return &loader->config->pool;
+	case SECTION_FEDERATION:
+		return &loader->config->federation;
 	default:
 		return NULL;
 	}
@@ -762,6 +919,7 @@ static void section_enter(struct loader *loader, enum section_kind kind,
 	loader->section = kind;
 	loader->state = state;
 	loader->base = base;
+	loader->instance = 0;
 	snprintf(loader->section_label, sizeof(loader->section_label), "%s", label);
 }
 
@@ -823,6 +981,89 @@ static void listener_begin(struct loader *loader, const char *name)
 	char label[sizeof(loader->section_label)];
 	snprintf(label, sizeof(label), "listener %s", name);
 	section_enter(loader, SECTION_LISTENER, &states[n], &listeners[n], label);
+	loader->instance = n;
+}
+
+/* A partner's domain: a host name, not an address (a SIP domain is what
+ * From and Request-URI carry, and its edge is found by name). */
+static bool is_partner_domain(const char *name)
+{
+	return is_host_name(name) && !is_ip_address(name);
+}
+
+static void lower_case(char *text)
+{
+	for (; *text != '\0'; text++) {
+		if (*text >= 'A' && *text <= 'Z')
+			*text = (char)(*text - 'A' + 'a');
+	}
+}
+
+/* "[partner DOMAIN]": like a listener section, named by the domain. */
+static void partner_begin(struct loader *loader, const char *name)
+{
+	struct sxedge_config *config = loader->config;
+	char quoted[QUOTE_SIZE];
+
+	if (!is_partner_domain(name)) {
+		report(loader, loader->line, "bad partner domain %s: expected a domain name",
+		       quote(quoted, name));
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+	/* Two sections for one domain would leave one of them silently unused;
+	 * the second is not read, so its keys add no more messages. */
+	for (size_t i = 0; i < config->n_partners; i++) {
+		if (strcasecmp(config->partners[i].domain, name) == 0) {
+			report(loader, loader->line,
+			       "duplicate [partner] section for %s (first at line %d)",
+			       config->partners[i].domain, config->partners[i].line);
+			section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+			return;
+		}
+	}
+
+	size_t n = config->n_partners;
+	struct partner_config *partners = realloc(config->partners, (n + 1) * sizeof(*partners));
+	if (partners != NULL)
+		config->partners = partners;
+	struct section_state *states = realloc(loader->partner_states, (n + 1) * sizeof(*states));
+	if (states != NULL)
+		loader->partner_states = states;
+	char *copy = strdup(name);
+	if (partners == NULL || states == NULL || copy == NULL) {
+		free(copy);
+		report(loader, loader->line, "out of memory");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+		return;
+	}
+	lower_case(copy);
+	memset(&partners[n], 0, sizeof(partners[n]));
+	partners[n].domain = copy;
+	partners[n].line = loader->line;
+	memset(&states[n], 0, sizeof(states[n]));
+	states[n].line = loader->line;
+	config->n_partners = n + 1;
+
+	char label[sizeof(loader->section_label)];
+	snprintf(label, sizeof(label), "partner %s", copy);
+	section_enter(loader, SECTION_PARTNER, &states[n], &partners[n], label);
+	loader->instance = n;
+}
+
+/* NAME is "KEYWORD", "KEYWORD NAME" or something else: returns NAME for the
+ * second (the keyword and blanks skipped), "" for the first, else NULL. */
+static const char *section_argument(const char *name, const char *keyword)
+{
+	size_t length = strlen(keyword);
+
+	if (strncmp(name, keyword, length) != 0)
+		return NULL;
+	if (name[length] == '\0')
+		return "";
+	if (name[length] != ' ' && name[length] != '\t')
+		return NULL;
+	return skip_spaces(name + length);
 }
 
 static void fixed_section_begin(struct loader *loader, enum section_kind kind, const char *name)
@@ -849,6 +1090,7 @@ static void section_header(struct loader *loader, const char *text)
 		{ "global", SECTION_GLOBAL },
 		{ "limits", SECTION_LIMITS },
 		{ "pool", SECTION_POOL },
+		{ "federation", SECTION_FEDERATION },
 	};
 	char quoted[QUOTE_SIZE];
 	const char *close = strchr(text, ']');
@@ -877,16 +1119,24 @@ static void section_header(struct loader *loader, const char *text)
 			return;
 		}
 	}
-	if (strcmp(name, "listener") == 0) {
+	const char *listener = section_argument(name, "listener");
+	const char *partner = section_argument(name, "partner");
+	if (listener != NULL && *listener == '\0') {
 		report(loader, loader->line,
 		       "a listener section needs a name, e.g. [listener access]");
 		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
-	} else if (strncmp(name, "listener ", 9) == 0 || strncmp(name, "listener\t", 9) == 0) {
-		listener_begin(loader, skip_spaces(name + 9));
+	} else if (listener != NULL) {
+		listener_begin(loader, listener);
+	} else if (partner != NULL && *partner == '\0') {
+		report(loader, loader->line,
+		       "a partner section needs a domain, e.g. [partner partner.example]");
+		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
+	} else if (partner != NULL) {
+		partner_begin(loader, partner);
 	} else {
 		report(loader, loader->line,
-		       "unknown section %s: expected [global], [limits], [listener NAME] "
-		       "or [pool]",
+		       "unknown section %s: expected [global], [limits], [listener NAME], "
+		       "[pool], [federation] or [partner DOMAIN]",
 		       quote(quoted, name));
 		section_enter(loader, SECTION_SKIPPED, NULL, NULL, "");
 	}
@@ -1087,16 +1337,18 @@ static void finish_listener(struct loader *loader, struct listener_config *liste
 	apply_defaults(loader, SECTION_LISTENER, state, listener);
 	check_required(loader, SECTION_LISTENER, state, label);
 
+	/* The pool and partner edges are known by their certificates alone. */
+	bool mutual = role_known && listener->role != ROLE_ACCESS;
 	if (!key_in_file(state, SECTION_LISTENER, "client_certificate")) {
-		listener->client_cert = role_known && listener->role == ROLE_INTERNAL
-						? CLIENT_CERT_REQUIRED
-						: CLIENT_CERT_NONE;
-	} else if (role_known && listener->role == ROLE_INTERNAL &&
-		   key_valid(state, SECTION_LISTENER, "client_certificate") &&
+		listener->client_cert = mutual ? CLIENT_CERT_REQUIRED : CLIENT_CERT_NONE;
+	} else if (mutual && key_valid(state, SECTION_LISTENER, "client_certificate") &&
 		   listener->client_cert != CLIENT_CERT_REQUIRED) {
 		report(loader, valid_key_line(state, SECTION_LISTENER, "client_certificate"),
-		       "client_certificate must be required on an internal listener "
-		       "(the pool is known by its certificate)");
+		       "client_certificate must be required on %s",
+		       listener->role == ROLE_INTERNAL
+			       ? "an internal listener (the pool is known by its certificate)"
+			       : "a federation listener (partner edges are known by their "
+				 "certificates)");
 	}
 	if (listener->client_cert != CLIENT_CERT_NONE &&
 	    !key_in_file(state, SECTION_LISTENER, "ca_file"))
@@ -1144,48 +1396,75 @@ static bool listener_socket_known(const struct section_state *state)
 	       key_valid(state, SECTION_LISTENER, "port");
 }
 
-/* Routing tells the edge's two sides apart by the host and port each one
- * advertises in Via, Record-Route and Path, so they must differ. */
-static void check_advertised_sides(struct loader *loader, const struct listener_config *internal)
+/* Reports LISTENER if it advertises the same host:port as OTHER, a
+ * listener of another side. */
+static void check_advertised_apart(struct loader *loader, const struct listener_config *listener,
+				   const struct listener_config *other)
+{
+	if (listener->advertise_host == NULL || other->advertise_host == NULL)
+		return;
+	if (strcasecmp(listener->advertise_host, other->advertise_host) != 0 ||
+	    listener->advertise_port != other->advertise_port)
+		return;
+	report(loader, listener->line,
+	       "listener \"%s\" advertises %s port %u like the %s listener \"%s\" (line %d): "
+	       "the two sides must advertise different host:port pairs",
+	       listener->name, listener->advertise_host, listener->advertise_port,
+	       config_role_name(other->role), other->name, other->line);
+}
+
+/* Routing tells the edge's sides apart by the host and port each one
+ * advertises in Via, Record-Route and Path, so they must differ: every
+ * access listener and the federation listener from the internal one, and
+ * the federation listener from every access one.  INTERNAL and FEDERATION
+ * may be NULL. */
+static void check_advertised_sides(struct loader *loader, const struct listener_config *internal,
+				   const struct listener_config *federation)
 {
 	const struct sxedge_config *config = loader->config;
 
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		const struct listener_config *listener = &config->listeners[i];
-		if (listener->role != ROLE_ACCESS || listener->advertise_host == NULL ||
-		    internal->advertise_host == NULL)
+		if (listener->role != ROLE_ACCESS)
 			continue;
-		if (strcasecmp(listener->advertise_host, internal->advertise_host) == 0 &&
-		    listener->advertise_port == internal->advertise_port)
-			report(loader, listener->line,
-			       "listener \"%s\" advertises %s port %u like the internal listener "
-			       "\"%s\" (line %d): the two sides must advertise different "
-			       "host:port pairs",
-			       listener->name, listener->advertise_host, listener->advertise_port,
-			       internal->name, internal->line);
+		if (internal != NULL)
+			check_advertised_apart(loader, listener, internal);
+		if (federation != NULL)
+			check_advertised_apart(loader, federation, listener);
 	}
+	if (internal != NULL && federation != NULL)
+		check_advertised_apart(loader, federation, internal);
+}
+
+/* The first listener with ROLE is kept in *FIRST; later ones are reported. */
+static void count_role(struct loader *loader, const struct listener_config *listener,
+		       const struct listener_config **first, size_t *n)
+{
+	if ((*n)++ == 0) {
+		*first = listener;
+		return;
+	}
+	report(loader, listener->line, "more than one %s listener: \"%s\" was first (line %d)",
+	       config_role_name(listener->role), (*first)->name, (*first)->line);
 }
 
 static void check_listeners(struct loader *loader)
 {
 	const struct sxedge_config *config = loader->config;
-	size_t n_access = 0, n_internal = 0, n_unknown = 0;
-	const struct listener_config *first_internal = NULL;
+	size_t n_access = 0, n_internal = 0, n_federation = 0, n_unknown = 0;
+	const struct listener_config *first_internal = NULL, *first_federation = NULL;
 
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		const struct listener_config *listener = &config->listeners[i];
 		const struct section_state *state = &loader->listener_states[i];
-		if (!key_valid(state, SECTION_LISTENER, "role")) {
+		if (!key_valid(state, SECTION_LISTENER, "role"))
 			n_unknown++;
-		} else if (listener->role == ROLE_ACCESS) {
+		else if (listener->role == ROLE_ACCESS)
 			n_access++;
-		} else if (n_internal++ == 0) {
-			first_internal = listener;
-		} else {
-			report(loader, listener->line,
-			       "more than one internal listener: \"%s\" was first (line %d)",
-			       first_internal->name, first_internal->line);
-		}
+		else if (listener->role == ROLE_INTERNAL)
+			count_role(loader, listener, &first_internal, &n_internal);
+		else
+			count_role(loader, listener, &first_federation, &n_federation);
 		for (size_t j = 0; j < i && listener_socket_known(state); j++) {
 			const struct listener_config *other = &config->listeners[j];
 			if (listener_socket_known(&loader->listener_states[j]) &&
@@ -1199,14 +1478,77 @@ static void check_listeners(struct loader *loader)
 	}
 	if (n_unknown > 0)
 		return; /* the missing role was reported; guessing further would mislead */
-	if (first_internal != NULL)
-		check_advertised_sides(loader, first_internal);
+	loader->roles_known = true;
+	check_advertised_sides(loader, first_internal, first_federation);
 	if (n_access == 0)
 		report(loader, 0, "no access listener: a [listener NAME] with role = access "
 				  "is required");
 	if (n_internal == 0)
 		report(loader, 0, "no internal listener: exactly one [listener NAME] with "
 				  "role = internal is required");
+}
+
+/* Defaults and rules of one [partner] section. */
+static void finish_partner(struct loader *loader, struct partner_config *partner,
+			   struct section_state *state)
+{
+	apply_defaults(loader, SECTION_PARTNER, state, partner);
+	if (partner->burst == 0)
+		partner->burst = partner->rate;
+	if (partner->address_port == 0)
+		partner->address_port = FEDERATION_PORT;
+
+	/* Without edge names there would be nothing to check the certificate of
+	 * the edge at that address against. */
+	int address_line = valid_key_line(state, SECTION_PARTNER, "address");
+	if (address_line != 0 && !key_in_file(state, SECTION_PARTNER, "edge"))
+		report(loader, address_line,
+		       "address needs edge in [partner %s]: the names the partner's certificate "
+		       "must carry",
+		       partner->domain);
+	if (config_is_our_domain(loader->config, partner->domain))
+		report(loader, partner->line,
+		       "[partner %s] is one of our own domains (see domains in [global])",
+		       partner->domain);
+}
+
+/* The reason for federation settings that need a federation listener. */
+#define NEEDS_FEDERATION_LISTENER "a [listener NAME] with role = federation"
+
+static void check_federation(struct loader *loader)
+{
+	struct sxedge_config *config = loader->config;
+	struct federation_config *federation = &config->federation;
+	struct section_state *state = &loader->federation;
+
+	apply_defaults(loader, SECTION_FEDERATION, state, federation);
+	if (federation->dns_server_port == 0)
+		federation->dns_server_port = DNS_PORT;
+
+	/* Our own domains are never blocked: saying so is a mistake. */
+	for (size_t i = 0; i < federation->n_blocked; i++) {
+		if (!config_is_our_domain(config, federation->blocked[i]))
+			continue;
+		int line = list_entry_line(loader, SECTION_FEDERATION, "blocked", 0, i);
+		report(loader, line != 0 ? line : state->line,
+		       "blocked domain %s is one of our own domains (see domains in [global])",
+		       federation->blocked[i]);
+	}
+
+	for (size_t i = 0; i < config->n_partners; i++)
+		finish_partner(loader, &config->partners[i], &loader->partner_states[i]);
+
+	/* With a listener of unknown role, a federation listener may be there. */
+	if (!loader->roles_known || config_listener(config, ROLE_FEDERATION) != NULL)
+		return;
+	int open_line = valid_key_line(state, SECTION_FEDERATION, "open");
+	if (open_line != 0 && federation->open)
+		report(loader, open_line,
+		       "open = yes needs a federation listener (" NEEDS_FEDERATION_LISTENER ")");
+	for (size_t i = 0; i < config->n_partners; i++)
+		report(loader, config->partners[i].line,
+		       "[partner %s] needs a federation listener (" NEEDS_FEDERATION_LISTENER ")",
+		       config->partners[i].domain);
 }
 
 static void check_whole(struct loader *loader)
@@ -1227,6 +1569,7 @@ static void check_whole(struct loader *loader)
 		finish_listener(loader, &config->listeners[i], &loader->listener_states[i]);
 	check_listeners(loader);
 	check_pool(loader);
+	check_federation(loader);
 }
 
 /* ---- Public ---- */
@@ -1260,6 +1603,8 @@ struct sxedge_config *config_load(const char *path, FILE *errors)
 	fclose(file);
 	check_whole(&loader);
 	free(loader.listener_states);
+	free(loader.partner_states);
+	free(loader.list_origins);
 	write_problems(&loader);
 
 	if (loader.error_count > 0) {
@@ -1279,6 +1624,13 @@ static void listener_free(struct listener_config *listener)
 	free(listener->ca_file);
 }
 
+static void partner_free(struct partner_config *partner)
+{
+	free(partner->domain);
+	free_strings(partner->edges, partner->n_edges);
+	free(partner->address_host);
+}
+
 void config_free(struct sxedge_config *config)
 {
 	if (config == NULL)
@@ -1290,6 +1642,11 @@ void config_free(struct sxedge_config *config)
 	free(config->listeners);
 	free_strings(config->pool.fqdns, config->pool.n_fqdns);
 	free(config->pool.relay_host);
+	free_strings(config->federation.blocked, config->federation.n_blocked);
+	free(config->federation.dns_server_host);
+	for (size_t i = 0; i < config->n_partners; i++)
+		partner_free(&config->partners[i]);
+	free(config->partners);
 	explicit_bzero(config, sizeof(*config)); /* the flow secret */
 	free(config);
 }
@@ -1315,6 +1672,18 @@ bool config_is_our_domain(const struct sxedge_config *config, const char *domain
 	return false;
 }
 
+const struct partner_config *config_partner(const struct sxedge_config *config,
+					    const char *domain)
+{
+	if (domain == NULL)
+		return NULL;
+	for (size_t i = 0; i < config->n_partners; i++) {
+		if (strcasecmp(config->partners[i].domain, domain) == 0)
+			return &config->partners[i];
+	}
+	return NULL;
+}
+
 const char *config_role_name(enum listener_role role)
 {
 	switch (role) {
@@ -1322,6 +1691,8 @@ const char *config_role_name(enum listener_role role)
 		return "access";
 	case ROLE_INTERNAL:
 		return "internal";
+	case ROLE_FEDERATION:
+		return "federation";
 	}
 	return "unknown";
 }

@@ -1,6 +1,8 @@
 /* Unit tests for lib/config: a full file loads with every value, defaults
  * fill the rest, and every class of mistake gives exactly its
- * "FILE:LINE: message" line (several in one run when there are several). */
+ * "FILE:LINE: message" line (several in one run when there are several).
+ * The federation options ([federation], [partner DOMAIN], role = federation)
+ * have their own test case. */
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -392,7 +394,9 @@ END_TEST
 
 START_TEST(test_unknown_section)
 {
-	expect_one_error(MINIMAL "[federation]\nfoo = 1\n", 19, "unknown section", "federation");
+	expect_one_error(MINIMAL "[federations]\nfoo = 1\n", 19, "unknown section", "federations",
+			 "[partner DOMAIN]");
+	expect_one_error(MINIMAL "[partners partner.test]\n", 19, "unknown section");
 	expect_one_error(MINIMAL "[listener]\nrole = access\n", 19, "listener", "needs a name");
 	expect_one_error(MINIMAL "[listener a/b]\n", 19, "bad listener name", "a/b");
 }
@@ -463,7 +467,7 @@ START_TEST(test_bad_role_keeps_quiet_on_roles)
 	expect_one_error(GLOBAL_OK "[listener access]\nrole = edge\naddress = 127.0.0.1\n"
 			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
 			 INTERNAL_OK POOL_OK, 4, "bad value \"edge\" for role",
-			 "access or internal");
+			 "access, internal or federation");
 }
 END_TEST
 
@@ -780,6 +784,493 @@ START_TEST(test_no_error_stream)
 }
 END_TEST
 
+/* ---- Federation: [listener] role = federation, [federation], [partner DOMAIN] ---- */
+
+#define FEDERATION_OK                                                                             \
+	"[listener federation]\nrole = federation\naddress = 127.0.0.1\nport = 15062\n"           \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
+#define MINIMAL_FEDERATION MINIMAL FEDERATION_OK
+
+/* Line numbers in MINIMAL_FEDERATION: [listener federation] 19 (to 25); what
+ * follows starts at line 26. */
+
+static const char full_federation_config[] =
+	MINIMAL
+	"[listener outside]\n"                                            /* 19 */
+	"role = federation\n"
+	"address = 0.0.0.0\n"
+	"port = 5061\n"
+	"advertise = sip.example.test:5061\n"
+	"certificate = @DIR@/edge.crt\n"
+	"key = @DIR@/edge.key\n"
+	"ca_file = @DIR@/ca.crt\n"
+	"client_certificate = required\n"
+	"require_sni = yes\n"
+	"[federation]\n"                                                  /* 29 */
+	"open = yes\n"
+	"blocked = spam.test, Evil.TEST\n"
+	"blocked = worse.test\n"
+	"dns_server = [::1]:5353\n"
+	"queue_max = 100\n"
+	"connect_timeout = 20\n"
+	"max_connections_per_address = 4\n"
+	"[partner Partner.TEST]\n"                                        /* 37 */
+	"type = federated\n"
+	"edge = edge1.partner.test, EDGE2.partner.test\n"
+	"edge = edge3.partner.test\n"
+	"address = 127.0.0.20:5062\n"
+	"fingerprint = sha256:00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:"
+	"10:11:12:13:14:15:16:17:18:19:1a:1b:1c:1d:1e:1f\n"
+	"rate = 50\n"
+	"burst = 200\n"
+	"[partner im.provider.test]\n"                                    /* 45 */
+	"type = Provider\n"
+	"edge = sip.provider.test\n"
+	"fingerprint = F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFe0e1e2e3e4e5e6e7e8e9eaebecedeeef\n"
+	"rate = 10\n"
+	"[partner third.test]\n"                                          /* 50 */
+	"edge = edge.third.test\n"
+	"address = fd00::20\n"
+	"[partner fourth.test]\n"                                         /* 53 */
+	"edge = edge.fourth.test\n"
+	"address = [fd00::21]:15061\n";
+
+START_TEST(test_full_federation)
+{
+	struct loaded loaded;
+
+	load(&loaded, full_federation_config);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.errors, "");
+	const struct sxedge_config *config = loaded.config;
+
+	const struct listener_config *listener = config_listener(config, ROLE_FEDERATION);
+	ck_assert_ptr_eq(listener, &config->listeners[2]);
+	ck_assert_str_eq(listener->name, "outside");
+	ck_assert_int_eq(listener->line, 19);
+	ck_assert_str_eq(listener->address, "0.0.0.0");
+	ck_assert_uint_eq(listener->port, 5061);
+	ck_assert_str_eq(listener->advertise_host, "sip.example.test");
+	ck_assert_uint_eq(listener->advertise_port, 5061);
+	ck_assert_int_eq(listener->client_cert, CLIENT_CERT_REQUIRED);
+	ck_assert(listener->require_sni);
+	ck_assert_str_eq(config_role_name(listener->role), "federation");
+
+	const struct federation_config *federation = &config->federation;
+	ck_assert(federation->open);
+	ck_assert_uint_eq(federation->n_blocked, 3);
+	ck_assert_str_eq(federation->blocked[0], "spam.test");
+	ck_assert_str_eq(federation->blocked[1], "evil.test");
+	ck_assert_str_eq(federation->blocked[2], "worse.test");
+	ck_assert_str_eq(federation->dns_server_host, "::1");
+	ck_assert_uint_eq(federation->dns_server_port, 5353);
+	ck_assert_uint_eq(federation->queue_max, 100);
+	ck_assert_uint_eq(federation->connect_timeout_s, 20);
+	ck_assert_uint_eq(federation->max_connections_per_address, 4);
+
+	ck_assert_uint_eq(config->n_partners, 4);
+	const struct partner_config *partner = &config->partners[0];
+	ck_assert_str_eq(partner->domain, "partner.test");
+	ck_assert_int_eq(partner->line, 37);
+	ck_assert_int_eq(partner->type, PARTNER_FEDERATED);
+	ck_assert_uint_eq(partner->n_edges, 3);
+	ck_assert_str_eq(partner->edges[0], "edge1.partner.test");
+	ck_assert_str_eq(partner->edges[1], "edge2.partner.test");
+	ck_assert_str_eq(partner->edges[2], "edge3.partner.test");
+	ck_assert_str_eq(partner->address_host, "127.0.0.20");
+	ck_assert_uint_eq(partner->address_port, 5062);
+	ck_assert(partner->fingerprint_set);
+	for (unsigned i = 0; i < 32; i++)
+		ck_assert_uint_eq(partner->fingerprint[i], i);
+	ck_assert_uint_eq(partner->rate, 50);
+	ck_assert_uint_eq(partner->burst, 200);
+
+	const struct partner_config *provider = &config->partners[1];
+	ck_assert_str_eq(provider->domain, "im.provider.test");
+	ck_assert_int_eq(provider->line, 45);
+	ck_assert_int_eq(provider->type, PARTNER_PROVIDER);
+	ck_assert_uint_eq(provider->n_edges, 1);
+	ck_assert_str_eq(provider->edges[0], "sip.provider.test");
+	ck_assert_ptr_null(provider->address_host);
+	ck_assert(provider->fingerprint_set);
+	for (unsigned i = 0; i < 16; i++) {
+		ck_assert_uint_eq(provider->fingerprint[i], 0xf0 + i);
+		ck_assert_uint_eq(provider->fingerprint[16 + i], 0xe0 + i);
+	}
+	ck_assert_uint_eq(provider->rate, 10);
+	ck_assert_uint_eq(provider->burst, 10); /* burst 0: the rate */
+
+	ck_assert_str_eq(config->partners[2].address_host, "fd00::20");
+	ck_assert_uint_eq(config->partners[2].address_port, 5061);
+	ck_assert(!config->partners[2].fingerprint_set);
+	ck_assert_str_eq(config->partners[3].address_host, "fd00::21");
+	ck_assert_uint_eq(config->partners[3].address_port, 15061);
+
+	ck_assert_ptr_eq(config_partner(config, "partner.test"), partner);
+	ck_assert_ptr_eq(config_partner(config, "PARTNER.Test"), partner);
+	ck_assert_ptr_eq(config_partner(config, "IM.provider.test"), provider);
+	ck_assert_ptr_null(config_partner(config, "sub.partner.test"));
+	ck_assert_ptr_null(config_partner(config, "partner"));
+	ck_assert_ptr_null(config_partner(config, "example.test"));
+	ck_assert_ptr_null(config_partner(config, NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_federation_defaults)
+{
+	struct loaded loaded;
+
+	/* Without [federation], without any federation listener. */
+	load(&loaded, MINIMAL);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct federation_config *federation = &loaded.config->federation;
+	ck_assert(!federation->open);
+	ck_assert_uint_eq(federation->n_blocked, 0);
+	ck_assert_ptr_null(federation->blocked);
+	ck_assert_ptr_null(federation->dns_server_host);
+	ck_assert_uint_eq(federation->dns_server_port, 53);
+	ck_assert_uint_eq(federation->queue_max, 64);
+	ck_assert_uint_eq(federation->connect_timeout_s, 10);
+	ck_assert_uint_eq(federation->max_connections_per_address, 16);
+	ck_assert_uint_eq(loaded.config->n_partners, 0);
+	ck_assert_ptr_null(loaded.config->partners);
+	ck_assert_ptr_null(config_listener(loaded.config, ROLE_FEDERATION));
+	ck_assert_ptr_null(config_partner(loaded.config, "partner.test"));
+	loaded_free(&loaded);
+
+	/* An empty [federation] (open = no needs no listener), a DNS server
+	 * without a port, and a partner with nothing but its name. */
+	load(&loaded, MINIMAL "[federation]\nopen = no\ndns_server = 127.0.0.53\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert(!loaded.config->federation.open);
+	ck_assert_str_eq(loaded.config->federation.dns_server_host, "127.0.0.53");
+	ck_assert_uint_eq(loaded.config->federation.dns_server_port, 53);
+	loaded_free(&loaded);
+
+	load(&loaded, MINIMAL_FEDERATION "[partner partner.test]\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct listener_config *listener = config_listener(loaded.config, ROLE_FEDERATION);
+	ck_assert_ptr_nonnull(listener);
+	ck_assert_int_eq(listener->client_cert, CLIENT_CERT_REQUIRED);
+	ck_assert_str_eq(listener->advertise_host, "127.0.0.1");
+	ck_assert_uint_eq(listener->advertise_port, 15062);
+	ck_assert(!listener->require_sni);
+	ck_assert_uint_eq(loaded.config->n_partners, 1);
+	const struct partner_config *partner = &loaded.config->partners[0];
+	ck_assert_str_eq(partner->domain, "partner.test");
+	ck_assert_int_eq(partner->line, 26);
+	ck_assert_int_eq(partner->type, PARTNER_FEDERATED);
+	ck_assert_uint_eq(partner->n_edges, 0);
+	ck_assert_ptr_null(partner->edges);
+	ck_assert_ptr_null(partner->address_host);
+	ck_assert_uint_eq(partner->address_port, 5061);
+	ck_assert(!partner->fingerprint_set);
+	ck_assert_uint_eq(partner->rate, 0);
+	ck_assert_uint_eq(partner->burst, 0);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_federation_needs_listener)
+{
+	struct loaded loaded;
+
+	expect_one_error(MINIMAL "[partner partner.test]\nedge = edge.partner.test\n", 19,
+			 "[partner partner.test] needs a federation listener",
+			 "role = federation");
+	expect_one_error(MINIMAL "[federation]\nqueue_max = 5\nopen = yes\n", 21,
+			 "open = yes needs a federation listener");
+	/* Each partner at its own line, and open = yes at its own. */
+	load(&loaded, MINIMAL "[partner one.test]\n[federation]\nopen = on\n[partner two.test]\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(loaded.n_errors == 3, "%s", loaded.errors);
+	ck_assert(has_error(&loaded, 19, "[partner one.test] needs a federation listener", NULL));
+	ck_assert(has_error(&loaded, 21, "open = yes needs a federation listener", NULL));
+	ck_assert(has_error(&loaded, 22, "[partner two.test] needs a federation listener", NULL));
+	loaded_free(&loaded);
+	/* A listener whose role is unknown may be the federation listener:
+	 * only its role is reported. */
+	expect_one_error(MINIMAL "[listener federation]\nrole = federatoin\naddress = 127.0.0.1\n"
+			 "port = 15062\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 "[partner partner.test]\n", 20, "bad value \"federatoin\" for role");
+}
+END_TEST
+
+START_TEST(test_partner_section_names)
+{
+	struct loaded loaded;
+
+	expect_one_error(MINIMAL_FEDERATION "[partner]\nedge = edge.partner.test\n", 26,
+			 "a partner section needs a domain");
+	expect_one_error(MINIMAL_FEDERATION "[partner bad_domain.test]\nrate = x\n", 26,
+			 "bad partner domain \"bad_domain.test\"", "expected a domain name");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test.]\n", 26, "bad partner domain");
+	expect_one_error(MINIMAL_FEDERATION "[partner -partner.test]\n", 26, "bad partner domain");
+	expect_one_error(MINIMAL_FEDERATION "[partner 127.0.0.20]\n", 26,
+			 "bad partner domain \"127.0.0.20\"");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test extra]\n", 26,
+			 "bad partner domain \"partner.test extra\"");
+	/* Tabs and extra blanks around the domain are fine; it is stored lower case. */
+	load(&loaded, MINIMAL_FEDERATION "[ partner \t Partner.Test ]\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.config->partners[0].domain, "partner.test");
+	loaded_free(&loaded);
+	/* Unknown keys name the section. */
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedges = e.partner.test\n", 27,
+			 "unknown key \"edges\" in [partner partner.test]");
+}
+END_TEST
+
+START_TEST(test_partner_duplicate)
+{
+	/* Case-insensitively, with the first line; the duplicate's keys are not read. */
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
+			 "[partner PARTNER.test]\nrate = bad\n", 28,
+			 "duplicate [partner] section for partner.test", "first at line 26");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1\nrate = 2\n", 28,
+			 "duplicate key rate in [partner partner.test]", "first at line 27");
+}
+END_TEST
+
+START_TEST(test_partner_is_ours)
+{
+	expect_one_error("[global]\ndomains = example.test, example.org\n" ACCESS_OK INTERNAL_OK
+			 POOL_OK FEDERATION_OK "[partner partner.test]\n[partner Example.ORG]\n",
+			 27, "[partner example.org] is one of our own domains");
+	/* A name below ours is somebody else's. */
+	struct loaded loaded;
+	load(&loaded, MINIMAL_FEDERATION "[partner sub.example.test]\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_partner_address)
+{
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1\n"
+			 "address = 127.0.0.20\n", 28, "address needs edge",
+			 "[partner partner.test]");
+	/* A bad edge line was reported already: no second message for address. */
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = bad_name\n"
+			 "address = 127.0.0.20\n", 27, "bad value", "edge",
+			 "\"bad_name\" is not one");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
+			 "address = edge.partner.test:5061\n", 28, "bad value", "address",
+			 "an IP address");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
+			 "address = 127.0.0.20:0\n", 28, "bad value", "address");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
+			 "address = [fd00::1:5061\n", 28, "bad value", "address");
+}
+END_TEST
+
+/* "00:01:...:1f" (COLONS) or "000102...1f" into TEXT. */
+static void fingerprint_text(char text[128], bool colons)
+{
+	size_t at = 0;
+
+	for (unsigned i = 0; i < 32; i++)
+		at += (size_t)sprintf(text + at, "%s%02x", colons && i > 0 ? ":" : "", i);
+}
+
+/* TEXT with CHARACTER put in at POSITION. */
+static void insert_at(char text[128], size_t position, char character)
+{
+	memmove(text + position + 1, text + position, strlen(text + position) + 1);
+	text[position] = character;
+}
+
+START_TEST(test_partner_fingerprint)
+{
+	static const char *const bad[] = {
+		/* 31 bytes, 33 bytes, a non-hex digit, another digest, nothing */
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+		"g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"sha1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"sha256:",
+		"",
+	};
+	char text[1024], fingerprint[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 5; i++) {
+		const char *value = fingerprint;
+		if (i < sizeof(bad) / sizeof(bad[0])) {
+			value = bad[i];
+		} else {
+			/* Colons only between bytes, one at a time. */
+			fingerprint_text(fingerprint, true);
+			switch (i - sizeof(bad) / sizeof(bad[0])) {
+			case 0: /* "00::01" */
+				insert_at(fingerprint, 2, ':');
+				break;
+			case 1: /* ":00:01" */
+				insert_at(fingerprint, 0, ':');
+				break;
+			case 2: /* "1e:1f:" */
+				strcat(fingerprint, ":");
+				break;
+			case 3: /* "0:00102" */
+				fingerprint_text(fingerprint, false);
+				insert_at(fingerprint, 1, ':');
+				break;
+			default: /* "sha256::00:01" */
+				insert_at(fingerprint, 0, ':');
+				insert_at(fingerprint, 0, ':');
+				memmove(fingerprint + 6, fingerprint, strlen(fingerprint) + 1);
+				memcpy(fingerprint, "sha256", 6);
+			}
+		}
+		snprintf(text, sizeof(text), MINIMAL_FEDERATION "[partner partner.test]\n"
+			 "edge = edge.partner.test\nfingerprint = %s\n", value);
+		expect_one_error(text, 28, "bad value", "fingerprint", "64 hex digits");
+	}
+
+	/* The same bytes with and without colons are good. */
+	fingerprint_text(fingerprint, true);
+	ck_assert_uint_eq(strlen(fingerprint), 95);
+	snprintf(text, sizeof(text), MINIMAL_FEDERATION "[partner partner.test]\n"
+		 "fingerprint = %s\n", fingerprint);
+	struct loaded loaded;
+	load(&loaded, text);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	for (unsigned i = 0; i < 32; i++)
+		ck_assert_uint_eq(loaded.config->partners[0].fingerprint[i], i);
+	loaded_free(&loaded);
+
+	load(&loaded, MINIMAL_FEDERATION "[partner partner.test]\n"
+		      "fingerprint = SHA256:ff:FE:fdfc:FB:fa:f9:f8f7f6f5f4f3f2f1f0:ef:ee:ed:ec:eb:"
+		      "ea:e9:e8:e7:e6:e5:e4:e3:e2:e1:e0\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert(loaded.config->partners[0].fingerprint_set);
+	for (unsigned i = 0; i < 32; i++)
+		ck_assert_uint_eq(loaded.config->partners[0].fingerprint[i], 0xff - i);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_federation_values)
+{
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nqueue_max = 0\n", 27, "queue_max",
+			 "1 to 10000");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nqueue_max = 10001\n", 27, "queue_max");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nconnect_timeout = 301\n", 27,
+			 "connect_timeout", "1 to 300");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nconnect_timeout = 0\n", 27,
+			 "connect_timeout");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nmax_connections_per_address = 0\n", 27,
+			 "max_connections_per_address", "1 to 10000");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nopen = maybe\n", 27, "open", "yes, no");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\ndns_server = ns.example.test\n", 27,
+			 "bad value", "dns_server", "an IP address");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\ndns_server = 127.0.0.53:65536\n", 27,
+			 "dns_server");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nblocked = spam.test, spam!\n", 27,
+			 "blocked", "\"spam!\" is not one");
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nqueue_max = 5\n[federation]\n", 28,
+			 "duplicate section [federation]", "first at line 26");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\ntype = peer\n", 27,
+			 "bad value \"peer\" for type", "federated or provider");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1000001\n", 27,
+			 "rate", "0 to 1000000");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nburst = -1\n", 27, "burst",
+			 "0 to 1000000");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = , \n", 27, "edge",
+			 "at least one");
+}
+END_TEST
+
+START_TEST(test_blocked_is_ours)
+{
+	struct loaded loaded;
+
+	/* The line of the entry, when the list adds up over several lines. */
+	expect_one_error(MINIMAL_FEDERATION "[federation]\nblocked = spam.test\n"
+			 "blocked = evil.test, EXAMPLE.test\nblocked = worse.test\n", 28,
+			 "blocked domain example.test is one of our own domains");
+	load(&loaded, "[global]\ndomains = example.test, example.org\n" ACCESS_OK INTERNAL_OK
+		      POOL_OK FEDERATION_OK "[federation]\nblocked = example.org\n"
+		      "blocked = spam.test example.test\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(loaded.n_errors == 2, "%s", loaded.errors);
+	ck_assert(has_error(&loaded, 27, "blocked domain example.org", NULL));
+	ck_assert(has_error(&loaded, 28, "blocked domain example.test", NULL));
+	loaded_free(&loaded);
+	/* Blocking a name below ours, or a partner, is allowed. */
+	load(&loaded, MINIMAL_FEDERATION "[federation]\nblocked = sub.example.test partner.test\n"
+		      "[partner partner.test]\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_federation_listener_rules)
+{
+	expect_one_error(MINIMAL_FEDERATION "[listener federation2]\nrole = federation\n"
+			 "address = 127.0.0.2\nport = 15062\ncertificate = @DIR@/edge.crt\n"
+			 "key = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n", 26,
+			 "more than one federation listener",
+			 "\"federation\" was first (line 19)");
+	/* ca_file is required, at the section header. */
+	expect_one_error(MINIMAL "[listener federation]\nrole = federation\n"
+			 "address = 127.0.0.1\nport = 15062\ncertificate = @DIR@/edge.crt\n"
+			 "key = @DIR@/edge.key\n", 19, "missing required key ca_file",
+			 "[listener federation]", "required");
+	expect_one_error(MINIMAL_FEDERATION "client_certificate = optional\n", 26,
+			 "client_certificate must be required on a federation listener");
+	expect_one_error(MINIMAL_FEDERATION "client_certificate = none\n", 26,
+			 "client_certificate must be required on a federation listener");
+}
+END_TEST
+
+START_TEST(test_federation_advertises_apart)
+{
+	/* Apart from the internal listener ... */
+	expect_one_error(MINIMAL FEDERATION_OK "advertise = 127.0.0.1:15061\n", 19,
+			 "listener \"federation\" advertises 127.0.0.1 port 15061",
+			 "like the internal listener \"internal\" (line 9)");
+	/* ... and from every access listener, host names case-insensitively. */
+	expect_one_error(GLOBAL_OK ACCESS_OK "advertise = Edge.example.test:5061\n" INTERNAL_OK
+			 POOL_OK FEDERATION_OK "advertise = edge.example.TEST:5061\n", 20,
+			 "listener \"federation\" advertises edge.example.TEST port 5061",
+			 "like the access listener \"access\" (line 3)");
+	expect_one_error(MINIMAL "[listener second]\nrole = access\naddress = 127.0.0.2\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			 FEDERATION_OK "advertise = 127.0.0.2:10443\n", 25,
+			 "listener \"federation\" advertises 127.0.0.2 port 10443",
+			 "like the access listener \"second\" (line 19)");
+	/* Another port on the same host is another side. */
+	struct loaded loaded;
+	load(&loaded, MINIMAL FEDERATION_OK "advertise = 127.0.0.1:5061\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_federation_several_errors)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL_FEDERATION
+		      "[federation]\n"                         /* 26 */
+		      "blocked = example.test\n"               /* 27 */
+		      "[partner example.test]\n"               /* 28 */
+		      "[partner partner.test]\n"               /* 29 */
+		      "address = 127.0.0.20\n"                 /* 30 */
+		      "fingerprint = 12\n"                     /* 31 */
+		      "[partner Partner.test]\n");             /* 32 */
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(loaded.n_errors == 5, "%s", loaded.errors);
+	ck_assert(has_error(&loaded, 27, "blocked domain example.test", NULL));
+	ck_assert(has_error(&loaded, 28, "[partner example.test] is one of our own", NULL));
+	ck_assert(has_error(&loaded, 30, "address needs edge", NULL));
+	ck_assert(has_error(&loaded, 31, "fingerprint", NULL));
+	ck_assert(has_error(&loaded, 32, "duplicate [partner]", "first at line 29", NULL));
+	loaded_free(&loaded);
+}
+END_TEST
+
 /* ---- Helpers ---- */
 
 START_TEST(test_helpers)
@@ -790,6 +1281,8 @@ START_TEST(test_helpers)
 	config_free(NULL);
 	ck_assert_str_eq(config_role_name(ROLE_ACCESS), "access");
 	ck_assert_str_eq(config_role_name(ROLE_INTERNAL), "internal");
+	ck_assert_str_eq(config_role_name(ROLE_FEDERATION), "federation");
+	ck_assert_ptr_null(config_partner(&empty, "partner.test"));
 	ck_assert_ptr_null(config_listener(&empty, ROLE_ACCESS));
 	ck_assert(!config_is_our_domain(&empty, "example.test"));
 
@@ -813,6 +1306,7 @@ static Suite *config_suite(void)
 	Suite *suite = suite_create("config");
 	TCase *good = tcase_create("good");
 	TCase *errors = tcase_create("errors");
+	TCase *federation = tcase_create("federation");
 
 	tcase_add_checked_fixture(good, setup, teardown);
 	tcase_add_test(good, test_full_file);
@@ -849,6 +1343,22 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, test_no_error_stream);
 	tcase_add_test(errors, test_helpers);
 	suite_add_tcase(suite, errors);
+
+	tcase_add_checked_fixture(federation, setup, teardown);
+	tcase_add_test(federation, test_full_federation);
+	tcase_add_test(federation, test_federation_defaults);
+	tcase_add_test(federation, test_federation_needs_listener);
+	tcase_add_test(federation, test_partner_section_names);
+	tcase_add_test(federation, test_partner_duplicate);
+	tcase_add_test(federation, test_partner_is_ours);
+	tcase_add_test(federation, test_partner_address);
+	tcase_add_test(federation, test_partner_fingerprint);
+	tcase_add_test(federation, test_federation_values);
+	tcase_add_test(federation, test_blocked_is_ours);
+	tcase_add_test(federation, test_federation_listener_rules);
+	tcase_add_test(federation, test_federation_advertises_apart);
+	tcase_add_test(federation, test_federation_several_errors);
+	suite_add_tcase(suite, federation);
 	return suite;
 }
 
