@@ -1,16 +1,25 @@
 /* routing: where a SIP message goes (DESIGN.md §4), as a pure function of
- * the message, the role of the connection it came in on and the edge.
+ * the message, the connection it came in on and the edge.
  *
- * The edge has two sides: the external one (the access listener's
- * advertised host:port) and the internal one (the internal listener's).  A
- * request that crosses gets our Via on the side it leaves on, and, when it
- * may start a dialog, two Record-Route entries (RFC 5658): the side it
- * arrived on below, the side it leaves on above, both carrying the flow
- * token of the access connection involved.  Each UA's route set therefore
- * holds, per crossing, our entry for its own side followed by our entry for
- * the other side; an in-dialog request pops exactly that pair (or what is
- * left of it) and goes on: from access to the pool, from the pool to the
- * access connection the token names. */
+ * The edge has up to three sides, one per listener role: access (remote
+ * users), federation (partner edges) and internal (the pool), each known by
+ * its advertised host:port.  External traffic only ever goes to the pool,
+ * and only the pool's requests go out.  A request that crosses gets our Via
+ * on the side it leaves on, and, when it may start a dialog, two
+ * Record-Route entries (RFC 5658): the side it arrived on below, the side
+ * it leaves on above, both carrying the flow token of the external (access
+ * or federation) connection involved.  Each UA's route set therefore holds,
+ * per crossing, our entry for its own side followed by our entry for the
+ * other side; an in-dialog request pops exactly that pair (or what is left
+ * of it) and goes on: from outside to the pool, from the pool to the
+ * connection the token names.
+ *
+ * Federation adds who may speak for which domain (policy.h): a partner's
+ * request must come from a domain its certificate binds, to one of ours;
+ * the pool's request without a token goes to the partner edge of its
+ * Request-URI domain.  decision->domain is the [partner] section's own
+ * (lower-case) name when there is one, else the host part of the request
+ * itself: copy it before freeing the request. */
 #include "routing.h"
 
 #include <arpa/inet.h>
@@ -18,15 +27,18 @@
 #include <strings.h>
 
 #include "message.h"
+#include "policy.h"
 #include "via_branch.h"
 
 #define SIP_PORT 5060
 #define SIPS_PORT 5061
 
-/* The sides of the edge a URI or Via names (both when they are configured
- * with the same advertised host and port). */
-#define SIDE_EXTERNAL 1u
-#define SIDE_INTERNAL 2u
+/* The sides of the edge a URI or Via names, one bit per listener role
+ * (several when they are configured with the same advertised host and port). */
+#define SIDE(role) (1u << (unsigned)(role))
+#define SIDE_ACCESS SIDE(ROLE_ACCESS)
+#define SIDE_INTERNAL SIDE(ROLE_INTERNAL)
+#define SIDE_FEDERATION SIDE(ROLE_FEDERATION)
 
 /* ---- Matching our own host and port ------------------------------------ */
 
@@ -111,12 +123,12 @@ static unsigned hop_sides(const char *host, uint16_t port, const struct sip_edge
 {
 	unsigned sides = 0;
 
-	if (edge->external_host != NULL && port == edge->external_port &&
-	    host_equal(host, edge->external_host))
-		sides |= SIDE_EXTERNAL;
-	if (edge->internal_host != NULL && port == edge->internal_port &&
-	    host_equal(host, edge->internal_host))
-		sides |= SIDE_INTERNAL;
+	for (int role = 0; role < SIP_ROLE_COUNT; role++) {
+		const struct sip_hop *hop = &edge->hops[role];
+
+		if (hop->host != NULL && port == hop->port && host_equal(host, hop->host))
+			sides |= SIDE(role);
+	}
 	return sides;
 }
 
@@ -163,7 +175,7 @@ bool sip_uri_is_ours(const osip_uri_t *uri, const struct sip_edge *edge)
 	return uri_sides(uri, edge) != 0;
 }
 
-/* ---- Requests ----------------------------------------------------------- */
+/* ---- Requests: common rules --------------------------------------------- */
 
 static bool method_is(const osip_message_t *request, const char *method)
 {
@@ -186,42 +198,60 @@ static void refuse(const osip_message_t *request, int status, const char *reason
 	decision->reason = reason;
 }
 
-/* Whether the relayed request gets our Record-Route: only requests outside
- * a dialog (no To tag) can establish one; REGISTER gets Path instead, and
- * CANCEL and ACK never establish a dialog, so a route set in them is noise. */
-static bool wants_record_route(const osip_message_t *request)
+static bool to_tagged(const osip_message_t *request)
 {
 	bool tagged = false;
 
 	if (request->to != NULL)
 		param_value(&request->to->gen_params, "tag", &tagged);
-	return !tagged && !method_is(request, "REGISTER") && !method_is(request, "CANCEL") &&
-	       !method_is(request, "ACK");
+	return tagged;
+}
+
+/* Whether the relayed request gets our Record-Route: only requests outside
+ * a dialog (no To tag) can establish one; REGISTER gets Path instead, and
+ * CANCEL and ACK never establish a dialog, so a route set in them is noise. */
+static bool wants_record_route(const osip_message_t *request)
+{
+	return !to_tagged(request) && !method_is(request, "REGISTER") &&
+	       !method_is(request, "CANCEL") && !method_is(request, "ACK");
+}
+
+/* The sides a request arriving on ARRIVAL may leave on: external requests
+ * only go to the pool, the pool's go to any external side. */
+static unsigned leaving_sides(enum listener_role arrival)
+{
+	if (arrival == ROLE_INTERNAL)
+		return SIDE_ACCESS | SIDE_FEDERATION;
+	return SIDE_INTERNAL;
 }
 
 /* Counts the Route entries at the top of REQUEST that belong to this
  * crossing of the edge: ours for the side it arrived on, then ours for the
- * side it leaves on.  The count stops after the first entry for the
- * leaving side: an own entry after that belongs to a later crossing that
- * must pass through the pool first, e.g. when the pool does not
- * Record-Route, a dialog between two of our users reads
- * ext(A) int(A) int(B) ext(B) and the request from A must reach the pool
- * with int(B) ext(B) still in it.  *TOKEN_URI gets the first counted entry
- * with a user part (a flow token), or NULL. */
+ * side it leaves on.  The count stops after the first entry for a leaving
+ * side (and before an own entry for neither): an own entry after that
+ * belongs to a later crossing that must pass through the pool first, e.g.
+ * when the pool does not Record-Route, a dialog between two of our users
+ * reads ext(A) int(A) int(B) ext(B) and the request from A must reach the
+ * pool with int(B) ext(B) still in it.  *TOKEN_URI gets the first counted
+ * entry with a user part (a flow token), or NULL; *SIDES the sides the
+ * counted entries name. */
 static unsigned own_routes(const osip_message_t *request, enum listener_role arrival,
-			   const struct sip_edge *edge, const osip_uri_t **token_uri)
+			   const struct sip_edge *edge, const osip_uri_t **token_uri,
+			   unsigned *sides_seen)
 {
-	unsigned arrival_side = arrival == ROLE_ACCESS ? SIDE_EXTERNAL : SIDE_INTERNAL;
+	unsigned arrival_side = SIDE(arrival), leaving = leaving_sides(arrival);
 	unsigned count = 0;
 
 	*token_uri = NULL;
+	*sides_seen = 0;
 	for (int i = 0; i < osip_list_size(&request->routes); i++) {
 		const osip_route_t *route = osip_list_get(&request->routes, i);
 		unsigned sides = route != NULL ? uri_sides(route->url, edge) : 0;
 
-		if (sides == 0)
+		if ((sides & (arrival_side | leaving)) == 0)
 			break;
 		count++;
+		*sides_seen |= sides;
 		if (*token_uri == NULL && route->url->username != NULL &&
 		    route->url->username[0] != '\0')
 			*token_uri = route->url;
@@ -231,15 +261,27 @@ static unsigned own_routes(const osip_message_t *request, enum listener_role arr
 	return count;
 }
 
-static bool from_domain_is_ours(const osip_message_t *request, const struct sip_edge *edge)
+static const char *from_domain(const osip_message_t *request)
 {
-	const char *domain;
-
-	if (request->from == NULL)
-		return false;
-	domain = sip_uri_domain(request->from->url);
-	return domain != NULL && config_is_our_domain(edge->config, domain);
+	return request->from != NULL ? sip_uri_domain(request->from->url) : NULL;
 }
+
+static const char *to_domain(const osip_message_t *request)
+{
+	return request->to != NULL ? sip_uri_domain(request->to->url) : NULL;
+}
+
+static const char *request_uri_domain(const osip_message_t *request)
+{
+	return sip_uri_domain(request->req_uri);
+}
+
+static bool has_federation_side(const struct sip_edge *edge)
+{
+	return edge->hops[ROLE_FEDERATION].host != NULL;
+}
+
+/* ---- Requests from access ----------------------------------------------- */
 
 /* A remote user's request: checked, then always relayed to the pool, which
  * authenticates the user and decides where it goes. */
@@ -247,29 +289,230 @@ static void route_from_access(const osip_message_t *request, const struct sip_ed
 			      struct sip_decision *decision)
 {
 	const osip_uri_t *token_uri;
+	unsigned sides;
 
-	if (!from_domain_is_ours(request, edge)) {
+	if (!config_is_our_domain(edge->config, from_domain(request))) {
 		refuse(request, 403, "From Domain Not Served", decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_POOL;
-	decision->routes_to_pop = own_routes(request, ROLE_ACCESS, edge, &token_uri);
+	decision->routes_to_pop = own_routes(request, ROLE_ACCESS, edge, &token_uri, &sides);
 	decision->add_path = method_is(request, "REGISTER");
 	decision->record_route = wants_record_route(request);
 }
 
-/* The pool's request to a remote user: to exactly the access connection
- * whose flow token is in our Route (Path or Record-Route we inserted). */
+/* ---- Requests from federation ------------------------------------------- */
+
+static bool discovered_for(const struct sip_peer *peer, const char *domain)
+{
+	return peer->discovered_domain != NULL &&
+	       strcasecmp(peer->discovered_domain, domain) == 0;
+}
+
+/* Binds DOMAIN (with its [partner] section PARTNER, or NULL under open
+ * federation) to the peer's certificate.  Where the edges of the domain
+ * come from DNS and the session has not looked them up yet, the decision is
+ * DISCOVER and false is returned, as for a refusal. */
+static bool bind_domain(const osip_message_t *request, const struct sip_peer *peer,
+			const char *domain, const struct partner_config *partner,
+			struct sip_decision *decision)
+{
+	enum policy_binding binding;
+
+	if (partner != NULL && partner->n_edges > 0) {
+		binding = policy_certificate_binds(partner, peer->names, peer->n_names,
+						   peer->fingerprint, NULL, 0);
+	} else if (discovered_for(peer, domain)) {
+		binding = policy_certificate_binds(partner, peer->names, peer->n_names,
+						   peer->fingerprint, peer->discovered,
+						   peer->n_discovered);
+	} else {
+		decision->action = SIP_ACTION_DISCOVER;
+		decision->domain = domain;
+		decision->partner = partner;
+		return false;
+	}
+	if (binding != BINDING_OK) {
+		refuse(request, 403, policy_binding_reason(binding), decision);
+		return false;
+	}
+	return true;
+}
+
+/* Whether the From domain may speak over this connection; refuses (or asks
+ * for discovery) when not.  *DOMAIN and *PARTNER get the bound domain and
+ * its [partner] section (NULL when discovered). */
+static bool from_domain_bound(const osip_message_t *request, const struct sip_peer *peer,
+			      const struct sip_edge *edge, const char **domain,
+			      const struct partner_config **partner,
+			      struct sip_decision *decision)
+{
+	*domain = from_domain(request);
+	*partner = NULL;
+	if (*domain == NULL) {
+		refuse(request, 403, "Domain Not Federated", decision);
+		return false;
+	}
+	switch (policy_domain(edge->config, *domain, partner)) {
+	case POLICY_BLOCKED:
+		refuse(request, 403, "Domain Blocked", decision);
+		return false;
+	case POLICY_OURS:
+		/* Only our own users speak for our domains, and they come
+		 * through access where the pool authenticates them. */
+		refuse(request, 403, "From Domain Is Ours", decision);
+		return false;
+	case POLICY_REFUSED:
+		refuse(request, 403, "Domain Not Federated", decision);
+		return false;
+	case POLICY_PARTNER:
+		/* The configured spelling lives as long as the configuration. */
+		*domain = (*partner)->domain;
+		break;
+	case POLICY_DISCOVER:
+		*partner = NULL;
+		break;
+	}
+	return bind_domain(request, peer, *domain, *partner, decision);
+}
+
+/* A partner's request: it speaks for a domain its certificate binds, to one
+ * of our users; then the pool decides, as for our own users. */
+static void route_from_federation(const osip_message_t *request, const struct sip_peer *peer,
+				  const struct sip_edge *edge, struct sip_decision *decision)
+{
+	const struct partner_config *partner;
+	const osip_uri_t *token_uri;
+	const char *domain;
+	unsigned sides;
+
+	if (!from_domain_bound(request, peer, edge, &domain, &partner, decision))
+		return;
+	if (!config_is_our_domain(edge->config, to_domain(request))) {
+		refuse(request, 403, "To Domain Not Ours", decision);
+		return;
+	}
+	/* In a dialog the Request-URI is a Contact, which names a host, not a
+	 * domain; a new request must be for one of our domains. */
+	if (!to_tagged(request) &&
+	    !config_is_our_domain(edge->config, request_uri_domain(request))) {
+		refuse(request, 403, "Request-URI Domain Not Ours", decision);
+		return;
+	}
+	if (method_is(request, "REGISTER")) {
+		/* Partners never register with us: only our users have a
+		 * registrar here. */
+		refuse(request, 403, "Registration Not Allowed", decision);
+		return;
+	}
+	decision->action = SIP_ACTION_TO_POOL;
+	decision->domain = domain;
+	decision->partner = partner;
+	decision->routes_to_pop = own_routes(request, ROLE_FEDERATION, edge, &token_uri, &sides);
+	decision->record_route = wants_record_route(request);
+}
+
+/* ---- Requests from the pool --------------------------------------------- */
+
+/* Where the Request-URI domain of the pool's request is federated, *DOMAIN
+ * and *PARTNER name it (as in policy_domain); otherwise a refusal or 404. */
+static bool partner_of_request_uri(const osip_message_t *request, const struct sip_edge *edge,
+				   const char **domain, const struct partner_config **partner,
+				   struct sip_decision *decision)
+{
+	*domain = request_uri_domain(request);
+	*partner = NULL;
+	if (*domain == NULL || !has_federation_side(edge)) {
+		refuse(request, 404, "No Flow Token", decision);
+		return false;
+	}
+	switch (policy_domain(edge->config, *domain, partner)) {
+	case POLICY_OURS:
+		/* Our user, but no connection of theirs named. */
+		refuse(request, 404, "No Flow Token", decision);
+		return false;
+	case POLICY_BLOCKED:
+		refuse(request, 403, "Domain Blocked", decision);
+		return false;
+	case POLICY_REFUSED:
+		refuse(request, 403, "Domain Not Federated", decision);
+		return false;
+	case POLICY_PARTNER:
+		*domain = (*partner)->domain;
+		return true;
+	case POLICY_DISCOVER:
+		*partner = NULL;
+		return true;
+	}
+	refuse(request, 404, "No Flow Token", decision);
+	return false;
+}
+
+/* The pool's request to a partner that no connection is named for: over
+ * the link to the partner's edge.  It speaks for one of our domains, as
+ * the partner will check. */
+static void route_to_partner(const osip_message_t *request, const struct sip_edge *edge,
+			     unsigned routes, struct sip_decision *decision)
+{
+	const struct partner_config *partner;
+	const char *domain;
+
+	if (!partner_of_request_uri(request, edge, &domain, &partner, decision))
+		return;
+	if (!config_is_our_domain(edge->config, from_domain(request))) {
+		refuse(request, 403, "From Domain Not Ours", decision);
+		return;
+	}
+	decision->action = SIP_ACTION_TO_PARTNER;
+	decision->domain = domain;
+	decision->partner = partner;
+	decision->routes_to_pop = routes;
+	decision->record_route = wants_record_route(request);
+}
+
+/* A request to the federation connection named by the token may go over a
+ * new link to the partner when that connection is gone: when our Route
+ * entries say it left by the federation side, its Request-URI is in a
+ * federated domain and it speaks for one of ours (as over any link). */
+static void set_partner_fallback(const osip_message_t *request, const struct sip_edge *edge,
+				 unsigned sides, struct sip_decision *decision)
+{
+	const struct partner_config *partner = NULL;
+	const char *domain = request_uri_domain(request);
+
+	if (!has_federation_side(edge) || (sides & SIDE_FEDERATION) == 0 || domain == NULL ||
+	    !config_is_our_domain(edge->config, from_domain(request)))
+		return;
+	switch (policy_domain(edge->config, domain, &partner)) {
+	case POLICY_PARTNER:
+		decision->domain = partner->domain;
+		decision->partner = partner;
+		break;
+	case POLICY_DISCOVER:
+		decision->domain = domain;
+		break;
+	case POLICY_OURS:
+	case POLICY_BLOCKED:
+	case POLICY_REFUSED:
+		return;
+	}
+	decision->partner_fallback = true;
+}
+
+/* The pool's request: to exactly the external connection whose flow token
+ * is in our Route (Path or Record-Route we inserted), or, without one, to
+ * a federated domain's edge. */
 static void route_from_internal(const osip_message_t *request, const struct sip_edge *edge,
 				struct sip_decision *decision)
 {
 	const osip_uri_t *token_uri;
 	const char *token;
 	uint64_t conn_id = 0;
-	unsigned routes = own_routes(request, ROLE_INTERNAL, edge, &token_uri);
+	unsigned sides;
+	unsigned routes = own_routes(request, ROLE_INTERNAL, edge, &token_uri, &sides);
 
 	if (token_uri == NULL) {
-		refuse(request, 404, "No Flow Token", decision);
+		route_to_partner(request, edge, routes, decision);
 		return;
 	}
 	token = token_uri->username;
@@ -288,9 +531,10 @@ static void route_from_internal(const osip_message_t *request, const struct sip_
 	decision->conn_id = conn_id;
 	decision->routes_to_pop = routes;
 	decision->record_route = wants_record_route(request);
+	set_partner_fallback(request, edge, sides, decision);
 }
 
-void sip_route_request(const osip_message_t *request, enum listener_role arrival,
+void sip_route_request(const osip_message_t *request, const struct sip_peer *peer,
 		       const struct sip_edge *edge, struct sip_decision *decision)
 {
 	struct sip_reject reject = {0, NULL};
@@ -300,12 +544,15 @@ void sip_route_request(const osip_message_t *request, enum listener_role arrival
 		refuse(request, reject.status, reject.reason, decision);
 		return;
 	}
-	switch (arrival) {
+	switch (peer->role) {
 	case ROLE_ACCESS:
 		route_from_access(request, edge, decision);
 		return;
 	case ROLE_INTERNAL:
 		route_from_internal(request, edge, decision);
+		return;
+	case ROLE_FEDERATION:
+		route_from_federation(request, peer, edge, decision);
 		return;
 	}
 	/* A role this version does not route (only reached with a bad value). */
@@ -336,8 +583,9 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 		return;
 	}
 	/* A response comes back from the side its request was sent to: the
-	 * pool (our internal Via) or a user (our external Via). */
-	if (!(sides & (arrival == ROLE_ACCESS ? SIDE_EXTERNAL : SIDE_INTERNAL))) {
+	 * pool (our internal Via), a user (our access Via) or a partner (our
+	 * federation Via). */
+	if ((unsigned)arrival >= SIP_ROLE_COUNT || !(sides & SIDE(arrival))) {
 		decision->reason = "Response From Wrong Side";
 		return;
 	}
@@ -354,7 +602,8 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	}
 	decision->action = SIP_ACTION_TO_CONN;
 	decision->conn_id = conn_id;
-	/* Our external Via: the request came from the pool and went out to an
-	 * access client, so any pool connection can carry the response back. */
-	decision->pool_fallback = sides == SIDE_EXTERNAL;
+	/* Our Via of an external side: the request came from the pool and went
+	 * out to a user or a partner, so any pool connection can carry the
+	 * response back. */
+	decision->pool_fallback = arrival == ROLE_ACCESS || arrival == ROLE_FEDERATION;
 }

@@ -1,5 +1,6 @@
-/* Unit tests for routing: one test per rule of DESIGN.md §4, plus whole
- * dialogs between two remote users that run routing and rewrite hop by hop
+/* Unit tests for routing: one test per rule of DESIGN.md §4 and of
+ * federation (notes/federation.md), plus whole dialogs (two remote users; a
+ * partner's user and one of ours) that run routing and rewrite hop by hop
  * and check that in-dialog requests from either side reach the other. */
 #include <check.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "message.h"
+#include "policy.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "via_branch.h"
@@ -16,9 +18,43 @@
 #define EXT_PORT 443
 #define INT_HOST "127.0.0.2"
 #define INT_PORT 5061
+#define FED_HOST "127.0.0.3"
+#define FED_PORT 5061
 
 static char *domains[] = {"example.test", "example.org"};
-static struct sxedge_config config = {.domains = domains, .n_domains = 2};
+static char *blocked[] = {"spam.test", "partner-blocked.test"};
+static char *partner_edges[] = {"edge.partner.test"};
+static char *blocked_partner_edges[] = {"edge.partner-blocked.test"};
+
+/* SHA-256 pins: the partner's certificate and someone else's. */
+#define PIN {0xab, 0xcd, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, \
+	     0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, \
+	     0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e}
+static const unsigned char partner_pin[32] = PIN;
+static const unsigned char other_pin[32] = {0x01};
+
+/* partner.test: named edge, pinned; srv.test: edges by SRV; a partner
+ * below a blocked domain (the block list wins). */
+static struct partner_config partners[] = {
+	{.domain = "partner.test", .edges = partner_edges, .n_edges = 1,
+	 .fingerprint_set = true, .fingerprint = PIN},
+	{.domain = "srv.test"},
+	{.domain = "partner-blocked.test", .edges = blocked_partner_edges, .n_edges = 1},
+};
+
+#define FEDERATION(is_open) \
+	{.open = (is_open), .blocked = blocked, .n_blocked = 2, .queue_max = 64, \
+	 .connect_timeout_s = 10, .max_connections_per_address = 16}
+
+/* Closed federation (partners only) and open federation. */
+static struct sxedge_config config = {
+	.domains = domains, .n_domains = 2, .federation = FEDERATION(false),
+	.partners = partners, .n_partners = 3,
+};
+static struct sxedge_config open_config = {
+	.domains = domains, .n_domains = 2, .federation = FEDERATION(true),
+	.partners = partners, .n_partners = 3,
+};
 
 static const struct flow_key key = {
 	.secret = {0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42},
@@ -26,13 +62,26 @@ static const struct flow_key key = {
 	.boot_id = 7,
 };
 
-static const struct sip_edge edge = {
+#define HOPS \
+	{[ROLE_ACCESS] = {EXT_HOST, EXT_PORT}, [ROLE_INTERNAL] = {INT_HOST, INT_PORT}, \
+	 [ROLE_FEDERATION] = {FED_HOST, FED_PORT}}
+
+static const struct sip_edge edge = {.config = &config, .flow_key = &key, .hops = HOPS};
+static const struct sip_edge open_edge = {.config = &open_config, .flow_key = &key, .hops = HOPS};
+/* An edge without a federation listener (partners configured or not). */
+static const struct sip_edge edge_without_federation = {
 	.config = &config,
 	.flow_key = &key,
-	.external_host = EXT_HOST,
-	.external_port = EXT_PORT,
-	.internal_host = INT_HOST,
-	.internal_port = INT_PORT,
+	.hops = {[ROLE_ACCESS] = {EXT_HOST, EXT_PORT}, [ROLE_INTERNAL] = {INT_HOST, INT_PORT}},
+};
+
+/* The partner's edge as its certificate names it. */
+static char *partner_names[] = {"edge.partner.test"};
+static const struct sip_peer partner_peer = {
+	.role = ROLE_FEDERATION,
+	.names = partner_names,
+	.n_names = 1,
+	.fingerprint = partner_pin,
 };
 
 /* ---- Helpers ------------------------------------------------------------ */
@@ -55,38 +104,81 @@ static osip_message_t *parse(const char *pattern, ...)
 	return msg;
 }
 
-/* A request METHOD from FROM_DOMAIN, with TO_PARAMS after the To URI and
- * EXTRA header lines (each ending in CRLF). */
-static osip_message_t *request(const char *method, const char *from_domain, const char *to_params,
-			       const char *extra)
+/* A request METHOD for REQUEST_URI from alice@FROM_DOMAIN to
+ * bob@TO_DOMAIN, with TO_PARAMS after the To URI and EXTRA header lines
+ * (each ending in CRLF). */
+static osip_message_t *full_request(const char *method, const char *request_uri,
+				    const char *from_domain, const char *to_domain,
+				    const char *to_params, const char *extra)
 {
-	return parse("%s sip:bob@example.test SIP/2.0\r\n"
+	return parse("%s %s SIP/2.0\r\n"
 		     "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
 		     "Max-Forwards: 70\r\n"
 		     "From: <sip:alice@%s>;tag=a1\r\n"
-		     "To: <sip:bob@example.test>%s\r\n"
+		     "To: <sip:bob@%s>%s\r\n"
 		     "Call-ID: call1@192.0.2.10\r\n"
 		     "CSeq: 1 %s\r\n"
 		     "%s"
 		     "Content-Length: 0\r\n\r\n",
-		     method, from_domain, to_params, method, extra);
+		     method, request_uri, from_domain, to_domain, to_params, method, extra);
 }
 
-/* Our Route/Record-Route entry for one side, naming the connection of TOKEN. */
+/* The same for sip:bob@example.test. */
+static osip_message_t *request(const char *method, const char *from_domain, const char *to_params,
+			       const char *extra)
+{
+	return full_request(method, "sip:bob@example.test", from_domain, "example.test",
+			    to_params, extra);
+}
+
+/* Our Route/Record-Route entry for the side of ROLE, naming the connection
+ * of TOKEN. */
+static void side_uri(char *out, size_t size, const char *token, enum listener_role role)
+{
+	const struct sip_hop *hop = &edge.hops[role];
+
+	snprintf(out, size, "<sip:%s%s%s:%u;transport=tls;lr>", token != NULL ? token : "",
+		 token != NULL ? "@" : "", hop->host, (unsigned)hop->port);
+}
+
+/* The same for the access (EXTERNAL) or internal side. */
 static void own_uri(char *out, size_t size, const char *token, bool external)
 {
-	snprintf(out, size, "<sip:%s%s%s:%u;transport=tls;lr>", token != NULL ? token : "",
-		 token != NULL ? "@" : "", external ? EXT_HOST : INT_HOST,
-		 external ? EXT_PORT : INT_PORT);
+	side_uri(out, size, token, external ? ROLE_ACCESS : ROLE_INTERNAL);
 }
 
-static struct sip_decision route(const osip_message_t *msg, enum listener_role arrival)
+static struct sip_decision route_on(const osip_message_t *msg, const struct sip_peer *peer,
+				    const struct sip_edge *on)
 {
 	struct sip_decision decision;
 
 	memset(&decision, 0x5a, sizeof(decision)); /* routing must set every field */
-	sip_route_request(msg, arrival, &edge, &decision);
+	sip_route_request(msg, peer, on, &decision);
 	return decision;
+}
+
+/* Routes MSG arriving on a connection of role ARRIVAL (for federation: the
+ * partner's edge) at the closed-federation edge. */
+static struct sip_decision route(const osip_message_t *msg, enum listener_role arrival)
+{
+	struct sip_peer peer = {.role = arrival};
+
+	if (arrival == ROLE_FEDERATION)
+		peer = partner_peer;
+	return route_on(msg, &peer, &edge);
+}
+
+/* Routing's domain may point into the request (a domain without a
+ * [partner] section): the helpers that free the request keep a copy. */
+static void keep_domain(struct sip_decision *decision)
+{
+	static char copy[256];
+
+	if (decision->domain == NULL)
+		return;
+	ck_assert_uint_lt(strlen(decision->domain), sizeof(copy));
+	strcpy(copy, decision->domain);
+	decision->domain = copy;
 }
 
 /* Routes a request made by request() and frees it. */
@@ -97,6 +189,7 @@ static struct sip_decision route_request(enum listener_role arrival, const char 
 	osip_message_t *msg = request(method, from_domain, to_params, extra);
 	struct sip_decision decision = route(msg, arrival);
 
+	keep_domain(&decision);
 	osip_message_free(msg);
 	return decision;
 }
@@ -112,6 +205,10 @@ static void assert_refused(const struct sip_decision *decision, enum sip_action 
 	ck_assert(!decision->record_route);
 	ck_assert(!decision->add_path);
 	ck_assert(!decision->pool_fallback);
+	ck_assert(!decision->partner_fallback);
+	ck_assert_uint_eq(decision->conn_id, 0);
+	ck_assert_ptr_null(decision->domain);
+	ck_assert_ptr_null(decision->partner);
 }
 
 /* ---- Requests from access ----------------------------------------------- */
@@ -301,7 +398,7 @@ static osip_message_t *broken(size_t i, const char *method)
 
 START_TEST(test_request_check_failure_propagates)
 {
-	for (int role = ROLE_ACCESS; role <= ROLE_INTERNAL; role++) {
+	for (int role = 0; role < SIP_ROLE_COUNT; role++) {
 		osip_message_t *msg = broken((size_t)_i, "INVITE");
 		struct sip_reject reject = {0, NULL};
 		struct sip_decision d;
@@ -364,6 +461,10 @@ START_TEST(test_internal_valid_token_goes_to_its_connection)
 	ck_assert(d.record_route);
 	ck_assert(!d.add_path);
 	ck_assert(!d.pool_fallback);
+	ck_assert(!d.partner_fallback);
+	ck_assert_ptr_null(d.domain);
+	ck_assert_ptr_null(d.partner);
+	ck_assert_int_eq(d.status, 0);
 	ck_assert_ptr_null(d.reason);
 	/* In a dialog: no Record-Route. */
 	d = route_request(ROLE_INTERNAL, "BYE", "example.test", ";tag=b1", extra);
@@ -465,6 +566,537 @@ START_TEST(test_internal_without_token_404)
 }
 END_TEST
 
+/* ---- Requests to partners (from the pool, no flow token) ---------------- */
+
+/* Routes a request for REQUEST_URI from alice@FROM_DOMAIN, sent by the pool
+ * to edge ON, and frees it. */
+static struct sip_decision route_from_pool(const struct sip_edge *on, const char *method,
+					   const char *request_uri, const char *from_domain,
+					   const char *to_params, const char *extra)
+{
+	osip_message_t *msg =
+		full_request(method, request_uri, from_domain, "elsewhere.test", to_params, extra);
+	struct sip_peer pool = {.role = ROLE_INTERNAL};
+	struct sip_decision d = route_on(msg, &pool, on);
+
+	keep_domain(&d);
+	osip_message_free(msg);
+	return d;
+}
+
+static void assert_to_partner(const struct sip_decision *d, const char *domain,
+			      const struct partner_config *partner, unsigned routes_to_pop,
+			      bool record_route)
+{
+	ck_assert_int_eq(d->action, SIP_ACTION_TO_PARTNER);
+	ck_assert_ptr_nonnull(d->domain);
+	ck_assert_str_eq(d->domain, domain);
+	ck_assert_ptr_eq(d->partner, partner);
+	ck_assert_uint_eq(d->routes_to_pop, routes_to_pop);
+	ck_assert(d->record_route == record_route);
+	ck_assert_int_eq(d->status, 0);
+	ck_assert_ptr_null(d->reason);
+	ck_assert_uint_eq(d->conn_id, 0);
+	ck_assert(!d->add_path);
+	ck_assert(!d->pool_fallback);
+	ck_assert(!d->partner_fallback);
+}
+
+START_TEST(test_internal_partner_domain_goes_to_partner)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&edge, "INVITE", "sip:carol@partner.test", "example.test", "", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, true);
+	/* The domain is the configured spelling, whatever the request's case. */
+	d = route_from_pool(&edge, "MESSAGE", "sip:carol@Partner.TEST", "example.org", "", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, true);
+	/* A partner whose edges come from SRV is no different here. */
+	d = route_from_pool(&edge, "SUBSCRIBE", "sip:dave@srv.test", "example.test", "", "");
+	assert_to_partner(&d, "srv.test", &partners[1], 0, true);
+	/* Our own Route entry without a token is popped. */
+	d = route_from_pool(&edge, "INVITE", "sip:carol@partner.test", "example.test", "",
+			    "Route: <sip:" INT_HOST ":5061;transport=tls;lr>, "
+			    "<sip:pool.example.test;lr>\r\n");
+	assert_to_partner(&d, "partner.test", &partners[0], 1, true);
+}
+END_TEST
+
+START_TEST(test_internal_to_partner_record_route_only_dialog_initial)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "example.test", ";tag=c1", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, false);
+	d = route_from_pool(&edge, "CANCEL", "sip:carol@partner.test", "example.test", "", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, false);
+	d = route_from_pool(&edge, "ACK", "sip:carol@partner.test", "example.test", "", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, false);
+	d = route_from_pool(&edge, "REGISTER", "sip:carol@partner.test", "example.test", "", "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, false);
+}
+END_TEST
+
+START_TEST(test_internal_open_federation_goes_to_discovered_partner)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&open_edge, "INVITE", "sip:erin@open.test", "example.test", "", "");
+	assert_to_partner(&d, "open.test", NULL, 0, true);
+	/* Configured partners keep their section under open federation. */
+	d = route_from_pool(&open_edge, "INVITE", "sip:carol@partner.test", "example.test", "",
+			    "");
+	assert_to_partner(&d, "partner.test", &partners[0], 0, true);
+	/* The block list still wins. */
+	d = route_from_pool(&open_edge, "INVITE", "sip:x@mail.spam.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+}
+END_TEST
+
+START_TEST(test_internal_blocked_domain_403)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&edge, "INVITE", "sip:x@spam.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+	/* Below a blocked domain, even when it is a configured partner. */
+	d = route_from_pool(&edge, "INVITE", "sip:x@partner-blocked.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+	d = route_from_pool(&edge, "ACK", "sip:x@spam.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Domain Blocked");
+}
+END_TEST
+
+START_TEST(test_internal_unknown_domain_closed_federation_403)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&edge, "INVITE", "sip:erin@open.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Not Federated");
+	/* A subdomain of a partner is another domain. */
+	d = route_from_pool(&edge, "INVITE", "sip:carol@sub.partner.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Not Federated");
+}
+END_TEST
+
+START_TEST(test_internal_to_partner_from_domain_must_be_ours)
+{
+	struct sip_decision d;
+
+	d = route_from_pool(&edge, "INVITE", "sip:carol@partner.test", "srv.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Not Ours");
+	d = route_from_pool(&edge, "INVITE", "sip:carol@partner.test", "partner.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Not Ours");
+	d = route_from_pool(&open_edge, "MESSAGE", "sip:erin@open.test", "elsewhere.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Not Ours");
+	d = route_from_pool(&edge, "ACK", "sip:carol@partner.test", "srv.test", "", "");
+	assert_refused(&d, SIP_ACTION_DROP, 0, "From Domain Not Ours");
+}
+END_TEST
+
+/* Without a federation listener nothing goes out to partners: every
+ * request without a token is a 404, as before federation. */
+START_TEST(test_internal_without_federation_side_404)
+{
+	static const char *const uris[] = {"sip:carol@partner.test", "sip:x@spam.test",
+					   "sip:erin@open.test", "sip:bob@example.test"};
+	struct sip_decision d;
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		d = route_from_pool(&edge_without_federation, "INVITE", uris[i], "example.test",
+				    "", "");
+		assert_refused(&d, SIP_ACTION_REPLY, 404, "No Flow Token");
+	}
+	/* Our own domain with a federation side: still no token, still 404. */
+	d = route_from_pool(&open_edge, "INVITE", "sip:bob@example.org", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 404, "No Flow Token");
+}
+END_TEST
+
+/* The token of a federation connection goes to that connection; when it is
+ * gone, the session may use the partner domain's link instead. */
+START_TEST(test_internal_federation_token_has_partner_fallback)
+{
+	char token[FLOW_TOKEN_LEN + 1], in[128], fed[128], extra[512];
+	struct sip_decision d;
+
+	flow_token_seal(&key, 4242, token);
+	own_uri(in, sizeof(in), token, false);
+	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, fed);
+	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test;transport=tls", "example.test",
+			    ";tag=c1", extra);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, 4242);
+	ck_assert_uint_eq(d.routes_to_pop, 2);
+	ck_assert(!d.record_route);
+	ck_assert(d.partner_fallback);
+	ck_assert_str_eq(d.domain, "partner.test");
+	ck_assert_ptr_eq(d.partner, &partners[0]);
+	ck_assert(!d.pool_fallback);
+	ck_assert_int_eq(d.status, 0);
+	ck_assert_ptr_null(d.reason);
+	/* Open federation: a discovered domain, no section. */
+	d = route_from_pool(&open_edge, "INFO", "sip:erin@open.test", "example.test", ";tag=c1",
+			    extra);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, 4242);
+	ck_assert(d.partner_fallback);
+	ck_assert_str_eq(d.domain, "open.test");
+	ck_assert_ptr_null(d.partner);
+}
+END_TEST
+
+static void assert_to_conn_without_fallback(const struct sip_decision *d, uint64_t conn_id)
+{
+	ck_assert_int_eq(d->action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d->conn_id, conn_id);
+	ck_assert(!d->partner_fallback);
+	ck_assert_ptr_null(d->domain);
+	ck_assert_ptr_null(d->partner);
+}
+
+START_TEST(test_internal_token_without_partner_fallback)
+{
+	char token[FLOW_TOKEN_LEN + 1], in[128], fed[128], ext[128], extra[512];
+	struct sip_decision d;
+
+	flow_token_seal(&key, 4243, token);
+	own_uri(in, sizeof(in), token, false);
+	own_uri(ext, sizeof(ext), token, true);
+	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
+	/* A Request-URI in our domain or not federated. */
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, fed);
+	d = route_from_pool(&edge, "BYE", "sip:bob@example.test", "example.test", ";tag=c1",
+			    extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	d = route_from_pool(&edge, "BYE", "sip:carol@192.0.2.77:5061", "example.test", ";tag=c1",
+			    extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	d = route_from_pool(&edge, "BYE", "sip:x@spam.test", "example.test", ";tag=c1", extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	/* A request that could not go over a link: From not ours. */
+	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "srv.test", ";tag=c1", extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	/* An access connection (our pair is internal, access): a flow that
+	 * failed is a 430 for the user, not a partner link. */
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, ext);
+	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "example.test", ";tag=c1",
+			    extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	/* Only a Path-like entry: which side it left on is unknown. */
+	snprintf(extra, sizeof(extra), "Route: %s\r\n", in);
+	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "example.test", ";tag=c1",
+			    extra);
+	assert_to_conn_without_fallback(&d, 4243);
+	ck_assert_uint_eq(d.routes_to_pop, 1);
+}
+END_TEST
+
+/* ---- Requests from federation ------------------------------------------- */
+
+/* Routes a request for REQUEST_URI from alice@FROM_DOMAIN to bob@TO_DOMAIN
+ * that arrived from PEER at edge ON, and frees it. */
+static struct sip_decision route_from_partner(const struct sip_edge *on,
+					      const struct sip_peer *peer, const char *method,
+					      const char *request_uri, const char *from_domain,
+					      const char *to_domain, const char *to_params,
+					      const char *extra)
+{
+	osip_message_t *msg =
+		full_request(method, request_uri, from_domain, to_domain, to_params, extra);
+	struct sip_decision d = route_on(msg, peer, on);
+
+	keep_domain(&d);
+	osip_message_free(msg);
+	return d;
+}
+
+/* The same for an INVITE (or METHOD) from FROM_DOMAIN to bob@example.test. */
+static struct sip_decision partner_sends(const struct sip_edge *on, const struct sip_peer *peer,
+					 const char *method, const char *from_domain)
+{
+	return route_from_partner(on, peer, method, "sip:bob@example.test", from_domain,
+				  "example.test", "", "");
+}
+
+static void assert_to_pool_from(const struct sip_decision *d, const char *domain,
+				const struct partner_config *partner, unsigned routes_to_pop,
+				bool record_route)
+{
+	ck_assert_int_eq(d->action, SIP_ACTION_TO_POOL);
+	ck_assert_ptr_nonnull(d->domain);
+	ck_assert_str_eq(d->domain, domain);
+	ck_assert_ptr_eq(d->partner, partner);
+	ck_assert_uint_eq(d->routes_to_pop, routes_to_pop);
+	ck_assert(d->record_route == record_route);
+	ck_assert_int_eq(d->status, 0);
+	ck_assert_ptr_null(d->reason);
+	ck_assert_uint_eq(d->conn_id, 0);
+	ck_assert(!d->add_path);
+	ck_assert(!d->pool_fallback);
+	ck_assert(!d->partner_fallback);
+}
+
+static void assert_discover(const struct sip_decision *d, const char *domain,
+			    const struct partner_config *partner)
+{
+	ck_assert_int_eq(d->action, SIP_ACTION_DISCOVER);
+	ck_assert_ptr_nonnull(d->domain);
+	ck_assert_str_eq(d->domain, domain);
+	ck_assert_ptr_eq(d->partner, partner);
+	ck_assert_int_eq(d->status, 0);
+	ck_assert_ptr_null(d->reason);
+	ck_assert_uint_eq(d->routes_to_pop, 0);
+	ck_assert(!d->record_route);
+	ck_assert(!d->add_path);
+	ck_assert(!d->pool_fallback);
+	ck_assert(!d->partner_fallback);
+}
+
+START_TEST(test_federation_bound_partner_goes_to_pool)
+{
+	struct sip_decision d = partner_sends(&edge, &partner_peer, "INVITE", "partner.test");
+
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	d = partner_sends(&edge, &partner_peer, "MESSAGE", "Partner.TEST");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99:5062",
+			       "partner.test", "example.org", ";tag=b1", "");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+	d = partner_sends(&edge, &partner_peer, "CANCEL", "partner.test");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+	d = partner_sends(&edge, &partner_peer, "ACK", "partner.test");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+	/* A wildcard certificate matches one label (RFC 6125). */
+	{
+		char *wildcard[] = {"other.test", "*.partner.test"};
+		struct sip_peer peer = partner_peer;
+
+		peer.names = wildcard;
+		peer.n_names = 2;
+		d = partner_sends(&edge, &peer, "INVITE", "partner.test");
+		assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	}
+}
+END_TEST
+
+START_TEST(test_federation_blocked_domain_403)
+{
+	struct sip_decision d = partner_sends(&edge, &partner_peer, "INVITE", "spam.test");
+
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+	d = partner_sends(&open_edge, &partner_peer, "MESSAGE", "a.b.spam.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+	/* The block list wins over a [partner] section, whatever the certificate. */
+	{
+		char *names[] = {"edge.partner-blocked.test"};
+		struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+
+		d = partner_sends(&edge, &peer, "INVITE", "partner-blocked.test");
+		assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+	}
+	d = partner_sends(&edge, &partner_peer, "ACK", "spam.test");
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Domain Blocked");
+}
+END_TEST
+
+/* An outsider must not speak for our users, even with a good certificate. */
+START_TEST(test_federation_from_our_domain_403)
+{
+	struct sip_decision d = partner_sends(&edge, &partner_peer, "INVITE", "example.test");
+
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Is Ours");
+	d = partner_sends(&open_edge, &partner_peer, "MESSAGE", "EXAMPLE.org");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Is Ours");
+}
+END_TEST
+
+START_TEST(test_federation_unknown_domain_closed_403)
+{
+	struct sip_decision d = partner_sends(&edge, &partner_peer, "INVITE", "open.test");
+
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Not Federated");
+	d = partner_sends(&edge, &partner_peer, "INVITE", "sub.partner.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Not Federated");
+}
+END_TEST
+
+START_TEST(test_federation_certificate_of_another_edge_403)
+{
+	char *names[] = {"edge.srv.test", "partner.test", "x.edge.partner.test"};
+	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 3,
+				.fingerprint = partner_pin};
+	struct sip_decision d = partner_sends(&edge, &peer, "INVITE", "partner.test");
+
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
+	ck_assert_str_eq(d.reason, policy_binding_reason(BINDING_NAME_MISMATCH));
+	/* No identities at all. */
+	peer.n_names = 0;
+	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
+	d = partner_sends(&edge, &peer, "ACK", "partner.test");
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Certificate Does Not Match Domain");
+}
+END_TEST
+
+START_TEST(test_federation_certificate_pin_mismatch_403)
+{
+	struct sip_peer peer = partner_peer;
+	struct sip_decision d;
+
+	peer.fingerprint = other_pin;
+	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Pin Mismatch");
+	ck_assert_str_eq(d.reason, policy_binding_reason(BINDING_FINGERPRINT_MISMATCH));
+	peer.fingerprint = NULL;
+	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Pin Mismatch");
+}
+END_TEST
+
+/* A partner without `edge` is checked against its SRV targets, which the
+ * session looks up when routing asks for them. */
+START_TEST(test_federation_partner_by_srv_discovers_then_binds)
+{
+	char *names[] = {"sip2.srv.test"};
+	char *targets[] = {"sip1.srv.test", "sip2.srv.test"};
+	char *other_targets[] = {"sip1.srv.test"};
+	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+	struct sip_decision d;
+
+	d = partner_sends(&edge, &peer, "INVITE", "srv.test");
+	assert_discover(&d, "srv.test", &partners[1]);
+	/* Targets found for another domain do not count. */
+	peer.discovered_domain = "partner.test";
+	peer.discovered = targets;
+	peer.n_discovered = 2;
+	d = partner_sends(&edge, &peer, "INVITE", "srv.test");
+	assert_discover(&d, "srv.test", &partners[1]);
+	peer.discovered_domain = "SRV.test";
+	d = partner_sends(&edge, &peer, "INVITE", "srv.test");
+	assert_to_pool_from(&d, "srv.test", &partners[1], 0, true);
+	peer.discovered = other_targets;
+	peer.n_discovered = 1;
+	d = partner_sends(&edge, &peer, "INVITE", "srv.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
+	/* An ACK waits for the look-up too: it is not a refusal. */
+	peer.discovered_domain = NULL;
+	d = partner_sends(&edge, &peer, "ACK", "srv.test");
+	assert_discover(&d, "srv.test", &partners[1]);
+}
+END_TEST
+
+START_TEST(test_federation_open_domain_discovers_then_binds)
+{
+	char *names[] = {"sip.open.test"};
+	char *targets[] = {"sip.open.test"};
+	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+	struct sip_decision d;
+
+	d = partner_sends(&open_edge, &peer, "INVITE", "open.test");
+	assert_discover(&d, "open.test", NULL);
+	peer.discovered_domain = "open.test";
+	peer.discovered = targets;
+	peer.n_discovered = 1;
+	d = partner_sends(&open_edge, &peer, "INVITE", "open.test");
+	assert_to_pool_from(&d, "open.test", NULL, 0, true);
+	/* Another open domain on the same connection needs its own look-up. */
+	d = partner_sends(&open_edge, &peer, "INVITE", "other-open.test");
+	assert_discover(&d, "other-open.test", NULL);
+	/* A configured partner binds by its section, not by discovery. */
+	d = partner_sends(&open_edge, &partner_peer, "INVITE", "partner.test");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	/* The targets found do not name the peer. */
+	peer.discovered = partner_names;
+	d = partner_sends(&open_edge, &peer, "INVITE", "open.test");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
+}
+END_TEST
+
+START_TEST(test_federation_to_domain_not_ours_403)
+{
+	struct sip_decision d;
+
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@example.test",
+			       "partner.test", "srv.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
+	/* In a dialog too. */
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
+			       "partner.test", "elsewhere.test", ";tag=b1", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
+	/* The From check comes first. */
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@example.test",
+			       "spam.test", "srv.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
+}
+END_TEST
+
+START_TEST(test_federation_request_uri_not_ours_403)
+{
+	struct sip_decision d;
+
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test",
+			       "partner.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@192.0.2.99:5062",
+			       "partner.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	/* The To check comes first. */
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test",
+			       "partner.test", "srv.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
+	/* In a dialog the Request-URI is a Contact: not checked. */
+	d = route_from_partner(&edge, &partner_peer, "INFO", "sip:bob@192.0.2.99:5062",
+			       "partner.test", "example.test", ";tag=b1", "");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+}
+END_TEST
+
+START_TEST(test_federation_register_403)
+{
+	struct sip_decision d;
+
+	d = route_from_partner(&edge, &partner_peer, "REGISTER", "sip:example.test",
+			       "partner.test", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Registration Not Allowed");
+}
+END_TEST
+
+START_TEST(test_federation_pops_own_routes_of_crossing)
+{
+	char a[FLOW_TOKEN_LEN + 1], c[FLOW_TOKEN_LEN + 1];
+	char fed_c[128], int_c[128], int_a[128], ext_a[128], extra[1024];
+	struct sip_decision d;
+
+	flow_token_seal(&key, 1, a);
+	flow_token_seal(&key, 3, c);
+	side_uri(fed_c, sizeof(fed_c), c, ROLE_FEDERATION);
+	own_uri(int_c, sizeof(int_c), c, false);
+	own_uri(int_a, sizeof(int_a), a, false);
+	own_uri(ext_a, sizeof(ext_a), a, true);
+	snprintf(extra, sizeof(extra), "Route: %s, %s, <sip:pool.example.test;lr>\r\n", fed_c,
+		 int_c);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
+			       "partner.test", "example.test", ";tag=b1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
+	/* Stops after the internal entry (a pool that does not Record-Route). */
+	snprintf(extra, sizeof(extra), "Route: %s, %s, %s, %s\r\n", fed_c, int_c, int_a, ext_a);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
+			       "partner.test", "example.test", ";tag=b1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
+	/* Our access side is not part of a crossing from federation. */
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", ext_a, int_a);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
+			       "partner.test", "example.test", ";tag=b1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", fed_c, ext_a);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
+			       "partner.test", "example.test", ";tag=b1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 1, false);
+}
+END_TEST
+
 /* ---- Whole dialogs ------------------------------------------------------ */
 
 #define CONN_ALICE 101
@@ -527,17 +1159,20 @@ static void routes_of(const osip_message_t *msg, struct uri_list *list)
 
 /* What the edge does to REQUEST arriving on ARRIVAL_CONN: route it, and
  * rewrite it as the session would.  Returns the decision. */
-static struct sip_decision edge_relays(osip_message_t *msg, enum listener_role arrival,
-				       uint64_t arrival_conn)
+/* What the edge does to REQUEST arriving on ARRIVAL_CONN: route it, and
+ * rewrite it as the session would when it leaves on the side of DEPARTURE
+ * (which the session knows from the connection routing names).  The flow
+ * token is the external connection's.  Returns the decision. */
+static struct sip_decision edge_crosses(osip_message_t *msg, const struct sip_peer *peer,
+					uint64_t arrival_conn, enum listener_role departure)
 {
-	struct sip_hop external = {EXT_HOST, EXT_PORT}, internal = {INT_HOST, INT_PORT};
 	char token[FLOW_TOKEN_LEN + 1], branch[VIA_BRANCH_SIZE];
-	struct sip_decision d = route(msg, arrival);
-	bool from_access = arrival == ROLE_ACCESS;
+	struct sip_decision d = route_on(msg, peer, &edge);
+	bool from_outside = peer->role != ROLE_INTERNAL;
 	struct sip_request_rewrite rewrite = {
 		.routes_to_pop = d.routes_to_pop,
-		.arrival = from_access ? external : internal,
-		.departure = from_access ? internal : external,
+		.arrival = edge.hops[peer->role],
+		.departure = edge.hops[departure],
 		.branch = branch,
 		.flow_token = token,
 		.record_route = d.record_route,
@@ -545,10 +1180,20 @@ static struct sip_decision edge_relays(osip_message_t *msg, enum listener_role a
 	};
 
 	ck_assert(d.action == SIP_ACTION_TO_POOL || d.action == SIP_ACTION_TO_CONN);
-	flow_token_seal(&key, from_access ? arrival_conn : d.conn_id, token);
+	flow_token_seal(&key, from_outside ? arrival_conn : d.conn_id, token);
 	via_branch_make(&key, arrival_conn, msg, branch);
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
 	return d;
+}
+
+/* The same between access and internal. */
+static struct sip_decision edge_relays(osip_message_t *msg, enum listener_role arrival,
+				       uint64_t arrival_conn)
+{
+	struct sip_peer peer = {.role = arrival};
+
+	return edge_crosses(msg, &peer, arrival_conn,
+			    arrival == ROLE_ACCESS ? ROLE_INTERNAL : ROLE_ACCESS);
 }
 
 static osip_message_t *dialog_request(const char *method, const char *from, const char *to,
@@ -681,6 +1326,233 @@ START_TEST(test_dialog_through_pool_without_record_route)
 }
 END_TEST
 
+/* ---- A dialog across federation ----------------------------------------- */
+
+#define CONN_CAROL 404
+#define CAROL_VIA "SIP/2.0/TLS edge.partner.test:5061;branch=z9hG4bKcarol1"
+#define ALICE_CONTACT "sip:alice@192.0.2.10:5062;transport=tls"
+#define CAROL_CONTACT "sip:carol@partner.test;gr=urn:uuid:c1"
+#define FED_VIA_START "SIP/2.0/TLS " FED_HOST ":5061;branch="
+
+static void vias_of(const osip_message_t *msg, struct uri_list *list)
+{
+	list->count = 0;
+	for (int i = 0; i < osip_list_size(&msg->vias); i++) {
+		osip_via_t *via = osip_list_get(&msg->vias, i);
+		char *text = NULL;
+
+		ck_assert_int_eq(osip_via_to_str(via, &text), 0);
+		uri_list_add(list, text);
+		osip_free(text);
+	}
+}
+
+/* "Via: v\r\n" lines from LIST[FIRST..]. */
+static void via_lines(char *out, size_t size, const struct uri_list *list, int first)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = first; i < list->count; i++)
+		used += (size_t)snprintf(out + used, size - used, "Via: %s\r\n", list->items[i]);
+}
+
+/* A request from FROM (user@domain) to TO in the dialog of Carol and Alice. */
+static osip_message_t *crossing_request(const char *method, const char *request_uri,
+					const char *vias, const char *from, const char *to,
+					const char *to_tag, const char *route_line,
+					const char *record_route)
+{
+	return parse("%s %s SIP/2.0\r\n"
+		     "%s"
+		     "Max-Forwards: 70\r\n"
+		     "%s%s"
+		     "From: <sip:%s>;tag=f1\r\n"
+		     "To: <sip:%s>%s\r\n"
+		     "Call-ID: federated1@edge.partner.test\r\n"
+		     "CSeq: 2 %s\r\n"
+		     "Content-Length: 0\r\n\r\n",
+		     method, request_uri, vias, route_line, record_route, from, to, to_tag,
+		     method);
+}
+
+/* Alice's 200 OK to the INVITE as it arrives on ARRIVAL with VIAS[FIRST..]:
+ * routed and rewritten.  Returns the decision; REMAINING gets the Vias left. */
+static struct sip_decision response_crosses(const struct uri_list *vias, int first,
+					    enum listener_role arrival,
+					    struct uri_list *remaining)
+{
+	char via_text[2048];
+	osip_message_t *msg;
+	struct sip_decision d;
+
+	via_lines(via_text, sizeof(via_text), vias, first);
+	msg = parse("SIP/2.0 200 OK\r\n"
+		    "%s"
+		    "From: <sip:carol@partner.test>;tag=f1\r\n"
+		    "To: <sip:alice@example.test>;tag=a2\r\n"
+		    "Call-ID: federated1@edge.partner.test\r\n"
+		    "CSeq: 2 INVITE\r\n"
+		    "Contact: <" ALICE_CONTACT ">\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		    via_text);
+	memset(&d, 0x5a, sizeof(d));
+	sip_route_response(msg, arrival, &edge, &d);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_int_eq(sip_response_rewrite(msg), 0);
+	vias_of(msg, remaining);
+	osip_message_free(msg);
+	return d;
+}
+
+/* Strips the pool's own Route entry (it Record-Routes) from ROUTES. */
+static void pool_pops_itself(struct uri_list *routes)
+{
+	ck_assert_int_ge(routes->count, 1);
+	ck_assert_str_eq(routes->items[0], POOL_RR);
+	memmove(routes->items[0], routes->items[1], sizeof(routes->items[0]) * 7);
+	routes->count--;
+}
+
+/* Carol (partner.test, over a federation connection) calls Alice (ours,
+ * registered over access, so the pool has her Path) through the pool,
+ * which Record-Routes; Alice answers; then each sends BYE along the route
+ * set and reaches the other. */
+START_TEST(test_dialog_across_federation)
+{
+	struct uri_list from_carol, at_alice, vias, remaining, expected;
+	char route_line[1024], record_route[1024], via_text[2048], uri[160];
+	char token_alice[FLOW_TOKEN_LEN + 1], token_carol[FLOW_TOKEN_LEN + 1];
+	struct sip_peer pool = {.role = ROLE_INTERNAL};
+	struct sip_decision d;
+	osip_message_t *msg;
+
+	flow_token_seal(&key, CONN_ALICE, token_alice);
+	flow_token_seal(&key, CONN_CAROL, token_carol);
+
+	/* 1. Carol's INVITE reaches our federation side from her edge. */
+	msg = crossing_request("INVITE", "sip:alice@example.test", "Via: " CAROL_VIA "\r\n",
+			       "carol@partner.test", "alice@example.test", "", "", "");
+	d = edge_crosses(msg, &partner_peer, CONN_CAROL, ROLE_INTERNAL);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	record_routes_of(msg, &from_carol);
+	vias_of(msg, &vias);
+	osip_message_free(msg);
+	ck_assert_int_eq(from_carol.count, 2);
+	own_uri(uri, sizeof(uri), token_carol, false);
+	ck_assert_str_eq(from_carol.items[0], uri);
+	side_uri(uri, sizeof(uri), token_carol, ROLE_FEDERATION);
+	ck_assert_str_eq(from_carol.items[1], uri);
+
+	/* 2. The pool record-routes and sends it to Alice along her Path. */
+	own_uri(uri, sizeof(uri), token_alice, false);
+	snprintf(route_line, sizeof(route_line), "Route: %s\r\n", uri);
+	snprintf(record_route, sizeof(record_route), "Record-Route: " POOL_RR ", %s, %s\r\n",
+		 from_carol.items[0], from_carol.items[1]);
+	snprintf(via_text, sizeof(via_text),
+		 "Via: SIP/2.0/TLS pool.example.test:5061;branch=z9hG4bKpool1\r\n"
+		 "Via: %s\r\nVia: %s\r\n",
+		 vias.items[0], vias.items[1]);
+	msg = crossing_request("INVITE", ALICE_CONTACT, via_text, "carol@partner.test",
+			       "alice@example.test", "", route_line, record_route);
+	d = edge_crosses(msg, &pool, CONN_POOL, ROLE_ACCESS);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, CONN_ALICE);
+	ck_assert(d.record_route);
+	ck_assert(!d.partner_fallback);
+	ck_assert_uint_eq(osip_list_size(&msg->routes), 0);
+	record_routes_of(msg, &at_alice);
+	vias_of(msg, &vias);
+	osip_message_free(msg);
+	expected.count = 0;
+	own_uri(uri, sizeof(uri), token_alice, true);
+	uri_list_add(&expected, uri);
+	own_uri(uri, sizeof(uri), token_alice, false);
+	uri_list_add(&expected, uri);
+	uri_list_add(&expected, POOL_RR);
+	uri_list_add(&expected, from_carol.items[0]);
+	uri_list_add(&expected, from_carol.items[1]);
+	ck_assert_int_eq(at_alice.count, expected.count);
+	for (int i = 0; i < expected.count; i++)
+		ck_assert_str_eq(at_alice.items[i], expected.items[i]);
+	ck_assert_int_eq(vias.count, 4);
+
+	/* 3. Alice's 200 OK comes back over access to the pool connection... */
+	d = response_crosses(&vias, 0, ROLE_ACCESS, &remaining);
+	ck_assert_uint_eq(d.conn_id, CONN_POOL);
+	ck_assert(d.pool_fallback);
+	ck_assert_int_eq(remaining.count, 3);
+	/* ...and, the pool's Via removed, from the pool to Carol's connection. */
+	d = response_crosses(&remaining, 1, ROLE_INTERNAL, &remaining);
+	ck_assert_uint_eq(d.conn_id, CONN_CAROL);
+	ck_assert(!d.pool_fallback);
+	ck_assert_int_eq(remaining.count, 1);
+	ck_assert_str_eq(remaining.items[0], CAROL_VIA);
+
+	/* 4. Carol's BYE (route set: the Record-Route reversed) pops our pair
+	 * for her side and goes to the pool... */
+	route_header(route_line, sizeof(route_line), &at_alice, true);
+	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n",
+			       "carol@partner.test", "alice@example.test", ";tag=a2", route_line,
+			       "");
+	d = edge_crosses(msg, &partner_peer, CONN_CAROL, ROLE_INTERNAL);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
+	routes_of(msg, &remaining);
+	osip_message_free(msg);
+	ck_assert_int_eq(remaining.count, 3);
+	/* ...which sends it on to our internal side, then to Alice. */
+	pool_pops_itself(&remaining);
+	route_header(route_line, sizeof(route_line), &remaining, false);
+	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n",
+			       "carol@partner.test", "alice@example.test", ";tag=a2", route_line,
+			       "");
+	d = edge_crosses(msg, &pool, CONN_POOL, ROLE_ACCESS);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, CONN_ALICE);
+	ck_assert_uint_eq(d.routes_to_pop, 2);
+	ck_assert(!d.partner_fallback);
+	ck_assert_uint_eq(osip_list_size(&msg->routes), 0);
+	osip_message_free(msg);
+
+	/* 5. Alice's BYE (route set: the Record-Route as received) goes to
+	 * the pool... */
+	route_header(route_line, sizeof(route_line), &at_alice, false);
+	msg = crossing_request("BYE", CAROL_CONTACT,
+			       "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
+			       "alice@example.test", "carol@partner.test", ";tag=f1", route_line,
+			       "");
+	d = edge_relays(msg, ROLE_ACCESS, CONN_ALICE);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
+	ck_assert_uint_eq(d.routes_to_pop, 2);
+	routes_of(msg, &remaining);
+	osip_message_free(msg);
+	ck_assert_int_eq(remaining.count, 3);
+	/* ...and from the pool over Carol's federation connection, or over
+	 * a new link to partner.test if that connection is gone. */
+	pool_pops_itself(&remaining);
+	route_header(route_line, sizeof(route_line), &remaining, false);
+	msg = crossing_request("BYE", CAROL_CONTACT,
+			       "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
+			       "alice@example.test", "carol@partner.test", ";tag=f1", route_line,
+			       "");
+	d = edge_crosses(msg, &pool, CONN_POOL, ROLE_FEDERATION);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, CONN_CAROL);
+	ck_assert_uint_eq(d.routes_to_pop, 2);
+	ck_assert(!d.record_route);
+	ck_assert(d.partner_fallback);
+	ck_assert_str_eq(d.domain, "partner.test");
+	ck_assert_ptr_eq(d.partner, &partners[0]);
+	ck_assert_uint_eq(osip_list_size(&msg->routes), 0);
+	/* It leaves with our Via of the federation side on top. */
+	vias_of(msg, &vias);
+	ck_assert_int_eq(vias.count, 2);
+	ck_assert_msg(strncmp(vias.items[0], FED_VIA_START, strlen(FED_VIA_START)) == 0,
+		      "top Via %s", vias.items[0]);
+	osip_message_free(msg);
+}
+END_TEST
+
 /* ---- Responses ---------------------------------------------------------- */
 
 /* A response whose top Via is TOP_VIA, above the client's. */
@@ -775,10 +1647,8 @@ START_TEST(test_response_ipv6_via)
 	const struct sip_edge edge6 = {
 		.config = &config,
 		.flow_key = &key,
-		.external_host = "[2001:db8::1]",
-		.external_port = 443,
-		.internal_host = "2001:db8::2",
-		.internal_port = 5061,
+		.hops = {[ROLE_ACCESS] = {"[2001:db8::1]", 443},
+			 [ROLE_INTERNAL] = {"2001:db8::2", 5061}},
 	};
 	char branch[VIA_BRANCH_SIZE], via[256];
 	struct sip_decision d;
@@ -842,6 +1712,51 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 }
 END_TEST
 
+START_TEST(test_response_federation_via_from_partner)
+{
+	char branch[VIA_BRANCH_SIZE], via[256];
+	struct sip_decision d;
+
+	make_branch(&key, 88, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " FED_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_FEDERATION, via);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
+	ck_assert_uint_eq(d.conn_id, 88);
+	ck_assert(d.pool_fallback);
+	ck_assert(!d.partner_fallback);
+	ck_assert_ptr_null(d.domain);
+	ck_assert_ptr_null(d.partner);
+	ck_assert_ptr_null(d.reason);
+	ck_assert_uint_eq(d.routes_to_pop, 0);
+	ck_assert(!d.record_route);
+}
+END_TEST
+
+/* A branch seen by a partner or a user is no key to another side. */
+START_TEST(test_response_federation_wrong_side_dropped)
+{
+	char branch[VIA_BRANCH_SIZE], via[256];
+	struct sip_decision d;
+
+	make_branch(&key, 88, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " FED_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
+	d = route_response_via(&edge, ROLE_INTERNAL, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_FEDERATION, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_FEDERATION, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Response From Wrong Side");
+	/* Without a federation listener its host:port is nobody's. */
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " FED_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge_without_federation, ROLE_FEDERATION, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Via Not Ours");
+}
+END_TEST
+
 START_TEST(test_response_malformed_dropped)
 {
 	char branch[VIA_BRANCH_SIZE];
@@ -897,10 +1812,9 @@ START_TEST(test_uri_is_ours_names_and_ipv6)
 	const struct sip_edge named = {
 		.config = &config,
 		.flow_key = &key,
-		.external_host = "Edge.Example.Test",
-		.external_port = 443,
-		.internal_host = "[2001:db8::2]",
-		.internal_port = 5061,
+		.hops = {[ROLE_ACCESS] = {"Edge.Example.Test", 443},
+			 [ROLE_INTERNAL] = {"[2001:db8::2]", 5061},
+			 [ROLE_FEDERATION] = {"sip.example.test", 5061}},
 	};
 
 	ck_assert(uri_is_ours(&named, "sip:tok@edge.example.TEST:443;transport=tls;lr"));
@@ -909,8 +1823,23 @@ START_TEST(test_uri_is_ours_names_and_ipv6)
 	ck_assert(uri_is_ours(&named, "sip:tok@[2001:DB8::2]:5061;lr"));
 	ck_assert(uri_is_ours(&named, "sip:[2001:db8:0:0::2];transport=tls"));
 	ck_assert(uri_is_ours(&named, "sips:[2001:db8::2]"));
+	ck_assert(uri_is_ours(&named, "sip:SIP.example.test:5061;transport=tls;lr"));
+	ck_assert(!uri_is_ours(&named, "sip:sip.example.test:5062;transport=tls;lr"));
 	ck_assert(!uri_is_ours(&named, "sip:[2001:db8::2]"));
 	ck_assert(!uri_is_ours(&named, "sip:[2001:db8::3]:5061"));
+}
+END_TEST
+
+START_TEST(test_uri_is_ours_federation_side)
+{
+	ck_assert(uri_is_ours(&edge, "sip:tok@127.0.0.3:5061;transport=tls;lr"));
+	ck_assert(uri_is_ours(&edge, "sips:127.0.0.3"));
+	ck_assert(!uri_is_ours(&edge, "sip:127.0.0.3"));
+	ck_assert(!uri_is_ours(&edge, "sip:127.0.0.3:443;transport=tls"));
+	/* A side without a listener names nothing. */
+	ck_assert(!uri_is_ours(&edge_without_federation, "sip:tok@127.0.0.3:5061;lr"));
+	ck_assert(uri_is_ours(&edge_without_federation, "sip:tok@127.0.0.1:443;lr"));
+	ck_assert(uri_is_ours(&edge_without_federation, "sips:127.0.0.2"));
 }
 END_TEST
 
@@ -932,6 +1861,8 @@ static Suite *routing_suite(void)
 	Suite *suite = suite_create("routing");
 	TCase *access = tcase_create("access");
 	TCase *internal = tcase_create("internal");
+	TCase *to_partner = tcase_create("to_partner");
+	TCase *federation = tcase_create("federation");
 	TCase *dialog = tcase_create("dialog");
 	TCase *responses = tcase_create("responses");
 	TCase *uris = tcase_create("uris");
@@ -953,10 +1884,36 @@ static Suite *routing_suite(void)
 	tcase_add_test(internal, test_internal_forged_token_403);
 	tcase_add_test(internal, test_internal_stale_token_430);
 	tcase_add_test(internal, test_internal_without_token_404);
+	tcase_add_test(internal, test_internal_federation_token_has_partner_fallback);
+	tcase_add_test(internal, test_internal_token_without_partner_fallback);
 	suite_add_tcase(suite, internal);
+
+	tcase_add_test(to_partner, test_internal_partner_domain_goes_to_partner);
+	tcase_add_test(to_partner, test_internal_to_partner_record_route_only_dialog_initial);
+	tcase_add_test(to_partner, test_internal_open_federation_goes_to_discovered_partner);
+	tcase_add_test(to_partner, test_internal_blocked_domain_403);
+	tcase_add_test(to_partner, test_internal_unknown_domain_closed_federation_403);
+	tcase_add_test(to_partner, test_internal_to_partner_from_domain_must_be_ours);
+	tcase_add_test(to_partner, test_internal_without_federation_side_404);
+	suite_add_tcase(suite, to_partner);
+
+	tcase_add_test(federation, test_federation_bound_partner_goes_to_pool);
+	tcase_add_test(federation, test_federation_blocked_domain_403);
+	tcase_add_test(federation, test_federation_from_our_domain_403);
+	tcase_add_test(federation, test_federation_unknown_domain_closed_403);
+	tcase_add_test(federation, test_federation_certificate_of_another_edge_403);
+	tcase_add_test(federation, test_federation_certificate_pin_mismatch_403);
+	tcase_add_test(federation, test_federation_partner_by_srv_discovers_then_binds);
+	tcase_add_test(federation, test_federation_open_domain_discovers_then_binds);
+	tcase_add_test(federation, test_federation_to_domain_not_ours_403);
+	tcase_add_test(federation, test_federation_request_uri_not_ours_403);
+	tcase_add_test(federation, test_federation_register_403);
+	tcase_add_test(federation, test_federation_pops_own_routes_of_crossing);
+	suite_add_tcase(suite, federation);
 
 	tcase_add_test(dialog, test_dialog_through_record_routing_pool);
 	tcase_add_test(dialog, test_dialog_through_pool_without_record_route);
+	tcase_add_test(dialog, test_dialog_across_federation);
 	suite_add_tcase(suite, dialog);
 
 	tcase_add_test(responses, test_response_internal_via_to_access_conn);
@@ -965,11 +1922,14 @@ static Suite *routing_suite(void)
 	tcase_add_test(responses, test_response_from_wrong_side_dropped);
 	tcase_add_test(responses, test_response_foreign_via_dropped);
 	tcase_add_test(responses, test_response_forged_or_stale_branch_dropped);
+	tcase_add_test(responses, test_response_federation_via_from_partner);
+	tcase_add_test(responses, test_response_federation_wrong_side_dropped);
 	tcase_add_test(responses, test_response_malformed_dropped);
 	suite_add_tcase(suite, responses);
 
 	tcase_add_test(uris, test_uri_is_ours_ports);
 	tcase_add_test(uris, test_uri_is_ours_names_and_ipv6);
+	tcase_add_test(uris, test_uri_is_ours_federation_side);
 	tcase_add_test(uris, test_uri_is_ours_other_schemes);
 	suite_add_tcase(suite, uris);
 	return suite;
