@@ -81,7 +81,7 @@ struct partner_link {
 	struct waiting_request *queue_head, *queue_tail;
 	unsigned queued;
 	enum link_failure failure;
-	char failure_detail[200];
+	char failure_detail[300];
 	struct partner_link *next;
 };
 

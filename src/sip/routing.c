@@ -472,13 +472,14 @@ static void route_to_partner(const osip_message_t *request, const struct sip_edg
 
 /* A request to the federation connection named by the token may go over a
  * new link to the partner when that connection is gone: when our Route
- * entries say it left by the federation side, its Request-URI is in a
- * federated domain and it speaks for one of ours (as over any link). */
+ * entries say it left by the federation side, its To domain is federated
+ * and it speaks for one of ours (as over any link).  The To domain, not the
+ * Request-URI: inside a dialog that is a Contact, usually an address. */
 static void set_partner_fallback(const osip_message_t *request, const struct sip_edge *edge,
 				 unsigned sides, struct sip_decision *decision)
 {
 	const struct partner_config *partner = NULL;
-	const char *domain = request_uri_domain(request);
+	const char *domain = to_domain(request);
 
 	if (!has_federation_side(edge) || (sides & SIDE_FEDERATION) == 0 || domain == NULL ||
 	    !config_is_our_domain(edge->config, from_domain(request)))

@@ -570,18 +570,27 @@ END_TEST
 
 /* Routes a request for REQUEST_URI from alice@FROM_DOMAIN, sent by the pool
  * to edge ON, and frees it. */
-static struct sip_decision route_from_pool(const struct sip_edge *on, const char *method,
-					   const char *request_uri, const char *from_domain,
-					   const char *to_params, const char *extra)
+static struct sip_decision route_from_pool_to(const struct sip_edge *on, const char *method,
+					      const char *request_uri, const char *from_domain,
+					      const char *to_domain, const char *to_params,
+					      const char *extra)
 {
 	osip_message_t *msg =
-		full_request(method, request_uri, from_domain, "elsewhere.test", to_params, extra);
+		full_request(method, request_uri, from_domain, to_domain, to_params, extra);
 	struct sip_peer pool = {.role = ROLE_INTERNAL};
 	struct sip_decision d = route_on(msg, &pool, on);
 
 	keep_domain(&d);
 	osip_message_free(msg);
 	return d;
+}
+
+static struct sip_decision route_from_pool(const struct sip_edge *on, const char *method,
+					   const char *request_uri, const char *from_domain,
+					   const char *to_params, const char *extra)
+{
+	return route_from_pool_to(on, method, request_uri, from_domain, "elsewhere.test",
+				  to_params, extra);
 }
 
 static void assert_to_partner(const struct sip_decision *d, const char *domain,
@@ -724,8 +733,9 @@ START_TEST(test_internal_federation_token_has_partner_fallback)
 	own_uri(in, sizeof(in), token, false);
 	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, fed);
-	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test;transport=tls", "example.test",
-			    ";tag=c1", extra);
+	/* Inside a dialog the Request-URI is a Contact; the To domain names the partner. */
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@192.0.2.20:5061;transport=tls",
+			       "example.test", "partner.test", ";tag=c1", extra);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 4242);
 	ck_assert_uint_eq(d.routes_to_pop, 2);
@@ -737,8 +747,8 @@ START_TEST(test_internal_federation_token_has_partner_fallback)
 	ck_assert_int_eq(d.status, 0);
 	ck_assert_ptr_null(d.reason);
 	/* Open federation: a discovered domain, no section. */
-	d = route_from_pool(&open_edge, "INFO", "sip:erin@open.test", "example.test", ";tag=c1",
-			    extra);
+	d = route_from_pool_to(&open_edge, "INFO", "sip:erin@192.0.2.21", "example.test",
+			       "open.test", ";tag=c1", extra);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 4242);
 	ck_assert(d.partner_fallback);
@@ -765,29 +775,31 @@ START_TEST(test_internal_token_without_partner_fallback)
 	own_uri(in, sizeof(in), token, false);
 	own_uri(ext, sizeof(ext), token, true);
 	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
-	/* A Request-URI in our domain or not federated. */
+	/* A To domain of ours, an address, or a blocked domain. */
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, fed);
-	d = route_from_pool(&edge, "BYE", "sip:bob@example.test", "example.test", ";tag=c1",
-			    extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:bob@example.test", "example.test", "example.test",
+			       ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
-	d = route_from_pool(&edge, "BYE", "sip:carol@192.0.2.77:5061", "example.test", ";tag=c1",
-			    extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@192.0.2.77:5061", "example.test",
+			       "192.0.2.77", ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
-	d = route_from_pool(&edge, "BYE", "sip:x@spam.test", "example.test", ";tag=c1", extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:x@spam.test", "example.test", "spam.test", ";tag=c1",
+			       extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	/* A request that could not go over a link: From not ours. */
-	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "srv.test", ";tag=c1", extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "srv.test", "partner.test",
+			       ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	/* An access connection (our pair is internal, access): a flow that
 	 * failed is a 430 for the user, not a partner link. */
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, ext);
-	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "example.test", ";tag=c1",
-			    extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test", "partner.test",
+			       ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	/* Only a Path-like entry: which side it left on is unknown. */
 	snprintf(extra, sizeof(extra), "Route: %s\r\n", in);
-	d = route_from_pool(&edge, "BYE", "sip:carol@partner.test", "example.test", ";tag=c1",
-			    extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test", "partner.test",
+			       ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	ck_assert_uint_eq(d.routes_to_pop, 1);
 }
