@@ -5,6 +5,7 @@
 #ifndef SXEDGE_SIP_FRAMING_H
 #define SXEDGE_SIP_FRAMING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sip_frame_limits {
@@ -31,6 +32,11 @@ struct sip_frame {
 	size_t total;      /* bytes the caller consumes for MESSAGE, PING, SKIP, TOO_MANY_HEADERS */
 	size_t wait_for;   /* NEED_MORE with a whole header block: the message's full size */
 };
+
+/* The number in a Content-Length value of LENGTH bytes: digits within white
+ * space (folded line ends included).  False for anything else, including a
+ * number that does not fit in size_t. */
+bool sip_content_length_value(const char *value, size_t length, size_t *number);
 
 /* Looks at the first LEN bytes of DATA.  For TOO_LARGE and BAD_LENGTH the
  * header block (DATA, frame.header_len) can still be parsed to answer the

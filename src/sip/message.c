@@ -26,6 +26,8 @@
  * - It logs parse errors to stdout unless told otherwise. */
 #include "message.h"
 
+#include "framing.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,31 +133,6 @@ static bool is_content_length(const char *block, const struct header_field *fiel
 	       same_name(name, field->name_length, "l");
 }
 
-/* Reads a Content-Length value: digits within white space.  False when it
- * is anything else, or more than size_t holds. */
-static bool read_length_value(const char *value, size_t length, size_t *number)
-{
-	size_t i = 0;
-	size_t result = 0;
-
-	while (i < length && is_line_white(value[i]))
-		i++;
-	size_t first_digit = i;
-	while (i < length && value[i] >= '0' && value[i] <= '9') {
-		size_t digit = (size_t)(value[i] - '0');
-		if (result > (SIZE_MAX - digit) / 10)
-			return false;
-		result = result * 10 + digit;
-		i++;
-	}
-	if (i == first_digit)
-		return false;
-	while (i < length && is_line_white(value[i]))
-		i++;
-	*number = result;
-	return i == length;
-}
-
 /* Copies the header block BLOCK into COPY (as large) without its
  * Content-Length fields, so that osip sees no body to parse; *COPY_LENGTH
  * gets the length of the copy.  *LENGTH gets the fields' common value and
@@ -185,7 +162,7 @@ static bool copy_without_length(const char *block, size_t block_length, char *co
 		const char *value = colon != NULL ? colon + 1 : block + field.start + field.length;
 		size_t value_length = field.length - (size_t)(value - (block + field.start));
 		size_t number;
-		if (colon == NULL || !read_length_value(value, value_length, &number) ||
+		if (colon == NULL || !sip_content_length_value(value, value_length, &number) ||
 		    (*found && number != *length))
 			valid = false;
 		else

@@ -164,8 +164,11 @@ static void connect_client(const char *expected_name)
 	SSL *ssl = SSL_new(fx.client_ctx);
 	const char *names[] = { expected_name };
 	ck_assert_int_eq(tls_client_expect(ssl, expected_name, names, 1), 0);
+	/* The client never times out on its own: the server's limits are under test. */
+	struct conn_limits client_limits = fx.limits;
+	client_limits.idle_timeout_s = 0;
 	fx.client.conn = conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address,
-				      sizeof(fx.address), NULL, 0, &fx.limits, side_on_event,
+				      sizeof(fx.address), NULL, 0, &client_limits, side_on_event,
 				      &fx.client);
 	ck_assert_ptr_nonnull(fx.client.conn);
 }
