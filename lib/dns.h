@@ -45,6 +45,9 @@ struct dns *dns_new(struct event_base *base, const char *server_host, uint16_t s
 /* Cancels every query in flight (without calling back) and frees. */
 void dns_free(struct dns *dns);
 
+/* Both look-ups return NULL only when memory runs out, and then never call
+ * back. */
+
 /* Looks up the SRV records of NAME (e.g. "_sipfederationtls._tcp.partner.test"). */
 struct dns_query *dns_resolve_srv(struct dns *dns, const char *name, dns_srv_callback *callback,
 				  void *arg);

@@ -408,6 +408,8 @@ static void link_next_target(struct partner_link *link)
 	link_set_state(link, LINK_ADDRESSING);
 	link->query = dns_resolve_addresses(context->dns, target->host, target->port,
 					    link_on_addresses, link);
+	if (link->query == NULL)
+		link_on_addresses(link, DNS_FAILED, NULL, 0);
 }
 
 /* ---- choosing targets ---- */
@@ -464,6 +466,8 @@ static void link_start(struct partner_link *link)
 		snprintf(name, sizeof(name), "%s%s", FEDERATION_SRV_PREFIX, link->domain);
 		link_set_state(link, LINK_RESOLVING);
 		link->query = dns_resolve_srv(context->dns, name, link_on_srv, link);
+		if (link->query == NULL)
+			link_on_srv(link, DNS_FAILED, NULL, 0);
 		return;
 	}
 	link_next_target(link);

@@ -228,6 +228,8 @@ static void session_discover(struct sip_session *session, osip_message_t *reques
 	conn_set_reading(session->conn, false);
 	session->discovery = dns_resolve_srv(session->context->dns, name, session_on_discovered,
 					     session);
+	if (session->discovery == NULL)
+		session_on_discovered(session, DNS_FAILED, NULL, 0);
 }
 
 /* ---- responses ---- */
