@@ -230,7 +230,8 @@ static void conn_describe_failure(struct conn *conn, char *out, size_t size)
 		return;
 	}
 	if (conn->outbound && !conn->ready && !conn_tcp_connected(conn)) {
-		snprintf(detail, sizeof(detail), "cannot connect (refused or unreachable)");
+		snprintf(out, size, "cannot connect (refused or unreachable)");
+		return;
 	} else if (ERR_GET_LIB(error) != 0) {
 		/* libevent also stores bare SSL_get_error() codes here: skip those */
 		ERR_error_string_n(error, detail, sizeof(detail));

@@ -434,10 +434,11 @@ static void link_on_srv(void *arg, enum dns_status status, const struct dns_targ
 	char detail[300];
 
 	link->query = NULL;
-	/* Only targets inside the domain: a forged SRV answer must not send a
-	 * domain's traffic to somebody else's edge. */
+	/* Open federation trusts only targets inside the domain, so a forged SRV
+	 * answer cannot send a domain's traffic to somebody else's edge.  A
+	 * configured partner may be hosted anywhere its SRV records say. */
 	for (size_t i = 0; status == DNS_OK && i < n; i++)
-		if (policy_name_in_domain(targets[i].host, link->domain))
+		if (link->partner != NULL || policy_name_in_domain(targets[i].host, link->domain))
 			link_add_target(link, targets[i].host, targets[i].port);
 	if (link->n_targets == 0) {
 		snprintf(detail, sizeof(detail), "no usable %s%s record", FEDERATION_SRV_PREFIX,

@@ -199,12 +199,16 @@ static void session_on_discovered(void *arg, enum dns_status status,
 {
 	struct sip_session *session = arg;
 	osip_message_t *request = session->waiting;
+	/* As for our own links: open federation trusts only targets inside the
+	 * domain; a configured partner may be hosted anywhere. */
+	bool configured = config_partner(session->context->config,
+					 session->discovered_domain) != NULL;
 
 	session->discovery = NULL;
 	session->waiting = NULL;
 	session->discovered = calloc(n ? n : 1, sizeof(*session->discovered));
 	for (size_t i = 0; status == DNS_OK && session->discovered != NULL && i < n; i++)
-		if (policy_name_in_domain(targets[i].host, session->discovered_domain))
+		if (configured || policy_name_in_domain(targets[i].host, session->discovered_domain))
 			session->discovered[session->n_discovered++] = strdup(targets[i].host);
 	/* With no edges found, the binding check refuses the request. */
 	session_route(session, request);
