@@ -156,7 +156,8 @@ static void tls_error(char *err, size_t err_size, const char *format, ...)
 		snprintf(err + used, err_size - (size_t)used, ": %s", reason);
 }
 
-/* Keeps the first reason our checks refused SSL, with CERT's subject. */
+/* Keeps the first reason our checks refused SSL, and CERT's subject apart
+ * from it (the log gives each its own field). */
 static void tls_refuse(SSL *ssl, const char *reason, X509 *cert)
 {
 	struct tls_refusal *refusal;
@@ -166,17 +167,14 @@ static void tls_refuse(SSL *ssl, const char *reason, X509 *cert)
 	if (SSL_get_ex_data(ssl, ssl_failure_index) != NULL)
 		return;
 	subject = cert != NULL ? tls_cert_subject(cert) : NULL;
-	size = strlen(reason) + (subject != NULL ? strlen(subject) + sizeof(" (subject )") : 1);
+	size = strlen(reason) + 1;
 	refusal = malloc(sizeof(*refusal) + size);
 	if (refusal == NULL) {
 		free(subject);
 		return;
 	}
 	refusal->subject = subject;
-	if (subject != NULL)
-		snprintf(refusal->text, size, "%s (subject %s)", reason, subject);
-	else
-		snprintf(refusal->text, size, "%s", reason);
+	memcpy(refusal->text, reason, size);
 	if (!SSL_set_ex_data(ssl, ssl_failure_index, refusal))
 		failure_free_callback(NULL, refusal, NULL, 0, 0, NULL);
 }

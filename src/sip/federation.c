@@ -112,6 +112,24 @@ static void link_note_failure(struct partner_link *link, enum link_failure failu
 	snprintf(link->failure_detail, sizeof(link->failure_detail), "%s", detail);
 }
 
+/* ---- answering the pool ---- */
+
+/* Answers REQUEST from the pool with STATUS REASON and a Warning saying
+ * what failed towards the link's partner (RFC 3261 §20.43: 399 is the
+ * miscellaneous code; the text carries the detail). */
+static void link_refuse(struct partner_link *link, uint64_t arrival_id,
+			const osip_message_t *request, int status, const char *reason,
+			const char *detail)
+{
+	struct sip_context *context = link->federation->context;
+	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
+	char warning[400];
+
+	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s: %s\"\r\n",
+		 listener->advertise_host, link->domain, detail);
+	sip_answer_request(context, arrival_id, request, status, reason, warning);
+}
+
 /* ---- the waiting queue ---- */
 
 static void link_enqueue(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
@@ -119,8 +137,7 @@ static void link_enqueue(struct partner_link *link, uint64_t arrival_id, osip_me
 {
 	struct waiting_request *waiting = calloc(1, sizeof(*waiting));
 	if (waiting == NULL) {
-		sip_answer_request(link->federation->context, arrival_id, request, 503,
-				   "Partner Queue Full", NULL);
+		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", "out of memory");
 		osip_message_free(request);
 		return;
 	}
@@ -187,21 +204,15 @@ static void link_stop_attempt(struct partner_link *link)
 static void link_fail(struct partner_link *link, int status, const char *reason,
 		      const char *detail)
 {
-	struct sip_context *context = link->federation->context;
-	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
-	char warning[400], quoted[240];
+	char quoted[240];
 	struct waiting_request *waiting;
 
 	link_stop_attempt(link);
 	link_set_state(link, LINK_IDLE);
 	log_event(LOG_LEVEL_WARNING, "partner_failed", "domain=%s status=%d reason=%s waiting=%u",
 		  link->domain, status, log_quote(quoted, sizeof(quoted), detail), link->queued);
-	/* RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what failed. */
-	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s: %s\"\r\n",
-		 listener->advertise_host, link->domain, detail);
 	while ((waiting = link_dequeue(link)) != NULL) {
-		sip_answer_request(context, waiting->arrival_id, waiting->request, status, reason,
-				   warning);
+		link_refuse(link, waiting->arrival_id, waiting->request, status, reason, detail);
 		osip_message_free(waiting->request);
 		free(waiting);
 	}
@@ -287,7 +298,7 @@ static enum link_failure link_failure_of(const char *reason)
 static void link_on_conn_event(struct conn *conn, enum conn_event event, void *arg)
 {
 	struct partner_link *link = arg;
-	char quoted[300];
+	char quoted[300], detail[300];
 
 	switch (event) {
 	case CONN_EVENT_READY:
@@ -314,8 +325,11 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 			link_set_state(link, LINK_IDLE);
 			return;
 		}
-		link_note_failure(link, link_failure_of(conn_close_reason(conn)),
-				  conn_close_reason(conn));
+		snprintf(detail, sizeof(detail), "%s%s%s%s", conn_close_reason(conn),
+			 conn_peer_subject(conn) ? " (subject " : "",
+			 conn_peer_subject(conn) ? conn_peer_subject(conn) : "",
+			 conn_peer_subject(conn) ? ")" : "");
+		link_note_failure(link, link_failure_of(detail), detail);
 		link_connect_next(link);
 		break;
 	}
@@ -520,7 +534,10 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		return;
 	}
 	if (link->queued >= context->config->federation.queue_max) {
-		sip_answer_request(context, arrival_id, request, 503, "Partner Queue Full", NULL);
+		char detail[80];
+		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
+			 link->queued);
+		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", detail);
 		osip_message_free(request);
 		return;
 	}
