@@ -23,13 +23,10 @@
 
 #include "dns.h"
 #include "log.h"
-#include "policy.h"
+#include "partner_targets.h"
 #include "relay.h"
 #include "session.h"
 #include "tls.h"
-
-#define FEDERATION_SRV_PREFIX "_sipfederationtls._tcp."
-#define FEDERATION_PORT 5061
 
 enum link_state {
 	LINK_IDLE,
@@ -69,8 +66,7 @@ struct partner_link {
 	const struct partner_config *partner; /* NULL: discovered (open federation) */
 	enum link_state state;
 	struct dns_query *query;
-	struct dns_target *targets; /* in the order to try */
-	size_t n_targets;
+	struct partner_targets plan; /* in the order to try */
 	size_t next_target;
 	struct sockaddr_storage *addresses; /* of the current target */
 	size_t n_addresses;
@@ -181,11 +177,8 @@ static void link_forget_targets(struct partner_link *link)
 	free(link->addresses);
 	link->addresses = NULL;
 	link->n_addresses = link->next_address = 0;
-	for (size_t i = 0; i < link->n_targets; i++)
-		free(link->targets[i].host);
-	free(link->targets);
-	link->targets = NULL;
-	link->n_targets = link->next_target = 0;
+	partner_targets_clear(&link->plan);
+	link->next_target = 0;
 }
 
 static void link_stop_attempt(struct partner_link *link)
@@ -335,20 +328,6 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 	}
 }
 
-/* The names the partner's certificate must carry on this target. */
-static void link_expected_names(const struct partner_link *link, const char **names, size_t max,
-				size_t *n)
-{
-	const struct dns_target *target = &link->targets[link->next_target - 1];
-	*n = 0;
-	if (link->partner != NULL && link->partner->n_edges > 0) {
-		for (size_t i = 0; i < link->partner->n_edges && *n < max; i++)
-			names[(*n)++] = link->partner->edges[i];
-	} else {
-		names[(*n)++] = target->host;
-	}
-}
-
 static void link_connect_next(struct partner_link *link)
 {
 	struct sip_federation *federation = link->federation;
@@ -358,9 +337,9 @@ static void link_connect_next(struct partner_link *link)
 
 	while (link->next_address < link->n_addresses) {
 		const struct sockaddr_storage *address = &link->addresses[link->next_address++];
-		const struct dns_target *target = &link->targets[link->next_target - 1];
+		const struct dns_target *target = &link->plan.targets[link->next_target - 1];
 		SSL *ssl = SSL_new(federation->client_ctx);
-		link_expected_names(link, names, 16, &n_names);
+		n_names = partner_expected_names(link->partner, target->host, names, 16);
 		if (ssl == NULL || tls_client_expect(ssl, target->host, names, n_names) < 0) {
 			SSL_free(ssl);
 			continue;
@@ -391,7 +370,7 @@ static void link_on_addresses(void *arg, enum dns_status status,
 	link->query = NULL;
 	if (status != DNS_OK || n == 0) {
 		snprintf(detail, sizeof(detail), "no address for %s",
-			 link->targets[link->next_target - 1].host);
+			 link->plan.targets[link->next_target - 1].host);
 		link_note_failure(link, FAILURE_NOT_FOUND, detail);
 		link_next_target(link);
 		return;
@@ -414,11 +393,11 @@ static void link_next_target(struct partner_link *link)
 	free(link->addresses);
 	link->addresses = NULL;
 	link->n_addresses = link->next_address = 0;
-	if (link->next_target >= link->n_targets) {
+	if (link->next_target >= link->plan.n) {
 		link_fail_with_best(link);
 		return;
 	}
-	const struct dns_target *target = &link->targets[link->next_target++];
+	const struct dns_target *target = &link->plan.targets[link->next_target++];
 	link_set_state(link, LINK_ADDRESSING);
 	link->query = dns_resolve_addresses(context->dns, target->host, target->port,
 					    link_on_addresses, link);
@@ -428,19 +407,6 @@ static void link_next_target(struct partner_link *link)
 
 /* ---- choosing targets ---- */
 
-static int link_add_target(struct partner_link *link, const char *host, uint16_t port)
-{
-	struct dns_target *grown = realloc(link->targets, (link->n_targets + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return -1;
-	link->targets = grown;
-	link->targets[link->n_targets] = (struct dns_target){ .host = strdup(host), .port = port };
-	if (link->targets[link->n_targets].host == NULL)
-		return -1;
-	link->n_targets++;
-	return 0;
-}
-
 static void link_on_srv(void *arg, enum dns_status status, const struct dns_target *targets,
 			size_t n)
 {
@@ -448,14 +414,10 @@ static void link_on_srv(void *arg, enum dns_status status, const struct dns_targ
 	char detail[300];
 
 	link->query = NULL;
-	/* Open federation trusts only targets inside the domain, so a forged SRV
-	 * answer cannot send a domain's traffic to somebody else's edge.  A
-	 * configured partner may be hosted anywhere its SRV records say. */
-	for (size_t i = 0; status == DNS_OK && i < n; i++)
-		if (link->partner != NULL || policy_name_in_domain(targets[i].host, link->domain))
-			link_add_target(link, targets[i].host, targets[i].port);
-	if (link->n_targets == 0) {
-		snprintf(detail, sizeof(detail), "no usable %s%s record", FEDERATION_SRV_PREFIX,
+	if (status == DNS_OK)
+		partner_targets_from_srv(link->domain, link->partner, targets, n, &link->plan);
+	if (link->plan.n == 0) {
+		snprintf(detail, sizeof(detail), "no usable %s%s record", PARTNER_SRV_PREFIX,
 			 link->domain);
 		link_note_failure(link, FAILURE_NOT_FOUND, detail);
 	}
@@ -472,13 +434,9 @@ static void link_start(struct partner_link *link)
 	link->failure = FAILURE_NOT_FOUND;
 	link->failure_detail[0] = '\0';
 	evtimer_add(link->deadline, &limit);
-	if (partner != NULL && partner->address_host != NULL) {
-		link_add_target(link, partner->address_host, partner->address_port);
-	} else if (partner != NULL && partner->n_edges > 0) {
-		for (size_t i = 0; i < partner->n_edges; i++)
-			link_add_target(link, partner->edges[i], FEDERATION_PORT);
-	} else {
-		snprintf(name, sizeof(name), "%s%s", FEDERATION_SRV_PREFIX, link->domain);
+	partner_targets_configured(partner, &link->plan);
+	if (link->plan.n == 0) {
+		snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, link->domain);
 		link_set_state(link, LINK_RESOLVING);
 		link->query = dns_resolve_srv(context->dns, name, link_on_srv, link);
 		if (link->query == NULL)

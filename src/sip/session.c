@@ -15,7 +15,7 @@
 #include "federation.h"
 #include "log.h"
 #include "message.h"
-#include "policy.h"
+#include "partner_targets.h"
 #include "pool.h"
 #include "relay.h"
 #include "rewrite.h"
@@ -199,17 +199,22 @@ static void session_on_discovered(void *arg, enum dns_status status,
 {
 	struct sip_session *session = arg;
 	osip_message_t *request = session->waiting;
-	/* As for our own links: open federation trusts only targets inside the
-	 * domain; a configured partner may be hosted anywhere. */
-	bool configured = config_partner(session->context->config,
-					 session->discovered_domain) != NULL;
+	struct partner_targets found = { 0 };
 
 	session->discovery = NULL;
 	session->waiting = NULL;
-	session->discovered = calloc(n ? n : 1, sizeof(*session->discovered));
-	for (size_t i = 0; status == DNS_OK && session->discovered != NULL && i < n; i++)
-		if (configured || policy_name_in_domain(targets[i].host, session->discovered_domain))
-			session->discovered[session->n_discovered++] = strdup(targets[i].host);
+	/* The same targets our own link to the domain would trust. */
+	if (status == DNS_OK)
+		partner_targets_from_srv(session->discovered_domain,
+					 config_partner(session->context->config,
+							session->discovered_domain),
+					 targets, n, &found);
+	session->discovered = calloc(found.n ? found.n : 1, sizeof(*session->discovered));
+	for (size_t i = 0; session->discovered != NULL && i < found.n; i++) {
+		session->discovered[session->n_discovered++] = found.targets[i].host;
+		found.targets[i].host = NULL;
+	}
+	partner_targets_clear(&found);
 	/* With no edges found, the binding check refuses the request. */
 	session_route(session, request);
 	conn_set_reading(session->conn, true);
@@ -222,7 +227,7 @@ static void session_discover(struct sip_session *session, osip_message_t *reques
 
 	session_forget_discovery(session);
 	session->discovered_domain = strdup(domain);
-	snprintf(name, sizeof(name), "_sipfederationtls._tcp.%s", domain);
+	snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, domain);
 	if (session->discovered_domain == NULL || session->context->dns == NULL) {
 		session_reply(session, request, 500, "Cannot Look Up Domain", NULL);
 		osip_message_free(request);
