@@ -33,22 +33,22 @@
 
 /* inih keeps each line in a buffer of INI_MAX_LINE bytes and needs three of
  * them for the line end and the NUL; a longer line would be cut silently. */
-#define CONFIG_LINE_MAX (INI_MAX_LINE - 3)
+#define CONFIG_LINE_MAX	  (INI_MAX_LINE - 3)
 #define LISTENER_NAME_MAX 64
-#define DOMAIN_NAME_MAX 253
-#define DNS_PORT 53
-#define FEDERATION_PORT 5061 /* SIP over TLS (RFC 3261), where partner edges listen */
-#define QUOTE_SIZE 128 /* room for a value quoted into a message */
+#define DOMAIN_NAME_MAX	  253
+#define DNS_PORT	  53
+#define FEDERATION_PORT	  5061 /* SIP over TLS (RFC 3261), where partner edges listen */
+#define QUOTE_SIZE	  128 /* room for a value quoted into a message */
 
 enum section_kind {
-	SECTION_NONE,     /* before the first section header */
+	SECTION_NONE, /* before the first section header */
 	SECTION_GLOBAL,
 	SECTION_LIMITS,
 	SECTION_LISTENER,
 	SECTION_POOL,
 	SECTION_FEDERATION,
 	SECTION_PARTNER,
-	SECTION_SKIPPED,  /* an unknown or broken header, already reported */
+	SECTION_SKIPPED, /* an unknown or broken header, already reported */
 };
 
 struct loader;
@@ -63,7 +63,7 @@ struct option {
 	enum section_kind section;
 	const char *key;
 	option_parser *parse;
-	size_t offset;  /* the field, in the section's struct */
+	size_t offset; /* the field, in the section's struct */
 	size_t offset2; /* a second field: a list's count, host:port's port, a "set" flag */
 	const char *default_value; /* parsed like a value when the key is absent; NULL: none */
 	unsigned long long min, max; /* numbers only */
@@ -75,12 +75,12 @@ static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, par
 	parse_host_optional_port, parse_readable_file, parse_client_cert, parse_ip_optional_port,
 	parse_partner_type, parse_fingerprint;
 
-#define GLOBAL(field) offsetof(struct sxedge_config, field)
-#define LIMITS(field) offsetof(struct limits_config, field)
-#define LISTENER(field) offsetof(struct listener_config, field)
-#define POOL(field) offsetof(struct pool_config, field)
+#define GLOBAL(field)	  offsetof(struct sxedge_config, field)
+#define LIMITS(field)	  offsetof(struct limits_config, field)
+#define LISTENER(field)	  offsetof(struct listener_config, field)
+#define POOL(field)	  offsetof(struct pool_config, field)
 #define FEDERATION(field) offsetof(struct federation_config, field)
-#define PARTNER(field) offsetof(struct partner_config, field)
+#define PARTNER(field)	  offsetof(struct partner_config, field)
 
 /* One row per option, each row reading
  *	{ section, key, parser, field,
@@ -179,16 +179,16 @@ static const struct option options[] = {
 
 /* What was seen of one section in the file. */
 struct section_state {
-	int line;                  /* of the header; 0: not in the file */
-	bool broken;               /* holds a line that could not be read as key = value */
+	int line; /* of the header; 0: not in the file */
+	bool broken; /* holds a line that could not be read as key = value */
 	int key_line[OPTION_COUNT]; /* where each key was set; 0: not set */
-	bool valid[OPTION_COUNT];   /* the field holds a good value (from the file or default) */
+	bool valid[OPTION_COUNT]; /* the field holds a good value (from the file or default) */
 };
 
 /* Entries up to END of a list key came from LINE (list keys add up over
  * several lines, and a check on one entry must name the line it is on). */
 struct list_origin {
-	size_t option;   /* index in options[] */
+	size_t option; /* index in options[] */
 	size_t instance; /* which listener or partner; 0 in a fixed section */
 	size_t end;
 	int line;
@@ -211,7 +211,7 @@ struct loader {
 	struct sxedge_config *config;
 	struct section_state global, limits, pool, federation;
 	struct section_state *listener_states; /* parallel to config->listeners */
-	struct section_state *partner_states;  /* parallel to config->partners */
+	struct section_state *partner_states; /* parallel to config->partners */
 	struct list_origin *list_origins;
 	size_t n_list_origins;
 	bool roles_known; /* every listener has a good role */
@@ -240,8 +240,7 @@ static void report(struct loader *loader, int line, const char *format, ...)
 	va_start(args, format);
 	n = vasprintf(&text, format, args);
 	va_end(args);
-	grown = n < 0 ? NULL
-		      : realloc(loader->problems, (loader->n_problems + 1) * sizeof(*grown));
+	grown = n < 0 ? NULL : realloc(loader->problems, (loader->n_problems + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		/* Out of memory: say so at once rather than lose the message. */
 		if (loader->errors != NULL)
@@ -291,8 +290,8 @@ static const char *quote(char buf[QUOTE_SIZE], const char *value)
 	return log_quote(buf, QUOTE_SIZE, value);
 }
 
-static void report_bad_value(struct loader *loader, const struct option *option,
-			     const char *value, const char *expected)
+static void report_bad_value(struct loader *loader, const struct option *option, const char *value,
+			     const char *expected)
 {
 	char quoted[QUOTE_SIZE];
 
@@ -330,8 +329,7 @@ static int valid_key_line(const struct section_state *state, enum section_kind s
 	return state->valid[i] ? state->key_line[i] : 0;
 }
 
-static bool key_valid(const struct section_state *state, enum section_kind section,
-		      const char *key)
+static bool key_valid(const struct section_state *state, enum section_kind section, const char *key)
 {
 	return state->valid[option_index(section, key)];
 }
@@ -454,9 +452,8 @@ static bool host_port_split(const char *text, char **host, uint16_t *port)
 	if (name == NULL)
 		return false;
 	/* An IPv4 literal passes as a host name. */
-	bool ok = (bracketed || strchr(name, ':') != NULL)
-			  ? inet_pton(AF_INET6, name, address) == 1
-			  : is_host_name(name);
+	bool ok = (bracketed || strchr(name, ':') != NULL) ? inet_pton(AF_INET6, name, address) == 1
+							   : is_host_name(name);
 	if (!ok) {
 		free(name);
 		return false;
@@ -568,8 +565,8 @@ static int parse_role(struct loader *loader, const struct option *option, const 
 	return 0;
 }
 
-static int parse_client_cert(struct loader *loader, const struct option *option,
-			     const char *value, void *base)
+static int parse_client_cert(struct loader *loader, const struct option *option, const char *value,
+			     void *base)
 {
 	static const char *const names[] = {
 		[CLIENT_CERT_NONE] = "none",
@@ -586,8 +583,8 @@ static int parse_client_cert(struct loader *loader, const struct option *option,
 	return 0;
 }
 
-static int parse_partner_type(struct loader *loader, const struct option *option,
-			      const char *value, void *base)
+static int parse_partner_type(struct loader *loader, const struct option *option, const char *value,
+			      void *base)
 {
 	static const char *const names[] = {
 		[PARTNER_FEDERATED] = "federated",
@@ -614,8 +611,8 @@ static int hex_digit(char c)
 	return -1;
 }
 
-static int parse_flow_secret(struct loader *loader, const struct option *option,
-			     const char *value, void *base)
+static int parse_flow_secret(struct loader *loader, const struct option *option, const char *value,
+			     void *base)
 {
 	unsigned char *secret = field_at(base, option->offset);
 	unsigned char bytes[32];
@@ -644,8 +641,8 @@ static int parse_flow_secret(struct loader *loader, const struct option *option,
 /* A certificate pin as "openssl x509 -fingerprint -sha256" prints it, or
  * plain hex: an optional "sha256:" prefix, then 32 bytes in hex digits of
  * any case, each pair optionally followed by a colon before the next. */
-static int parse_fingerprint(struct loader *loader, const struct option *option,
-			     const char *value, void *base)
+static int parse_fingerprint(struct loader *loader, const struct option *option, const char *value,
+			     void *base)
 {
 	unsigned char bytes[32];
 	const char *text = value;
@@ -693,15 +690,14 @@ static void list_origin_note(struct loader *loader, const struct option *option,
 
 /* The line entry INDEX of list KEY (of listener or partner INSTANCE) came
  * from, or 0 if unknown. */
-static int list_entry_line(const struct loader *loader, enum section_kind section,
-			   const char *key, size_t instance, size_t index)
+static int list_entry_line(const struct loader *loader, enum section_kind section, const char *key,
+			   size_t instance, size_t index)
 {
 	size_t option = option_index(section, key);
 
 	for (size_t i = 0; i < loader->n_list_origins; i++) {
 		const struct list_origin *origin = &loader->list_origins[i];
-		if (origin->option == option && origin->instance == instance &&
-		    index < origin->end)
+		if (origin->option == option && origin->instance == instance && index < origin->end)
 			return origin->line;
 	}
 	return 0;
@@ -769,8 +765,8 @@ bad:
 	return -1;
 }
 
-static int parse_ip_address(struct loader *loader, const struct option *option,
-			    const char *value, void *base)
+static int parse_ip_address(struct loader *loader, const struct option *option, const char *value,
+			    void *base)
 {
 	char *copy;
 
@@ -960,8 +956,7 @@ static void listener_begin(struct loader *loader, const char *name)
 		realloc(config->listeners, (n + 1) * sizeof(*listeners));
 	if (listeners != NULL)
 		config->listeners = listeners;
-	struct section_state *states =
-		realloc(loader->listener_states, (n + 1) * sizeof(*states));
+	struct section_state *states = realloc(loader->listener_states, (n + 1) * sizeof(*states));
 	if (states != NULL)
 		loader->listener_states = states;
 	char *copy = strdup(name);
@@ -1163,8 +1158,7 @@ static int handle_pair(void *user, const char *section, const char *name, const 
 	if (loader->section == SECTION_SKIPPED)
 		return 1; /* the header was reported; its keys would only add noise */
 	if (loader->section == SECTION_NONE) {
-		report(loader, loader->line, "key %s outside of any section",
-		       quote(quoted, name));
+		report(loader, loader->line, "key %s outside of any section", quote(quoted, name));
 		return 1;
 	}
 
@@ -1272,8 +1266,8 @@ static void check_required(struct loader *loader, enum section_kind kind,
 
 /* The line to blame for a conflict between two keys: the first one set
  * in the file, else the section header. */
-static int conflict_line(const struct section_state *state, enum section_kind kind,
-			 const char *key, const char *other_key)
+static int conflict_line(const struct section_state *state, enum section_kind kind, const char *key,
+			 const char *other_key)
 {
 	int line = valid_key_line(state, kind, key);
 	if (line == 0)
@@ -1290,8 +1284,8 @@ static void check_limits(struct loader *loader)
 	    !key_valid(state, SECTION_LIMITS, "sip_max_message"))
 		return;
 	if (limits->sip_max_line > limits->sip_max_message)
-		report(loader, conflict_line(state, SECTION_LIMITS, "sip_max_line",
-					     "sip_max_message"),
+		report(loader,
+		       conflict_line(state, SECTION_LIMITS, "sip_max_line", "sip_max_message"),
 		       "sip_max_line (%zu) is larger than sip_max_message (%zu)",
 		       limits->sip_max_line, limits->sip_max_message);
 }
@@ -1310,8 +1304,7 @@ static void check_pool(struct loader *loader)
 	    !key_valid(state, SECTION_POOL, "reconnect_max"))
 		return;
 	if (pool->reconnect_max_s < pool->reconnect_min_s)
-		report(loader,
-		       conflict_line(state, SECTION_POOL, "reconnect_max", "reconnect_min"),
+		report(loader, conflict_line(state, SECTION_POOL, "reconnect_max", "reconnect_min"),
 		       "reconnect_max (%u) is less than reconnect_min (%u)", pool->reconnect_max_s,
 		       pool->reconnect_min_s);
 }
@@ -1481,11 +1474,13 @@ static void check_listeners(struct loader *loader)
 	loader->roles_known = true;
 	check_advertised_sides(loader, first_internal, first_federation);
 	if (n_access == 0)
-		report(loader, 0, "no access listener: a [listener NAME] with role = access "
-				  "is required");
+		report(loader, 0,
+		       "no access listener: a [listener NAME] with role = access "
+		       "is required");
 	if (n_internal == 0)
-		report(loader, 0, "no internal listener: exactly one [listener NAME] with "
-				  "role = internal is required");
+		report(loader, 0,
+		       "no internal listener: exactly one [listener NAME] with "
+		       "role = internal is required");
 }
 
 /* Defaults and rules of one [partner] section. */
@@ -1672,8 +1667,7 @@ bool config_is_our_domain(const struct sxedge_config *config, const char *domain
 	return false;
 }
 
-const struct partner_config *config_partner(const struct sxedge_config *config,
-					    const char *domain)
+const struct partner_config *config_partner(const struct sxedge_config *config, const char *domain)
 {
 	if (domain == NULL)
 		return NULL;

@@ -15,8 +15,8 @@
 #include "log.h"
 
 enum listener_role {
-	ROLE_ACCESS,     /* remote users' SIP clients, server-auth TLS */
-	ROLE_INTERNAL,   /* the front-end pool, mutual TLS */
+	ROLE_ACCESS, /* remote users' SIP clients, server-auth TLS */
+	ROLE_INTERNAL, /* the front-end pool, mutual TLS */
 	ROLE_FEDERATION, /* partner edges and public IM providers, mutual TLS both ways */
 };
 #define SIP_ROLE_COUNT 3 /* roles that carry SIP, which index per-side tables */
@@ -29,7 +29,7 @@ enum client_cert_mode {
 
 struct listener_config {
 	char *name; /* section name after "listener ", e.g. "access" */
-	int line;   /* line of the section header */
+	int line; /* line of the section header */
 	enum listener_role role;
 	char *address; /* bind address, IPv4 or IPv6 literal */
 	uint16_t port;
@@ -47,20 +47,20 @@ struct pool_config {
 	size_t n_fqdns;
 	char *relay_host; /* address the edge relays to */
 	uint16_t relay_port;
-	unsigned connections;     /* persistent connections to keep open, default 1 */
+	unsigned connections; /* persistent connections to keep open, default 1 */
 	unsigned reconnect_min_s; /* back-off after a failed connect, default 1 */
 	unsigned reconnect_max_s; /* back-off cap, default 30 */
 };
 
 enum partner_type {
 	PARTNER_FEDERATED, /* another organisation's edge */
-	PARTNER_PROVIDER,  /* a public IM provider */
+	PARTNER_PROVIDER, /* a public IM provider */
 };
 
 /* A [partner DOMAIN] section: a domain we federate with. */
 struct partner_config {
 	char *domain; /* lower case, from the section name */
-	int line;     /* line of the section header */
+	int line; /* line of the section header */
 	enum partner_type type;
 	char **edges; /* FQDNs of its edge(s): names its certificate must carry and, */
 	size_t n_edges; /* unless address is set, where we connect (port 5061); none: SRV */
@@ -68,40 +68,40 @@ struct partner_config {
 	uint16_t address_port; /* default 5061 */
 	bool fingerprint_set;
 	unsigned char fingerprint[32]; /* SHA-256 of its edge certificate (DER), when pinned */
-	unsigned rate;  /* requests per second accepted from it; 0: unlimited */
+	unsigned rate; /* requests per second accepted from it; 0: unlimited */
 	unsigned burst; /* bucket size; default: rate */
 };
 
 /* The [federation] section. */
 struct federation_config {
-	bool open;       /* discover domains without a [partner] section by DNS SRV */
-	char **blocked;  /* domains (and their subdomains) never federated with */
+	bool open; /* discover domains without a [partner] section by DNS SRV */
+	char **blocked; /* domains (and their subdomains) never federated with */
 	size_t n_blocked;
 	char *dns_server_host; /* resolver address (IP literal); NULL: the system's */
 	uint16_t dns_server_port; /* default 53 */
-	unsigned queue_max;         /* requests waiting per partner while its link is set up, default 64 */
+	unsigned queue_max; /* requests waiting per partner while its link is set up, default 64 */
 	unsigned connect_timeout_s; /* resolve + connect + handshake to a partner, default 10 */
 	unsigned max_connections_per_address; /* inbound federation connections per source address,
 						 default 16 */
 };
 
 struct limits_config {
-	size_t sip_max_message;      /* bytes, default 65536 */
-	unsigned sip_max_headers;    /* header lines per message, default 256 */
-	size_t sip_max_line;         /* bytes per header line, default 8192 */
+	size_t sip_max_message; /* bytes, default 65536 */
+	unsigned sip_max_headers; /* header lines per message, default 256 */
+	size_t sip_max_line; /* bytes per header line, default 8192 */
 	unsigned handshake_timeout_s; /* default 10 */
-	unsigned idle_timeout_s;      /* default 300 */
-	unsigned message_timeout_s;   /* a started message must complete in this, default 10 */
-	size_t output_max;            /* bytes queued towards one peer, default 1 MiB */
-	unsigned drain_timeout_s;     /* SIGTERM grace period, default 10 */
-	unsigned max_connections;     /* accepted connections in all, default 10000 */
+	unsigned idle_timeout_s; /* default 300 */
+	unsigned message_timeout_s; /* a started message must complete in this, default 10 */
+	size_t output_max; /* bytes queued towards one peer, default 1 MiB */
+	unsigned drain_timeout_s; /* SIGTERM grace period, default 10 */
+	unsigned max_connections; /* accepted connections in all, default 10000 */
 };
 
 struct sxedge_config {
 	char *path;
 	enum log_level log_level; /* default notice */
-	uint16_t node_id;         /* this edge node inside an edge pool, default 1 */
-	bool flow_secret_set;     /* false: a random secret is made at start */
+	uint16_t node_id; /* this edge node inside an edge pool, default 1 */
+	bool flow_secret_set; /* false: a random secret is made at start */
 	unsigned char flow_secret[32];
 	char **domains; /* our SIP domains, lower case */
 	size_t n_domains;
@@ -124,8 +124,7 @@ const struct listener_config *config_listener(const struct sxedge_config *config
 					      enum listener_role role);
 bool config_is_our_domain(const struct sxedge_config *config, const char *domain);
 /* The [partner] section for DOMAIN (case-insensitive), or NULL. */
-const struct partner_config *config_partner(const struct sxedge_config *config,
-					    const char *domain);
+const struct partner_config *config_partner(const struct sxedge_config *config, const char *domain);
 const char *config_role_name(enum listener_role role);
 
 #endif

@@ -44,7 +44,7 @@ struct conn {
 	char close_reason[256];
 	bool outbound;
 	bool ready;
-	bool closing;  /* flushing before close */
+	bool closing; /* flushing before close */
 	bool finished; /* CLOSED reported or conn_free called */
 	bool free_pending;
 	unsigned depth; /* callbacks currently running on this conn */
@@ -202,9 +202,8 @@ static void conn_learn_peer(struct conn *conn)
 	unsigned int length = sizeof(conn->fingerprint);
 	conn->subject = tls_cert_subject(cert);
 	conn->n_names = tls_cert_names(cert, &conn->names);
-	conn->has_fingerprint =
-		X509_digest(cert, EVP_sha256(), conn->fingerprint, &length) == 1 &&
-		length == sizeof(conn->fingerprint);
+	conn->has_fingerprint = X509_digest(cert, EVP_sha256(), conn->fingerprint, &length) == 1 &&
+				length == sizeof(conn->fingerprint);
 	X509_free(cert);
 }
 
@@ -381,9 +380,8 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t 
 	return conn_new(base, ssl, fd, BUFFEREVENT_SSL_ACCEPTING, peer, limits, callback, arg);
 }
 
-struct conn *conn_connect(struct event_base *base, SSL *ssl,
-			  const struct sockaddr *peer, int peer_len,
-			  const struct sockaddr *local, int local_len,
+struct conn *conn_connect(struct event_base *base, SSL *ssl, const struct sockaddr *peer,
+			  int peer_len, const struct sockaddr *local, int local_len,
 			  const struct conn_limits *limits, conn_callback *callback, void *arg)
 {
 	evutil_socket_t fd = socket(peer->sa_family, SOCK_STREAM, 0);
@@ -397,8 +395,8 @@ struct conn *conn_connect(struct event_base *base, SSL *ssl,
 		evutil_closesocket(fd);
 		return NULL;
 	}
-	struct conn *conn = conn_new(base, ssl, fd, BUFFEREVENT_SSL_CONNECTING, peer, limits,
-				     callback, arg);
+	struct conn *conn =
+		conn_new(base, ssl, fd, BUFFEREVENT_SSL_CONNECTING, peer, limits, callback, arg);
 	if (conn == NULL)
 		return NULL;
 	conn->outbound = true;

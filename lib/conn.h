@@ -19,9 +19,9 @@
 #include <openssl/ssl.h>
 
 enum conn_event {
-	CONN_EVENT_READY,   /* handshake done; peer identity is known */
-	CONN_EVENT_DATA,    /* bytes are waiting in conn_input() */
-	CONN_EVENT_CLOSED,  /* the connection is gone; conn_close_reason() says why */
+	CONN_EVENT_READY, /* handshake done; peer identity is known */
+	CONN_EVENT_DATA, /* bytes are waiting in conn_input() */
+	CONN_EVENT_CLOSED, /* the connection is gone; conn_close_reason() says why */
 };
 
 struct conn;
@@ -30,9 +30,9 @@ typedef void conn_callback(struct conn *conn, enum conn_event event, void *arg);
 struct conn_limits {
 	unsigned handshake_timeout_s;
 	unsigned idle_timeout_s; /* 0: none */
-	size_t input_max;        /* bytes buffered from the peer before reading pauses (it may
+	size_t input_max; /* bytes buffered from the peer before reading pauses (it may
 				    overshoot by one TLS record, at most 16 KiB); 0: none */
-	size_t output_max;       /* bytes queued for the peer before the conn is dropped */
+	size_t output_max; /* bytes queued for the peer before the conn is dropped */
 };
 
 /* Takes over the accepted socket FD and starts the server handshake. */
@@ -42,9 +42,8 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t 
 
 /* Connects to PEER (binding to LOCAL when not NULL) and starts the client
  * handshake on SSL, which the caller has prepared (tls_client_expect). */
-struct conn *conn_connect(struct event_base *base, SSL *ssl,
-			  const struct sockaddr *peer, int peer_len,
-			  const struct sockaddr *local, int local_len,
+struct conn *conn_connect(struct event_base *base, SSL *ssl, const struct sockaddr *peer,
+			  int peer_len, const struct sockaddr *local, int local_len,
 			  const struct conn_limits *limits, conn_callback *callback, void *arg);
 
 /* Stops delivering events, closes at once and frees (deferred when called
@@ -61,7 +60,7 @@ int conn_write(struct conn *conn, const void *data, size_t len);
 
 uint64_t conn_id(const struct conn *conn); /* unique per process, never reused */
 bool conn_ready(const struct conn *conn);
-const char *conn_peer(const struct conn *conn);         /* "ADDR:PORT" */
+const char *conn_peer(const struct conn *conn); /* "ADDR:PORT" */
 const char *conn_peer_subject(const struct conn *conn); /* certificate subject or NULL */
 /* Peer certificate identities (tls_cert_names), known once READY. */
 char *const *conn_peer_names(const struct conn *conn, size_t *n);

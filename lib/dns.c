@@ -31,19 +31,19 @@
 /* c-ares: 2 s for the first try, 4 s for the second (it doubles per round),
  * so a silent server fails a look-up after 6 s. */
 #define DNS_TIMEOUT_MS 2000
-#define DNS_TRIES 2
+#define DNS_TRIES      2
 
-#define DNS_TTL_MIN_S 1
-#define DNS_TTL_MAX_S 3600
+#define DNS_TTL_MIN_S	   1
+#define DNS_TTL_MAX_S	   3600
 #define DNS_NEGATIVE_TTL_S 30
-#define DNS_CACHE_BUCKETS 256 /* a power of two */
-#define DNS_CACHE_MAX 4096    /* entries; beyond, answers are simply not cached */
+#define DNS_CACHE_BUCKETS  256 /* a power of two */
+#define DNS_CACHE_MAX	   4096 /* entries; beyond, answers are simply not cached */
 
-#define DNS_CLASS_IN 1
-#define DNS_TYPE_CNAME 5
-#define DNS_TYPE_SRV 33
+#define DNS_CLASS_IN	1
+#define DNS_TYPE_CNAME	5
+#define DNS_TYPE_SRV	33
 #define DNS_HEADER_SIZE 12
-#define DNS_NAME_MAX 255
+#define DNS_NAME_MAX	255
 
 enum dns_kind {
 	DNS_KIND_SRV,
@@ -87,8 +87,8 @@ struct dns_query {
 	struct event *deliver;
 	struct dns_answer answer;
 	bool linked;
-	bool asking;     /* c-ares holds it: only the c-ares callback may free it */
-	bool cancelled;  /* never call back */
+	bool asking; /* c-ares holds it: only the c-ares callback may free it */
+	bool cancelled; /* never call back */
 	bool delivering; /* its callback is running */
 };
 
@@ -211,8 +211,7 @@ static struct dns_cache_entry *cache_find(struct dns *dns, enum dns_kind kind, c
 {
 	size_t bucket = cache_bucket(kind, name);
 	cache_sweep(dns, bucket, now_ms());
-	for (struct dns_cache_entry *entry = dns->cache[bucket]; entry != NULL;
-	     entry = entry->next)
+	for (struct dns_cache_entry *entry = dns->cache[bucket]; entry != NULL; entry = entry->next)
 		if (entry->kind == kind && strcmp(entry->name, name) == 0)
 			return entry;
 	return NULL;
@@ -560,8 +559,7 @@ static void query_answered(struct dns_query *query)
 		event_active(query->deliver, EV_TIMEOUT, 1);
 }
 
-static struct dns_query *query_new(struct dns *dns, enum dns_kind kind, const char *name,
-				   void *arg)
+static struct dns_query *query_new(struct dns *dns, enum dns_kind kind, const char *name, void *arg)
 {
 	struct dns_query *query = calloc(1, sizeof(*query));
 	if (query == NULL)
@@ -656,8 +654,7 @@ static void socket_state_changed(void *data, ares_socket_t fd, int readable, int
 		socket_forget(link);
 }
 
-static void srv_answered(void *arg, int status, int timeouts, unsigned char *message,
-			 int length)
+static void srv_answered(void *arg, int status, int timeouts, unsigned char *message, int length)
 {
 	struct dns_query *query = arg;
 	uint32_t ttl;

@@ -20,7 +20,7 @@ struct dns_query;
 enum dns_status {
 	DNS_OK,
 	DNS_NOT_FOUND, /* NXDOMAIN, no records of the type, or the SRV "." target */
-	DNS_FAILED,    /* timeout, server failure, refused, malformed answer */
+	DNS_FAILED, /* timeout, server failure, refused, malformed answer */
 };
 
 struct dns_target {

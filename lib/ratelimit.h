@@ -9,7 +9,7 @@
 
 struct rate_limit {
 	double tokens;
-	double rate;  /* tokens per second; 0: unlimited */
+	double rate; /* tokens per second; 0: unlimited */
 	double burst; /* most tokens held */
 	uint64_t last_ms;
 };

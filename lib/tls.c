@@ -20,7 +20,7 @@
 #include <openssl/x509v3.h>
 
 /* TLS 1.2 suites: forward secret AEAD only (TLS 1.3 keeps OpenSSL's own). */
-#define TLS12_CIPHERS \
+#define TLS12_CIPHERS                                                \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
@@ -66,12 +66,12 @@ static struct name_list *name_list_copy(const char *const *names, size_t n)
 /* ---- ex_data slots, created once per process and read-only after ---- */
 
 static CRYPTO_ONCE index_once = CRYPTO_ONCE_STATIC_INIT;
-static int ctx_names_index = -1;   /* SSL_CTX: names a client certificate must match */
-static int ssl_names_index = -1;   /* SSL: names the server certificate must match */
+static int ctx_names_index = -1; /* SSL_CTX: names a client certificate must match */
+static int ssl_names_index = -1; /* SSL: names the server certificate must match */
 static int ssl_failure_index = -1; /* SSL: why our checks refused the handshake */
 
-static void names_free_callback(void *parent, void *ptr, CRYPTO_EX_DATA *data, int index,
-				long argl, void *argp)
+static void names_free_callback(void *parent, void *ptr, CRYPTO_EX_DATA *data, int index, long argl,
+				void *argp)
 {
 	(void)parent, (void)data, (void)index, (void)argl, (void)argp;
 	name_list_free(ptr);
@@ -118,10 +118,10 @@ static int failure_dup_callback(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, 
 static void tls_create_indexes(void)
 {
 	ctx_names_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, names_free_callback);
-	ssl_names_index = SSL_get_ex_new_index(0, NULL, NULL, names_dup_callback,
-					       names_free_callback);
-	ssl_failure_index = SSL_get_ex_new_index(0, NULL, NULL, failure_dup_callback,
-						 failure_free_callback);
+	ssl_names_index =
+		SSL_get_ex_new_index(0, NULL, NULL, names_dup_callback, names_free_callback);
+	ssl_failure_index =
+		SSL_get_ex_new_index(0, NULL, NULL, failure_dup_callback, failure_free_callback);
 }
 
 static bool tls_indexes_ready(void)
@@ -228,8 +228,8 @@ static int tls_verify_callback(int preverify_ok, X509_STORE_CTX *store)
 	if (X509_STORE_CTX_get_error_depth(store) != 0)
 		return 1;
 	allowed = tls_allowed_names(ssl);
-	if (allowed == NULL || tls_cert_matches(leaf, (const char *const *)allowed->names,
-						allowed->n))
+	if (allowed == NULL ||
+	    tls_cert_matches(leaf, (const char *const *)allowed->names, allowed->n))
 		return 1;
 	tls_refuse(ssl, "certificate name not allowed", leaf);
 	/* Makes OpenSSL send "bad certificate" rather than a generic alert. */
@@ -320,8 +320,8 @@ static EVP_PKEY *tls_read_key(const char *path)
 	return key;
 }
 
-static int tls_load_identity(SSL_CTX *ctx, const char *certificate, const char *key_path,
-			     char *err, size_t err_size)
+static int tls_load_identity(SSL_CTX *ctx, const char *certificate, const char *key_path, char *err,
+			     size_t err_size)
 {
 	EVP_PKEY *key;
 
@@ -354,7 +354,7 @@ static int tls_load_identity(SSL_CTX *ctx, const char *certificate, const char *
 static int tls_load_ca(SSL_CTX *ctx, const char *ca_file, bool send_names, char *err,
 		       size_t err_size)
 {
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 
 	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		tls_error(err, err_size, "%s: cannot load CA certificates", ca_file);
@@ -384,8 +384,8 @@ static int tls_verify_mode(enum client_cert_mode mode)
 	return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 }
 
-static int tls_set_peer_names(SSL_CTX *ctx, const char *const *peer_names, size_t n,
-			      char *err, size_t err_size)
+static int tls_set_peer_names(SSL_CTX *ctx, const char *const *peer_names, size_t n, char *err,
+			      size_t err_size)
 {
 	struct name_list *list;
 
@@ -400,9 +400,8 @@ static int tls_set_peer_names(SSL_CTX *ctx, const char *const *peer_names, size_
 	return 0;
 }
 
-SSL_CTX *tls_server_context(const struct listener_config *listener,
-			    const char *const *peer_names, size_t n_peer_names,
-			    char *err, size_t err_size)
+SSL_CTX *tls_server_context(const struct listener_config *listener, const char *const *peer_names,
+			    size_t n_peer_names, char *err, size_t err_size)
 {
 	bool wants_client_cert = listener->client_cert != CLIENT_CERT_NONE;
 	SSL_CTX *ctx;
@@ -447,8 +446,8 @@ SSL_CTX *tls_client_context(const char *certificate, const char *key, const char
 		return NULL;
 	/* Without a certificate the context simply presents none. */
 	if (certificate != NULL &&
-	    tls_load_identity(ctx, certificate, key != NULL ? key : certificate, err,
-			      err_size) != 0) {
+	    tls_load_identity(ctx, certificate, key != NULL ? key : certificate, err, err_size) !=
+		    0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -562,15 +561,14 @@ static bool plain_dns_name(const char *name, size_t length)
 
 /* "*.SUFFIX" matches exactly one label in front of SUFFIX, and SUFFIX must
  * have two labels at least, so "*.com" matches nothing. */
-static bool wildcard_matches(const char *presented, size_t presented_length,
-			     const char *reference, size_t reference_length)
+static bool wildcard_matches(const char *presented, size_t presented_length, const char *reference,
+			     size_t reference_length)
 {
 	const char *suffix = presented + 2;
 	size_t suffix_length = presented_length - 2;
 	const char *dot;
 
-	if (presented_length < 2 || presented[1] != '.' ||
-	    !plain_dns_name(suffix, suffix_length) ||
+	if (presented_length < 2 || presented[1] != '.' || !plain_dns_name(suffix, suffix_length) ||
 	    memchr(suffix, '.', suffix_length) == NULL)
 		return false;
 	/* An IP address is no DNS name: "*.0.0.1" must not match "127.0.0.1". */
@@ -631,8 +629,8 @@ static void names_add_common_name(X509 *cert, char **names, size_t *n)
 		last = index;
 	if (last < 0)
 		return;
-	length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-						    X509_NAME_get_entry(subject, last)));
+	length = ASN1_STRING_to_UTF8(&utf8,
+				     X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last)));
 	if (length > 0)
 		names_add(names, n, utf8, length);
 	OPENSSL_free(utf8);

@@ -21,15 +21,14 @@
  * certificate mode (verified against ca_file) and require_sni.  When
  * PEER_NAMES is not NULL, a client certificate must match one of the N names.
  * On failure returns NULL and writes a message naming the file into ERR. */
-SSL_CTX *tls_server_context(const struct listener_config *listener,
-			    const char *const *peer_names, size_t n_peer_names,
-			    char *err, size_t err_size);
+SSL_CTX *tls_server_context(const struct listener_config *listener, const char *const *peer_names,
+			    size_t n_peer_names, char *err, size_t err_size);
 
 /* A client context that presents CERTIFICATE/KEY and verifies servers
  * against CA_FILE.  Server names are checked per connection, see
  * tls_client_expect(). */
-SSL_CTX *tls_client_context(const char *certificate, const char *key,
-			    const char *ca_file, char *err, size_t err_size);
+SSL_CTX *tls_client_context(const char *certificate, const char *key, const char *ca_file,
+			    char *err, size_t err_size);
 
 /* Prepares an outbound SSL: sends SNI (when SNI is a DNS name, not an IP
  * literal) and requires the server certificate to match one of NAMES.

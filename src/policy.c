@@ -140,8 +140,8 @@ static bool any_name_matches(char *const *names, size_t n_names, char *const *re
 
 enum policy_binding policy_certificate_binds(const struct partner_config *partner,
 					     char *const *names, size_t n_names,
-					     const unsigned char *fingerprint,
-					     char *const *edges, size_t n_edges)
+					     const unsigned char *fingerprint, char *const *edges,
+					     size_t n_edges)
 {
 	/* Configured edge names are the operator's word and win over DNS. */
 	if (partner != NULL && partner->n_edges > 0) {

@@ -11,11 +11,11 @@
 #include "config.h"
 
 enum policy_verdict {
-	POLICY_OURS,     /* one of our own domains */
-	POLICY_PARTNER,  /* a configured [partner] */
+	POLICY_OURS, /* one of our own domains */
+	POLICY_PARTNER, /* a configured [partner] */
 	POLICY_DISCOVER, /* open federation: not configured, its edge is found by DNS SRV */
-	POLICY_BLOCKED,  /* on the block list, or below a blocked domain */
-	POLICY_REFUSED,  /* closed federation and not a partner */
+	POLICY_BLOCKED, /* on the block list, or below a blocked domain */
+	POLICY_REFUSED, /* closed federation and not a partner */
 };
 
 /* What the edge does with DOMAIN (case-insensitive).  The block list wins
@@ -32,7 +32,7 @@ bool policy_name_in_domain(const char *name, const char *domain);
 
 enum policy_binding {
 	BINDING_OK,
-	BINDING_NAME_MISMATCH,        /* no certificate identity names an edge of the domain */
+	BINDING_NAME_MISMATCH, /* no certificate identity names an edge of the domain */
 	BINDING_FINGERPRINT_MISMATCH, /* the partner pins another certificate */
 };
 
@@ -45,8 +45,8 @@ enum policy_binding {
  * (tls_name_matches). */
 enum policy_binding policy_certificate_binds(const struct partner_config *partner,
 					     char *const *names, size_t n_names,
-					     const unsigned char *fingerprint,
-					     char *const *edges, size_t n_edges);
+					     const unsigned char *fingerprint, char *const *edges,
+					     size_t n_edges);
 
 const char *policy_binding_reason(enum policy_binding binding); /* a SIP reason phrase */
 

@@ -53,7 +53,8 @@ static SSL_CTX *worker_listener_ctx(const struct sxedge_config *config,
 	/* The pool's members are known by name; partners are bound per request
 	 * by their domain (policy), so any certificate from ca_file may connect. */
 	bool internal = listener->role == ROLE_INTERNAL;
-	SSL_CTX *ctx = tls_server_context(listener, internal ? (const char *const *)config->pool.fqdns : NULL,
+	SSL_CTX *ctx = tls_server_context(listener,
+					  internal ? (const char *const *)config->pool.fqdns : NULL,
 					  internal ? config->pool.n_fqdns : 0, err, sizeof(err));
 	if (ctx == NULL)
 		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, listener->line,
@@ -173,14 +174,16 @@ static int worker_listen(struct worker *worker, FILE *errors)
 				wl->config->name, err);
 			return -1;
 		}
-		wl->listener = evconnlistener_new(worker->base, worker_on_accept, wl,
-						  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		wl->listener =
+			evconnlistener_new(worker->base, worker_on_accept, wl,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (wl->listener == NULL) {
 			close(fd);
 			return -1;
 		}
 		log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u",
-			  config_role_name(wl->config->role), wl->config->address, wl->config->port);
+			  config_role_name(wl->config->role), wl->config->address,
+			  wl->config->port);
 	}
 	return 0;
 }
@@ -262,7 +265,8 @@ fail:
 int worker_run(struct worker *worker)
 {
 	if (sip_context_start(&worker->sip, worker->pool_ctx, worker->federation_ctx) < 0) {
-		log_event(LOG_LEVEL_ERROR, "start_failed", "reason=\"cannot set up outbound links\"");
+		log_event(LOG_LEVEL_ERROR, "start_failed",
+			  "reason=\"cannot set up outbound links\"");
 		return -1;
 	}
 	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu pool=%s:%u", worker->n_listeners,

@@ -32,11 +32,11 @@ struct sip_context {
 	struct conn_limits conn_limits;
 	struct sip_pool *pool;
 	struct sip_federation *federation; /* NULL without a federation listener */
-	struct dns *dns;                   /* NULL without a federation listener */
+	struct dns *dns; /* NULL without a federation listener */
 	struct rate_limit *partner_limits; /* parallel to config->partners */
 	struct address_count *per_address; /* inbound federation connections by source */
-	unsigned inbound;                  /* accepted connections currently open */
-	struct sip_session *sessions;      /* those connections' sessions */
+	unsigned inbound; /* accepted connections currently open */
+	struct sip_session *sessions; /* those connections' sessions */
 };
 
 /* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a

@@ -30,7 +30,7 @@
 
 enum link_state {
 	LINK_IDLE,
-	LINK_RESOLVING,  /* SRV look-up */
+	LINK_RESOLVING, /* SRV look-up */
 	LINK_ADDRESSING, /* address look-up of the current target */
 	LINK_CONNECTING, /* TCP and TLS to the current address */
 	LINK_UP,
@@ -54,10 +54,10 @@ struct waiting_request {
 
 /* Why the last attempt failed, in order of how much it tells the pool. */
 enum link_failure {
-	FAILURE_NOT_FOUND,   /* 503: no SRV or address records */
+	FAILURE_NOT_FOUND, /* 503: no SRV or address records */
 	FAILURE_UNREACHABLE, /* 503: connections refused or reset */
-	FAILURE_TIMEOUT,     /* 504: a handshake that never finished */
-	FAILURE_REFUSED,     /* 502: the partner's certificate failed our checks */
+	FAILURE_TIMEOUT, /* 504: a handshake that never finished */
+	FAILURE_REFUSED, /* 502: the partner's certificate failed our checks */
 };
 
 struct partner_link {
@@ -73,7 +73,7 @@ struct partner_link {
 	size_t next_address;
 	struct conn *conn;
 	struct sip_session *session; /* once up */
-	struct event *deadline;      /* connect_timeout for the whole set-up */
+	struct event *deadline; /* connect_timeout for the whole set-up */
 	struct waiting_request *queue_head, *queue_tail;
 	unsigned queued;
 	enum link_failure failure;
@@ -194,8 +194,7 @@ static void link_stop_attempt(struct partner_link *link)
 }
 
 /* Answers every waiting request with STATUS REASON and goes idle. */
-static void link_fail(struct partner_link *link, int status, const char *reason,
-		      const char *detail)
+static void link_fail(struct partner_link *link, int status, const char *reason, const char *detail)
 {
 	char quoted[240];
 	struct waiting_request *waiting;
@@ -345,14 +344,13 @@ static void link_connect_next(struct partner_link *link)
 			continue;
 		}
 		bool same_family = address->ss_family == federation->local.ss_family;
-		link->conn = conn_connect(context->base, ssl, (const struct sockaddr *)address,
-					  address->ss_family == AF_INET6
-						  ? (int)sizeof(struct sockaddr_in6)
-						  : (int)sizeof(struct sockaddr_in),
-					  same_family ? (const struct sockaddr *)&federation->local
-						      : NULL,
-					  same_family ? federation->local_len : 0,
-					  &context->conn_limits, link_on_conn_event, link);
+		link->conn = conn_connect(
+			context->base, ssl, (const struct sockaddr *)address,
+			address->ss_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6)
+						       : (int)sizeof(struct sockaddr_in),
+			same_family ? (const struct sockaddr *)&federation->local : NULL,
+			same_family ? federation->local_len : 0, &context->conn_limits,
+			link_on_conn_event, link);
 		if (link->conn != NULL) {
 			link_set_state(link, LINK_CONNECTING);
 			return;
@@ -448,8 +446,7 @@ static void link_start(struct partner_link *link)
 
 /* ---- the links ---- */
 
-static struct partner_link *federation_link(struct sip_federation *federation,
-					    const char *domain,
+static struct partner_link *federation_link(struct sip_federation *federation, const char *domain,
 					    const struct partner_config *partner)
 {
 	struct partner_link *link;
@@ -480,8 +477,8 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 			  osip_message_t *request, const struct sip_decision *decision)
 {
 	struct sip_context *context = federation->context;
-	struct partner_link *link = federation_link(federation, decision->domain,
-						    decision->partner);
+	struct partner_link *link =
+		federation_link(federation, decision->domain, decision->partner);
 	if (link == NULL) {
 		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
 		osip_message_free(request);

@@ -15,8 +15,8 @@
 #include <openssl/hmac.h>
 
 #define FLOW_SIGNED_LEN 14 /* node id, boot id, connection id */
-#define FLOW_MAC_LEN 12
-#define FLOW_RAW_LEN (FLOW_SIGNED_LEN + FLOW_MAC_LEN)
+#define FLOW_MAC_LEN	12
+#define FLOW_RAW_LEN	(FLOW_SIGNED_LEN + FLOW_MAC_LEN)
 
 static const char base64url_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

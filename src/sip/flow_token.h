@@ -23,7 +23,7 @@ struct flow_key {
 enum flow_open_result {
 	FLOW_OPEN_OK,
 	FLOW_OPEN_FORGED, /* not ours: bad length, alphabet or MAC, or another node id */
-	FLOW_OPEN_STALE,  /* ours, but from an earlier boot of this node */
+	FLOW_OPEN_STALE, /* ours, but from an earlier boot of this node */
 };
 
 /* Writes the token for CONN_ID and a NUL into OUT (at least FLOW_TOKEN_LEN+1 bytes). */

@@ -17,7 +17,7 @@
 struct header_scan {
 	const struct sip_frame_limits *limits;
 	unsigned headers; /* header fields seen, not counting the start line */
-	bool bad_length;  /* a Content-Length that is not one plain number */
+	bool bad_length; /* a Content-Length that is not one plain number */
 	bool have_length;
 	size_t content_length;
 };
@@ -105,8 +105,8 @@ static void scan_header(struct header_scan *scan, const char *field, size_t leng
 /* Leading line ends: keep-alive pings and the empty lines RFC 3261 §7.5
  * lets a sender put between messages.  Returns NEED_MORE when DATA does not
  * start with a line end (the caller then looks for a message). */
-static enum sip_frame_result leading_line_end(const char *data, size_t len,
-					      struct sip_frame *frame, bool *is_line_end)
+static enum sip_frame_result leading_line_end(const char *data, size_t len, struct sip_frame *frame,
+					      bool *is_line_end)
 {
 	*is_line_end = true;
 	if (data[0] == '\n') {
@@ -142,7 +142,7 @@ static enum sip_frame_result scan_header_block(const char *data, size_t len,
 	const struct sip_frame_limits *limits = scan->limits;
 	size_t scan_end = len < limits->max_message ? len : limits->max_message;
 	size_t field_start = 0; /* the start line is field 0; it is never a header */
-	size_t field_end = 0;	/* end of the last complete line of the current field */
+	size_t field_end = 0; /* end of the last complete line of the current field */
 	size_t line_start = 0;
 
 	*header_len = 0;
@@ -184,8 +184,7 @@ static enum sip_frame_result scan_header_block(const char *data, size_t len,
 }
 
 enum sip_frame_result sip_frame_next(const char *data, size_t len,
-				     const struct sip_frame_limits *limits,
-				     struct sip_frame *frame)
+				     const struct sip_frame_limits *limits, struct sip_frame *frame)
 {
 	memset(frame, 0, sizeof(*frame));
 	if (len == 0)

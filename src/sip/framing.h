@@ -10,27 +10,27 @@
 
 struct sip_frame_limits {
 	size_t max_message; /* header block + body */
-	size_t max_line;    /* one header line, including continuations */
+	size_t max_line; /* one header line, including continuations */
 	unsigned max_headers;
 };
 
 enum sip_frame_result {
-	SIP_FRAME_NEED_MORE,     /* no whole message yet, and no limit broken */
-	SIP_FRAME_MESSAGE,       /* a whole message of frame.total bytes */
-	SIP_FRAME_PING,          /* CRLFCRLF: answer with one CRLF, consume frame.total */
-	SIP_FRAME_SKIP,          /* a lone CRLF between messages: consume frame.total */
+	SIP_FRAME_NEED_MORE, /* no whole message yet, and no limit broken */
+	SIP_FRAME_MESSAGE, /* a whole message of frame.total bytes */
+	SIP_FRAME_PING, /* CRLFCRLF: answer with one CRLF, consume frame.total */
+	SIP_FRAME_SKIP, /* a lone CRLF between messages: consume frame.total */
 	SIP_FRAME_TOO_MANY_HEADERS, /* whole message present (frame.total), too many header lines */
-	SIP_FRAME_TOO_LARGE,     /* header block known (frame.header_len), message over max_message */
-	SIP_FRAME_BAD_LENGTH,    /* header block known, Content-Length missing a number, negative, repeated with other values */
+	SIP_FRAME_TOO_LARGE, /* header block known (frame.header_len), message over max_message */
+	SIP_FRAME_BAD_LENGTH, /* header block known, Content-Length missing a number, negative, repeated with other values */
 	SIP_FRAME_LINE_TOO_LONG, /* a line over max_line; the stream cannot be trusted */
 	SIP_FRAME_HEADER_TOO_LARGE, /* no end of headers within max_message */
 };
 
 struct sip_frame {
 	size_t header_len; /* start line and headers, up to and including the blank line */
-	size_t body_len;   /* Content-Length (0 when absent) */
-	size_t total;      /* bytes the caller consumes for MESSAGE, PING, SKIP, TOO_MANY_HEADERS */
-	size_t wait_for;   /* NEED_MORE with a whole header block: the message's full size */
+	size_t body_len; /* Content-Length (0 when absent) */
+	size_t total; /* bytes the caller consumes for MESSAGE, PING, SKIP, TOO_MANY_HEADERS */
+	size_t wait_for; /* NEED_MORE with a whole header block: the message's full size */
 };
 
 /* The number in a Content-Length value of LENGTH bytes: digits within white

@@ -37,8 +37,8 @@
 /* Header text, before osip */
 
 struct header_field {
-	size_t start;	    /* offset of the field in the header block */
-	size_t length;	    /* the field with its continuation lines, without the last line end */
+	size_t start; /* offset of the field in the header block */
+	size_t length; /* the field with its continuation lines, without the last line end */
 	size_t name_length; /* the name, without white space before the colon */
 };
 
@@ -76,8 +76,8 @@ static size_t next_line(const char *block, size_t length, size_t pos)
 
 static bool line_is_empty(const char *block, size_t length, size_t pos)
 {
-	return pos < length && (block[pos] == '\n' || (block[pos] == '\r' && pos + 1 < length &&
-						       block[pos + 1] == '\n'));
+	return pos < length && (block[pos] == '\n' ||
+				(block[pos] == '\r' && pos + 1 < length && block[pos + 1] == '\n'));
 }
 
 /* Length of the header block up to and including the blank line, or LEN
@@ -526,8 +526,7 @@ static bool check_request_headers(const osip_message_t *request, struct sip_reje
 		set_reject(reject, 400, "Bad Request-URI");
 		return false;
 	}
-	if (request->sip_version == NULL ||
-	    osip_strcasecmp(request->sip_version, "SIP/2.0") != 0) {
+	if (request->sip_version == NULL || osip_strcasecmp(request->sip_version, "SIP/2.0") != 0) {
 		set_reject(reject, 505, "Version Not Supported");
 		return false;
 	}

@@ -18,7 +18,7 @@ osip_message_t *sip_message_parse(const char *data, size_t len);
 char *sip_message_serialise(const osip_message_t *msg, size_t *len);
 
 struct sip_reject {
-	int status;         /* 0 when the message passed */
+	int status; /* 0 when the message passed */
 	const char *reason; /* reason phrase, e.g. "Missing Call-ID" */
 };
 

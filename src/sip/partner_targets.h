@@ -11,7 +11,7 @@
 #include "dns.h"
 
 #define PARTNER_SRV_PREFIX "_sipfederationtls._tcp."
-#define PARTNER_PORT 5061
+#define PARTNER_PORT	   5061
 
 struct partner_targets {
 	struct dns_target *targets; /* hosts malloc'd; weight and priority unused */

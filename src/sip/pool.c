@@ -18,8 +18,8 @@
 
 struct pool_link {
 	struct sip_pool *pool;
-	struct conn *conn;            /* NULL while waiting to reconnect */
-	struct sip_session *session;  /* set once the link is up */
+	struct conn *conn; /* NULL while waiting to reconnect */
+	struct sip_session *session; /* set once the link is up */
 	struct event *retry_timer;
 	unsigned backoff_s;
 };
@@ -85,7 +85,8 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 		if (link->session != NULL)
 			sip_session_on_event(conn, event, link->session);
 		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
-			  pool->relay_text, log_quote(reason, sizeof(reason), conn_close_reason(conn)),
+			  pool->relay_text,
+			  log_quote(reason, sizeof(reason), conn_close_reason(conn)),
 			  link->backoff_s);
 		link->conn = NULL;
 		link->session = NULL;
@@ -120,14 +121,14 @@ static void pool_link_connect(struct pool_link *link)
 		SSL_free(ssl);
 		link->conn = NULL;
 	} else {
-		link->conn = conn_connect(pool->context->base, ssl,
-					  (struct sockaddr *)&pool->relay, pool->relay_len,
-					  (struct sockaddr *)&pool->local, pool->local_len, &limits,
-					  pool_link_on_event, link);
+		link->conn = conn_connect(pool->context->base, ssl, (struct sockaddr *)&pool->relay,
+					  pool->relay_len, (struct sockaddr *)&pool->local,
+					  pool->local_len, &limits, pool_link_on_event, link);
 	}
 	if (link->conn == NULL) {
-		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=\"cannot connect\" retry_in=%u",
-			  pool->relay_text, link->backoff_s);
+		log_event(LOG_LEVEL_WARNING, "pool_down",
+			  "peer=%s reason=\"cannot connect\" retry_in=%u", pool->relay_text,
+			  link->backoff_s);
 		struct timeval delay = { .tv_sec = link->backoff_s };
 		evtimer_add(link->retry_timer, &delay);
 	}

@@ -117,8 +117,7 @@ static int count_down_max_forwards(osip_header_t *header)
 }
 
 /* Puts the Record-Route entry for one side on top of the list. */
-static int push_record_route(osip_message_t *request, const char *token,
-			     const struct sip_hop *hop)
+static int push_record_route(osip_message_t *request, const char *token, const struct sip_hop *hop)
 {
 	osip_record_route_t *record_route = NULL;
 	char *text = format_own_uri(token, hop);

@@ -13,15 +13,15 @@
 #include "routing.h" /* struct sip_hop */
 
 struct sip_request_rewrite {
-	unsigned routes_to_pop;   /* remove this many Route entries from the top */
-	struct sip_hop arrival;   /* our side the request came in on */
+	unsigned routes_to_pop; /* remove this many Route entries from the top */
+	struct sip_hop arrival; /* our side the request came in on */
 	struct sip_hop departure; /* our side it leaves on: Via sent-by */
-	const char *branch;       /* via_branch_make() */
-	const char *flow_token;   /* the external (access or federation) connection of this
+	const char *branch; /* via_branch_make() */
+	const char *flow_token; /* the external (access or federation) connection of this
 				     crossing, for Record-Route and Path */
-	bool record_route;        /* add <sip:TOKEN@arrival;transport=tls;lr> then
+	bool record_route; /* add <sip:TOKEN@arrival;transport=tls;lr> then
 				     <sip:TOKEN@departure;transport=tls;lr> on top of it */
-	bool add_path;            /* add Path <sip:TOKEN@departure;transport=tls;lr> */
+	bool add_path; /* add Path <sip:TOKEN@departure;transport=tls;lr> */
 };
 
 /* Pops routes, decrements Max-Forwards (inserting 70 when absent), adds

@@ -30,14 +30,14 @@
 #include "policy.h"
 #include "via_branch.h"
 
-#define SIP_PORT 5060
+#define SIP_PORT  5060
 #define SIPS_PORT 5061
 
 /* The sides of the edge a URI or Via names, one bit per listener role
  * (several when they are configured with the same advertised host and port). */
-#define SIDE(role) (1u << (unsigned)(role))
-#define SIDE_ACCESS SIDE(ROLE_ACCESS)
-#define SIDE_INTERNAL SIDE(ROLE_INTERNAL)
+#define SIDE(role)	(1u << (unsigned)(role))
+#define SIDE_ACCESS	SIDE(ROLE_ACCESS)
+#define SIDE_INTERNAL	SIDE(ROLE_INTERNAL)
 #define SIDE_FEDERATION SIDE(ROLE_FEDERATION)
 
 /* ---- Matching our own host and port ------------------------------------ */
@@ -305,8 +305,7 @@ static void route_from_access(const osip_message_t *request, const struct sip_ed
 
 static bool discovered_for(const struct sip_peer *peer, const char *domain)
 {
-	return peer->discovered_domain != NULL &&
-	       strcasecmp(peer->discovered_domain, domain) == 0;
+	return peer->discovered_domain != NULL && strcasecmp(peer->discovered_domain, domain) == 0;
 }
 
 /* Binds DOMAIN (with its [partner] section PARTNER, or NULL under open
@@ -344,8 +343,7 @@ static bool bind_domain(const osip_message_t *request, const struct sip_peer *pe
  * its [partner] section (NULL when discovered). */
 static bool from_domain_bound(const osip_message_t *request, const struct sip_peer *peer,
 			      const struct sip_edge *edge, const char **domain,
-			      const struct partner_config **partner,
-			      struct sip_decision *decision)
+			      const struct partner_config **partner, struct sip_decision *decision)
 {
 	*domain = from_domain(request);
 	*partner = NULL;
@@ -538,7 +536,7 @@ static void route_from_internal(const osip_message_t *request, const struct sip_
 void sip_route_request(const osip_message_t *request, const struct sip_peer *peer,
 		       const struct sip_edge *edge, struct sip_decision *decision)
 {
-	struct sip_reject reject = {0, NULL};
+	struct sip_reject reject = { 0, NULL };
 
 	memset(decision, 0, sizeof(*decision));
 	if (!sip_request_check(request, &reject)) {

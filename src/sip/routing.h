@@ -41,26 +41,26 @@ struct sip_peer {
 };
 
 enum sip_action {
-	SIP_ACTION_TO_POOL,    /* relay to the pool */
-	SIP_ACTION_TO_CONN,    /* relay over connection conn_id */
+	SIP_ACTION_TO_POOL, /* relay to the pool */
+	SIP_ACTION_TO_CONN, /* relay over connection conn_id */
 	SIP_ACTION_TO_PARTNER, /* relay to the edge of partner domain `domain` */
-	SIP_ACTION_DISCOVER,   /* look up the SRV targets of `domain`, then route again */
-	SIP_ACTION_REPLY,      /* answer status/reason to the sender */
-	SIP_ACTION_DROP,       /* discard; reason says why */
+	SIP_ACTION_DISCOVER, /* look up the SRV targets of `domain`, then route again */
+	SIP_ACTION_REPLY, /* answer status/reason to the sender */
+	SIP_ACTION_DROP, /* discard; reason says why */
 };
 
 struct sip_decision {
 	enum sip_action action;
-	uint64_t conn_id;    /* TO_CONN */
-	int status;          /* REPLY */
-	const char *reason;  /* REPLY and DROP: the reason phrase / log reason */
-	const char *domain;  /* TO_PARTNER, DISCOVER; TO_CONN with a partner fallback */
+	uint64_t conn_id; /* TO_CONN */
+	int status; /* REPLY */
+	const char *reason; /* REPLY and DROP: the reason phrase / log reason */
+	const char *domain; /* TO_PARTNER, DISCOVER; TO_CONN with a partner fallback */
 	const struct partner_config *partner; /* TO_PARTNER and bound inbound requests:
 						 the [partner] section, NULL when discovered */
 	unsigned routes_to_pop; /* our own Route entries at the top of the request */
-	bool record_route;   /* insert the double Record-Route (RFC 5658) */
-	bool add_path;       /* REGISTER from access: add Path (RFC 3327) */
-	bool pool_fallback;  /* response: if conn_id is gone, any pool connection will do */
+	bool record_route; /* insert the double Record-Route (RFC 5658) */
+	bool add_path; /* REGISTER from access: add Path (RFC 3327) */
+	bool pool_fallback; /* response: if conn_id is gone, any pool connection will do */
 	bool partner_fallback; /* TO_CONN: if conn_id is gone, TO_PARTNER `domain` instead */
 };
 

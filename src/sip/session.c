@@ -48,13 +48,13 @@ struct sip_session {
 
 /* ---- logging ---- */
 
-static void session_log(const struct sip_session *session, enum log_level level,
-			const char *event, const char *what, const char *reason)
+static void session_log(const struct sip_session *session, enum log_level level, const char *event,
+			const char *what, const char *reason)
 {
 	char quoted[300];
 	log_event(level, event, "role=%s conn=%" PRIu64 " peer=%s %sreason=%s",
-		  config_role_name(session->role), conn_id(session->conn),
-		  conn_peer(session->conn), what, log_quote(quoted, sizeof(quoted), reason));
+		  config_role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
+		  what, log_quote(quoted, sizeof(quoted), reason));
 }
 
 /* ---- answering ---- */
@@ -65,8 +65,8 @@ static void session_fail(struct sip_session *session, const char *reason)
 	conn_close(session->conn, reason);
 }
 
-static void session_reply(struct sip_session *session, const osip_message_t *request,
-			  int status, const char *reason, const char *extra)
+static void session_reply(struct sip_session *session, const osip_message_t *request, int status,
+			  const char *reason, const char *extra)
 {
 	/* Without Via, From, To, Call-ID and CSeq no response can be matched:
 	 * a peer sending such requests is not speaking SIP. */
@@ -205,10 +205,10 @@ static void session_on_discovered(void *arg, enum dns_status status,
 	session->waiting = NULL;
 	/* The same targets our own link to the domain would trust. */
 	if (status == DNS_OK)
-		partner_targets_from_srv(session->discovered_domain,
-					 config_partner(session->context->config,
-							session->discovered_domain),
-					 targets, n, &found);
+		partner_targets_from_srv(
+			session->discovered_domain,
+			config_partner(session->context->config, session->discovered_domain),
+			targets, n, &found);
 	session->discovered = calloc(found.n ? found.n : 1, sizeof(*session->discovered));
 	for (size_t i = 0; session->discovered != NULL && i < found.n; i++) {
 		session->discovered[session->n_discovered++] = found.targets[i].host;
@@ -235,8 +235,8 @@ static void session_discover(struct sip_session *session, osip_message_t *reques
 	}
 	session->waiting = request;
 	conn_set_reading(session->conn, false);
-	session->discovery = dns_resolve_srv(session->context->dns, name, session_on_discovered,
-					     session);
+	session->discovery =
+		dns_resolve_srv(session->context->dns, name, session_on_discovered, session);
 	if (session->discovery == NULL)
 		session_on_discovered(session, DNS_FAILED, NULL, 0);
 }
@@ -397,7 +397,9 @@ static void session_on_data(struct sip_session *session)
 	    session->waiting != NULL) {
 		event_del(session->message_timer);
 	} else if (progressed || !evtimer_pending(session->message_timer, NULL)) {
-		struct timeval limit = { .tv_sec = session->context->config->limits.message_timeout_s };
+		struct timeval limit = {
+			.tv_sec = session->context->config->limits.message_timeout_s
+		};
 		evtimer_add(session->message_timer, &limit);
 	}
 }
@@ -477,9 +479,10 @@ void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg)
 static const char *session_address_text(const struct sockaddr *address)
 {
 	static _Thread_local char text[INET6_ADDRSTRLEN];
-	const void *bytes = address->sa_family == AF_INET6
-				    ? (const void *)&((const struct sockaddr_in6 *)address)->sin6_addr
-				    : (const void *)&((const struct sockaddr_in *)address)->sin_addr;
+	const void *bytes =
+		address->sa_family == AF_INET6
+			? (const void *)&((const struct sockaddr_in6 *)address)->sin6_addr
+			: (const void *)&((const struct sockaddr_in *)address)->sin_addr;
 	if (evutil_inet_ntop(address->sa_family, bytes, text, sizeof(text)) == NULL)
 		snprintf(text, sizeof(text), "unknown");
 	return text;

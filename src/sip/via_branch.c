@@ -13,10 +13,10 @@
 
 #include <openssl/evp.h>
 
-#define BRANCH_PREFIX "z9hG4bKsx"
-#define BRANCH_PREFIX_LEN (sizeof(BRANCH_PREFIX) - 1)
+#define BRANCH_PREFIX	   "z9hG4bKsx"
+#define BRANCH_PREFIX_LEN  (sizeof(BRANCH_PREFIX) - 1)
 #define BRANCH_HASH_DIGITS 16
-#define BRANCH_LEN (BRANCH_PREFIX_LEN + FLOW_TOKEN_LEN + 1 + BRANCH_HASH_DIGITS)
+#define BRANCH_LEN	   (BRANCH_PREFIX_LEN + FLOW_TOKEN_LEN + 1 + BRANCH_HASH_DIGITS)
 
 _Static_assert(BRANCH_LEN < VIA_BRANCH_SIZE, "VIA_BRANCH_SIZE too small for a branch");
 
@@ -41,8 +41,7 @@ static const char *top_via_branch(const osip_message_t *request)
 
 /* SHA-256 of the fields that name the incoming transaction.  Returns -1
  * only when OpenSSL cannot allocate its context. */
-static int transaction_digest(const osip_message_t *request,
-			      unsigned char digest[EVP_MAX_MD_SIZE])
+static int transaction_digest(const osip_message_t *request, unsigned char digest[EVP_MAX_MD_SIZE])
 {
 	const osip_call_id_t *call_id = request->call_id;
 	const osip_cseq_t *cseq = request->cseq;

@@ -265,8 +265,8 @@ static uint32_t next_random(uint32_t *state)
 }
 
 #define MODEL_ADDRESSES 3000
-#define MODEL_STEPS 300000
-#define MODEL_MAX 4
+#define MODEL_STEPS	300000
+#define MODEL_MAX	4
 
 /* Random acquires and releases against an array of counts: exercises
  * growth, shrinking and the back-shift on removal across wrapped runs. */

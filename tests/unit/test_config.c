@@ -131,26 +131,26 @@ static bool has_error(const struct loaded *loaded, int line, ...)
 
 /* Loads TEXT and expects it refused with exactly one error, at LINE,
  * holding the words given. */
-#define expect_one_error(text, line, ...)                                                         \
-	do {                                                                                      \
-		struct loaded loaded_;                                                            \
-		load(&loaded_, text);                                                             \
-		ck_assert_ptr_null(loaded_.config);                                               \
-		ck_assert_msg(loaded_.n_errors == 1, "expected one error, got:\n%s",           \
-			      loaded_.errors);                                                    \
-		ck_assert_msg(has_error(&loaded_, line, __VA_ARGS__, (const char *)NULL),         \
-			      "expected at line %d, got:\n%s", line, loaded_.errors);             \
-		loaded_free(&loaded_);                                                            \
+#define expect_one_error(text, line, ...)                                                 \
+	do {                                                                              \
+		struct loaded loaded_;                                                    \
+		load(&loaded_, text);                                                     \
+		ck_assert_ptr_null(loaded_.config);                                       \
+		ck_assert_msg(loaded_.n_errors == 1, "expected one error, got:\n%s",      \
+			      loaded_.errors);                                            \
+		ck_assert_msg(has_error(&loaded_, line, __VA_ARGS__, (const char *)NULL), \
+			      "expected at line %d, got:\n%s", line, loaded_.errors);     \
+		loaded_free(&loaded_);                                                    \
 	} while (0)
 
 /* ---- Configurations ---- */
 
 #define GLOBAL_OK "[global]\ndomains = example.test\n"
-#define ACCESS_OK                                                                                 \
-	"[listener access]\nrole = access\naddress = 127.0.0.1\nport = 10443\n"                   \
+#define ACCESS_OK                                                               \
+	"[listener access]\nrole = access\naddress = 127.0.0.1\nport = 10443\n" \
 	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-#define INTERNAL_OK                                                                               \
-	"[listener internal]\nrole = internal\naddress = 127.0.0.1\nport = 15061\n"               \
+#define INTERNAL_OK                                                                 \
+	"[listener internal]\nrole = internal\naddress = 127.0.0.1\nport = 15061\n" \
 	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
 #define POOL_OK "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1:25061\n"
 #define MINIMAL GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_OK
@@ -379,8 +379,7 @@ START_TEST(test_cannot_open)
 	loaded.path = strdup(path);
 	load_path(&loaded, path);
 	ck_assert_ptr_null(loaded.config);
-	snprintf(path, sizeof(path), "%s/missing.conf:0: cannot open: %s\n", dir,
-		 strerror(ENOENT));
+	snprintf(path, sizeof(path), "%s/missing.conf:0: cannot open: %s\n", dir, strerror(ENOENT));
 	ck_assert_str_eq(loaded.errors, path);
 	loaded_free(&loaded);
 
@@ -404,8 +403,8 @@ END_TEST
 
 START_TEST(test_unknown_key)
 {
-	expect_one_error(MINIMAL "[limits]\nsip_max_body = 10\n", 20, "unknown key",
-			 "sip_max_body", "[limits]");
+	expect_one_error(MINIMAL "[limits]\nsip_max_body = 10\n", 20, "unknown key", "sip_max_body",
+			 "[limits]");
 	expect_one_error("foo = bar\n" MINIMAL, 1, "foo", "outside of any section");
 }
 END_TEST
@@ -427,16 +426,19 @@ END_TEST
 
 START_TEST(test_bad_numbers)
 {
-	static const char *const values[] = { "0", "65536", "12a", "-1", "+5", "0x10", "",
-					      "1 2", "99999999999999999999999" };
+	static const char *const values[] = { "0",  "65536", "12a",
+					      "-1", "+5",    "0x10",
+					      "",   "1 2",   "99999999999999999999999" };
 	char text[1024];
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		snprintf(text, sizeof(text), MINIMAL "[limits]\nmax_connections = %s\n",
 			 strcmp(values[i], "65536") == 0 ? "1000001" : values[i]);
 		expect_one_error(text, 20, "bad value", "max_connections", "1 to 1000000");
-		snprintf(text, sizeof(text), "[global]\ndomains = example.test\nnode_id = %s\n"
-			 ACCESS_OK INTERNAL_OK POOL_OK, values[i]);
+		snprintf(text, sizeof(text),
+			 "[global]\ndomains = example.test\nnode_id = %s\n" ACCESS_OK INTERNAL_OK
+				 POOL_OK,
+			 values[i]);
 		expect_one_error(text, 3, "bad value", "node_id", "1 to 65535");
 	}
 	expect_one_error(MINIMAL "[limits]\nsip_max_message = 1023\n", 20, "sip_max_message",
@@ -448,48 +450,57 @@ END_TEST
 
 START_TEST(test_bad_keywords)
 {
-	expect_one_error("[global]\ndomains = example.test\nlog_level = verbose\n"
-			 ACCESS_OK INTERNAL_OK POOL_OK, 3, "bad value \"verbose\" for log_level",
-			 "error, warning, notice, info or debug");
+	expect_one_error(
+		"[global]\ndomains = example.test\nlog_level = verbose\n" ACCESS_OK INTERNAL_OK
+			POOL_OK,
+		3, "bad value \"verbose\" for log_level", "error, warning, notice, info or debug");
 	expect_one_error(MINIMAL "[listener x]\nrole = access\naddress = 127.0.0.2\nport = 1\n"
-			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 "require_sni = maybe\n", 25, "require_sni", "yes, no");
+				 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+				 "require_sni = maybe\n",
+			 25, "require_sni", "yes, no");
 	expect_one_error(MINIMAL "[listener x]\nrole = access\naddress = 127.0.0.2\nport = 1\n"
-			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 "client_certificate = sometimes\n", 25, "client_certificate",
-			 "none, optional or required");
+				 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+				 "client_certificate = sometimes\n",
+			 25, "client_certificate", "none, optional or required");
 }
 END_TEST
 
 START_TEST(test_bad_role_keeps_quiet_on_roles)
 {
 	/* A bad role is one error; no "no access listener" guesswork on top. */
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = edge\naddress = 127.0.0.1\n"
-			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 INTERNAL_OK POOL_OK, 4, "bad value \"edge\" for role",
-			 "access, internal or federation");
+	expect_one_error(
+		GLOBAL_OK
+		"[listener access]\nrole = edge\naddress = 127.0.0.1\n"
+		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
+			POOL_OK,
+		4, "bad value \"edge\" for role", "access, internal or federation");
 }
 END_TEST
 
 START_TEST(test_bad_addresses)
 {
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = localhost\n"
-			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 INTERNAL_OK POOL_OK, 5, "address", "IPv4 or IPv6");
+	expect_one_error(
+		GLOBAL_OK
+		"[listener access]\nrole = access\naddress = localhost\n"
+		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
+			POOL_OK,
+		5, "address", "IPv4 or IPv6");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
-			 "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1\n", 18, "relay",
-			 "host:port");
+			 "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1\n",
+			 18, "relay", "host:port");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
-			 "[pool]\nfqdn = pool1.example.test\nrelay = ::1:5061\n", 18, "relay");
+			 "[pool]\nfqdn = pool1.example.test\nrelay = ::1:5061\n",
+			 18, "relay");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
-			 "[pool]\nfqdn = pool1.example.test\nrelay = [::1]:0\n", 18, "relay");
+			 "[pool]\nfqdn = pool1.example.test\nrelay = [::1]:0\n",
+			 18, "relay");
 	expect_one_error(GLOBAL_OK ACCESS_OK "advertise = bad_host:5\n" INTERNAL_OK POOL_OK, 9,
 			 "advertise");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
 			 "[pool]\nfqdn = pool1.example.test, -bad.test\nrelay = 127.0.0.1:1\n",
 			 17, "bad value", "fqdn", "\"-bad.test\" is not one");
-	expect_one_error("[global]\ndomains = , ,\n" ACCESS_OK INTERNAL_OK POOL_OK, 2,
-			 "domains", "at least one");
+	expect_one_error("[global]\ndomains = , ,\n" ACCESS_OK INTERNAL_OK POOL_OK, 2, "domains",
+			 "at least one");
 }
 END_TEST
 
@@ -499,11 +510,15 @@ START_TEST(test_flow_secret)
 	const char *secret63 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1";
 	const char *secret_g = "g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-	snprintf(text, sizeof(text), "[global]\ndomains = example.test\nflow_secret = %s\n"
-		 ACCESS_OK INTERNAL_OK POOL_OK, secret63);
+	snprintf(text, sizeof(text),
+		 "[global]\ndomains = example.test\nflow_secret = %s\n" ACCESS_OK INTERNAL_OK
+			 POOL_OK,
+		 secret63);
 	expect_one_error(text, 3, "flow_secret", "exactly 64 hex digits");
-	snprintf(text, sizeof(text), "[global]\ndomains = example.test\nflow_secret = %s\n"
-		 ACCESS_OK INTERNAL_OK POOL_OK, secret_g);
+	snprintf(text, sizeof(text),
+		 "[global]\ndomains = example.test\nflow_secret = %s\n" ACCESS_OK INTERNAL_OK
+			 POOL_OK,
+		 secret_g);
 	expect_one_error(text, 3, "flow_secret", "exactly 64 hex digits");
 
 	/* The message never repeats the secret. */
@@ -519,7 +534,7 @@ START_TEST(test_duplicate_listener_name)
 	struct loaded loaded;
 
 	load(&loaded, MINIMAL "[listener access]\nrole = access\naddress = 127.0.0.2\n"
-		      "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
+			      "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
 	ck_assert_ptr_null(loaded.config);
 	ck_assert_msg(loaded.n_errors == 1, "%s", loaded.errors);
 	ck_assert(has_error(&loaded, 19, "duplicate listener name \"access\"", "first at line 3",
@@ -531,20 +546,22 @@ END_TEST
 START_TEST(test_missing_required_key)
 {
 	/* At the section header's line. */
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
-			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 INTERNAL_OK POOL_OK, 3, "missing required key port", "[listener access]");
+	expect_one_error(GLOBAL_OK
+			 "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK POOL_OK,
+			 3, "missing required key port", "[listener access]");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "\n[pool]\nfqdn = pool1.example.test\n",
 			 17, "missing required key relay", "[pool]");
 	expect_one_error("[global]\nlog_level = info\n" ACCESS_OK INTERNAL_OK POOL_OK, 1,
 			 "missing required key domains", "[global]");
 	/* ca_file once client certificates are asked for. */
-	expect_one_error(GLOBAL_OK ACCESS_OK "client_certificate = required\n" INTERNAL_OK
-			 POOL_OK, 3, "missing required key ca_file", "[listener access]");
-	expect_one_error(GLOBAL_OK ACCESS_OK
-			 "[listener internal]\nrole = internal\naddress = 127.0.0.1\n"
-			 "port = 15061\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 POOL_OK, 9, "missing required key ca_file", "[listener internal]");
+	expect_one_error(GLOBAL_OK ACCESS_OK "client_certificate = required\n" INTERNAL_OK POOL_OK,
+			 3, "missing required key ca_file", "[listener access]");
+	expect_one_error(
+		GLOBAL_OK ACCESS_OK
+		"[listener internal]\nrole = internal\naddress = 127.0.0.1\n"
+		"port = 15061\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" POOL_OK,
+		9, "missing required key ca_file", "[listener internal]");
 }
 END_TEST
 
@@ -570,10 +587,11 @@ END_TEST
 
 START_TEST(test_two_internal_listeners)
 {
-	expect_one_error(MINIMAL "[listener second]\nrole = internal\naddress = 127.0.0.2\n"
+	expect_one_error(MINIMAL
+			 "[listener second]\nrole = internal\naddress = 127.0.0.2\n"
 			 "port = 15061\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 "ca_file = @DIR@/ca.crt\n", 19, "more than one internal listener",
-			 "\"internal\"", "line 9");
+			 "ca_file = @DIR@/ca.crt\n",
+			 19, "more than one internal listener", "\"internal\"", "line 9");
 }
 END_TEST
 
@@ -583,9 +601,10 @@ START_TEST(test_unreadable_files)
 	char expected[512];
 
 	/* The key's own line, the path and strerror. */
-	load(&loaded, GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
-		      "port = 10443\ncertificate = @DIR@/nothere.crt\nkey = @DIR@/edge.key\n"
-		      INTERNAL_OK POOL_OK);
+	load(&loaded, GLOBAL_OK
+	     "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+	     "port = 10443\ncertificate = @DIR@/nothere.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
+		     POOL_OK);
 	ck_assert_ptr_null(loaded.config);
 	snprintf(expected, sizeof(expected),
 		 "%s:7: cannot read certificate \"%s/nothere.crt\": %s\n", loaded.path, dir,
@@ -593,14 +612,17 @@ START_TEST(test_unreadable_files)
 	ck_assert_str_eq(loaded.errors, expected);
 	loaded_free(&loaded);
 
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
-			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.crt/key\n"
-			 INTERNAL_OK POOL_OK, 8, "cannot read key", "edge.crt/key",
-			 strerror(ENOTDIR));
-	expect_one_error(GLOBAL_OK ACCESS_OK "[listener internal]\nrole = internal\n"
+	expect_one_error(
+		GLOBAL_OK
+		"[listener access]\nrole = access\naddress = 127.0.0.1\n"
+		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.crt/key\n" INTERNAL_OK
+			POOL_OK,
+		8, "cannot read key", "edge.crt/key", strerror(ENOTDIR));
+	expect_one_error(GLOBAL_OK ACCESS_OK
+			 "[listener internal]\nrole = internal\n"
 			 "address = 127.0.0.1\nport = 15061\ncertificate = @DIR@/edge.crt\n"
-			 "key = @DIR@/edge.key\nca_file = @DIR@\n" POOL_OK, 15,
-			 "cannot read ca_file", "not a regular file");
+			 "key = @DIR@/edge.key\nca_file = @DIR@\n" POOL_OK,
+			 15, "cannot read ca_file", "not a regular file");
 
 	/* Permissions mean nothing to root, who runs some test machines. */
 	if (geteuid() != 0) {
@@ -647,20 +669,21 @@ END_TEST
 
 START_TEST(test_same_address_and_port)
 {
-	expect_one_error(MINIMAL "[listener again]\nrole = access\naddress = 127.0.0.1\n"
-			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n", 19,
-			 "listener \"again\"", "clashes with listener \"access\"", "line 3");
+	expect_one_error(MINIMAL
+			 "[listener again]\nrole = access\naddress = 127.0.0.1\n"
+			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n",
+			 19, "listener \"again\"", "clashes with listener \"access\"", "line 3");
 	/* A wildcard takes the port on every address of its family. */
 	expect_one_error(MINIMAL "[listener again]\nrole = access\naddress = 0.0.0.0\n"
-			 "port = 15061\nadvertise = edge.example.test\n"
-			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n", 19,
-			 "clashes with listener \"internal\"");
+				 "port = 15061\nadvertise = edge.example.test\n"
+				 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n",
+			 19, "clashes with listener \"internal\"");
 	/* Another family, another port or another address is fine. */
 	struct loaded loaded;
 	load(&loaded, MINIMAL "[listener v6]\nrole = access\naddress = ::1\nport = 10443\n"
-		      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-		      "[listener other]\nrole = access\naddress = 127.0.0.2\nport = 15061\n"
-		      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
+			      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
+			      "[listener other]\nrole = access\naddress = 127.0.0.2\nport = 15061\n"
+			      "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	ck_assert_uint_eq(loaded.config->n_listeners, 4);
 	loaded_free(&loaded);
@@ -669,7 +692,8 @@ END_TEST
 
 START_TEST(test_sides_advertise_apart)
 {
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = 127.0.0.1\n"
+	expect_one_error(GLOBAL_OK
+			 "[listener access]\nrole = access\naddress = 127.0.0.1\n"
 			 "port = 10443\nadvertise = 127.0.0.1:15061\n"
 			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK POOL_OK,
 			 3, "listener \"access\" advertises 127.0.0.1 port 15061",
@@ -680,10 +704,10 @@ END_TEST
 START_TEST(test_list_keys_add_up)
 {
 	struct loaded loaded;
-	load(&loaded, "[global]\ndomains = example.test\ndomains = Example.ORG, third.test\n"
-		      ACCESS_OK INTERNAL_OK
-		      "[pool]\nfqdn = pool1.example.test\nfqdn = pool2.example.test\n"
-		      "relay = 127.0.0.1:25061\n");
+	load(&loaded,
+	     "[global]\ndomains = example.test\ndomains = Example.ORG, third.test\n" ACCESS_OK
+		     INTERNAL_OK "[pool]\nfqdn = pool1.example.test\nfqdn = pool2.example.test\n"
+	     "relay = 127.0.0.1:25061\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	ck_assert_uint_eq(loaded.config->n_domains, 3);
 	ck_assert_str_eq(loaded.config->domains[1], "example.org");
@@ -692,16 +716,21 @@ START_TEST(test_list_keys_add_up)
 	ck_assert_str_eq(loaded.config->pool.fqdns[1], "pool2.example.test");
 	loaded_free(&loaded);
 	/* A bad line of a repeated list is still an error on its own line. */
-	expect_one_error("[global]\ndomains = example.test\ndomains = bad_name!\n" ACCESS_OK
-			 INTERNAL_OK POOL_OK, 3, "bad value", "domains");
+	expect_one_error(
+		"[global]\ndomains = example.test\ndomains = bad_name!\n" ACCESS_OK INTERNAL_OK
+			POOL_OK,
+		3, "bad value", "domains");
 }
 END_TEST
 
 START_TEST(test_wildcard_needs_advertise)
 {
-	expect_one_error(GLOBAL_OK "[listener access]\nrole = access\naddress = ::\n"
-			 "port = 443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 INTERNAL_OK POOL_OK, 3, "missing advertise", "wildcard");
+	expect_one_error(
+		GLOBAL_OK
+		"[listener access]\nrole = access\naddress = ::\n"
+		"port = 443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
+			POOL_OK,
+		3, "missing advertise", "wildcard");
 }
 END_TEST
 
@@ -716,7 +745,8 @@ START_TEST(test_syntax_errors)
 			 "syntax error");
 	/* The "missing" key may be on the broken line: no second error for it. */
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK "[pool]\nfqdn = pool1.example.test\n"
-			 "relay 127.0.0.1 5061\n", 18, "syntax error");
+							 "relay 127.0.0.1 5061\n",
+			 18, "syntax error");
 }
 END_TEST
 
@@ -741,17 +771,17 @@ START_TEST(test_several_errors)
 {
 	struct loaded loaded;
 
-	load(&loaded, "[global]\n"                          /* 1 */
-		      "domains = example.test\n"            /* 2 */
-		      "node_id = 70000\n"                   /* 3 */
-		      "[limits]\n"                          /* 4 */
-		      "idle_timout = 5\n"                   /* 5 */
-		      "oops\n"                              /* 6 */
-		      "[listener access]\n"                 /* 7 */
-		      "role = access\n"                     /* 8 */
-		      "address = 127.0.0.1\n"               /* 9 */
-		      "certificate = @DIR@/missing.crt\n"   /* 10 */
-		      "key = @DIR@/edge.key\n");            /* 11 */
+	load(&loaded, "[global]\n" /* 1 */
+		      "domains = example.test\n" /* 2 */
+		      "node_id = 70000\n" /* 3 */
+		      "[limits]\n" /* 4 */
+		      "idle_timout = 5\n" /* 5 */
+		      "oops\n" /* 6 */
+		      "[listener access]\n" /* 7 */
+		      "role = access\n" /* 8 */
+		      "address = 127.0.0.1\n" /* 9 */
+		      "certificate = @DIR@/missing.crt\n" /* 10 */
+		      "key = @DIR@/edge.key\n"); /* 11 */
 	ck_assert_ptr_null(loaded.config);
 	ck_assert_msg(loaded.n_errors == 7, "%s", loaded.errors);
 	ck_assert(has_error(&loaded, 3, "node_id", NULL));
@@ -786,8 +816,8 @@ END_TEST
 
 /* ---- Federation: [listener] role = federation, [federation], [partner DOMAIN] ---- */
 
-#define FEDERATION_OK                                                                             \
-	"[listener federation]\nrole = federation\naddress = 127.0.0.1\nport = 15062\n"           \
+#define FEDERATION_OK                                                                   \
+	"[listener federation]\nrole = federation\naddress = 127.0.0.1\nport = 15062\n" \
 	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
 #define MINIMAL_FEDERATION MINIMAL FEDERATION_OK
 
@@ -795,45 +825,44 @@ END_TEST
  * follows starts at line 26. */
 
 static const char full_federation_config[] =
-	MINIMAL
-	"[listener outside]\n"                                            /* 19 */
-	"role = federation\n"
-	"address = 0.0.0.0\n"
-	"port = 5061\n"
-	"advertise = sip.example.test:5061\n"
-	"certificate = @DIR@/edge.crt\n"
-	"key = @DIR@/edge.key\n"
-	"ca_file = @DIR@/ca.crt\n"
-	"client_certificate = required\n"
-	"require_sni = yes\n"
-	"[federation]\n"                                                  /* 29 */
-	"open = yes\n"
-	"blocked = spam.test, Evil.TEST\n"
-	"blocked = worse.test\n"
-	"dns_server = [::1]:5353\n"
-	"queue_max = 100\n"
-	"connect_timeout = 20\n"
-	"max_connections_per_address = 4\n"
-	"[partner Partner.TEST]\n"                                        /* 37 */
-	"type = federated\n"
-	"edge = edge1.partner.test, EDGE2.partner.test\n"
-	"edge = edge3.partner.test\n"
-	"address = 127.0.0.20:5062\n"
-	"fingerprint = sha256:00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:"
-	"10:11:12:13:14:15:16:17:18:19:1a:1b:1c:1d:1e:1f\n"
-	"rate = 50\n"
-	"burst = 200\n"
-	"[partner im.provider.test]\n"                                    /* 45 */
-	"type = Provider\n"
-	"edge = sip.provider.test\n"
-	"fingerprint = F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFe0e1e2e3e4e5e6e7e8e9eaebecedeeef\n"
-	"rate = 10\n"
-	"[partner third.test]\n"                                          /* 50 */
-	"edge = edge.third.test\n"
-	"address = fd00::20\n"
-	"[partner fourth.test]\n"                                         /* 53 */
-	"edge = edge.fourth.test\n"
-	"address = [fd00::21]:15061\n";
+	MINIMAL "[listener outside]\n" /* 19 */
+		"role = federation\n"
+		"address = 0.0.0.0\n"
+		"port = 5061\n"
+		"advertise = sip.example.test:5061\n"
+		"certificate = @DIR@/edge.crt\n"
+		"key = @DIR@/edge.key\n"
+		"ca_file = @DIR@/ca.crt\n"
+		"client_certificate = required\n"
+		"require_sni = yes\n"
+		"[federation]\n" /* 29 */
+		"open = yes\n"
+		"blocked = spam.test, Evil.TEST\n"
+		"blocked = worse.test\n"
+		"dns_server = [::1]:5353\n"
+		"queue_max = 100\n"
+		"connect_timeout = 20\n"
+		"max_connections_per_address = 4\n"
+		"[partner Partner.TEST]\n" /* 37 */
+		"type = federated\n"
+		"edge = edge1.partner.test, EDGE2.partner.test\n"
+		"edge = edge3.partner.test\n"
+		"address = 127.0.0.20:5062\n"
+		"fingerprint = sha256:00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:"
+		"10:11:12:13:14:15:16:17:18:19:1a:1b:1c:1d:1e:1f\n"
+		"rate = 50\n"
+		"burst = 200\n"
+		"[partner im.provider.test]\n" /* 45 */
+		"type = Provider\n"
+		"edge = sip.provider.test\n"
+		"fingerprint = F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFe0e1e2e3e4e5e6e7e8e9eaebecedeeef\n"
+		"rate = 10\n"
+		"[partner third.test]\n" /* 50 */
+		"edge = edge.third.test\n"
+		"address = fd00::20\n"
+		"[partner fourth.test]\n" /* 53 */
+		"edge = edge.fourth.test\n"
+		"address = [fd00::21]:15061\n";
 
 START_TEST(test_full_federation)
 {
@@ -977,8 +1006,7 @@ START_TEST(test_federation_needs_listener)
 	struct loaded loaded;
 
 	expect_one_error(MINIMAL "[partner partner.test]\nedge = edge.partner.test\n", 19,
-			 "[partner partner.test] needs a federation listener",
-			 "role = federation");
+			 "[partner partner.test] needs a federation listener", "role = federation");
 	expect_one_error(MINIMAL "[federation]\nqueue_max = 5\nopen = yes\n", 21,
 			 "open = yes needs a federation listener");
 	/* Each partner at its own line, and open = yes at its own. */
@@ -991,9 +1019,11 @@ START_TEST(test_federation_needs_listener)
 	loaded_free(&loaded);
 	/* A listener whose role is unknown may be the federation listener:
 	 * only its role is reported. */
-	expect_one_error(MINIMAL "[listener federation]\nrole = federatoin\naddress = 127.0.0.1\n"
+	expect_one_error(MINIMAL
+			 "[listener federation]\nrole = federatoin\naddress = 127.0.0.1\n"
 			 "port = 15062\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 "[partner partner.test]\n", 20, "bad value \"federatoin\" for role");
+			 "[partner partner.test]\n",
+			 20, "bad value \"federatoin\" for role");
 }
 END_TEST
 
@@ -1026,8 +1056,8 @@ START_TEST(test_partner_duplicate)
 {
 	/* Case-insensitively, with the first line; the duplicate's keys are not read. */
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
-			 "[partner PARTNER.test]\nrate = bad\n", 28,
-			 "duplicate [partner] section for partner.test", "first at line 26");
+					    "[partner PARTNER.test]\nrate = bad\n",
+			 28, "duplicate [partner] section for partner.test", "first at line 26");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1\nrate = 2\n", 28,
 			 "duplicate key rate in [partner partner.test]", "first at line 27");
 }
@@ -1036,7 +1066,8 @@ END_TEST
 START_TEST(test_partner_is_ours)
 {
 	expect_one_error("[global]\ndomains = example.test, example.org\n" ACCESS_OK INTERNAL_OK
-			 POOL_OK FEDERATION_OK "[partner partner.test]\n[partner Example.ORG]\n",
+				 POOL_OK FEDERATION_OK
+			 "[partner partner.test]\n[partner Example.ORG]\n",
 			 27, "[partner example.org] is one of our own domains");
 	/* A name below ours is somebody else's. */
 	struct loaded loaded;
@@ -1049,19 +1080,21 @@ END_TEST
 START_TEST(test_partner_address)
 {
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1\n"
-			 "address = 127.0.0.20\n", 28, "address needs edge",
-			 "[partner partner.test]");
+					    "address = 127.0.0.20\n",
+			 28, "address needs edge", "[partner partner.test]");
 	/* A bad edge line was reported already: no second message for address. */
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = bad_name\n"
-			 "address = 127.0.0.20\n", 27, "bad value", "edge",
-			 "\"bad_name\" is not one");
+					    "address = 127.0.0.20\n",
+			 27, "bad value", "edge", "\"bad_name\" is not one");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
-			 "address = edge.partner.test:5061\n", 28, "bad value", "address",
-			 "an IP address");
+					    "address = edge.partner.test:5061\n",
+			 28, "bad value", "address", "an IP address");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
-			 "address = 127.0.0.20:0\n", 28, "bad value", "address");
+					    "address = 127.0.0.20:0\n",
+			 28, "bad value", "address");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = edge.partner.test\n"
-			 "address = [fd00::1:5061\n", 28, "bad value", "address");
+					    "address = [fd00::1:5061\n",
+			 28, "bad value", "address");
 }
 END_TEST
 
@@ -1122,16 +1155,20 @@ START_TEST(test_partner_fingerprint)
 				memcpy(fingerprint, "sha256", 6);
 			}
 		}
-		snprintf(text, sizeof(text), MINIMAL_FEDERATION "[partner partner.test]\n"
-			 "edge = edge.partner.test\nfingerprint = %s\n", value);
+		snprintf(text, sizeof(text),
+			 MINIMAL_FEDERATION "[partner partner.test]\n"
+					    "edge = edge.partner.test\nfingerprint = %s\n",
+			 value);
 		expect_one_error(text, 28, "bad value", "fingerprint", "64 hex digits");
 	}
 
 	/* The same bytes with and without colons are good. */
 	fingerprint_text(fingerprint, true);
 	ck_assert_uint_eq(strlen(fingerprint), 95);
-	snprintf(text, sizeof(text), MINIMAL_FEDERATION "[partner partner.test]\n"
-		 "fingerprint = %s\n", fingerprint);
+	snprintf(text, sizeof(text),
+		 MINIMAL_FEDERATION "[partner partner.test]\n"
+				    "fingerprint = %s\n",
+		 fingerprint);
 	struct loaded loaded;
 	load(&loaded, text);
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
@@ -1139,9 +1176,10 @@ START_TEST(test_partner_fingerprint)
 		ck_assert_uint_eq(loaded.config->partners[0].fingerprint[i], i);
 	loaded_free(&loaded);
 
-	load(&loaded, MINIMAL_FEDERATION "[partner partner.test]\n"
-		      "fingerprint = SHA256:ff:FE:fdfc:FB:fa:f9:f8f7f6f5f4f3f2f1f0:ef:ee:ed:ec:eb:"
-		      "ea:e9:e8:e7:e6:e5:e4:e3:e2:e1:e0\n");
+	load(&loaded, MINIMAL_FEDERATION
+	     "[partner partner.test]\n"
+	     "fingerprint = SHA256:ff:FE:fdfc:FB:fa:f9:f8f7f6f5f4f3f2f1f0:ef:ee:ed:ec:eb:"
+	     "ea:e9:e8:e7:e6:e5:e4:e3:e2:e1:e0\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	ck_assert(loaded.config->partners[0].fingerprint_set);
 	for (unsigned i = 0; i < 32; i++)
@@ -1172,8 +1210,8 @@ START_TEST(test_federation_values)
 			 "duplicate section [federation]", "first at line 26");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\ntype = peer\n", 27,
 			 "bad value \"peer\" for type", "federated or provider");
-	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1000001\n", 27,
-			 "rate", "0 to 1000000");
+	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nrate = 1000001\n", 27, "rate",
+			 "0 to 1000000");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nburst = -1\n", 27, "burst",
 			 "0 to 1000000");
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedge = , \n", 27, "edge",
@@ -1186,11 +1224,12 @@ START_TEST(test_blocked_is_ours)
 	struct loaded loaded;
 
 	/* The line of the entry, when the list adds up over several lines. */
-	expect_one_error(MINIMAL_FEDERATION "[federation]\nblocked = spam.test\n"
-			 "blocked = evil.test, EXAMPLE.test\nblocked = worse.test\n", 28,
-			 "blocked domain example.test is one of our own domains");
+	expect_one_error(MINIMAL_FEDERATION
+			 "[federation]\nblocked = spam.test\n"
+			 "blocked = evil.test, EXAMPLE.test\nblocked = worse.test\n",
+			 28, "blocked domain example.test is one of our own domains");
 	load(&loaded, "[global]\ndomains = example.test, example.org\n" ACCESS_OK INTERNAL_OK
-		      POOL_OK FEDERATION_OK "[federation]\nblocked = example.org\n"
+			      POOL_OK FEDERATION_OK "[federation]\nblocked = example.org\n"
 		      "blocked = spam.test example.test\n");
 	ck_assert_ptr_null(loaded.config);
 	ck_assert_msg(loaded.n_errors == 2, "%s", loaded.errors);
@@ -1199,7 +1238,7 @@ START_TEST(test_blocked_is_ours)
 	loaded_free(&loaded);
 	/* Blocking a name below ours, or a partner, is allowed. */
 	load(&loaded, MINIMAL_FEDERATION "[federation]\nblocked = sub.example.test partner.test\n"
-		      "[partner partner.test]\n");
+					 "[partner partner.test]\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	loaded_free(&loaded);
 }
@@ -1207,16 +1246,17 @@ END_TEST
 
 START_TEST(test_federation_listener_rules)
 {
-	expect_one_error(MINIMAL_FEDERATION "[listener federation2]\nrole = federation\n"
+	expect_one_error(MINIMAL_FEDERATION
+			 "[listener federation2]\nrole = federation\n"
 			 "address = 127.0.0.2\nport = 15062\ncertificate = @DIR@/edge.crt\n"
-			 "key = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n", 26,
-			 "more than one federation listener",
+			 "key = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n",
+			 26, "more than one federation listener",
 			 "\"federation\" was first (line 19)");
 	/* ca_file is required, at the section header. */
 	expect_one_error(MINIMAL "[listener federation]\nrole = federation\n"
-			 "address = 127.0.0.1\nport = 15062\ncertificate = @DIR@/edge.crt\n"
-			 "key = @DIR@/edge.key\n", 19, "missing required key ca_file",
-			 "[listener federation]", "required");
+				 "address = 127.0.0.1\nport = 15062\ncertificate = @DIR@/edge.crt\n"
+				 "key = @DIR@/edge.key\n",
+			 19, "missing required key ca_file", "[listener federation]", "required");
 	expect_one_error(MINIMAL_FEDERATION "client_certificate = optional\n", 26,
 			 "client_certificate must be required on a federation listener");
 	expect_one_error(MINIMAL_FEDERATION "client_certificate = none\n", 26,
@@ -1231,15 +1271,18 @@ START_TEST(test_federation_advertises_apart)
 			 "listener \"federation\" advertises 127.0.0.1 port 15061",
 			 "like the internal listener \"internal\" (line 9)");
 	/* ... and from every access listener, host names case-insensitively. */
-	expect_one_error(GLOBAL_OK ACCESS_OK "advertise = Edge.example.test:5061\n" INTERNAL_OK
-			 POOL_OK FEDERATION_OK "advertise = edge.example.TEST:5061\n", 20,
-			 "listener \"federation\" advertises edge.example.TEST port 5061",
+	expect_one_error(GLOBAL_OK ACCESS_OK
+			 "advertise = Edge.example.test:5061\n" INTERNAL_OK POOL_OK FEDERATION_OK
+			 "advertise = edge.example.TEST:5061\n",
+			 20, "listener \"federation\" advertises edge.example.TEST port 5061",
 			 "like the access listener \"access\" (line 3)");
-	expect_one_error(MINIMAL "[listener second]\nrole = access\naddress = 127.0.0.2\n"
-			 "port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
-			 FEDERATION_OK "advertise = 127.0.0.2:10443\n", 25,
-			 "listener \"federation\" advertises 127.0.0.2 port 10443",
-			 "like the access listener \"second\" (line 19)");
+	expect_one_error(
+		MINIMAL
+		"[listener second]\nrole = access\naddress = 127.0.0.2\n"
+		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" FEDERATION_OK
+		"advertise = 127.0.0.2:10443\n",
+		25, "listener \"federation\" advertises 127.0.0.2 port 10443",
+		"like the access listener \"second\" (line 19)");
 	/* Another port on the same host is another side. */
 	struct loaded loaded;
 	load(&loaded, MINIMAL FEDERATION_OK "advertise = 127.0.0.1:5061\n");
@@ -1252,14 +1295,13 @@ START_TEST(test_federation_several_errors)
 {
 	struct loaded loaded;
 
-	load(&loaded, MINIMAL_FEDERATION
-		      "[federation]\n"                         /* 26 */
-		      "blocked = example.test\n"               /* 27 */
-		      "[partner example.test]\n"               /* 28 */
-		      "[partner partner.test]\n"               /* 29 */
-		      "address = 127.0.0.20\n"                 /* 30 */
-		      "fingerprint = 12\n"                     /* 31 */
-		      "[partner Partner.test]\n");             /* 32 */
+	load(&loaded, MINIMAL_FEDERATION "[federation]\n" /* 26 */
+					 "blocked = example.test\n" /* 27 */
+					 "[partner example.test]\n" /* 28 */
+					 "[partner partner.test]\n" /* 29 */
+					 "address = 127.0.0.20\n" /* 30 */
+					 "fingerprint = 12\n" /* 31 */
+					 "[partner Partner.test]\n"); /* 32 */
 	ck_assert_ptr_null(loaded.config);
 	ck_assert_msg(loaded.n_errors == 5, "%s", loaded.errors);
 	ck_assert(has_error(&loaded, 27, "blocked domain example.test", NULL));
@@ -1286,8 +1328,8 @@ START_TEST(test_helpers)
 	ck_assert_ptr_null(config_listener(&empty, ROLE_ACCESS));
 	ck_assert(!config_is_our_domain(&empty, "example.test"));
 
-	load(&loaded, "[global]\ndomains = example.test,Example.ORG\n" ACCESS_OK INTERNAL_OK
-		      POOL_OK);
+	load(&loaded,
+	     "[global]\ndomains = example.test,Example.ORG\n" ACCESS_OK INTERNAL_OK POOL_OK);
 	ck_assert_ptr_nonnull(loaded.config);
 	ck_assert(config_is_our_domain(loaded.config, "example.test"));
 	ck_assert(config_is_our_domain(loaded.config, "EXAMPLE.Test"));

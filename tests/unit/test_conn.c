@@ -22,11 +22,11 @@ struct side {
 	char reason[256];
 	char subject[256]; /* the peer's, as known when it closed */
 	char received[256];
-	size_t received_len;  /* what is kept in received */
+	size_t received_len; /* what is kept in received */
 	size_t received_total; /* everything that arrived */
-	bool free_on_data;  /* conn_free() from inside the DATA callback */
+	bool free_on_data; /* conn_free() from inside the DATA callback */
 	bool write_on_ready; /* client: say hello once READY */
-	bool hold_input;     /* leave DATA in the input buffer */
+	bool hold_input; /* leave DATA in the input buffer */
 	size_t data_events;
 };
 
@@ -61,8 +61,9 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 			break;
 		input = conn_input(conn);
 		side->received_total += evbuffer_get_length(input);
-		side->received_len += evbuffer_remove(input, side->received + side->received_len,
-						      sizeof(side->received) - 1 - side->received_len);
+		side->received_len +=
+			evbuffer_remove(input, side->received + side->received_len,
+					sizeof(side->received) - 1 - side->received_len);
 		evbuffer_drain(input, evbuffer_get_length(input));
 		if (side->free_on_data) {
 			conn_free(conn);
@@ -102,13 +103,17 @@ static SSL_CTX *server_ctx(enum client_cert_mode mode, const char *allowed)
 	char *cert = test_pki_path("edge.crt"), *key = test_pki_path("edge.key");
 	char *ca = test_pki_path("ca.crt");
 	struct listener_config listener = {
-		.name = "test", .role = ROLE_INTERNAL, .certificate = cert, .key = key,
-		.ca_file = ca, .client_cert = mode,
+		.name = "test",
+		.role = ROLE_INTERNAL,
+		.certificate = cert,
+		.key = key,
+		.ca_file = ca,
+		.client_cert = mode,
 	};
 	char err[256];
 	const char *names[] = { allowed };
-	SSL_CTX *ctx = tls_server_context(&listener, allowed ? names : NULL, allowed ? 1 : 0,
-					  err, sizeof(err));
+	SSL_CTX *ctx = tls_server_context(&listener, allowed ? names : NULL, allowed ? 1 : 0, err,
+					  sizeof(err));
 	ck_assert_msg(ctx != NULL, "server context: %s", err);
 	free(cert);
 	free(key);
@@ -144,7 +149,8 @@ static void setup(void)
 	ck_assert_ptr_nonnull(fx.listener);
 	socklen_t len = sizeof(fx.address);
 	getsockname(evconnlistener_get_fd(fx.listener), (struct sockaddr *)&fx.address, &len);
-	fx.limits = (struct conn_limits){ .handshake_timeout_s = 1, .idle_timeout_s = 0,
+	fx.limits = (struct conn_limits){ .handshake_timeout_s = 1,
+					  .idle_timeout_s = 0,
 					  .output_max = 65536 };
 	fx.deadline = evtimer_new(fx.base, on_deadline, NULL);
 	fx.server_ctx = server_ctx(CLIENT_CERT_REQUIRED, "pool1.example.test");
@@ -170,20 +176,20 @@ static void connect_client(const char *expected_name)
 	/* The client never times out on its own: the server's limits are under test. */
 	struct conn_limits client_limits = fx.limits;
 	client_limits.idle_timeout_s = 0;
-	fx.client.conn = conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address,
-				      sizeof(fx.address), NULL, 0, &client_limits, side_on_event,
-				      &fx.client);
+	fx.client.conn =
+		conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address, sizeof(fx.address), NULL,
+			     0, &client_limits, side_on_event, &fx.client);
 	ck_assert_ptr_nonnull(fx.client.conn);
 }
 
 /* Runs the loop until CONDITION holds or SECONDS pass. */
-#define RUN_UNTIL(condition, seconds)                                                  \
-	do {                                                                           \
-		struct timeval limit = { .tv_sec = (seconds) };                         \
-		evtimer_add(fx.deadline, &limit);                                      \
-		while (!(condition) && evtimer_pending(fx.deadline, NULL))             \
-			event_base_loop(fx.base, EVLOOP_ONCE);                         \
-		evtimer_del(fx.deadline);                                              \
+#define RUN_UNTIL(condition, seconds)                                      \
+	do {                                                               \
+		struct timeval limit = { .tv_sec = (seconds) };            \
+		evtimer_add(fx.deadline, &limit);                          \
+		while (!(condition) && evtimer_pending(fx.deadline, NULL)) \
+			event_base_loop(fx.base, EVLOOP_ONCE);             \
+		evtimer_del(fx.deadline);                                  \
 	} while (0)
 
 START_TEST(test_handshake_and_data)

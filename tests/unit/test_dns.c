@@ -39,12 +39,12 @@ static uint32_t scripted_random(void *arg, uint32_t max)
 
 static struct dns_target target(const char *host, uint16_t priority, uint16_t weight)
 {
-	return (struct dns_target){ .host = (char *)host, .port = 5061, .priority = priority,
-				    .weight = weight };
+	return (struct dns_target){
+		.host = (char *)host, .port = 5061, .priority = priority, .weight = weight
+	};
 }
 
-static void assert_order(const struct dns_target *targets, const char *const *expected,
-			 size_t n)
+static void assert_order(const struct dns_target *targets, const char *const *expected, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		ck_assert_str_eq(targets[i].host, expected[i]);
@@ -120,9 +120,9 @@ END_TEST
 
 /* ---- the test DNS server ---- */
 
-#define TYPE_A 1
-#define TYPE_AAAA 28
-#define TYPE_SRV 33
+#define TYPE_A	       1
+#define TYPE_AAAA      28
+#define TYPE_SRV       33
 #define RCODE_SERVFAIL 2
 #define RCODE_NXDOMAIN 3
 
@@ -139,15 +139,14 @@ static const struct record records[] = {
 	  5061 },
 	{ "_sipfederationtls._tcp.partner.test", TYPE_SRV, 600, "edge2.partner.test", 10, 40,
 	  5062 },
-	{ "_sipfederationtls._tcp.partner.test", TYPE_SRV, 300, "backup.other.test", 20, 0,
-	  5063 },
+	{ "_sipfederationtls._tcp.partner.test", TYPE_SRV, 300, "backup.other.test", 20, 0, 5063 },
 	/* The smallest TTL counts, wherever it is. */
 	{ "_sipfederationtls._tcp.short.test", TYPE_SRV, 300, "edge.short.test", 10, 0, 5061 },
 	{ "_sipfederationtls._tcp.short.test", TYPE_SRV, 1, "backup.short.test", 20, 0, 5061 },
 	{ "_sipfederationtls._tcp.none.test", TYPE_SRV, 300, "", 0, 0, 0 },
 	{ "_sipfederationtls._tcp.nodata.test", TYPE_A, 300, "192.0.2.99", 0, 0, 0 },
-	{ "_sipfederationtls._tcp.short-rdata.test", TYPE_SRV, 300, "edge.short-rdata.test", 10,
-	  0, 5061 },
+	{ "_sipfederationtls._tcp.short-rdata.test", TYPE_SRV, 300, "edge.short-rdata.test", 10, 0,
+	  5061 },
 	{ "edge1.partner.test", TYPE_A, 300, "192.0.2.1", 0, 0, 0 },
 	{ "edge1.partner.test", TYPE_AAAA, 300, "2001:db8::1", 0, 0, 0 },
 	{ "edge1.partner.test", TYPE_A, 300, "192.0.2.2", 0, 0, 0 },
@@ -253,8 +252,8 @@ static void put_record(struct packet *packet, const struct record *record, const
 }
 
 /* Reads the question's name (lower case, dotted) and where the question ends. */
-static bool read_question(const unsigned char *query, size_t length, char *name,
-			  uint16_t *type, size_t *end)
+static bool read_question(const unsigned char *query, size_t length, char *name, uint16_t *type,
+			  size_t *end)
 {
 	size_t offset = 12, used = 0;
 	while (offset < length && query[offset] != 0) {
@@ -339,8 +338,8 @@ static void server_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 
-	ssize_t length = recvfrom(fd, query, sizeof(query), 0, (struct sockaddr *)&from,
-				  &from_length);
+	ssize_t length =
+		recvfrom(fd, query, sizeof(query), 0, (struct sockaddr *)&from, &from_length);
 	if (length < 12 || !read_question(query, (size_t)length, name, &type, &question_end))
 		return;
 	server_count(name, type);
@@ -348,9 +347,9 @@ static void server_read(evutil_socket_t fd, short what, void *arg)
 		return;
 
 	struct packet response = { .length = 0 };
-	put_bytes(&response, query, 2);           /* id */
+	put_bytes(&response, query, 2); /* id */
 	put_8(&response, 0x84 | (query[2] & 0x01)); /* response, authoritative, RD copied */
-	put_8(&response, 0x80);                     /* recursion available, no error */
+	put_8(&response, 0x80); /* recursion available, no error */
 	put_16(&response, 1);
 	put_16(&response, 0);
 	put_16(&response, 0);
@@ -437,14 +436,14 @@ static void teardown(void)
 }
 
 /* Runs the loop until CONDITION holds or MILLISECONDS pass. */
-#define RUN_UNTIL(condition, milliseconds)                                              \
-	do {                                                                           \
-		struct timeval limit = { .tv_sec = (milliseconds) / 1000,              \
-					 .tv_usec = (milliseconds) % 1000 * 1000 };    \
-		evtimer_add(fx.deadline, &limit);                                      \
-		while (!(condition) && evtimer_pending(fx.deadline, NULL))             \
-			event_base_loop(fx.base, EVLOOP_ONCE);                         \
-		evtimer_del(fx.deadline);                                              \
+#define RUN_UNTIL(condition, milliseconds)                                          \
+	do {                                                                        \
+		struct timeval limit = { .tv_sec = (milliseconds) / 1000,           \
+					 .tv_usec = (milliseconds) % 1000 * 1000 }; \
+		evtimer_add(fx.deadline, &limit);                                   \
+		while (!(condition) && evtimer_pending(fx.deadline, NULL))          \
+			event_base_loop(fx.base, EVLOOP_ONCE);                      \
+		evtimer_del(fx.deadline);                                           \
 	} while (0)
 
 #define RUN_FOR(milliseconds) RUN_UNTIL(false, milliseconds)
@@ -795,8 +794,8 @@ START_TEST(test_free_with_queries_in_flight)
 	struct srv_result warm, silent = { 0 }, cached = { 0 };
 	struct address_result addresses = { 0 }, literal = { 0 };
 	resolve_srv(PARTNER_SRV, &warm);
-	ck_assert_ptr_nonnull(dns_resolve_srv(fx.dns, "_sipfederationtls._tcp.silent.test",
-					      on_srv, &silent));
+	ck_assert_ptr_nonnull(
+		dns_resolve_srv(fx.dns, "_sipfederationtls._tcp.silent.test", on_srv, &silent));
 	ck_assert_ptr_nonnull(
 		dns_resolve_addresses(fx.dns, "silent.test", 5061, on_addresses, &addresses));
 	RUN_UNTIL(server.queries >= 4, 2000); /* warm, silent SRV, silent A and AAAA */

@@ -8,8 +8,7 @@
 
 #include "flow_token.h"
 
-static const char alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* secret = 00 01 02 ... 1f */
 static struct flow_key test_key(uint16_t node_id, uint32_t boot_id)
@@ -24,7 +23,7 @@ static struct flow_key test_key(uint16_t node_id, uint32_t boot_id)
 	return key;
 }
 
-static const uint64_t conn_ids[] = {0, 1, 42, 0x0123456789abcdefULL, UINT64_MAX};
+static const uint64_t conn_ids[] = { 0, 1, 42, 0x0123456789abcdefULL, UINT64_MAX };
 #define N_CONN_IDS (sizeof(conn_ids) / sizeof(conn_ids[0]))
 
 START_TEST(test_known_answers)

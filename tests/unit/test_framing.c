@@ -14,12 +14,12 @@ static const struct sip_frame_limits default_limits = {
 	.max_headers = 100,
 };
 
-#define HEADERS                                                                                   \
-	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"                             \
-	"Max-Forwards: 70\r\n"                                                                    \
-	"To: <sip:bob@example.test>\r\n"                                                          \
-	"From: <sip:alice@example.test>;tag=1928301774\r\n"                                       \
-	"Call-ID: a84b4c76e66710\r\n"                                                             \
+#define HEADERS                                                       \
+	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n" \
+	"Max-Forwards: 70\r\n"                                        \
+	"To: <sip:bob@example.test>\r\n"                              \
+	"From: <sip:alice@example.test>;tag=1928301774\r\n"           \
+	"Call-ID: a84b4c76e66710\r\n"                                 \
 	"CSeq: 314159 MESSAGE\r\n"
 
 static const char message_with_body[] =
@@ -179,8 +179,7 @@ static void assert_body_len(const char *length_header, size_t body_len)
 	struct text text = { 0 };
 	struct sip_frame frame;
 
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n",
-		 length_header);
+	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n", length_header);
 	size_t header_len = text.len;
 	text_add_repeated(&text, 'x', body_len);
 	ck_assert_msg(sip_frame_next(text.data, text.len, &default_limits, &frame) ==
@@ -197,8 +196,7 @@ static void assert_bad_length(const char *length_header)
 	struct text text = { 0 };
 	struct sip_frame frame;
 
-	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n",
-		 length_header);
+	text_add(&text, "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "%s\r\n", length_header);
 	ck_assert_msg(sip_frame_next(text.data, text.len, &default_limits, &frame) ==
 			      SIP_FRAME_BAD_LENGTH,
 		      "not BAD_LENGTH with \"%s\"", length_header);
@@ -286,8 +284,7 @@ START_TEST(test_length_at_max_message)
 	free(text.data);
 	text = (struct text){ 0 };
 	text_add(&text,
-		 "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS
-		 "Content-Length: %05zu\r\n\r\n",
+		 "MESSAGE sip:bob@example.test SIP/2.0\r\n" HEADERS "Content-Length: %05zu\r\n\r\n",
 		 body_len);
 	ck_assert_uint_eq(text.len, header_len);
 	text_add_repeated(&text, 'x', body_len);

@@ -67,8 +67,8 @@ static void assert_refused(const char *text, size_t len)
 
 START_TEST(test_parse_garbage)
 {
-	static const char with_nul[] = REQUEST_LINE HDR_VIA
-		"X-Nul: a\0b\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
+	static const char with_nul[] =
+		REQUEST_LINE HDR_VIA "X-Nul: a\0b\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END;
 
 	assert_refused("", 0);
 	assert_refused("hello world\r\n\r\n", 15);
@@ -320,8 +320,7 @@ START_TEST(test_response_check)
 {
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END);
-	assert_response_refused(
-		"SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END);
+	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_CALL_ID HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CSEQ HDR_END);
 	assert_response_refused("SIP/2.0 200 OK\r\n" HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_END);
 	/* osip takes any status code. */
@@ -565,9 +564,9 @@ END_TEST
 
 /* Responses */
 
-#define THREE_VIAS                                                                                \
-	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"       \
-	"v: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2, SIP/2.0/TLS "                               \
+#define THREE_VIAS                                                                          \
+	"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n" \
+	"v: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2, SIP/2.0/TLS "                         \
 	"[2001:db8::9]:5061;branch=z9hG4bK3\r\n"
 
 static char *build(const char *request_text, int status, const char *reason, const char *extra,
@@ -609,19 +608,18 @@ START_TEST(test_response_exact)
 	ck_assert_uint_eq(strspn(tag, "0123456789abcdef"), 16);
 
 	char expected[2048];
-	snprintf(
-		expected, sizeof(expected),
-		"SIP/2.0 403 Forbidden\r\n"
-		"Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"
-		"Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n"
-		"Via: SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK3\r\n"
-		"From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
-		"To: <sip:bob@example.test>;tag=%s\r\n"
-		"Call-ID: a84b4c76e66710@pc33.example.test\r\n"
-		"CSeq: 314159 INVITE\r\n"
-		"Content-Length: 0\r\n"
-		"\r\n",
-		tag);
+	snprintf(expected, sizeof(expected),
+		 "SIP/2.0 403 Forbidden\r\n"
+		 "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport=5061;received=192.0.2.1\r\n"
+		 "Via: SIP/2.0/TLS 198.51.100.7;branch=z9hG4bK2\r\n"
+		 "Via: SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK3\r\n"
+		 "From: \"Alice\" <sip:alice@example.test>;tag=1928301774\r\n"
+		 "To: <sip:bob@example.test>;tag=%s\r\n"
+		 "Call-ID: a84b4c76e66710@pc33.example.test\r\n"
+		 "CSeq: 314159 INVITE\r\n"
+		 "Content-Length: 0\r\n"
+		 "\r\n",
+		 tag);
 	ck_assert_str_eq(text, expected);
 
 	/* What we write, we can read. */

@@ -9,11 +9,17 @@
 static char *two_edges[] = { "edge1.partner.test", "edge2.partner.test" };
 
 static const struct partner_config with_edges = {
-	.domain = "partner.test", .edges = two_edges, .n_edges = 2, .address_port = 5061,
+	.domain = "partner.test",
+	.edges = two_edges,
+	.n_edges = 2,
+	.address_port = 5061,
 };
 static const struct partner_config with_address = {
-	.domain = "partner.test", .edges = two_edges, .n_edges = 2,
-	.address_host = "192.0.2.20", .address_port = 5070,
+	.domain = "partner.test",
+	.edges = two_edges,
+	.n_edges = 2,
+	.address_host = "192.0.2.20",
+	.address_port = 5070,
 };
 static const struct partner_config by_srv = { .domain = "partner.test", .address_port = 5061 };
 
@@ -71,9 +77,8 @@ END_TEST
 START_TEST(test_srv_configured_partner_keeps_every_target_in_order)
 {
 	struct partner_targets plan = { 0 };
-	ck_assert_int_eq(partner_targets_from_srv("partner.test", &by_srv, srv_answer, SRV_COUNT,
-						  &plan),
-			 0);
+	ck_assert_int_eq(
+		partner_targets_from_srv("partner.test", &by_srv, srv_answer, SRV_COUNT, &plan), 0);
 	ck_assert_uint_eq(plan.n, 4);
 	assert_target(&plan, 0, "sip1.partner.test", 5061);
 	assert_target(&plan, 1, "edge.hoster.test", 5062);
@@ -86,9 +91,8 @@ END_TEST
 START_TEST(test_srv_open_federation_only_inside_the_domain)
 {
 	struct partner_targets plan = { 0 };
-	ck_assert_int_eq(partner_targets_from_srv("Partner.Test", NULL, srv_answer, SRV_COUNT,
-						  &plan),
-			 0);
+	ck_assert_int_eq(
+		partner_targets_from_srv("Partner.Test", NULL, srv_answer, SRV_COUNT, &plan), 0);
 	ck_assert_uint_eq(plan.n, 2);
 	assert_target(&plan, 0, "sip1.partner.test", 5061);
 	assert_target(&plan, 1, "partner.test", 5063);

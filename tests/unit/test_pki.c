@@ -19,19 +19,19 @@ struct pki_entity {
 	const char *file; /* base name: FILE.crt and FILE.key */
 	const char *common_name;
 	const char *alt_names; /* subjectAltName value, or NULL */
-	const char *issuer;    /* file of the issuing CA; NULL: self-signed CA */
+	const char *issuer; /* file of the issuing CA; NULL: self-signed CA */
 };
 
 /* Issuers come before what they sign. */
 static const struct pki_entity pki_entities[] = {
-	{"ca", "sxedge test CA", NULL, NULL},
-	{"rogue-ca", "sxedge rogue CA", NULL, NULL},
-	{"edge", "edge.example.test",
-	 "DNS:edge.example.test,DNS:edge-int.example.test,IP:127.0.0.1", "ca"},
-	{"pool1", "pool1.example.test", "DNS:pool1.example.test", "ca"},
-	{"rogue-pool1", "pool1.example.test", "DNS:pool1.example.test", "rogue-ca"},
-	{"other", "other.example.test", "DNS:other.example.test", "ca"},
-	{"cn-only", "cnonly.example.test", NULL, "ca"},
+	{ "ca", "sxedge test CA", NULL, NULL },
+	{ "rogue-ca", "sxedge rogue CA", NULL, NULL },
+	{ "edge", "edge.example.test",
+	  "DNS:edge.example.test,DNS:edge-int.example.test,IP:127.0.0.1", "ca" },
+	{ "pool1", "pool1.example.test", "DNS:pool1.example.test", "ca" },
+	{ "rogue-pool1", "pool1.example.test", "DNS:pool1.example.test", "rogue-ca" },
+	{ "other", "other.example.test", "DNS:other.example.test", "ca" },
+	{ "cn-only", "cnonly.example.test", NULL, "ca" },
 };
 #define PKI_COUNT (sizeof(pki_entities) / sizeof(pki_entities[0]))
 
@@ -93,8 +93,8 @@ static X509 *pki_certificate(const struct pki_entity *entity, EVP_PKEY *key,
 	if (!X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
 					(const unsigned char *)entity->common_name, -1, -1, 0))
 		pki_fail("set a subject");
-	if (!X509_set_issuer_name(cert, issuer != NULL ? X509_get_subject_name(issuer->cert)
-						       : subject))
+	if (!X509_set_issuer_name(cert,
+				  issuer != NULL ? X509_get_subject_name(issuer->cert) : subject))
 		pki_fail("set an issuer");
 	pki_add_extensions(cert, issuer != NULL ? issuer->cert : cert, entity);
 	if (!X509_sign(cert, issuer != NULL ? issuer->key : key, EVP_sha256()))
@@ -166,11 +166,10 @@ static void pki_make(void)
 		made[i].key = EVP_EC_gen("P-256");
 		if (made[i].key == NULL)
 			pki_fail("make a key");
-		made[i].cert = pki_certificate(entity, made[i].key,
-					       entity->issuer != NULL
-						       ? pki_find(made, entity->issuer)
-						       : NULL,
-					       (long)(i + 1));
+		made[i].cert = pki_certificate(
+			entity, made[i].key,
+			entity->issuer != NULL ? pki_find(made, entity->issuer) : NULL,
+			(long)(i + 1));
 		pki_write(entity->file, "crt", made[i].cert, NULL);
 		pki_write(entity->file, "key", NULL, made[i].key);
 	}

@@ -19,7 +19,14 @@ static char *pinned_edges[] = { "sip.pinned.test" };
 static char *evil_edges[] = { "edge.evil.test" };
 static char *spam_edges[] = { "edge.im.spam.test" };
 
-enum { PARTNER, PINNED, SRV_ONLY, EVIL, IM_SPAM, N_PARTNERS };
+enum {
+	PARTNER,
+	PINNED,
+	SRV_ONLY,
+	EVIL,
+	IM_SPAM,
+	N_PARTNERS
+};
 
 static struct partner_config partners[N_PARTNERS];
 static struct sxedge_config config;
@@ -30,23 +37,21 @@ static void setup(void)
 	for (unsigned i = 0; i < sizeof(pin); i++)
 		pin[i] = (unsigned char)(0xa0 + i);
 	memset(partners, 0, sizeof(partners));
-	partners[PARTNER] = (struct partner_config){
-		.domain = "partner.test", .edges = partner_edges, .n_edges = 2
-	};
-	partners[PINNED] = (struct partner_config){
-		.domain = "pinned.test", .edges = pinned_edges, .n_edges = 1,
-		.fingerprint_set = true
-	};
+	partners[PARTNER] = (struct partner_config){ .domain = "partner.test",
+						     .edges = partner_edges,
+						     .n_edges = 2 };
+	partners[PINNED] = (struct partner_config){ .domain = "pinned.test",
+						    .edges = pinned_edges,
+						    .n_edges = 1,
+						    .fingerprint_set = true };
 	memcpy(partners[PINNED].fingerprint, pin, sizeof(pin));
-	partners[SRV_ONLY] = (struct partner_config){
-		.domain = "srv.test", .type = PARTNER_PROVIDER
-	};
-	partners[EVIL] = (struct partner_config){
-		.domain = "evil.test", .edges = evil_edges, .n_edges = 1
-	};
-	partners[IM_SPAM] = (struct partner_config){
-		.domain = "im.spam.test", .edges = spam_edges, .n_edges = 1
-	};
+	partners[SRV_ONLY] =
+		(struct partner_config){ .domain = "srv.test", .type = PARTNER_PROVIDER };
+	partners[EVIL] =
+		(struct partner_config){ .domain = "evil.test", .edges = evil_edges, .n_edges = 1 };
+	partners[IM_SPAM] = (struct partner_config){ .domain = "im.spam.test",
+						     .edges = spam_edges,
+						     .n_edges = 1 };
 	config = (struct sxedge_config){
 		.domains = domains,
 		.n_domains = 2,
@@ -173,9 +178,8 @@ END_TEST
 
 /* ---- policy_certificate_binds ---- */
 
-static enum policy_binding binds(const struct partner_config *partner, char **names,
-				 size_t n_names, const unsigned char *fingerprint, char **edges,
-				 size_t n_edges)
+static enum policy_binding binds(const struct partner_config *partner, char **names, size_t n_names,
+				 const unsigned char *fingerprint, char **edges, size_t n_edges)
 {
 	return policy_certificate_binds(partner, names, n_names, fingerprint, edges, n_edges);
 }
@@ -191,8 +195,7 @@ START_TEST(test_configured_edges)
 	ck_assert_int_eq(binds(&partners[PARTNER], second, 2, NULL, NULL, 0), BINDING_OK);
 	ck_assert_int_eq(binds(&partners[PARTNER], stranger, 2, NULL, NULL, 0),
 			 BINDING_NAME_MISMATCH);
-	ck_assert_int_eq(binds(&partners[PARTNER], NULL, 0, NULL, NULL, 0),
-			 BINDING_NAME_MISMATCH);
+	ck_assert_int_eq(binds(&partners[PARTNER], NULL, 0, NULL, NULL, 0), BINDING_NAME_MISMATCH);
 	/* Configured edges win over SRV targets. */
 	ck_assert_int_eq(binds(&partners[PARTNER], srv, 1, NULL, srv, 1), BINDING_NAME_MISMATCH);
 	ck_assert_int_eq(binds(&partners[PARTNER], first, 1, NULL, srv, 1), BINDING_OK);

@@ -8,7 +8,7 @@
 #include "rewrite.h"
 
 #define BRANCH "z9hG4bKsxTOKEN.0123456789abcdef"
-#define TOKEN "AAEAAAAHAAAAAAAAAAe2Lq0GWyHHhMr0t1w"
+#define TOKEN  "AAEAAAAHAAAAAAAAAAe2Lq0GWyHHhMr0t1w"
 
 static osip_message_t *parse(const char *text)
 {
@@ -33,38 +33,38 @@ static void assert_serialised(const osip_message_t *msg, const char *expected)
 static struct sip_request_rewrite to_pool(void)
 {
 	return (struct sip_request_rewrite){
-		.arrival = {"127.0.0.1", 443},
-		.departure = {"127.0.0.2", 5061},
+		.arrival = { "127.0.0.1", 443 },
+		.departure = { "127.0.0.2", 5061 },
 		.branch = BRANCH,
 		.flow_token = TOKEN,
 	};
 }
 
-#define CLIENT_VIA "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
-#define INVITE_LINE "INVITE sip:bob@example.test SIP/2.0\r\n"
+#define CLIENT_VIA   "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+#define INVITE_LINE  "INVITE sip:bob@example.test SIP/2.0\r\n"
 #define INVITE_START INVITE_LINE CLIENT_VIA
-#define INVITE_END \
+#define INVITE_END                                  \
 	"From: <sip:alice@example.test>;tag=a1\r\n" \
-	"To: <sip:bob@example.test>\r\n" \
-	"Call-ID: call1@192.0.2.10\r\n" \
+	"To: <sip:bob@example.test>\r\n"            \
+	"Call-ID: call1@192.0.2.10\r\n"             \
 	"CSeq: 1 INVITE\r\n"
-#define REGISTER_LINE "REGISTER sip:example.test SIP/2.0\r\n"
+#define REGISTER_LINE  "REGISTER sip:example.test SIP/2.0\r\n"
 #define REGISTER_START REGISTER_LINE CLIENT_VIA
-#define REGISTER_END \
+#define REGISTER_END                                \
 	"From: <sip:alice@example.test>;tag=a1\r\n" \
-	"To: <sip:alice@example.test>\r\n" \
-	"Call-ID: reg1@192.0.2.10\r\n" \
-	"CSeq: 1 REGISTER\r\n" \
+	"To: <sip:alice@example.test>\r\n"          \
+	"Call-ID: reg1@192.0.2.10\r\n"              \
+	"CSeq: 1 REGISTER\r\n"                      \
 	"Contact: <sip:alice@192.0.2.10:5061;transport=tls>\r\n"
 #define NO_BODY "Content-Length: 0\r\n\r\n"
 
 /* What we add, for our side at HOSTPORT. */
-#define OUR_VIA(hostport) "Via: SIP/2.0/TLS " hostport ";branch=" BRANCH "\r\n"
-#define OUR_URI(hostport) "<sip:" TOKEN "@" hostport ";transport=tls;lr>"
+#define OUR_VIA(hostport)	   "Via: SIP/2.0/TLS " hostport ";branch=" BRANCH "\r\n"
+#define OUR_URI(hostport)	   "<sip:" TOKEN "@" hostport ";transport=tls;lr>"
 #define OUR_RECORD_ROUTE(hostport) "Record-Route: " OUR_URI(hostport) "\r\n"
-#define OUR_PATH(hostport) "Path: " OUR_URI(hostport) "\r\n"
-#define EXTERNAL "127.0.0.1:443"
-#define INTERNAL "127.0.0.2:5061"
+#define OUR_PATH(hostport)	   "Path: " OUR_URI(hostport) "\r\n"
+#define EXTERNAL		   "127.0.0.1:443"
+#define INTERNAL		   "127.0.0.2:5061"
 
 START_TEST(test_via_on_top_and_max_forwards_counted_down)
 {
@@ -72,12 +72,8 @@ START_TEST(test_via_on_top_and_max_forwards_counted_down)
 	struct sip_request_rewrite rewrite = to_pool();
 
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  INVITE_END
-			  "Max-Forwards: 9\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
+			  "Max-Forwards: 9\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
@@ -88,13 +84,9 @@ START_TEST(test_max_forwards_inserted_when_absent)
 	struct sip_request_rewrite rewrite = to_pool();
 
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  INVITE_END
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
 			  "Subject: hi\r\n"
-			  "Max-Forwards: 70\r\n"
-			  NO_BODY);
+			  "Max-Forwards: 70\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
@@ -105,37 +97,28 @@ START_TEST(test_max_forwards_one_becomes_zero)
 	struct sip_request_rewrite rewrite = to_pool();
 
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  INVITE_END
-			  "Max-Forwards: 0\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
+			  "Max-Forwards: 0\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
 
 START_TEST(test_double_record_route_order)
 {
-	osip_message_t *msg = parse(INVITE_START
-				    "Record-Route: <sip:pool.example.test;lr>\r\n"
-				    INVITE_END
-				    "Max-Forwards: 70\r\n"
-				    NO_BODY);
+	osip_message_t *msg =
+		parse(INVITE_START "Record-Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+				   "Max-Forwards: 70\r\n" NO_BODY);
 	struct sip_request_rewrite rewrite = to_pool();
 
 	rewrite.record_route = true;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
 	/* Departure (internal) on top, arrival (external) below it. */
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  OUR_RECORD_ROUTE(INTERNAL)
-			  OUR_RECORD_ROUTE(EXTERNAL)
-			  "Record-Route: <sip:pool.example.test;lr>\r\n"
-			  INVITE_END
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(
+		msg,
+		INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA OUR_RECORD_ROUTE(INTERNAL)
+			OUR_RECORD_ROUTE(
+				EXTERNAL) "Record-Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+					  "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
@@ -146,22 +129,17 @@ START_TEST(test_double_record_route_towards_access)
 {
 	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
 	struct sip_request_rewrite rewrite = {
-		.arrival = {"127.0.0.2", 5061},
-		.departure = {"127.0.0.1", 443},
+		.arrival = { "127.0.0.2", 5061 },
+		.departure = { "127.0.0.1", 443 },
 		.branch = BRANCH,
 		.flow_token = TOKEN,
 		.record_route = true,
 	};
 
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(EXTERNAL)
-			  CLIENT_VIA
-			  OUR_RECORD_ROUTE(EXTERNAL)
-			  OUR_RECORD_ROUTE(INTERNAL)
-			  INVITE_END
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(EXTERNAL) CLIENT_VIA OUR_RECORD_ROUTE(EXTERNAL)
+				       OUR_RECORD_ROUTE(INTERNAL) INVITE_END
+			  "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
@@ -173,48 +151,36 @@ START_TEST(test_path_added)
 
 	rewrite.add_path = true;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, REGISTER_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  REGISTER_END
-			  OUR_PATH(INTERNAL)
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, REGISTER_LINE OUR_VIA(INTERNAL) CLIENT_VIA REGISTER_END OUR_PATH(
+				       INTERNAL) "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
 
 START_TEST(test_path_goes_above_existing_paths)
 {
-	osip_message_t *msg = parse(REGISTER_START
-				    REGISTER_END
-				    "Supported: path\r\n"
-				    "Path: <sip:proxy1.example.net;lr>, "
-				    "<sip:proxy2.example.net;lr>\r\n"
-				    "Max-Forwards: 70\r\n"
-				    NO_BODY);
+	osip_message_t *msg =
+		parse(REGISTER_START REGISTER_END "Supported: path\r\n"
+						  "Path: <sip:proxy1.example.net;lr>, "
+						  "<sip:proxy2.example.net;lr>\r\n"
+						  "Max-Forwards: 70\r\n" NO_BODY);
 	struct sip_request_rewrite rewrite = to_pool();
 
 	rewrite.add_path = true;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, REGISTER_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  REGISTER_END
-			  OUR_PATH(INTERNAL)
-			  "Supported: path\r\n"
-			  "Path: <sip:proxy1.example.net;lr>\r\n"
-			  "Path: <sip:proxy2.example.net;lr>\r\n"
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, REGISTER_LINE OUR_VIA(INTERNAL) CLIENT_VIA REGISTER_END OUR_PATH(
+				       INTERNAL) "Supported: path\r\n"
+						 "Path: <sip:proxy1.example.net;lr>\r\n"
+						 "Path: <sip:proxy2.example.net;lr>\r\n"
+						 "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
 
 /* Three entries in two Route headers, one of them comma-separated. */
-#define THREE_ROUTES \
+#define THREE_ROUTES                                              \
 	"Route: " OUR_URI(EXTERNAL) ", " OUR_URI(INTERNAL) "\r\n" \
-	"Route: <sip:pool.example.test;lr>\r\n"
+							   "Route: <sip:pool.example.test;lr>\r\n"
 
 START_TEST(test_routes_popped)
 {
@@ -224,24 +190,16 @@ START_TEST(test_routes_popped)
 
 	rewrite.routes_to_pop = 2;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  "Route: <sip:pool.example.test;lr>\r\n"
-			  INVITE_END
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA
+			  "Route: <sip:pool.example.test;lr>\r\n" INVITE_END
+			  "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 
 	msg = parse(INVITE_START THREE_ROUTES INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
 	rewrite.routes_to_pop = 3;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA(INTERNAL)
-			  CLIENT_VIA
-			  INVITE_END
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
+			  "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
@@ -290,46 +248,38 @@ START_TEST(test_ipv6_hosts_bracketed)
 {
 	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
 	struct sip_request_rewrite rewrite = {
-		.arrival = {"[2001:db8::1]", 443},
-		.departure = {"2001:db8::2", 5061},
+		.arrival = { "[2001:db8::1]", 443 },
+		.departure = { "2001:db8::2", 5061 },
 		.branch = BRANCH,
 		.flow_token = TOKEN,
 		.record_route = true,
 	};
 
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, INVITE_LINE
-			  OUR_VIA("[2001:db8::2]:5061")
-			  CLIENT_VIA
-			  OUR_RECORD_ROUTE("[2001:db8::2]:5061")
-			  OUR_RECORD_ROUTE("[2001:db8::1]:443")
-			  INVITE_END
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(msg, INVITE_LINE OUR_VIA("[2001:db8::2]:5061")
+				       CLIENT_VIA OUR_RECORD_ROUTE("[2001:db8::2]:5061")
+					       OUR_RECORD_ROUTE("[2001:db8::1]:443") INVITE_END
+			  "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 
 	msg = parse(REGISTER_START REGISTER_END "Max-Forwards: 70\r\n" NO_BODY);
 	rewrite.record_route = false;
 	rewrite.add_path = true;
 	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
-	assert_serialised(msg, REGISTER_LINE
-			  OUR_VIA("[2001:db8::2]:5061")
-			  CLIENT_VIA
-			  REGISTER_END
-			  OUR_PATH("[2001:db8::2]:5061")
-			  "Max-Forwards: 69\r\n"
-			  NO_BODY);
+	assert_serialised(
+		msg, REGISTER_LINE OUR_VIA("[2001:db8::2]:5061") CLIENT_VIA REGISTER_END OUR_PATH(
+			     "[2001:db8::2]:5061") "Max-Forwards: 69\r\n" NO_BODY);
 	osip_message_free(msg);
 }
 END_TEST
 
-#define RESPONSE_END \
+#define RESPONSE_END                                                 \
 	"Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n" \
 	"Via: SIP/2.0/TLS 192.0.2.11:5061;branch=z9hG4bKclient0\r\n" \
-	"From: <sip:alice@example.test>;tag=a1\r\n" \
-	"To: <sip:bob@example.test>;tag=b1\r\n" \
-	"Call-ID: call1@192.0.2.10\r\n" \
-	"CSeq: 1 INVITE\r\n" \
+	"From: <sip:alice@example.test>;tag=a1\r\n"                  \
+	"To: <sip:bob@example.test>;tag=b1\r\n"                      \
+	"Call-ID: call1@192.0.2.10\r\n"                              \
+	"CSeq: 1 INVITE\r\n"                                         \
 	"Content-Length: 0\r\n\r\n"
 
 START_TEST(test_response_loses_top_via_only)

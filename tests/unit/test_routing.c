@@ -21,62 +21,82 @@
 #define FED_HOST "127.0.0.3"
 #define FED_PORT 5061
 
-static char *domains[] = {"example.test", "example.org"};
-static char *blocked[] = {"spam.test", "partner-blocked.test"};
-static char *partner_edges[] = {"edge.partner.test"};
-static char *blocked_partner_edges[] = {"edge.partner-blocked.test"};
+static char *domains[] = { "example.test", "example.org" };
+static char *blocked[] = { "spam.test", "partner-blocked.test" };
+static char *partner_edges[] = { "edge.partner.test" };
+static char *blocked_partner_edges[] = { "edge.partner-blocked.test" };
 
 /* SHA-256 pins: the partner's certificate and someone else's. */
-#define PIN {0xab, 0xcd, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, \
-	     0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, \
-	     0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e}
+#define PIN                                                                                     \
+	{                                                                                       \
+		0xab, 0xcd, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,   \
+			0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, \
+			0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e                                \
+	}
 static const unsigned char partner_pin[32] = PIN;
-static const unsigned char other_pin[32] = {0x01};
+static const unsigned char other_pin[32] = { 0x01 };
 
 /* partner.test: named edge, pinned; srv.test: edges by SRV; a partner
  * below a blocked domain (the block list wins). */
 static struct partner_config partners[] = {
-	{.domain = "partner.test", .edges = partner_edges, .n_edges = 1,
-	 .fingerprint_set = true, .fingerprint = PIN},
-	{.domain = "srv.test"},
-	{.domain = "partner-blocked.test", .edges = blocked_partner_edges, .n_edges = 1},
+	{ .domain = "partner.test",
+	  .edges = partner_edges,
+	  .n_edges = 1,
+	  .fingerprint_set = true,
+	  .fingerprint = PIN },
+	{ .domain = "srv.test" },
+	{ .domain = "partner-blocked.test", .edges = blocked_partner_edges, .n_edges = 1 },
 };
 
-#define FEDERATION(is_open) \
-	{.open = (is_open), .blocked = blocked, .n_blocked = 2, .queue_max = 64, \
-	 .connect_timeout_s = 10, .max_connections_per_address = 16}
+#define FEDERATION(is_open)                                                             \
+	{                                                                               \
+		.open = (is_open), .blocked = blocked, .n_blocked = 2, .queue_max = 64, \
+		.connect_timeout_s = 10, .max_connections_per_address = 16              \
+	}
 
 /* Closed federation (partners only) and open federation. */
 static struct sxedge_config config = {
-	.domains = domains, .n_domains = 2, .federation = FEDERATION(false),
-	.partners = partners, .n_partners = 3,
+	.domains = domains,
+	.n_domains = 2,
+	.federation = FEDERATION(false),
+	.partners = partners,
+	.n_partners = 3,
 };
 static struct sxedge_config open_config = {
-	.domains = domains, .n_domains = 2, .federation = FEDERATION(true),
-	.partners = partners, .n_partners = 3,
+	.domains = domains,
+	.n_domains = 2,
+	.federation = FEDERATION(true),
+	.partners = partners,
+	.n_partners = 3,
 };
 
 static const struct flow_key key = {
-	.secret = {0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42},
+	.secret = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 },
 	.node_id = 1,
 	.boot_id = 7,
 };
 
-#define HOPS \
-	{[ROLE_ACCESS] = {EXT_HOST, EXT_PORT}, [ROLE_INTERNAL] = {INT_HOST, INT_PORT}, \
-	 [ROLE_FEDERATION] = {FED_HOST, FED_PORT}}
+#define HOPS                                                                                      \
+	{                                                                                         \
+		[ROLE_ACCESS] = { EXT_HOST, EXT_PORT }, [ROLE_INTERNAL] = { INT_HOST, INT_PORT }, \
+		[ROLE_FEDERATION] = {                                                             \
+			FED_HOST,                                                                 \
+			FED_PORT                                                                  \
+		}                                                                                 \
+	}
 
-static const struct sip_edge edge = {.config = &config, .flow_key = &key, .hops = HOPS};
-static const struct sip_edge open_edge = {.config = &open_config, .flow_key = &key, .hops = HOPS};
+static const struct sip_edge edge = { .config = &config, .flow_key = &key, .hops = HOPS };
+static const struct sip_edge open_edge = { .config = &open_config, .flow_key = &key, .hops = HOPS };
 /* An edge without a federation listener (partners configured or not). */
 static const struct sip_edge edge_without_federation = {
 	.config = &config,
 	.flow_key = &key,
-	.hops = {[ROLE_ACCESS] = {EXT_HOST, EXT_PORT}, [ROLE_INTERNAL] = {INT_HOST, INT_PORT}},
+	.hops = { [ROLE_ACCESS] = { EXT_HOST, EXT_PORT },
+		  [ROLE_INTERNAL] = { INT_HOST, INT_PORT } },
 };
 
 /* The partner's edge as its certificate names it. */
-static char *partner_names[] = {"edge.partner.test"};
+static char *partner_names[] = { "edge.partner.test" };
 static const struct sip_peer partner_peer = {
 	.role = ROLE_FEDERATION,
 	.names = partner_names,
@@ -127,8 +147,8 @@ static osip_message_t *full_request(const char *method, const char *request_uri,
 static osip_message_t *request(const char *method, const char *from_domain, const char *to_params,
 			       const char *extra)
 {
-	return full_request(method, "sip:bob@example.test", from_domain, "example.test",
-			    to_params, extra);
+	return full_request(method, "sip:bob@example.test", from_domain, "example.test", to_params,
+			    extra);
 }
 
 /* Our Route/Record-Route entry for the side of ROLE, naming the connection
@@ -161,7 +181,7 @@ static struct sip_decision route_on(const osip_message_t *msg, const struct sip_
  * partner's edge) at the closed-federation edge. */
 static struct sip_decision route(const osip_message_t *msg, enum listener_role arrival)
 {
-	struct sip_peer peer = {.role = arrival};
+	struct sip_peer peer = { .role = arrival };
 
 	if (arrival == ROLE_FEDERATION)
 		peer = partner_peer;
@@ -194,8 +214,8 @@ static struct sip_decision route_request(enum listener_role arrival, const char 
 	return decision;
 }
 
-static void assert_refused(const struct sip_decision *decision, enum sip_action action,
-			   int status, const char *reason)
+static void assert_refused(const struct sip_decision *decision, enum sip_action action, int status,
+			   const char *reason)
 {
 	ck_assert_int_eq(decision->action, action);
 	ck_assert_int_eq(decision->status, status);
@@ -247,8 +267,7 @@ END_TEST
 
 START_TEST(test_access_in_dialog_request_gets_no_record_route)
 {
-	struct sip_decision d =
-		route_request(ROLE_ACCESS, "BYE", "example.test", ";tag=b1", "");
+	struct sip_decision d = route_request(ROLE_ACCESS, "BYE", "example.test", ";tag=b1", "");
 
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
 	ck_assert(!d.record_route);
@@ -361,28 +380,27 @@ struct broken_request {
 	int status;
 };
 
-#define GOOD_VIA "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
-#define GOOD_FROM "From: <sip:alice@example.test>;tag=a1\r\n"
-#define GOOD_TO "To: <sip:bob@example.test>\r\n"
+#define GOOD_VIA     "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bKclient1\r\n"
+#define GOOD_FROM    "From: <sip:alice@example.test>;tag=a1\r\n"
+#define GOOD_TO	     "To: <sip:bob@example.test>\r\n"
 #define GOOD_CALL_ID "Call-ID: call1@192.0.2.10\r\n"
-#define GOOD_CSEQ "CSeq: 1 %s\r\n"
-#define GOOD_END "Content-Length: 0\r\n\r\n"
-#define START "%s sip:bob@example.test SIP/2.0\r\n"
+#define GOOD_CSEQ    "CSeq: 1 %s\r\n"
+#define GOOD_END     "Content-Length: 0\r\n\r\n"
+#define START	     "%s sip:bob@example.test SIP/2.0\r\n"
 
 static const struct broken_request broken_requests[] = {
-	{START GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA GOOD_FROM GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_END, 400},
-	{START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID
-	 "CSeq: 1 OPTIONS%.0s\r\n" GOOD_END, 400},
-	{START GOOD_VIA "Max-Forwards: many\r\n" GOOD_FROM GOOD_TO
-	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA "Max-Forwards: 256\r\n" GOOD_FROM GOOD_TO
-	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400},
-	{START GOOD_VIA "Max-Forwards: 0\r\n" GOOD_FROM GOOD_TO
-	 GOOD_CALL_ID GOOD_CSEQ GOOD_END, 483},
+	{ START GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400 },
+	{ START GOOD_VIA GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400 },
+	{ START GOOD_VIA GOOD_FROM GOOD_CALL_ID GOOD_CSEQ GOOD_END, 400 },
+	{ START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CSEQ GOOD_END, 400 },
+	{ START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_END, 400 },
+	{ START GOOD_VIA GOOD_FROM GOOD_TO GOOD_CALL_ID "CSeq: 1 OPTIONS%.0s\r\n" GOOD_END, 400 },
+	{ START GOOD_VIA "Max-Forwards: many\r\n" GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END,
+	  400 },
+	{ START GOOD_VIA "Max-Forwards: 256\r\n" GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END,
+	  400 },
+	{ START GOOD_VIA "Max-Forwards: 0\r\n" GOOD_FROM GOOD_TO GOOD_CALL_ID GOOD_CSEQ GOOD_END,
+	  483 },
 };
 
 #define N_BROKEN (sizeof(broken_requests) / sizeof(broken_requests[0]))
@@ -400,7 +418,7 @@ START_TEST(test_request_check_failure_propagates)
 {
 	for (int role = 0; role < SIP_ROLE_COUNT; role++) {
 		osip_message_t *msg = broken((size_t)_i, "INVITE");
-		struct sip_reject reject = {0, NULL};
+		struct sip_reject reject = { 0, NULL };
 		struct sip_decision d;
 
 		ck_assert(!sip_request_check(msg, &reject));
@@ -487,8 +505,8 @@ START_TEST(test_internal_pops_pair_and_takes_first_token)
 	flow_token_seal(&key, 22, other);
 	own_uri(in, sizeof(in), token, false);
 	own_uri(ext, sizeof(ext), other, true);
-	snprintf(extra, sizeof(extra),
-		 "Route: %s\r\nRoute: %s\r\nRoute: <sip:ua.example.test>\r\n", in, ext);
+	snprintf(extra, sizeof(extra), "Route: %s\r\nRoute: %s\r\nRoute: <sip:ua.example.test>\r\n",
+		 in, ext);
 	d = route_request(ROLE_INTERNAL, "BYE", "example.test", ";tag=b1", extra);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, 21);
@@ -577,7 +595,7 @@ static struct sip_decision route_from_pool_to(const struct sip_edge *on, const c
 {
 	osip_message_t *msg =
 		full_request(method, request_uri, from_domain, to_domain, to_params, extra);
-	struct sip_peer pool = {.role = ROLE_INTERNAL};
+	struct sip_peer pool = { .role = ROLE_INTERNAL };
 	struct sip_decision d = route_on(msg, &pool, on);
 
 	keep_domain(&d);
@@ -589,8 +607,8 @@ static struct sip_decision route_from_pool(const struct sip_edge *on, const char
 					   const char *request_uri, const char *from_domain,
 					   const char *to_params, const char *extra)
 {
-	return route_from_pool_to(on, method, request_uri, from_domain, "elsewhere.test",
-				  to_params, extra);
+	return route_from_pool_to(on, method, request_uri, from_domain, "elsewhere.test", to_params,
+				  extra);
 }
 
 static void assert_to_partner(const struct sip_decision *d, const char *domain,
@@ -653,8 +671,7 @@ START_TEST(test_internal_open_federation_goes_to_discovered_partner)
 	d = route_from_pool(&open_edge, "INVITE", "sip:erin@open.test", "example.test", "", "");
 	assert_to_partner(&d, "open.test", NULL, 0, true);
 	/* Configured partners keep their section under open federation. */
-	d = route_from_pool(&open_edge, "INVITE", "sip:carol@partner.test", "example.test", "",
-			    "");
+	d = route_from_pool(&open_edge, "INVITE", "sip:carol@partner.test", "example.test", "", "");
 	assert_to_partner(&d, "partner.test", &partners[0], 0, true);
 	/* The block list still wins. */
 	d = route_from_pool(&open_edge, "INVITE", "sip:x@mail.spam.test", "example.test", "", "");
@@ -707,13 +724,13 @@ END_TEST
  * request without a token is a 404, as before federation. */
 START_TEST(test_internal_without_federation_side_404)
 {
-	static const char *const uris[] = {"sip:carol@partner.test", "sip:x@spam.test",
-					   "sip:erin@open.test", "sip:bob@example.test"};
+	static const char *const uris[] = { "sip:carol@partner.test", "sip:x@spam.test",
+					    "sip:erin@open.test", "sip:bob@example.test" };
 	struct sip_decision d;
 
 	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
-		d = route_from_pool(&edge_without_federation, "INVITE", uris[i], "example.test",
-				    "", "");
+		d = route_from_pool(&edge_without_federation, "INVITE", uris[i], "example.test", "",
+				    "");
 		assert_refused(&d, SIP_ACTION_REPLY, 404, "No Flow Token");
 	}
 	/* Our own domain with a federation side: still no token, still 404. */
@@ -783,8 +800,8 @@ START_TEST(test_internal_token_without_partner_fallback)
 	d = route_from_pool_to(&edge, "BYE", "sip:carol@192.0.2.77:5061", "example.test",
 			       "192.0.2.77", ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
-	d = route_from_pool_to(&edge, "BYE", "sip:x@spam.test", "example.test", "spam.test", ";tag=c1",
-			       extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:x@spam.test", "example.test", "spam.test",
+			       ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	/* A request that could not go over a link: From not ours. */
 	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "srv.test", "partner.test",
@@ -793,13 +810,13 @@ START_TEST(test_internal_token_without_partner_fallback)
 	/* An access connection (our pair is internal, access): a flow that
 	 * failed is a 430 for the user, not a partner link. */
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, ext);
-	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test", "partner.test",
-			       ";tag=c1", extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test",
+			       "partner.test", ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	/* Only a Path-like entry: which side it left on is unknown. */
 	snprintf(extra, sizeof(extra), "Route: %s\r\n", in);
-	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test", "partner.test",
-			       ";tag=c1", extra);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@partner.test", "example.test",
+			       "partner.test", ";tag=c1", extra);
 	assert_to_conn_without_fallback(&d, 4243);
 	ck_assert_uint_eq(d.routes_to_pop, 1);
 }
@@ -882,7 +899,7 @@ START_TEST(test_federation_bound_partner_goes_to_pool)
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
 	/* A wildcard certificate matches one label (RFC 6125). */
 	{
-		char *wildcard[] = {"other.test", "*.partner.test"};
+		char *wildcard[] = { "other.test", "*.partner.test" };
 		struct sip_peer peer = partner_peer;
 
 		peer.names = wildcard;
@@ -902,8 +919,8 @@ START_TEST(test_federation_blocked_domain_403)
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
 	/* The block list wins over a [partner] section, whatever the certificate. */
 	{
-		char *names[] = {"edge.partner-blocked.test"};
-		struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+		char *names[] = { "edge.partner-blocked.test" };
+		struct sip_peer peer = { .role = ROLE_FEDERATION, .names = names, .n_names = 1 };
 
 		d = partner_sends(&edge, &peer, "INVITE", "partner-blocked.test");
 		assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
@@ -936,9 +953,10 @@ END_TEST
 
 START_TEST(test_federation_certificate_of_another_edge_403)
 {
-	char *names[] = {"edge.srv.test", "partner.test", "x.edge.partner.test"};
-	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 3,
-				.fingerprint = partner_pin};
+	char *names[] = { "edge.srv.test", "partner.test", "x.edge.partner.test" };
+	struct sip_peer peer = {
+		.role = ROLE_FEDERATION, .names = names, .n_names = 3, .fingerprint = partner_pin
+	};
 	struct sip_decision d = partner_sends(&edge, &peer, "INVITE", "partner.test");
 
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
@@ -971,10 +989,10 @@ END_TEST
  * session looks up when routing asks for them. */
 START_TEST(test_federation_partner_by_srv_discovers_then_binds)
 {
-	char *names[] = {"sip2.srv.test"};
-	char *targets[] = {"sip1.srv.test", "sip2.srv.test"};
-	char *other_targets[] = {"sip1.srv.test"};
-	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+	char *names[] = { "sip2.srv.test" };
+	char *targets[] = { "sip1.srv.test", "sip2.srv.test" };
+	char *other_targets[] = { "sip1.srv.test" };
+	struct sip_peer peer = { .role = ROLE_FEDERATION, .names = names, .n_names = 1 };
 	struct sip_decision d;
 
 	d = partner_sends(&edge, &peer, "INVITE", "srv.test");
@@ -1001,9 +1019,9 @@ END_TEST
 
 START_TEST(test_federation_open_domain_discovers_then_binds)
 {
-	char *names[] = {"sip.open.test"};
-	char *targets[] = {"sip.open.test"};
-	struct sip_peer peer = {.role = ROLE_FEDERATION, .names = names, .n_names = 1};
+	char *names[] = { "sip.open.test" };
+	char *targets[] = { "sip.open.test" };
+	struct sip_peer peer = { .role = ROLE_FEDERATION, .names = names, .n_names = 1 };
 	struct sip_decision d;
 
 	d = partner_sends(&open_edge, &peer, "INVITE", "open.test");
@@ -1034,12 +1052,12 @@ START_TEST(test_federation_to_domain_not_ours_403)
 			       "partner.test", "srv.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
 	/* In a dialog too. */
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
-			       "partner.test", "elsewhere.test", ";tag=b1", "");
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "elsewhere.test", ";tag=b1", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
 	/* The From check comes first. */
-	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@example.test",
-			       "spam.test", "srv.test", "", "");
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@example.test", "spam.test",
+			       "srv.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Domain Blocked");
 }
 END_TEST
@@ -1048,15 +1066,15 @@ START_TEST(test_federation_request_uri_not_ours_403)
 {
 	struct sip_decision d;
 
-	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test",
-			       "partner.test", "example.test", "", "");
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "example.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
 	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@192.0.2.99:5062",
 			       "partner.test", "example.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
 	/* The To check comes first. */
-	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test",
-			       "partner.test", "srv.test", "", "");
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "srv.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
 	/* In a dialog the Request-URI is a Contact: not checked. */
 	d = route_from_partner(&edge, &partner_peer, "INFO", "sip:bob@192.0.2.99:5062",
@@ -1069,8 +1087,8 @@ START_TEST(test_federation_register_403)
 {
 	struct sip_decision d;
 
-	d = route_from_partner(&edge, &partner_peer, "REGISTER", "sip:example.test",
-			       "partner.test", "example.test", "", "");
+	d = route_from_partner(&edge, &partner_peer, "REGISTER", "sip:example.test", "partner.test",
+			       "example.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Registration Not Allowed");
 }
 END_TEST
@@ -1089,22 +1107,22 @@ START_TEST(test_federation_pops_own_routes_of_crossing)
 	own_uri(ext_a, sizeof(ext_a), a, true);
 	snprintf(extra, sizeof(extra), "Route: %s, %s, <sip:pool.example.test;lr>\r\n", fed_c,
 		 int_c);
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
-			       "partner.test", "example.test", ";tag=b1", extra);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
 	/* Stops after the internal entry (a pool that does not Record-Route). */
 	snprintf(extra, sizeof(extra), "Route: %s, %s, %s, %s\r\n", fed_c, int_c, int_a, ext_a);
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
-			       "partner.test", "example.test", ";tag=b1", extra);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
 	/* Our access side is not part of a crossing from federation. */
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", ext_a, int_a);
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
-			       "partner.test", "example.test", ";tag=b1", extra);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", fed_c, ext_a);
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99",
-			       "partner.test", "example.test", ";tag=b1", extra);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 1, false);
 }
 END_TEST
@@ -1112,9 +1130,9 @@ END_TEST
 /* ---- Whole dialogs ------------------------------------------------------ */
 
 #define CONN_ALICE 101
-#define CONN_BOB 202
-#define CONN_POOL 303
-#define POOL_RR "<sip:pool.example.test:5061;transport=tls;lr>"
+#define CONN_BOB   202
+#define CONN_POOL  303
+#define POOL_RR	   "<sip:pool.example.test:5061;transport=tls;lr>"
 
 struct uri_list {
 	char items[8][160];
@@ -1136,8 +1154,8 @@ static void route_header(char *out, size_t size, const struct uri_list *list, bo
 	for (int i = 0; i < list->count; i++) {
 		const char *uri = list->items[reversed ? list->count - 1 - i : i];
 
-		used += (size_t)snprintf(out + used, size - used, "%s%s",
-					 i == 0 ? "Route: " : ", ", uri);
+		used += (size_t)snprintf(out + used, size - used, "%s%s", i == 0 ? "Route: " : ", ",
+					 uri);
 	}
 	if (list->count > 0)
 		snprintf(out + used, size - used, "\r\n");
@@ -1202,7 +1220,7 @@ static struct sip_decision edge_crosses(osip_message_t *msg, const struct sip_pe
 static struct sip_decision edge_relays(osip_message_t *msg, enum listener_role arrival,
 				       uint64_t arrival_conn)
 {
-	struct sip_peer peer = {.role = arrival};
+	struct sip_peer peer = { .role = arrival };
 
 	return edge_crosses(msg, &peer, arrival_conn,
 			    arrival == ROLE_ACCESS ? ROLE_INTERNAL : ROLE_ACCESS);
@@ -1340,8 +1358,8 @@ END_TEST
 
 /* ---- A dialog across federation ----------------------------------------- */
 
-#define CONN_CAROL 404
-#define CAROL_VIA "SIP/2.0/TLS edge.partner.test:5061;branch=z9hG4bKcarol1"
+#define CONN_CAROL    404
+#define CAROL_VIA     "SIP/2.0/TLS edge.partner.test:5061;branch=z9hG4bKcarol1"
 #define ALICE_CONTACT "sip:alice@192.0.2.10:5062;transport=tls"
 #define CAROL_CONTACT "sip:carol@partner.test;gr=urn:uuid:c1"
 #define FED_VIA_START "SIP/2.0/TLS " FED_HOST ":5061;branch="
@@ -1384,15 +1402,13 @@ static osip_message_t *crossing_request(const char *method, const char *request_
 		     "Call-ID: federated1@edge.partner.test\r\n"
 		     "CSeq: 2 %s\r\n"
 		     "Content-Length: 0\r\n\r\n",
-		     method, request_uri, vias, route_line, record_route, from, to, to_tag,
-		     method);
+		     method, request_uri, vias, route_line, record_route, from, to, to_tag, method);
 }
 
 /* Alice's 200 OK to the INVITE as it arrives on ARRIVAL with VIAS[FIRST..]:
  * routed and rewritten.  Returns the decision; REMAINING gets the Vias left. */
 static struct sip_decision response_crosses(const struct uri_list *vias, int first,
-					    enum listener_role arrival,
-					    struct uri_list *remaining)
+					    enum listener_role arrival, struct uri_list *remaining)
 {
 	char via_text[2048];
 	osip_message_t *msg;
@@ -1435,7 +1451,7 @@ START_TEST(test_dialog_across_federation)
 	struct uri_list from_carol, at_alice, vias, remaining, expected;
 	char route_line[1024], record_route[1024], via_text[2048], uri[160];
 	char token_alice[FLOW_TOKEN_LEN + 1], token_carol[FLOW_TOKEN_LEN + 1];
-	struct sip_peer pool = {.role = ROLE_INTERNAL};
+	struct sip_peer pool = { .role = ROLE_INTERNAL };
 	struct sip_decision d;
 	osip_message_t *msg;
 
@@ -1504,9 +1520,8 @@ START_TEST(test_dialog_across_federation)
 	/* 4. Carol's BYE (route set: the Record-Route reversed) pops our pair
 	 * for her side and goes to the pool... */
 	route_header(route_line, sizeof(route_line), &at_alice, true);
-	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n",
-			       "carol@partner.test", "alice@example.test", ";tag=a2", route_line,
-			       "");
+	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n", "carol@partner.test",
+			       "alice@example.test", ";tag=a2", route_line, "");
 	d = edge_crosses(msg, &partner_peer, CONN_CAROL, ROLE_INTERNAL);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
 	routes_of(msg, &remaining);
@@ -1515,9 +1530,8 @@ START_TEST(test_dialog_across_federation)
 	/* ...which sends it on to our internal side, then to Alice. */
 	pool_pops_itself(&remaining);
 	route_header(route_line, sizeof(route_line), &remaining, false);
-	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n",
-			       "carol@partner.test", "alice@example.test", ";tag=a2", route_line,
-			       "");
+	msg = crossing_request("BYE", ALICE_CONTACT, "Via: " CAROL_VIA "\r\n", "carol@partner.test",
+			       "alice@example.test", ";tag=a2", route_line, "");
 	d = edge_crosses(msg, &pool, CONN_POOL, ROLE_ACCESS);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, CONN_ALICE);
@@ -1529,10 +1543,9 @@ START_TEST(test_dialog_across_federation)
 	/* 5. Alice's BYE (route set: the Record-Route as received) goes to
 	 * the pool... */
 	route_header(route_line, sizeof(route_line), &at_alice, false);
-	msg = crossing_request("BYE", CAROL_CONTACT,
-			       "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
-			       "alice@example.test", "carol@partner.test", ";tag=f1", route_line,
-			       "");
+	msg = crossing_request(
+		"BYE", CAROL_CONTACT, "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
+		"alice@example.test", "carol@partner.test", ";tag=f1", route_line, "");
 	d = edge_relays(msg, ROLE_ACCESS, CONN_ALICE);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
 	ck_assert_uint_eq(d.routes_to_pop, 2);
@@ -1543,10 +1556,9 @@ START_TEST(test_dialog_across_federation)
 	 * a new link to partner.test if that connection is gone. */
 	pool_pops_itself(&remaining);
 	route_header(route_line, sizeof(route_line), &remaining, false);
-	msg = crossing_request("BYE", CAROL_CONTACT,
-			       "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
-			       "alice@example.test", "carol@partner.test", ";tag=f1", route_line,
-			       "");
+	msg = crossing_request(
+		"BYE", CAROL_CONTACT, "Via: SIP/2.0/TLS 192.0.2.10:5062;branch=z9hG4bKalice2\r\n",
+		"alice@example.test", "carol@partner.test", ";tag=f1", route_line, "");
 	d = edge_crosses(msg, &pool, CONN_POOL, ROLE_FEDERATION);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	ck_assert_uint_eq(d.conn_id, CONN_CAROL);
@@ -1589,8 +1601,8 @@ static void make_branch(const struct flow_key *with, uint64_t conn, char out[VIA
 	osip_message_free(msg);
 }
 
-static struct sip_decision route_response_via(const struct sip_edge *on,
-					      enum listener_role arrival, const char *top_via)
+static struct sip_decision route_response_via(const struct sip_edge *on, enum listener_role arrival,
+					      const char *top_via)
 {
 	osip_message_t *msg = response(top_via);
 	struct sip_decision d;
@@ -1659,8 +1671,8 @@ START_TEST(test_response_ipv6_via)
 	const struct sip_edge edge6 = {
 		.config = &config,
 		.flow_key = &key,
-		.hops = {[ROLE_ACCESS] = {"[2001:db8::1]", 443},
-			 [ROLE_INTERNAL] = {"2001:db8::2", 5061}},
+		.hops = { [ROLE_ACCESS] = { "[2001:db8::1]", 443 },
+			  [ROLE_INTERNAL] = { "2001:db8::2", 5061 } },
 	};
 	char branch[VIA_BRANCH_SIZE], via[256];
 	struct sip_decision d;
@@ -1707,7 +1719,8 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 	char branch[VIA_BRANCH_SIZE], via[256];
 	struct sip_decision d;
 
-	d = route_response_via(&edge, ROLE_INTERNAL, "SIP/2.0/TLS " INT_HOST ":5061;branch=z9hG4bKclient9");
+	d = route_response_via(&edge, ROLE_INTERNAL,
+			       "SIP/2.0/TLS " INT_HOST ":5061;branch=z9hG4bKclient9");
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
 	d = route_response_via(&edge, ROLE_INTERNAL, "SIP/2.0/TLS " INT_HOST ":5061");
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
@@ -1824,9 +1837,9 @@ START_TEST(test_uri_is_ours_names_and_ipv6)
 	const struct sip_edge named = {
 		.config = &config,
 		.flow_key = &key,
-		.hops = {[ROLE_ACCESS] = {"Edge.Example.Test", 443},
-			 [ROLE_INTERNAL] = {"[2001:db8::2]", 5061},
-			 [ROLE_FEDERATION] = {"sip.example.test", 5061}},
+		.hops = { [ROLE_ACCESS] = { "Edge.Example.Test", 443 },
+			  [ROLE_INTERNAL] = { "[2001:db8::2]", 5061 },
+			  [ROLE_FEDERATION] = { "sip.example.test", 5061 } },
 	};
 
 	ck_assert(uri_is_ours(&named, "sip:tok@edge.example.TEST:443;transport=tls;lr"));

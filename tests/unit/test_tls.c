@@ -47,10 +47,9 @@ static X509 *bare_cert(const char *common_name, const struct alt_name *alt, size
 
 	ck_assert_ptr_nonnull(cert);
 	if (common_name != NULL)
-		ck_assert(X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN",
-						     MBSTRING_UTF8,
-						     (const unsigned char *)common_name, -1, -1,
-						     0));
+		ck_assert(
+			X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_UTF8,
+						   (const unsigned char *)common_name, -1, -1, 0));
 	if (n_alt == 0)
 		return cert;
 	names = GENERAL_NAMES_new();
@@ -94,8 +93,8 @@ static void free_listener(struct listener_config *listener)
 	free(listener->ca_file);
 }
 
-static const char *const pool_names[] = {"pool1.example.test", "pool2.example.test"};
-static const char *const edge_names[] = {"edge.example.test"};
+static const char *const pool_names[] = { "pool1.example.test", "pool2.example.test" };
+static const char *const edge_names[] = { "edge.example.test" };
 
 static SSL_CTX *server_context(enum client_cert_mode mode, bool require_sni)
 {
@@ -210,7 +209,7 @@ static void handshake_with(struct handshake *h, const char *client_cert, const c
 {
 	SSL_CTX *client_ctx = client_context(client_cert, trust);
 	SSL_CTX *server_ctx = server_context(mode, require_sni);
-	const char *names[1] = {expect};
+	const char *names[1] = { expect };
 
 	handshake_start(h, client_ctx, server_ctx);
 	ck_assert_int_eq(tls_client_expect(h->client, sni, names, 1), 0);
@@ -237,47 +236,47 @@ struct match_case {
 };
 
 static const struct match_case match_cases[] = {
-	{"pool1.example.test", "pool1.example.test", true},
-	{"POOL1.Example.TEST", "pool1.example.test", true},
-	{"pool1.example.test", "Pool1.Example.Test", true},
-	{"pool1.example.test", "pool2.example.test", false},
-	{"pool1.example.test", "pool1.example.test.evil", false},
-	{"pool1.example.test", "example.test", false},
-	{"example.test", "pool1.example.test", false},
-	{"pool1.example.test", "pool1.example.test.", true},
-	{"pool1.example.test.", "pool1.example.test", false},
-	{"pool1.example.test", "pool1.example.test..", false},
-	{"*.example.test", "pool1.example.test", true},
-	{"*.EXAMPLE.test", "Pool1.example.TEST.", true},
-	{"*.example.test", "a.b.example.test", false},
-	{"*.example.test", "example.test", false},
-	{"*.example.test", ".example.test", false},
-	{"*.com", "example.com", false},
-	{"*.test", "example.test", false},
-	{"*.co.uk", "example.co.uk", true},
-	{"f*o.example.com", "foo.example.com", false},
-	{"*o.example.com", "foo.example.com", false},
-	{"fo*.example.com", "foo.example.com", false},
-	{"xn--*.example.com", "xn--bcher-kva.example.com", false},
-	{"*.*.example.com", "a.b.example.com", false},
-	{"foo.*.example.com", "foo.bar.example.com", false},
-	{"*", "example", false},
-	{"*.", "example.", false},
-	{"*.0.0.1", "127.0.0.1", false},
-	{"*.example.test", "*.example.test", false},
-	{"", "", false},
-	{"", "example.test", false},
-	{"example.test", "", false},
-	{"example.test", ".", false},
-	{"a..example.test", "a..example.test", false},
+	{ "pool1.example.test", "pool1.example.test", true },
+	{ "POOL1.Example.TEST", "pool1.example.test", true },
+	{ "pool1.example.test", "Pool1.Example.Test", true },
+	{ "pool1.example.test", "pool2.example.test", false },
+	{ "pool1.example.test", "pool1.example.test.evil", false },
+	{ "pool1.example.test", "example.test", false },
+	{ "example.test", "pool1.example.test", false },
+	{ "pool1.example.test", "pool1.example.test.", true },
+	{ "pool1.example.test.", "pool1.example.test", false },
+	{ "pool1.example.test", "pool1.example.test..", false },
+	{ "*.example.test", "pool1.example.test", true },
+	{ "*.EXAMPLE.test", "Pool1.example.TEST.", true },
+	{ "*.example.test", "a.b.example.test", false },
+	{ "*.example.test", "example.test", false },
+	{ "*.example.test", ".example.test", false },
+	{ "*.com", "example.com", false },
+	{ "*.test", "example.test", false },
+	{ "*.co.uk", "example.co.uk", true },
+	{ "f*o.example.com", "foo.example.com", false },
+	{ "*o.example.com", "foo.example.com", false },
+	{ "fo*.example.com", "foo.example.com", false },
+	{ "xn--*.example.com", "xn--bcher-kva.example.com", false },
+	{ "*.*.example.com", "a.b.example.com", false },
+	{ "foo.*.example.com", "foo.bar.example.com", false },
+	{ "*", "example", false },
+	{ "*.", "example.", false },
+	{ "*.0.0.1", "127.0.0.1", false },
+	{ "*.example.test", "*.example.test", false },
+	{ "", "", false },
+	{ "", "example.test", false },
+	{ "example.test", "", false },
+	{ "example.test", ".", false },
+	{ "a..example.test", "a..example.test", false },
 };
 
 START_TEST(test_name_matches_table)
 {
 	const struct match_case *c = &match_cases[_i];
 	ck_assert_msg(tls_name_matches(c->presented, c->reference) == c->matches,
-		      "presented \"%s\" reference \"%s\": expected %s", c->presented,
-		      c->reference, c->matches ? "match" : "no match");
+		      "presented \"%s\" reference \"%s\": expected %s", c->presented, c->reference,
+		      c->matches ? "match" : "no match");
 }
 END_TEST
 
@@ -320,7 +319,7 @@ END_TEST
 
 START_TEST(test_cert_names_ip_san_keeps_cn)
 {
-	static const struct alt_name ip = {GEN_IPADD, "\x0a\x00\x00\x01", 4};
+	static const struct alt_name ip = { GEN_IPADD, "\x0a\x00\x00\x01", 4 };
 	X509 *cert = bare_cert("ip.example.test", &ip, 1);
 	char **names;
 	size_t n = tls_cert_names(cert, &names);
@@ -334,10 +333,10 @@ END_TEST
 
 START_TEST(test_cert_names_san_hides_cn)
 {
-	static const struct alt_name dns = {GEN_DNS, "san.example.test", 16};
+	static const struct alt_name dns = { GEN_DNS, "san.example.test", 16 };
 	X509 *cert = bare_cert("cn.example.test", &dns, 1);
-	static const char *const cn[] = {"cn.example.test"};
-	static const char *const san[] = {"san.example.test"};
+	static const char *const cn[] = { "cn.example.test" };
+	static const char *const san[] = { "san.example.test" };
 
 	ck_assert(!tls_cert_matches(cert, cn, 1));
 	ck_assert(tls_cert_matches(cert, san, 1));
@@ -348,8 +347,8 @@ END_TEST
 START_TEST(test_cert_names_embedded_nul)
 {
 	static const struct alt_name alt[] = {
-		{GEN_DNS, "pool1.example.test\0.evil.test", 29},
-		{GEN_DNS, "good.example.test", 17},
+		{ GEN_DNS, "pool1.example.test\0.evil.test", 29 },
+		{ GEN_DNS, "good.example.test", 17 },
 	};
 	X509 *cert = bare_cert("pool1.example.test", alt, 2);
 	char **names;
@@ -384,10 +383,10 @@ END_TEST
 
 START_TEST(test_cert_matches)
 {
-	static const struct alt_name wildcard = {GEN_DNS, "*.pool.example.test", 19};
-	static const char *const internal[] = {"pool1.example.test", "edge-int.example.test"};
-	static const char *const member[] = {"a.pool.example.test"};
-	static const char *const deeper[] = {"a.b.pool.example.test"};
+	static const struct alt_name wildcard = { GEN_DNS, "*.pool.example.test", 19 };
+	static const char *const internal[] = { "pool1.example.test", "edge-int.example.test" };
+	static const char *const member[] = { "a.pool.example.test" };
+	static const char *const deeper[] = { "a.b.pool.example.test" };
 	X509 *edge = load_cert("edge.crt");
 	X509 *wild = bare_cert(NULL, &wildcard, 1);
 
@@ -445,8 +444,8 @@ static void expect_server_error(const char *field, const char *value, const char
 {
 	struct listener_config listener = make_listener(CLIENT_CERT_REQUIRED, false);
 	char **slot = strcmp(field, "certificate") == 0 ? &listener.certificate
-		      : strcmp(field, "key") == 0	 ? &listener.key
-							 : &listener.ca_file;
+		      : strcmp(field, "key") == 0	? &listener.key
+							: &listener.ca_file;
 	char expected[512], err[512] = "";
 	SSL_CTX *ctx;
 
@@ -463,8 +462,8 @@ static void expect_server_error(const char *field, const char *value, const char
 
 START_TEST(test_context_errors)
 {
-	expect_server_error("certificate", "/nonexistent/edge.crt",
-			    "cannot load certificate chain", "No such file or directory");
+	expect_server_error("certificate", "/nonexistent/edge.crt", "cannot load certificate chain",
+			    "No such file or directory");
 	expect_server_error("certificate", "edge.key", "cannot load certificate chain",
 			    "no start line");
 	expect_server_error("key", "/nonexistent/edge.key", "cannot load private key",
@@ -498,13 +497,13 @@ START_TEST(test_client_context_errors)
 	char expected[512], err[512] = "";
 
 	ck_assert_ptr_null(tls_client_context(certificate, key, ca_file, err, sizeof(err)));
-	snprintf(expected, sizeof(expected), "%s: private key does not match certificate %s: ",
-		 key, certificate);
+	snprintf(expected, sizeof(expected), "%s: private key does not match certificate %s: ", key,
+		 certificate);
 	ck_assert_msg(strncmp(err, expected, strlen(expected)) == 0, "got \"%s\"", err);
 	free(key);
 	key = test_pki_path("pool1.key");
-	ck_assert_ptr_null(tls_client_context(certificate, key, "/nonexistent/ca.crt", err,
-					      sizeof(err)));
+	ck_assert_ptr_null(
+		tls_client_context(certificate, key, "/nonexistent/ca.crt", err, sizeof(err)));
 	ck_assert_msg(strncmp(err, "/nonexistent/ca.crt: cannot load CA certificates: ", 50) == 0,
 		      "got \"%s\"", err);
 	free(certificate);
@@ -721,8 +720,7 @@ START_TEST(test_no_sni_for_ipv6)
 	ck_assert_int_eq(tls_client_expect(ssl, "10.1.2.3", edge_names, 1), 0);
 	ck_assert_ptr_null(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
 	ck_assert_int_eq(tls_client_expect(ssl, "pool1.example.test", edge_names, 1), 0);
-	ck_assert_str_eq(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
-			 "pool1.example.test");
+	ck_assert_str_eq(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), "pool1.example.test");
 	ck_assert_int_eq(SSL_get_verify_mode(ssl), SSL_VERIFY_PEER);
 	SSL_free(ssl);
 	SSL_CTX_free(client_ctx);
@@ -754,7 +752,8 @@ START_TEST(test_client_refuses_untrusted_server)
 		       "edge.example.test", "edge.example.test");
 	ck_assert_int_eq(h.client_state, -1);
 	ck_assert_ptr_nonnull(tls_failure(h.client));
-	ck_assert_str_eq(tls_failure(h.client), "certificate not trusted: unable to get local issuer certificate");
+	ck_assert_str_eq(tls_failure(h.client),
+			 "certificate not trusted: unable to get local issuer certificate");
 	ck_assert_str_eq(tls_failure_subject(h.client), "CN=edge.example.test");
 	handshake_end(&h);
 }
@@ -762,7 +761,7 @@ END_TEST
 
 START_TEST(test_client_accepts_internal_name)
 {
-	static const char *const names[] = {"pool9.example.test", "EDGE-INT.example.test."};
+	static const char *const names[] = { "pool9.example.test", "EDGE-INT.example.test." };
 	SSL_CTX *client_ctx = client_context("pool1", "ca.crt");
 	SSL_CTX *server_ctx = server_context(CLIENT_CERT_REQUIRED, false);
 	struct handshake h;
