@@ -111,10 +111,19 @@ it_outer() {
 }
 
 it_exit() {
-	local status=$?
+	local status=$? reports
 	trap - ERR
 	set +e
 	stop_all
+	# A sanitizer build of the daemon reports memory errors and leaks in its
+	# log (often only at exit): any such report fails the test.
+	reports=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log \
+		2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
+	if [ -n "$reports" ]; then
+		echo "FAIL $TEST_NAME: [$IT_STEP] sanitizer report in $reports" | tee "$WORK/verdict"
+		it_print_logs
+		status=1
+	fi
 	if [ ! -s "$WORK/verdict" ]; then
 		echo "FAIL $TEST_NAME: [$IT_STEP] unexpected error (status $status) at $IT_LAST_ERROR" |
 			tee "$WORK/verdict"
@@ -137,7 +146,14 @@ step() {
 	echo "--- step: $1" >>"$WORK/steps.log"
 }
 
+# pass: stops every daemon (a sanitizer build reports leaks at exit) and
+# passes unless a log holds an AddressSanitizer/UBSan report.
 pass() {
+	local report
+	stop_all
+	report=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log \
+		2>/dev/null | head -1 || true)
+	[ -z "$report" ] || fail "sanitizer report in ${report##*/}"
 	echo "PASS $TEST_NAME" | tee "$WORK/verdict"
 	exit 0
 }
