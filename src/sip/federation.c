@@ -160,14 +160,20 @@ static struct waiting_request *link_dequeue(struct partner_link *link)
 	return waiting;
 }
 
+/* Relays REQUEST from the pool over CONN, a connection with the partner. */
+static void federation_relay_over(struct sip_context *context, struct conn *conn,
+				  uint64_t arrival_id, osip_message_t *request,
+				  const struct sip_decision *decision)
+{
+	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn) < 0)
+		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
+	osip_message_free(request);
+}
+
 static void link_relay(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
 		       const struct sip_decision *decision)
 {
-	if (sip_relay_request(link->federation->context, arrival_id, ROLE_INTERNAL, request,
-			      decision, link->conn) < 0)
-		sip_answer_request(link->federation->context, arrival_id, request, 500,
-				   "Cannot Relay Request", NULL);
-	osip_message_free(request);
+	federation_relay_over(link->federation->context, link->conn, arrival_id, request, decision);
 }
 
 /* ---- ending a set-up ---- */
@@ -486,6 +492,16 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 	}
 	if (link->state == LINK_UP && conn_ready(link->conn)) {
 		link_relay(link, arrival_id, request, decision);
+		return;
+	}
+	/* The partner's own connection to us, once its certificate proved the
+	 * domain, carries our requests too (RFC 5923): one connection between
+	 * two edges, whichever opened it. */
+	struct conn *inbound = sip_session_bound_conn(context, decision->domain);
+	if (inbound != NULL) {
+		log_event(LOG_LEVEL_INFO, "partner_reuse", "domain=%s conn=%" PRIu64 " peer=%s",
+			  decision->domain, conn_id(inbound), conn_peer(inbound));
+		federation_relay_over(context, inbound, arrival_id, request, decision);
 		return;
 	}
 	if (link->queued >= context->config->federation.queue_max) {

@@ -20,6 +20,8 @@
 #include "relay.h"
 #include "rewrite.h"
 
+#define SESSION_BOUND_MAX 4
+
 struct sip_session {
 	struct sip_context *context;
 	struct conn *conn;
@@ -44,6 +46,10 @@ struct sip_session {
 	char *discovered_domain;
 	char **discovered; /* its SRV targets that lie inside it */
 	size_t n_discovered;
+	/* Federation: the partner domains this connection's certificate was
+	 * found to speak for, so requests to them can reuse it (RFC 5923). */
+	char *bound[SESSION_BOUND_MAX];
+	size_t n_bound;
 };
 
 /* ---- logging ---- */
@@ -114,15 +120,28 @@ static bool session_within_rate(struct sip_session *session, const osip_message_
 	return false;
 }
 
+static void session_remember_binding(struct sip_session *session, const char *domain)
+{
+	for (size_t i = 0; i < session->n_bound; i++)
+		if (strcasecmp(session->bound[i], domain) == 0)
+			return;
+	if (session->n_bound < SESSION_BOUND_MAX &&
+	    (session->bound[session->n_bound] = strdup(domain)) != NULL)
+		session->n_bound++;
+}
+
 static void session_to_pool(struct sip_session *session, osip_message_t *request,
 			    const struct sip_decision *decision)
 {
 	struct sip_context *context = session->context;
 	char retry_after[48];
 
-	if (session->role == ROLE_FEDERATION &&
-	    !session_within_rate(session, request, decision->partner))
-		return;
+	if (session->role == ROLE_FEDERATION) {
+		if (!session_within_rate(session, request, decision->partner))
+			return;
+		if (decision->domain != NULL)
+			session_remember_binding(session, decision->domain);
+	}
 	struct conn *target = sip_pool_pick(context->pool);
 	if (target == NULL) {
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n",
@@ -431,6 +450,8 @@ static void session_free(struct sip_session *session)
 	dns_cancel(session->discovery);
 	osip_message_free(session->waiting);
 	session_forget_discovery(session);
+	for (size_t i = 0; i < session->n_bound; i++)
+		free(session->bound[i]);
 	event_free(session->message_timer);
 	free(session);
 }
@@ -560,4 +581,17 @@ enum listener_role sip_conn_role(const struct conn *conn)
 {
 	const struct sip_session *session = conn_user(conn);
 	return session != NULL ? session->role : ROLE_INTERNAL;
+}
+
+struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain)
+{
+	for (const struct sip_session *session = context->sessions; session != NULL;
+	     session = session->next) {
+		if (session->role != ROLE_FEDERATION || !conn_ready(session->conn))
+			continue;
+		for (size_t i = 0; i < session->n_bound; i++)
+			if (strcasecmp(session->bound[i], domain) == 0)
+				return session->conn;
+	}
+	return NULL;
 }

@@ -30,6 +30,11 @@ struct sip_session *sip_session_attach(struct sip_context *context, struct conn 
 /* The conn callback of sessions (ARG is the session). */
 void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg);
 
+/* An accepted federation connection whose certificate has been found to
+ * speak for DOMAIN (a request from DOMAIN on it passed the binding check),
+ * or NULL. */
+struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain);
+
 /* The role of the session on CONN (ROLE_INTERNAL for a conn without one). */
 enum listener_role sip_conn_role(const struct conn *conn);
 
