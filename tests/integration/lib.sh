@@ -146,11 +146,13 @@ step() {
 	echo "--- step: $1" >>"$WORK/steps.log"
 }
 
-# pass: stops every daemon (a sanitizer build reports leaks at exit) and
-# passes unless a log holds an AddressSanitizer/UBSan report.
+# pass: stops every peer, then the edge (with no connection left it exits at
+# once; a sanitizer build reports leaks then), and passes unless a log holds
+# an AddressSanitizer/LeakSanitizer/UBSan report.
 pass() {
 	local report
-	stop_all
+	stop_all edge
+	stop_bg edge TERM $((${DRAIN_TIMEOUT:-3} + 2))
 	report=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log \
 		2>/dev/null | head -1 || true)
 	[ -z "$report" ] || fail "sanitizer report in ${report##*/}"
@@ -215,12 +217,15 @@ is_running() {
 		[ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]
 }
 
+# stop_all [EXCEPT]: SIGTERM to every process (but EXCEPT), SIGKILL to those
+# still running 2 s later.
 stop_all() {
-	local name deadline=$((SECONDS + 2))
+	local name deadline=$((SECONDS + 2)) except=${1:-}
 	for name in "${!IT_PID[@]}"; do
-		kill -TERM "${IT_PID[$name]}" 2>/dev/null || true
+		[ "$name" = "$except" ] || kill -TERM "${IT_PID[$name]}" 2>/dev/null || true
 	done
 	for name in "${!IT_PID[@]}"; do
+		[ "$name" != "$except" ] || continue
 		while is_running "$name" && [ "$SECONDS" -lt "$deadline" ]; do
 			sleep 0.1
 		done
