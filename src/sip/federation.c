@@ -121,8 +121,9 @@ static void link_refuse(struct partner_link *link, uint64_t arrival_id,
 	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
 	char warning[400];
 
-	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s: %s\"\r\n",
-		 listener->advertise_host, link->domain, detail);
+	bool ipv6 = strchr(listener->advertise_host, ':') != NULL;
+	snprintf(warning, sizeof(warning), "Warning: 399 %s%s%s \"%s: %s\"\r\n", ipv6 ? "[" : "",
+		 listener->advertise_host, ipv6 ? "]" : "", link->domain, detail);
 	sip_answer_request(context, arrival_id, request, status, reason, warning);
 }
 
