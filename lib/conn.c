@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +176,11 @@ static void conn_finish(struct conn *conn, const char *reason)
 		return;
 	conn_set_reason(conn, reason);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	/* Finished before CLOSED goes out, so that during it conn_find() and
+	 * conn_ready() already say the connection is gone. */
+	conn->finished = true;
 	conn_enter(conn);
 	conn_dispatch(conn, CONN_EVENT_CLOSED);
-	conn->finished = true;
 	conn->free_pending = true;
 	conn_leave(conn);
 }
@@ -270,6 +273,8 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		if (conn->closing)
+			return; /* the timer armed by conn_close finishes it */
 		event_del(conn->timer);
 		conn_learn_peer(conn);
 		conn->ready = true;
@@ -325,6 +330,22 @@ static void conn_format_peer(const struct sockaddr *sa, char *out, size_t size)
 	}
 }
 
+/* A peer that vanishes without a word (power loss, a firewall dropping
+ * state) must not leave a quiet connection, such as a pool link, looking
+ * alive for ever: TCP probes it after 30 s idle and gives up after 3 lost
+ * probes or 30 s of unacknowledged data. */
+static void conn_keep_alive(evutil_socket_t fd)
+{
+	int on = 1, idle = 30, interval = 10, count = 3;
+	unsigned int unacknowledged_ms = 30000;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged_ms,
+		   sizeof(unacknowledged_ms));
+}
+
 static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t fd,
 			     enum bufferevent_ssl_state state, const struct sockaddr *peer,
 			     const struct conn_limits *limits, conn_callback *callback, void *arg)
@@ -349,6 +370,7 @@ static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t 
 		goto fail;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+	conn_keep_alive(fd >= 0 ? fd : bufferevent_getfd(conn->bev));
 	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write, conn_on_event, conn);
 	/* The owner must decide on what is buffered before more is read, so a
 	 * peer can never make the edge hold more than this. */
@@ -432,6 +454,12 @@ void conn_close(struct conn *conn, const char *reason)
 struct evbuffer *conn_input(struct conn *conn)
 {
 	return bufferevent_get_input(conn->bev);
+}
+
+size_t conn_output_room(const struct conn *conn)
+{
+	size_t queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	return queued < conn->limits.output_max ? conn->limits.output_max - queued : 0;
 }
 
 int conn_write(struct conn *conn, const void *data, size_t len)

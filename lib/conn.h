@@ -54,6 +54,8 @@ void conn_free(struct conn *conn);
 void conn_close(struct conn *conn, const char *reason);
 
 struct evbuffer *conn_input(struct conn *conn);
+/* Bytes that can still be queued for the peer before the output limit. */
+size_t conn_output_room(const struct conn *conn);
 /* Queues bytes for the peer.  Returns -1 (and closes the conn) when that
  * would exceed the output limit. */
 int conn_write(struct conn *conn, const void *data, size_t len);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,7 +39,9 @@ struct worker {
 	SSL_CTX *federation_ctx; /* NULL without a federation listener */
 	struct event *sigterm;
 	struct event *sigint;
+	struct event *sighup;
 	struct event *drain_timer; /* fires every second while draining */
+	struct event *resume_timer; /* listeners paused after an accept error */
 	unsigned drain_left_s;
 	bool draining;
 	bool sip_ready; /* sip holds something to free */
@@ -115,6 +118,40 @@ static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd
 	sip_session_accept(&worker->sip, wl->config->role, wl->ctx, fd, peer, peer_len);
 }
 
+/* accept() fails when the process is out of file descriptors (EMFILE) and
+ * the connection stays in the backlog, so a listener left armed would wake
+ * the loop again at once, for ever.  Every listener pauses for a second
+ * instead; connections already open go on being served. */
+static void worker_on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	struct worker_listener *wl = arg;
+	struct worker *worker = wl->worker;
+	int error = EVUTIL_SOCKET_ERROR();
+	(void)listener;
+
+	if (evtimer_pending(worker->resume_timer, NULL))
+		return;
+	log_event(LOG_LEVEL_WARNING, "accept_failed",
+		  "role=%s reason=\"%s\" connections=%u paused_for=1",
+		  config_role_name(wl->config->role), evutil_socket_error_to_string(error),
+		  worker->sip.inbound);
+	for (size_t i = 0; i < worker->n_listeners; i++)
+		if (worker->listeners[i].listener != NULL)
+			evconnlistener_disable(worker->listeners[i].listener);
+	struct timeval second = { .tv_sec = 1 };
+	evtimer_add(worker->resume_timer, &second);
+}
+
+static void worker_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *worker = arg;
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < worker->n_listeners; i++)
+		if (worker->listeners[i].listener != NULL)
+			evconnlistener_enable(worker->listeners[i].listener);
+}
+
 static evutil_socket_t worker_bind(const struct listener_config *listener, char *err,
 				   size_t err_size)
 {
@@ -181,6 +218,7 @@ static int worker_listen(struct worker *worker, FILE *errors)
 			close(fd);
 			return -1;
 		}
+		evconnlistener_set_error_cb(wl->listener, worker_on_accept_error);
 		log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u",
 			  config_role_name(wl->config->role), wl->config->address,
 			  wl->config->port);
@@ -223,6 +261,40 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 	event_active(worker->drain_timer, EV_TIMEOUT, 0);
 }
 
+/* There is no reload yet: a SIGHUP must not end the process (its default). */
+static void worker_on_sighup(evutil_socket_t signal_number, short what, void *arg)
+{
+	(void)signal_number;
+	(void)what;
+	(void)arg;
+	log_event(LOG_LEVEL_WARNING, "signal_ignored",
+		  "signal=HUP reason=\"configuration reload is not supported; restart sxedge to "
+		  "apply a new configuration\"");
+}
+
+/* Accepted connections need descriptors: use all the hard limit allows, and
+ * say so when max_connections cannot fit in it. */
+static void worker_raise_file_limit(const struct sxedge_config *config)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		return;
+	if (limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+		getrlimit(RLIMIT_NOFILE, &limit);
+	}
+	/* Listeners, pool and partner links, resolver sockets, logs. */
+	rlim_t reserve = 64 + config->pool.connections + config->n_partners;
+	if (limit.rlim_cur != RLIM_INFINITY &&
+	    config->limits.max_connections + reserve > limit.rlim_cur)
+		log_event(
+			LOG_LEVEL_WARNING, "file_limit",
+			"open_files=%llu max_connections=%u reason=\"max_connections does not fit "
+			"in the open-files limit; accepts pause when it runs out\"",
+			(unsigned long long)limit.rlim_cur, config->limits.max_connections);
+}
+
 /* ---- life cycle ---- */
 
 struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
@@ -232,8 +304,12 @@ struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
 	if (worker == NULL)
 		return NULL;
 	worker->config = config;
+	worker_raise_file_limit(config);
 	worker->base = event_base_new();
 	if (worker->base == NULL)
+		goto fail;
+	worker->resume_timer = evtimer_new(worker->base, worker_on_resume, worker);
+	if (worker->resume_timer == NULL)
 		goto fail;
 	if (sip_context_init(&worker->sip, worker->base, config, err, sizeof(err)) < 0) {
 		fprintf(errors, "%s: %s\n", config->path, err);
@@ -252,9 +328,11 @@ struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
 	}
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
+	worker->sighup = evsignal_new(worker->base, SIGHUP, worker_on_sighup, worker);
 	worker->drain_timer = evtimer_new(worker->base, worker_on_drain_tick, worker);
-	if (worker->sigterm == NULL || worker->sigint == NULL || worker->drain_timer == NULL ||
-	    evsignal_add(worker->sigterm, NULL) < 0 || evsignal_add(worker->sigint, NULL) < 0)
+	if (worker->sigterm == NULL || worker->sigint == NULL || worker->sighup == NULL ||
+	    worker->drain_timer == NULL || evsignal_add(worker->sigterm, NULL) < 0 ||
+	    evsignal_add(worker->sigint, NULL) < 0 || evsignal_add(worker->sighup, NULL) < 0)
 		goto fail;
 	return worker;
 fail:
@@ -292,6 +370,10 @@ void worker_free(struct worker *worker)
 		event_free(worker->sigterm);
 	if (worker->sigint != NULL)
 		event_free(worker->sigint);
+	if (worker->sighup != NULL)
+		event_free(worker->sighup);
+	if (worker->resume_timer != NULL)
+		event_free(worker->resume_timer);
 	if (worker->drain_timer != NULL)
 		event_free(worker->drain_timer);
 	if (worker->sip_ready)
