@@ -87,7 +87,10 @@ struct sip_federation {
 	struct sockaddr_storage local; /* the federation listener's address, any port */
 	int local_len;
 	struct partner_link *links;
+	size_t n_links;
 };
+
+#define FEDERATION_IDLE_SWEEP 256 /* links kept before idle ones are dropped */
 
 /* ---- logging and the state machine ---- */
 
@@ -119,11 +122,19 @@ static void link_refuse(struct partner_link *link, uint64_t arrival_id,
 {
 	struct sip_context *context = link->federation->context;
 	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
-	char warning[400];
-
 	bool ipv6 = strchr(listener->advertise_host, ':') != NULL;
-	snprintf(warning, sizeof(warning), "Warning: 399 %s%s%s \"%s: %s\"\r\n", ipv6 ? "[" : "",
-		 listener->advertise_host, ipv6 ? "]" : "", link->domain, detail);
+	char text[301], warning[900];
+	size_t i;
+
+	/* The detail goes inside a quoted string (a certificate subject may
+	 * hold quotes): quotes, backslashes and control bytes become blanks. */
+	for (i = 0; detail[i] != '\0' && i < sizeof(text) - 1; i++)
+		text[i] = detail[i] == '"' || detail[i] == '\\' || (unsigned char)detail[i] < 0x20
+				  ? ' '
+				  : detail[i];
+	text[i] = '\0';
+	snprintf(warning, sizeof(warning), "Warning: 399 %s%.255s%s \"%.255s: %s\"\r\n",
+		 ipv6 ? "[" : "", listener->advertise_host, ipv6 ? "]" : "", link->domain, text);
 	sip_answer_request(context, arrival_id, request, status, reason, warning);
 }
 
@@ -166,7 +177,8 @@ static void federation_relay_over(struct sip_context *context, struct conn *conn
 				  uint64_t arrival_id, osip_message_t *request,
 				  const struct sip_decision *decision)
 {
-	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn) < 0)
+	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn) !=
+	    SIP_RELAY_OK)
 		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
 	osip_message_free(request);
 }
@@ -251,6 +263,7 @@ static void link_on_deadline(evutil_socket_t fd, short what, void *arg)
 /* ---- connecting ---- */
 
 static void link_next_target(struct partner_link *link);
+static void link_start(struct partner_link *link);
 
 static bool link_pin_matches(const struct partner_link *link)
 {
@@ -322,6 +335,9 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 				  link->domain,
 				  log_quote(quoted, sizeof(quoted), conn_close_reason(conn)));
 			link_set_state(link, LINK_IDLE);
+			/* Requests that came while it was closing wait for a new link. */
+			if (link->queue_head != NULL)
+				link_start(link);
 			return;
 		}
 		snprintf(detail, sizeof(detail), "%s%s%s%s", conn_close_reason(conn),
@@ -453,6 +469,42 @@ static void link_start(struct partner_link *link)
 
 /* ---- the links ---- */
 
+static void link_free(struct partner_link *link)
+{
+	struct waiting_request *waiting;
+
+	link_stop_attempt(link);
+	if (link->conn != NULL) {
+		sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
+		conn_free(link->conn);
+	}
+	while ((waiting = link_dequeue(link)) != NULL) {
+		osip_message_free(waiting->request);
+		free(waiting);
+	}
+	event_free(link->deadline);
+	free(link->domain);
+	free(link);
+}
+
+/* Open federation makes a link for every domain the pool sends to: those
+ * idle with nothing waiting are dropped when there are many, so a user
+ * calling one made-up domain after another cannot grow the edge for ever. */
+static void federation_sweep_idle(struct sip_federation *federation)
+{
+	struct partner_link **at = &federation->links;
+	while (*at != NULL) {
+		struct partner_link *link = *at;
+		if (link->state == LINK_IDLE && link->queue_head == NULL) {
+			*at = link->next;
+			federation->n_links--;
+			link_free(link);
+		} else {
+			at = &link->next;
+		}
+	}
+}
+
 static struct partner_link *federation_link(struct sip_federation *federation, const char *domain,
 					    const struct partner_config *partner)
 {
@@ -461,6 +513,8 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 	for (link = federation->links; link != NULL; link = link->next)
 		if (strcasecmp(link->domain, domain) == 0)
 			return link;
+	if (federation->n_links >= FEDERATION_IDLE_SWEEP)
+		federation_sweep_idle(federation);
 	link = calloc(1, sizeof(*link));
 	if (link == NULL)
 		return NULL;
@@ -477,6 +531,7 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 	}
 	link->next = federation->links;
 	federation->links = link;
+	federation->n_links++;
 	return link;
 }
 
@@ -551,20 +606,8 @@ void sip_federation_free(struct sip_federation *federation)
 		return;
 	while (federation->links != NULL) {
 		struct partner_link *link = federation->links;
-		struct waiting_request *waiting;
 		federation->links = link->next;
-		link_stop_attempt(link);
-		if (link->conn != NULL) {
-			sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
-			conn_free(link->conn);
-		}
-		while ((waiting = link_dequeue(link)) != NULL) {
-			osip_message_free(waiting->request);
-			free(waiting);
-		}
-		event_free(link->deadline);
-		free(link->domain);
-		free(link);
+		link_free(link);
 	}
 	free(federation);
 }

@@ -54,20 +54,36 @@ int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
 	return 0;
 }
 
-int sip_relay_request(struct sip_context *context, uint64_t arrival_id,
-		      enum listener_role arrival_role, osip_message_t *request,
-		      const struct sip_decision *decision, struct conn *target)
+/* After a failed write the request is answered where it came from: the Via
+ * we added must go first, or the sender would not recognise the answer. */
+static void relay_remove_our_via(osip_message_t *request)
+{
+	osip_via_t *via = osip_list_get(&request->vias, 0);
+	if (via != NULL) {
+		osip_list_remove(&request->vias, 0);
+		osip_via_free(via);
+	}
+}
+
+enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t arrival_id,
+					enum listener_role arrival_role, osip_message_t *request,
+					const struct sip_decision *decision, struct conn *target)
 {
 	enum listener_role departure_role = sip_conn_role(target);
+	bool external_target = sip_conn_is_external(target);
 	/* Record-Route and Path name the external connection of this crossing:
 	 * requests that come back from the pool must find it. */
-	uint64_t external_id = sip_conn_is_external(target) ? conn_id(target) : arrival_id;
+	uint64_t external_id = external_target ? conn_id(target) : arrival_id;
+	/* A request from the pool names no connection in its branch: any pool
+	 * link can carry the response back, and a CANCEL that comes over another
+	 * link than its INVITE still gets the INVITE's branch (RFC 3261 §16.11). */
+	uint64_t branch_id = arrival_role == ROLE_INTERNAL ? 0 : arrival_id;
 	char token[FLOW_TOKEN_LEN + 1];
 	char branch[VIA_BRANCH_SIZE];
 	size_t len;
 
 	flow_token_seal(&context->flow_key, external_id, token);
-	via_branch_make(&context->flow_key, arrival_id, request, branch);
+	via_branch_make(&context->flow_key, branch_id, request, branch);
 	struct sip_request_rewrite rewrite = {
 		.routes_to_pop = decision->routes_to_pop,
 		.arrival = context->edge.hops[arrival_role],
@@ -78,13 +94,26 @@ int sip_relay_request(struct sip_context *context, uint64_t arrival_id,
 		.add_path = decision->add_path,
 	};
 	if (sip_request_rewrite(request, &rewrite) < 0)
-		return -1;
+		return SIP_RELAY_FAILED; /* left unchanged */
 	char *data = sip_message_serialise(request, &len);
-	if (data == NULL)
-		return -1;
+	if (data == NULL) {
+		relay_remove_our_via(request);
+		return SIP_RELAY_FAILED;
+	}
+	/* A pool link is shared by every user: one that is backed up refuses
+	 * this request rather than being closed for exceeding its limit. */
+	if (!external_target && len > conn_output_room(target)) {
+		free(data);
+		relay_remove_our_via(request);
+		return SIP_RELAY_BUSY;
+	}
 	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%.32s to=%" PRIu64,
 		  config_role_name(arrival_role), arrival_id, request->sip_method, conn_id(target));
-	int status = conn_write(target, data, len);
+	int written = conn_write(target, data, len);
 	free(data);
-	return status;
+	if (written < 0) {
+		relay_remove_our_via(request);
+		return SIP_RELAY_FAILED;
+	}
+	return SIP_RELAY_OK;
 }

@@ -84,9 +84,17 @@ static void session_reply(struct sip_session *session, const osip_message_t *req
 static void session_relay(struct sip_session *session, osip_message_t *request,
 			  const struct sip_decision *decision, struct conn *target)
 {
-	if (sip_relay_request(session->context, conn_id(session->conn), session->role, request,
-			      decision, target) < 0)
+	switch (sip_relay_request(session->context, conn_id(session->conn), session->role, request,
+				  decision, target)) {
+	case SIP_RELAY_OK:
+		break;
+	case SIP_RELAY_FAILED:
 		session_reply(session, request, 500, "Cannot Relay Request", NULL);
+		break;
+	case SIP_RELAY_BUSY:
+		session_reply(session, request, 503, "Pool Busy", "Retry-After: 1\r\n");
+		break;
+	}
 }
 
 /* ---- requests ---- */
