@@ -1,13 +1,19 @@
 /* address_count: how many connections each source address holds, for the
  * per-address cap on inbound connections.
  *
+ * IPv6 sources are counted by their /64 prefix (the first 8 bytes): one
+ * subscriber, host or VM gets a whole /64 and may pick any of its 2^64
+ * addresses for each connection, so a count per full address would cap
+ * nothing.  IPv4, and IPv4-mapped IPv6 (an IPv4 peer on a dual-stack
+ * socket), stay counted by the full address.
+ *
  * An open-addressing hash table with linear probing, keyed by the address
- * bytes (4 for IPv4, including IPv4-mapped IPv6; 16 for IPv6).  An entry
- * whose count drops to 0 is removed by shifting the following entries of its
- * run back, so there are no tombstones and a long-lived table does not fill
- * up with dead slots.  The hash is seeded at random per table: the sources
- * choose their addresses (a whole IPv6 /64 each), and a fixed hash would let
- * them pile every entry into one probe run. */
+ * bytes (4 for IPv4, including IPv4-mapped IPv6; the 8 of the /64 prefix for
+ * other IPv6).  An entry whose count drops to 0 is removed by shifting the
+ * following entries of its run back, so there are no tombstones and a
+ * long-lived table does not fill up with dead slots.  The hash is seeded at
+ * random per table: the sources choose their keys (a /48 holds 65536 /64s),
+ * and a fixed hash would let them pile every entry into one probe run. */
 #include "address_count.h"
 
 #include <netinet/in.h>
@@ -17,11 +23,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define INITIAL_CAPACITY 16 /* a power of two */
+#define INITIAL_CAPACITY  16 /* a power of two */
+#define IPV6_PREFIX_BYTES 8 /* a /64 */
 
 struct address_key {
-	uint8_t bytes[16];
-	uint8_t length; /* 4 or 16; 0 for any other family, counted as one */
+	uint8_t bytes[16]; /* the rest zero, so the hash can read all 16 */
+	uint8_t length; /* 4 (IPv4) or 8 (an IPv6 /64); 0 for any other family, counted as one */
 };
 
 struct address_entry {
@@ -53,8 +60,8 @@ static void key_from_sockaddr(const struct sockaddr *address, struct address_key
 			memcpy(key->bytes, &v6->sin6_addr.s6_addr[12], 4);
 			key->length = 4;
 		} else {
-			memcpy(key->bytes, &v6->sin6_addr, 16);
-			key->length = 16;
+			memcpy(key->bytes, &v6->sin6_addr, IPV6_PREFIX_BYTES);
+			key->length = IPV6_PREFIX_BYTES;
 		}
 	}
 }

@@ -1,6 +1,8 @@
 /* address_count: how many connections each source address holds, for the
- * per-address cap on inbound connections.  One table per worker; IPv4 and
- * IPv6 addresses (the port is ignored; IPv4-mapped IPv6 counts as IPv4). */
+ * per-address cap on inbound connections.  One table per worker.  The port
+ * is ignored; an IPv4 address (IPv4-mapped IPv6 counts as IPv4) is one
+ * source, and so is a whole IPv6 /64 (its first 8 bytes): whoever holds a
+ * /64 can connect from any of its 2^64 addresses. */
 #ifndef SXEDGE_ADDRESS_COUNT_H
 #define SXEDGE_ADDRESS_COUNT_H
 
