@@ -71,9 +71,9 @@ struct option {
 };
 
 static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, parse_bool,
-	parse_flow_secret, parse_name_list, parse_role, parse_ip_address, parse_host_port,
-	parse_host_optional_port, parse_readable_file, parse_client_cert, parse_ip_optional_port,
-	parse_partner_type, parse_fingerprint;
+	parse_flow_secret, parse_name_list, parse_role, parse_ip_address, parse_host_optional_port,
+	parse_readable_file, parse_client_cert, parse_ip_optional_port, parse_partner_type,
+	parse_fingerprint, parse_ip_port;
 
 #define GLOBAL(field)	  offsetof(struct sxedge_config, field)
 #define LIMITS(field)	  offsetof(struct limits_config, field)
@@ -139,8 +139,8 @@ static const struct option options[] = {
 
 	{ SECTION_POOL, "fqdn", parse_name_list, POOL(fqdns),
 	  POOL(n_fqdns), NULL, 0, 0, true },
-	{ SECTION_POOL, "relay", parse_host_port, POOL(relay_host),
-	  POOL(relay_port), NULL, 0, 0, true },
+	{ SECTION_POOL, "relay", parse_ip_port, POOL(relay_host),
+	  POOL(relay_port), NULL, 0, 0, true }, /* internal listener's family */
 	{ SECTION_POOL, "connections", parse_unsigned, POOL(connections),
 	  0, "1", 1, 16, false },
 	{ SECTION_POOL, "reconnect_min", parse_unsigned, POOL(reconnect_min_s),
@@ -783,22 +783,17 @@ static int parse_ip_address(struct loader *loader, const struct option *option, 
 	return 0;
 }
 
-static int host_port_store(struct loader *loader, const struct option *option, const char *value,
-			   void *base, bool port_required)
+/* A host name or IP literal with an optional port ("host", "host:port",
+ * "[v6]:port" or a bare IPv6 literal); a port left out is stored as 0. */
+static int parse_host_optional_port(struct loader *loader, const struct option *option,
+				    const char *value, void *base)
 {
-	static const char with_port[] = "host:port, port 1 to 65535 (IPv6: [address]:port)";
-	static const char maybe_port[] =
-		"host or host:port, port 1 to 65535 (IPv6: [address]:port)";
 	char *host = NULL;
 	uint16_t port = 0;
-	bool ok = host_port_split(value, &host, &port);
 
-	if (ok && port_required && port == 0) {
-		free(host);
-		ok = false;
-	}
-	if (!ok) {
-		report_bad_value(loader, option, value, port_required ? with_port : maybe_port);
+	if (!host_port_split(value, &host, &port)) {
+		report_bad_value(loader, option, value,
+				 "host or host:port, port 1 to 65535 (IPv6: [address]:port)");
 		return -1;
 	}
 	*(char **)field_at(base, option->offset) = host;
@@ -826,16 +821,24 @@ static int parse_ip_optional_port(struct loader *loader, const struct option *op
 	return 0;
 }
 
-static int parse_host_port(struct loader *loader, const struct option *option, const char *value,
-			   void *base)
+/* An IP literal and a port ("IPv4:port" or "[IPv6]:port"): the edge
+ * connects there itself, and names are not resolved. */
+static int parse_ip_port(struct loader *loader, const struct option *option, const char *value,
+			 void *base)
 {
-	return host_port_store(loader, option, value, base, true);
-}
+	char *host = NULL;
+	uint16_t port = 0;
 
-static int parse_host_optional_port(struct loader *loader, const struct option *option,
-				    const char *value, void *base)
-{
-	return host_port_store(loader, option, value, base, false);
+	if (!host_port_split(value, &host, &port) || port == 0 || !is_ip_address(host)) {
+		free(host);
+		report_bad_value(loader, option, value,
+				 "an IP address and port 1 to 65535, IPv6 as [address]:port "
+				 "(names are not resolved)");
+		return -1;
+	}
+	*(char **)field_at(base, option->offset) = host;
+	*(uint16_t *)field_at(base, option->offset2) = port;
+	return 0;
 }
 
 /* Certificates and keys are read much later (after the whole file is
@@ -1275,19 +1278,75 @@ static int conflict_line(const struct section_state *state, enum section_kind ki
 	return line != 0 ? line : state->line;
 }
 
+/* A message relayed to the pool carries the headers the edge adds (Via,
+ * Record-Route, Path...), and the pool link is shared by every client: an
+ * output limit that one large message could pass would tear it down for all
+ * of them.  Blamed on output_max if it is written, else on sip_max_message,
+ * else the file as a whole (line 0); both values must be valid. */
+static void check_output_room(struct loader *loader)
+{
+	const struct limits_config *limits = &loader->config->limits;
+	const struct section_state *state = &loader->limits;
+	int line;
+
+	if (!key_valid(state, SECTION_LIMITS, "output_max") ||
+	    limits->output_max >= 2 * limits->sip_max_message)
+		return;
+	line = valid_key_line(state, SECTION_LIMITS, "output_max");
+	if (line == 0)
+		line = valid_key_line(state, SECTION_LIMITS, "sip_max_message");
+	report(loader, line,
+	       "output_max (%zu) is less than twice sip_max_message (%zu): a relayed message "
+	       "grows by the headers the edge adds",
+	       limits->output_max, limits->sip_max_message);
+}
+
 static void check_limits(struct loader *loader)
 {
 	const struct limits_config *limits = &loader->config->limits;
 	const struct section_state *state = &loader->limits;
 
-	if (!key_valid(state, SECTION_LIMITS, "sip_max_line") ||
-	    !key_valid(state, SECTION_LIMITS, "sip_max_message"))
+	if (!key_valid(state, SECTION_LIMITS, "sip_max_message"))
 		return;
-	if (limits->sip_max_line > limits->sip_max_message)
+	if (key_valid(state, SECTION_LIMITS, "sip_max_line") &&
+	    limits->sip_max_line > limits->sip_max_message)
 		report(loader,
 		       conflict_line(state, SECTION_LIMITS, "sip_max_line", "sip_max_message"),
 		       "sip_max_line (%zu) is larger than sip_max_message (%zu)",
 		       limits->sip_max_line, limits->sip_max_message);
+	check_output_room(loader);
+}
+
+static const char *address_family_name(const char *address)
+{
+	return strchr(address, ':') != NULL ? "IPv6" : "IPv4";
+}
+
+/* The edge connects to the relay from the internal listener's address, so
+ * both must be of one family; a wildcard internal address (0.0.0.0 or ::)
+ * is no exception, it only picks the source within its family. */
+static void check_relay_family(struct loader *loader)
+{
+	const struct sxedge_config *config = loader->config;
+	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	int relay_line = valid_key_line(&loader->pool, SECTION_POOL, "relay");
+
+	if (relay_line == 0 || internal == NULL)
+		return;
+	const struct section_state *internal_state =
+		&loader->listener_states[internal - config->listeners];
+	int address_line = valid_key_line(internal_state, SECTION_LISTENER, "address");
+	if (address_line == 0)
+		return;
+	const char *relay_family = address_family_name(config->pool.relay_host);
+	const char *internal_family = address_family_name(internal->address);
+	if (strcmp(relay_family, internal_family) == 0)
+		return;
+	report(loader, relay_line,
+	       "relay %s is %s but the internal listener \"%s\" has an %s address (%s, line %d): "
+	       "the edge connects to the pool from that address, so both must be of one family",
+	       config->pool.relay_host, relay_family, internal->name, internal_family,
+	       internal->address, address_line);
 }
 
 static void check_pool(struct loader *loader)
@@ -1300,6 +1359,7 @@ static void check_pool(struct loader *loader)
 		return;
 	}
 	check_required(loader, SECTION_POOL, state, "pool");
+	check_relay_family(loader);
 	if (!key_valid(state, SECTION_POOL, "reconnect_min") ||
 	    !key_valid(state, SECTION_POOL, "reconnect_max"))
 		return;

@@ -487,7 +487,7 @@ START_TEST(test_bad_addresses)
 		5, "address", "IPv4 or IPv6");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
 			 "[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1\n",
-			 18, "relay", "host:port");
+			 18, "relay", "IP address and port");
 	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK
 			 "[pool]\nfqdn = pool1.example.test\nrelay = ::1:5061\n",
 			 18, "relay");
@@ -655,6 +655,90 @@ START_TEST(test_line_longer_than_message)
 			 "sip_max_line (70000) is larger than sip_max_message (65536)");
 	expect_one_error(MINIMAL "[limits]\nsip_max_message = 2048\n", 20,
 			 "sip_max_line (8192) is larger than sip_max_message (2048)");
+}
+END_TEST
+
+START_TEST(test_output_twice_message)
+{
+	/* blamed on output_max when it is written */
+	expect_one_error(MINIMAL "[limits]\noutput_max = 131071\n", 20, "output_max (131071)",
+			 "twice sip_max_message (65536)");
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 600000\noutput_max = 1000000\n", 21,
+			 "output_max (1000000)", "twice sip_max_message (600000)");
+	expect_one_error(MINIMAL "[limits]\noutput_max = 1000000\nsip_max_message = 600000\n", 20,
+			 "output_max (1000000)", "twice sip_max_message (600000)");
+	/* else on sip_max_message, against the default output_max */
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 524289\n", 20, "output_max (1048576)",
+			 "twice sip_max_message (524289)");
+	/* a bad value is its own one error, with no comparison on top */
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 16777217\noutput_max = 65536\n", 20,
+			 "bad value", "sip_max_message");
+	expect_one_error(MINIMAL "[limits]\nsip_max_message = 600000\noutput_max = 1k\n", 21,
+			 "bad value", "output_max");
+
+	/* exactly twice is enough */
+	struct loaded loaded;
+	load(&loaded, MINIMAL "[limits]\nsip_max_message = 524288\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_uint_eq(loaded.config->limits.output_max, 1048576);
+	loaded_free(&loaded);
+	load(&loaded, MINIMAL "[limits]\nsip_max_message = 1024\nsip_max_line = 1024\n"
+			      "output_max = 65536\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+#define INTERNAL_AT(address)                                                          \
+	"[listener internal]\nrole = internal\naddress = " address "\nport = 15061\n" \
+	"advertise = edge-int.example.test\ncertificate = @DIR@/edge.crt\n"           \
+	"key = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
+#define POOL_AT(relay) "[pool]\nfqdn = pool1.example.test\nrelay = " relay "\n"
+
+/* Line numbers with INTERNAL_AT: [pool] 17, relay 19. */
+
+START_TEST(test_relay_ip_of_internal_family)
+{
+	/* names are not resolved */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_AT("pool1.example.test:25061"), 18,
+			 "bad value \"pool1.example.test:25061\" for relay", "IP address",
+			 "names are not resolved");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_AT("localhost:25061"), 18, "relay",
+			 "names are not resolved");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_AT("[127.0.0.1]:25061"), 18, "relay",
+			 "IP address");
+	/* the edge connects from the internal listener's address */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_AT("[::1]:25061"), 18,
+			 "relay ::1 is IPv6", "internal listener \"internal\"",
+			 "has an IPv4 address (127.0.0.1, line 11)");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_AT("::1") POOL_AT("127.0.0.1:25061"), 19,
+			 "relay 127.0.0.1 is IPv4", "has an IPv6 address (::1, line 11)");
+	/* an IPv4-mapped relay is still an IPv6 destination */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_OK POOL_AT("[::ffff:127.0.0.1]:25061"), 18,
+			 "relay ::ffff:127.0.0.1 is IPv6");
+	/* a wildcard matches its own family only */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_AT("0.0.0.0") POOL_AT("[fd00::10]:5061"), 19,
+			 "relay fd00::10 is IPv6", "IPv4 address (0.0.0.0, line 11)");
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_AT("::") POOL_AT("10.0.1.10:5061"), 19,
+			 "relay 10.0.1.10 is IPv4", "IPv6 address (::, line 11)");
+	/* a bad internal address is one error, with no comparison on top */
+	expect_one_error(GLOBAL_OK ACCESS_OK INTERNAL_AT("localhost") POOL_AT("[::1]:5061"), 11,
+			 "address", "IPv4 or IPv6");
+
+	struct loaded loaded;
+	load(&loaded, GLOBAL_OK ACCESS_OK INTERNAL_AT("0.0.0.0") POOL_AT("10.0.1.10:5061"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.config->pool.relay_host, "10.0.1.10");
+	loaded_free(&loaded);
+	load(&loaded, GLOBAL_OK ACCESS_OK INTERNAL_AT("::") POOL_AT("[fd00::10]:5061"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(loaded.config->pool.relay_host, "fd00::10");
+	ck_assert_uint_eq(loaded.config->pool.relay_port, 5061);
+	loaded_free(&loaded);
+	load(&loaded,
+	     GLOBAL_OK ACCESS_OK INTERNAL_AT("fd00::1") POOL_AT("[::ffff:10.0.1.10]:5061"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
 }
 END_TEST
 
@@ -1374,6 +1458,8 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, test_unreadable_files);
 	tcase_add_test(errors, test_pool_backoff_order);
 	tcase_add_test(errors, test_line_longer_than_message);
+	tcase_add_test(errors, test_output_twice_message);
+	tcase_add_test(errors, test_relay_ip_of_internal_family);
 	tcase_add_test(errors, test_internal_client_certificate);
 	tcase_add_test(errors, test_same_address_and_port);
 	tcase_add_test(errors, test_wildcard_needs_advertise);
