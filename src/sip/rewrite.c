@@ -1,14 +1,17 @@
 /* rewrite: what the edge changes in a message it relays, once routing has
- * decided where it goes.  A request loses our own Route entries, has its
- * Max-Forwards counted down, gets the double Record-Route or the Path that
- * keeps later requests coming through the same access connection, and our
- * Via on top (RFC 3261 §16.6); a response loses our Via (§16.7). */
+ * decided where it goes.  A request loses our own Route entries and, when
+ * it comes from outside the trust domain, any identity it asserts (RFC 3325
+ * §5); it has its Max-Forwards counted down, gets the double Record-Route
+ * or the Path that keeps later requests coming through the same access
+ * connection, and our Via on top (RFC 3261 §16.6); a response loses our
+ * Via (§16.7). */
 #include "rewrite.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_FORWARDS_DEFAULT "70" /* RFC 3261 §16.6 step 3 */
 
@@ -44,15 +47,15 @@ static char *format_hop(const struct sip_hop *hop)
 }
 
 /* "<sip:TOKEN@host:port;transport=tls;lr>": our entry for one side, naming
- * the access connection by its flow token. */
-static char *format_own_uri(const char *token, const struct sip_hop *hop)
+ * the access connection by its flow token; with OUTBOUND, ";ob" after "lr". */
+static char *format_own_uri(const char *token, const struct sip_hop *hop, bool outbound)
 {
 	char *hostport = format_hop(hop);
 	char *uri;
 
 	if (hostport == NULL)
 		return NULL;
-	uri = format("<sip:%s@%s;transport=tls;lr>", token, hostport);
+	uri = format("<sip:%s@%s;transport=tls;lr%s>", token, hostport, outbound ? ";ob" : "");
 	free(hostport);
 	return uri;
 }
@@ -66,6 +69,44 @@ static void pop_routes(osip_message_t *request, unsigned count)
 
 		osip_list_remove(&request->routes, 0);
 		osip_route_free(route);
+	}
+}
+
+/* RFC 3325 §5: the headers by which a request asserts who sent it.  Only
+ * the pool, which authenticated the user, may assert one; the pool trusts
+ * whatever reaches it from the edge, so an outsider's are removed here.
+ * osip keeps all three among the unknown headers, one entry per value (it
+ * splits comma lists of the first two), named as the sender spelled them. */
+static const char *const identity_headers[] = {
+	"P-Asserted-Identity",
+	"P-Preferred-Identity",
+	"Remote-Party-ID",
+};
+
+static bool is_identity_header(const osip_header_t *header)
+{
+	if (header->hname == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++) {
+		if (strcasecmp(header->hname, identity_headers[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void strip_identity(osip_message_t *request)
+{
+	int i = 0;
+
+	while (i < osip_list_size(&request->headers)) {
+		osip_header_t *header = osip_list_get(&request->headers, i);
+
+		if (header != NULL && is_identity_header(header)) {
+			osip_list_remove(&request->headers, i);
+			osip_header_free(header);
+		} else {
+			i++;
+		}
 	}
 }
 
@@ -120,7 +161,7 @@ static int count_down_max_forwards(osip_header_t *header)
 static int push_record_route(osip_message_t *request, const char *token, const struct sip_hop *hop)
 {
 	osip_record_route_t *record_route = NULL;
-	char *text = format_own_uri(token, hop);
+	char *text = format_own_uri(token, hop, false);
 	int result = -1;
 
 	if (text != NULL && osip_record_route_init(&record_route) == OSIP_SUCCESS) {
@@ -144,12 +185,32 @@ static int add_record_route(osip_message_t *request, const struct sip_request_re
 	return push_record_route(request, rewrite->flow_token, &rewrite->departure);
 }
 
+/* Whether the REGISTER comes from an outbound client (RFC 5626 §4.2): one
+ * of its Contacts carries a reg-id. */
+static bool registers_outbound(const osip_message_t *request)
+{
+	for (int i = 0; i < osip_list_size(&request->contacts); i++) {
+		osip_contact_t *contact = osip_list_get(&request->contacts, i);
+		osip_generic_param_t *reg_id = NULL;
+
+		if (contact != NULL &&
+		    osip_contact_param_get_byname(contact, "reg-id", &reg_id) == OSIP_SUCCESS &&
+		    reg_id != NULL)
+			return true;
+	}
+	return false;
+}
+
 /* Path (RFC 3327): ours above any Path already present, since a registrar
  * reads them top down as the route back to the user.  osip keeps Path among
- * the unknown headers in their order, so ours goes first among those. */
+ * the unknown headers in their order, so ours goes first among those.  For
+ * an outbound client it carries "ob" (RFC 5626 §5.1): the registrar then
+ * keeps the binding as one flow of that instance, beside its others (§6),
+ * and our 430 for a dead flow makes the pool try the next one. */
 static int add_path(osip_message_t *request, const struct sip_request_rewrite *rewrite)
 {
-	char *text = format_own_uri(rewrite->flow_token, &rewrite->departure);
+	char *text = format_own_uri(rewrite->flow_token, &rewrite->departure,
+				    registers_outbound(request));
 	int result;
 
 	if (text == NULL)
@@ -207,6 +268,8 @@ int sip_request_rewrite(osip_message_t *request, const struct sip_request_rewrit
 	/* osip serialises from its cached text unless told the structure changed. */
 	osip_message_force_update(request);
 	pop_routes(request, rewrite->routes_to_pop);
+	if (rewrite->strip_identity)
+		strip_identity(request);
 	max_forwards = max_forwards_header(request);
 	if (max_forwards != NULL) {
 		if (count_down_max_forwards(max_forwards) != 0)

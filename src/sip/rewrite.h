@@ -21,12 +21,17 @@ struct sip_request_rewrite {
 				     crossing, for Record-Route and Path */
 	bool record_route; /* add <sip:TOKEN@arrival;transport=tls;lr> then
 				     <sip:TOKEN@departure;transport=tls;lr> on top of it */
-	bool add_path; /* add Path <sip:TOKEN@departure;transport=tls;lr> */
+	bool add_path; /* add Path <sip:TOKEN@departure;transport=tls;lr>, with ;ob
+			  when a Contact carries reg-id (RFC 5626 §5.1) */
+	bool strip_identity; /* remove P-Asserted-Identity, P-Preferred-Identity and
+				Remote-Party-ID: set for requests from outside the
+				trust domain (access, federation; RFC 3325 §5) */
 };
 
-/* Pops routes, decrements Max-Forwards (inserting 70 when absent), adds
- * Record-Route/Path as asked and our Via on top.  Returns 0, or -1 when the
- * message cannot be changed (out of memory, fewer routes than asked). */
+/* Pops routes, removes asserted identities when asked, decrements
+ * Max-Forwards (inserting 70 when absent), adds Record-Route/Path as asked
+ * and our Via on top.  Returns 0, or -1 when the message cannot be changed
+ * (out of memory, fewer routes than asked). */
 int sip_request_rewrite(osip_message_t *request, const struct sip_request_rewrite *rewrite);
 
 /* Removes the top Via (ours).  Returns 0, or -1 when there is none. */

@@ -1,6 +1,7 @@
 /* Unit tests for rewrite: the exact serialised message after each change a
  * relayed request or response goes through. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,106 @@ START_TEST(test_path_goes_above_existing_paths)
 }
 END_TEST
 
+#define OUTBOUND_PATH(hostport) "Path: <sip:" TOKEN "@" hostport ";transport=tls;lr;ob>\r\n"
+#define REGISTER_HEAD                               \
+	"From: <sip:alice@example.test>;tag=a1\r\n" \
+	"To: <sip:alice@example.test>\r\n"          \
+	"Call-ID: reg1@192.0.2.10\r\n"              \
+	"CSeq: 1 REGISTER\r\n"
+#define INSTANCE "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\""
+
+/* A REGISTER with CONTACT, relayed with add_path, must come out with PATH. */
+static void assert_path_for_contact(const char *contact, const char *path)
+{
+	char in[1024], out[1024];
+	osip_message_t *msg;
+	struct sip_request_rewrite rewrite = to_pool();
+
+	snprintf(in, sizeof(in), "%s%s%s\r\nMax-Forwards: 70\r\n%s", REGISTER_START REGISTER_HEAD,
+		 "Contact: ", contact, NO_BODY);
+	snprintf(out, sizeof(out), "%s%s%s\r\n%sMax-Forwards: 69\r\n%s",
+		 REGISTER_LINE OUR_VIA(INTERNAL) CLIENT_VIA REGISTER_HEAD, "Contact: ", contact,
+		 path, NO_BODY);
+	msg = parse(in);
+	rewrite.add_path = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, out);
+	osip_message_free(msg);
+}
+
+/* RFC 5626 §5.1: an outbound client's REGISTER (a Contact with reg-id) gets
+ * our Path with "ob"; any other REGISTER gets it without. */
+START_TEST(test_path_ob_for_outbound_client)
+{
+	assert_path_for_contact("<sip:alice@192.0.2.10:5061;transport=tls>;reg-id=1;" INSTANCE,
+				OUTBOUND_PATH(INTERNAL));
+	/* Parameter names compare case-insensitively. */
+	assert_path_for_contact("<sip:alice@192.0.2.10:5061;transport=tls>;Reg-ID=2",
+				OUTBOUND_PATH(INTERNAL));
+	/* Any of several Contacts. */
+	assert_path_for_contact("<sip:alice@192.0.2.10:5061;transport=tls>\r\n"
+				"Contact: <sip:alice@192.0.2.10:5062;transport=tls>;reg-id=1",
+				OUTBOUND_PATH(INTERNAL));
+	/* Not outbound: an instance id alone, or reg-id inside the URI. */
+	assert_path_for_contact("<sip:alice@192.0.2.10:5061;transport=tls>;" INSTANCE,
+				OUR_PATH(INTERNAL));
+	assert_path_for_contact("<sip:alice@192.0.2.10:5061;transport=tls;reg-id=1>",
+				OUR_PATH(INTERNAL));
+	assert_path_for_contact("*", OUR_PATH(INTERNAL));
+}
+END_TEST
+
+/* Every spelling and every occurrence of the three identity headers, among
+ * others that must stay (P-Asserted-Service is not an identity). */
+#define IDENTITY_HEADERS                                                   \
+	"P-Asserted-Identity: <sip:ceo@example.test>, <tel:+15551234>\r\n" \
+	"Subject: hi\r\n"                                                  \
+	"p-preferred-identity: <sip:ceo@example.test>\r\n"                 \
+	"P-Asserted-Service: urn:urn-7:3gpp-service.ims.icsi.mmtel\r\n"    \
+	"REMOTE-PARTY-ID: <sip:ceo@example.test>;party=calling\r\n"        \
+	"P-ASSERTED-IDENTITY: \"Boss\" <sip:boss@example.test>\r\n"        \
+	"Remote-Party-Id: <sip:cfo@example.test>;party=calling\r\n"
+
+/* RFC 3325 §5: an identity asserted from outside the trust domain is
+ * removed; the pool trusts whatever the edge relays. */
+START_TEST(test_identity_headers_stripped)
+{
+	osip_message_t *msg =
+		parse(INVITE_START INVITE_END IDENTITY_HEADERS "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	rewrite.strip_identity = true;
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
+			  "Subject: hi\r\n"
+			  "P-Asserted-Service: urn:urn-7:3gpp-service.ims.icsi.mmtel\r\n"
+			  "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
+/* Without strip_identity (a request from the pool) they all stay. */
+START_TEST(test_identity_headers_kept_from_pool)
+{
+	osip_message_t *msg =
+		parse(INVITE_START INVITE_END IDENTITY_HEADERS "Max-Forwards: 70\r\n" NO_BODY);
+	struct sip_request_rewrite rewrite = to_pool();
+
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	assert_serialised(msg, INVITE_LINE OUR_VIA(INTERNAL) CLIENT_VIA INVITE_END
+			  "P-Asserted-Identity: <sip:ceo@example.test>\r\n"
+			  "P-Asserted-Identity: <tel:+15551234>\r\n"
+			  "Subject: hi\r\n"
+			  "P-preferred-identity: <sip:ceo@example.test>\r\n"
+			  "P-Asserted-Service: urn:urn-7:3gpp-service.ims.icsi.mmtel\r\n"
+			  "REMOTE-PARTY-ID: <sip:ceo@example.test>;party=calling\r\n"
+			  "P-ASSERTED-IDENTITY: \"Boss\" <sip:boss@example.test>\r\n"
+			  "Remote-Party-Id: <sip:cfo@example.test>;party=calling\r\n"
+			  "Max-Forwards: 69\r\n" NO_BODY);
+	osip_message_free(msg);
+}
+END_TEST
+
 /* Three entries in two Route headers, one of them comma-separated. */
 #define THREE_ROUTES                                              \
 	"Route: " OUR_URI(EXTERNAL) ", " OUR_URI(INTERNAL) "\r\n" \
@@ -317,6 +418,9 @@ static Suite *rewrite_suite(void)
 	tcase_add_test(requests, test_double_record_route_towards_access);
 	tcase_add_test(requests, test_path_added);
 	tcase_add_test(requests, test_path_goes_above_existing_paths);
+	tcase_add_test(requests, test_path_ob_for_outbound_client);
+	tcase_add_test(requests, test_identity_headers_stripped);
+	tcase_add_test(requests, test_identity_headers_kept_from_pool);
 	tcase_add_test(requests, test_routes_popped);
 	tcase_add_test(requests, test_refusals_leave_message_unchanged);
 	tcase_add_test(requests, test_record_route_and_path_need_a_token);
