@@ -139,11 +139,11 @@ enum flow_open_result flow_token_open(const struct flow_key *key, const char *to
 	flow_mac(key, raw, mac);
 	if (CRYPTO_memcmp(mac, raw + FLOW_SIGNED_LEN, FLOW_MAC_LEN) != 0)
 		return FLOW_OPEN_FORGED;
-	/* Even with a good MAC (an edge pool may share one secret), a token
-	 * of another node names no connection of ours. */
-	if (get_be(raw, 2) != key->node_id)
-		return FLOW_OPEN_FORGED;
-	if (get_be(raw + 2, 4) != key->boot_id)
+	/* A good MAC under another node id: a node of our pool (which shares
+	 * the secret) made it.  No connection of ours, but no forgery either:
+	 * as for an earlier boot, the flow is unreachable from here, and 430
+	 * (not 403) makes the pool try the user's other flow (RFC 5626 §5.3). */
+	if (get_be(raw, 2) != key->node_id || get_be(raw + 2, 4) != key->boot_id)
 		return FLOW_OPEN_STALE;
 	if (conn_id != NULL)
 		*conn_id = get_be(raw + 6, 8);

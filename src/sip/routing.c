@@ -383,6 +383,7 @@ static void route_from_federation(const osip_message_t *request, const struct si
 	const osip_uri_t *token_uri;
 	const char *domain;
 	unsigned sides;
+	unsigned routes = own_routes(request, ROLE_FEDERATION, edge, &token_uri, &sides);
 
 	if (!from_domain_bound(request, peer, edge, &domain, &partner, decision))
 		return;
@@ -391,8 +392,10 @@ static void route_from_federation(const osip_message_t *request, const struct si
 		return;
 	}
 	/* In a dialog the Request-URI is a Contact, which names a host, not a
-	 * domain; a new request must be for one of our domains. */
-	if (!to_tagged(request) &&
+	 * domain; a new request must be for one of our domains.  Anyone can
+	 * write a To tag: a dialog is known by our Route entries, which every
+	 * dialog across the federation side has (we Record-Route them all). */
+	if (!(to_tagged(request) && routes > 0) &&
 	    !config_is_our_domain(edge->config, request_uri_domain(request))) {
 		refuse(request, 403, "Request-URI Domain Not Ours", decision);
 		return;
@@ -406,7 +409,7 @@ static void route_from_federation(const osip_message_t *request, const struct si
 	decision->action = SIP_ACTION_TO_POOL;
 	decision->domain = domain;
 	decision->partner = partner;
-	decision->routes_to_pop = own_routes(request, ROLE_FEDERATION, edge, &token_uri, &sides);
+	decision->routes_to_pop = routes;
 	decision->record_route = wants_record_route(request);
 }
 
@@ -522,7 +525,9 @@ static void route_from_internal(const osip_message_t *request, const struct sip_
 		refuse(request, 403, "Invalid Flow Token", decision);
 		return;
 	case FLOW_OPEN_STALE:
-		/* RFC 5626 §5.3: the flow is gone, the client has to reconnect. */
+		/* RFC 5626 §5.3: the flow is gone (an earlier boot of this node)
+		 * or not here (another node of a pool sharing our secret); the
+		 * pool tries the user's other flow, or the client reconnects. */
 		refuse(request, 430, "Flow Failed", decision);
 		return;
 	}

@@ -170,19 +170,43 @@ START_TEST(test_wrong_secret)
 }
 END_TEST
 
-START_TEST(test_other_node)
+/* Another node of a pool that shares our secret made it: no connection of
+ * ours, but no forgery either.  Stale, so the pool gets 430 and tries the
+ * user's other flow (RFC 5626 §5.3) rather than 403. */
+START_TEST(test_other_node_same_secret_is_stale)
 {
 	struct flow_key key = test_key(1, 2);
 	struct flow_key node2 = test_key(2, 2); /* same secret, as in a shared edge pool */
 	char token[FLOW_TOKEN_LEN + 1];
-	uint64_t conn_id = 0;
+	uint64_t conn_id = 99;
 
 	flow_token_seal(&node2, 5, token);
 	ck_assert_int_eq(flow_token_open(&node2, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_OK);
-	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
+	ck_assert_uint_eq(conn_id, 5);
+	conn_id = 99;
+	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_STALE);
 	node2.boot_id = 3;
 	flow_token_seal(&node2, 5, token);
+	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_STALE);
+	ck_assert_uint_eq(conn_id, 99); /* never set unless OK */
+}
+END_TEST
+
+/* Another node id under another secret: the MAC fails first. */
+START_TEST(test_other_node_wrong_secret_is_forged)
+{
+	struct flow_key key = test_key(1, 2);
+	struct flow_key stranger = test_key(2, 2);
+	char token[FLOW_TOKEN_LEN + 1];
+	uint64_t conn_id = 99;
+
+	stranger.secret[0] ^= 0x80;
+	flow_token_seal(&stranger, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
+	stranger.boot_id = 3;
+	flow_token_seal(&stranger, 5, token);
+	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
+	ck_assert_uint_eq(conn_id, 99);
 }
 END_TEST
 
@@ -220,7 +244,8 @@ static Suite *flow_token_suite(void)
 	tcase_add_test(open, test_truncated_and_extended);
 	tcase_add_test(open, test_outside_alphabet);
 	tcase_add_test(open, test_wrong_secret);
-	tcase_add_test(open, test_other_node);
+	tcase_add_test(open, test_other_node_same_secret_is_stale);
+	tcase_add_test(open, test_other_node_wrong_secret_is_forged);
 	tcase_add_test(open, test_stale);
 	suite_add_tcase(suite, open);
 	return suite;

@@ -523,7 +523,7 @@ END_TEST
 
 START_TEST(test_internal_forged_token_403)
 {
-	struct flow_key other_secret = key, other_node = key;
+	struct flow_key other_secret = key;
 	char token[FLOW_TOKEN_LEN + 1], extra[256];
 	struct sip_decision d;
 
@@ -533,8 +533,9 @@ START_TEST(test_internal_forged_token_403)
 		 token);
 	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "", extra);
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Invalid Flow Token");
-	other_node.node_id = 2;
-	flow_token_seal(&other_node, 3, token);
+	/* Another node id does not save a bad MAC. */
+	other_secret.node_id = 2;
+	flow_token_seal(&other_secret, 3, token);
 	snprintf(extra, sizeof(extra), "Route: <sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
 		 token);
 	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "", extra);
@@ -556,6 +557,26 @@ START_TEST(test_internal_stale_token_430)
 	snprintf(extra, sizeof(extra), "Route: <sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
 		 token);
 	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 430, "Flow Failed");
+}
+END_TEST
+
+/* A token another node of our pool sealed (same secret): that node's
+ * connection, not a forgery.  430, so the pool tries the user's other flow
+ * (RFC 5626 §5.3); a 403 would end the request. */
+START_TEST(test_internal_other_node_token_430)
+{
+	struct flow_key other_node = key;
+	char token[FLOW_TOKEN_LEN + 1], extra[256];
+	struct sip_decision d;
+
+	other_node.node_id = 2;
+	flow_token_seal(&other_node, 3, token);
+	snprintf(extra, sizeof(extra), "Route: <sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
+		 token);
+	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 430, "Flow Failed");
+	d = route_request(ROLE_INTERNAL, "BYE", "example.test", ";tag=b1", extra);
 	assert_refused(&d, SIP_ACTION_REPLY, 430, "Flow Failed");
 }
 END_TEST
@@ -849,6 +870,18 @@ static struct sip_decision partner_sends(const struct sip_edge *on, const struct
 				  "example.test", "", "");
 }
 
+/* "Route: " our federation then internal entry, as a partner's in-dialog
+ * request carries them (we Record-Route every dialog across federation). */
+static void crossing_routes(char *out, size_t size)
+{
+	char token[FLOW_TOKEN_LEN + 1], fed[128], in[128];
+
+	flow_token_seal(&key, 3, token);
+	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
+	own_uri(in, sizeof(in), token, false);
+	snprintf(out, size, "Route: %s, %s\r\n", fed, in);
+}
+
 static void assert_to_pool_from(const struct sip_decision *d, const char *domain,
 				const struct partner_config *partner, unsigned routes_to_pop,
 				bool record_route)
@@ -886,13 +919,15 @@ static void assert_discover(const struct sip_decision *d, const char *domain,
 START_TEST(test_federation_bound_partner_goes_to_pool)
 {
 	struct sip_decision d = partner_sends(&edge, &partner_peer, "INVITE", "partner.test");
+	char routes[512];
 
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
 	d = partner_sends(&edge, &partner_peer, "MESSAGE", "Partner.TEST");
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	crossing_routes(routes, sizeof(routes));
 	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99:5062",
-			       "partner.test", "example.org", ";tag=b1", "");
-	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+			       "partner.test", "example.org", ";tag=b1", routes);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
 	d = partner_sends(&edge, &partner_peer, "CANCEL", "partner.test");
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
 	d = partner_sends(&edge, &partner_peer, "ACK", "partner.test");
@@ -1065,6 +1100,7 @@ END_TEST
 START_TEST(test_federation_request_uri_not_ours_403)
 {
 	struct sip_decision d;
+	char routes[512];
 
 	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
 			       "example.test", "", "");
@@ -1076,9 +1112,51 @@ START_TEST(test_federation_request_uri_not_ours_403)
 	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
 			       "srv.test", "", "");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "To Domain Not Ours");
-	/* In a dialog the Request-URI is a Contact: not checked. */
+	/* In a dialog (our Route entries) the Request-URI is a Contact: not
+	 * checked. */
+	crossing_routes(routes, sizeof(routes));
 	d = route_from_partner(&edge, &partner_peer, "INFO", "sip:bob@192.0.2.99:5062",
-			       "partner.test", "example.test", ";tag=b1", "");
+			       "partner.test", "example.test", ";tag=b1", routes);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
+}
+END_TEST
+
+/* A To tag alone does not make a dialog: anyone can write one.  Without our
+ * Route entries, the Request-URI must be ours as for a new request. */
+START_TEST(test_federation_to_tag_without_our_route_403)
+{
+	char token[FLOW_TOKEN_LEN + 1], uri[128], extra[512];
+	struct sip_decision d;
+
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "example.test", ";tag=forged", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99:5062",
+			       "partner.test", "example.test", ";tag=forged", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	/* Someone else's Route, or ours only further down, is no dialog of ours. */
+	flow_token_seal(&key, 3, token);
+	side_uri(uri, sizeof(uri), token, ROLE_FEDERATION);
+	snprintf(extra, sizeof(extra), "Route: <sip:proxy.partner.test;lr>, %s\r\n", uri);
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "example.test", ";tag=forged", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	/* Nor is our access side's entry: it is not part of a crossing from
+	 * federation. */
+	own_uri(uri, sizeof(uri), token, true);
+	snprintf(extra, sizeof(extra), "Route: %s\r\n", uri);
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "example.test", ";tag=forged", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
+	/* With our Route (even one entry of the pair), it goes on. */
+	side_uri(uri, sizeof(uri), token, ROLE_FEDERATION);
+	snprintf(extra, sizeof(extra), "Route: %s\r\n", uri);
+	d = route_from_partner(&edge, &partner_peer, "INVITE", "sip:bob@srv.test", "partner.test",
+			       "example.test", ";tag=b1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 1, false);
+	/* A Request-URI of ours needs no Route, tag or not. */
+	d = route_from_partner(&edge, &partner_peer, "INFO", "sip:bob@example.test", "partner.test",
+			       "example.test", ";tag=b1", "");
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
 }
 END_TEST
@@ -1115,11 +1193,15 @@ START_TEST(test_federation_pops_own_routes_of_crossing)
 	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
 			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 2, false);
-	/* Our access side is not part of a crossing from federation. */
+	/* Our access side is not part of a crossing from federation: nothing
+	 * popped, and no dialog of ours, so the Request-URI is checked. */
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", ext_a, int_a);
-	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@example.test", "partner.test",
 			       "example.test", ";tag=b1", extra);
 	assert_to_pool_from(&d, "partner.test", &partners[0], 0, false);
+	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
+			       "example.test", ";tag=b1", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Request-URI Domain Not Ours");
 	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", fed_c, ext_a);
 	d = route_from_partner(&edge, &partner_peer, "BYE", "sip:bob@192.0.2.99", "partner.test",
 			       "example.test", ";tag=b1", extra);
@@ -1715,7 +1797,7 @@ END_TEST
 
 START_TEST(test_response_forged_or_stale_branch_dropped)
 {
-	struct flow_key other = key, earlier_boot = key;
+	struct flow_key other = key, earlier_boot = key, other_node = key;
 	char branch[VIA_BRANCH_SIZE], via[256];
 	struct sip_decision d;
 
@@ -1731,6 +1813,13 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
 	earlier_boot.boot_id = 3;
 	make_branch(&earlier_boot, 55, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Stale Via Branch");
+	/* Another node of a pool sharing our secret: stale too (dropped all
+	 * the same). */
+	other_node.node_id = 2;
+	make_branch(&other_node, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
 	d = route_response_via(&edge, ROLE_ACCESS, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Stale Via Branch");
@@ -1908,6 +1997,7 @@ static Suite *routing_suite(void)
 	tcase_add_test(internal, test_internal_pops_pair_and_takes_first_token);
 	tcase_add_test(internal, test_internal_forged_token_403);
 	tcase_add_test(internal, test_internal_stale_token_430);
+	tcase_add_test(internal, test_internal_other_node_token_430);
 	tcase_add_test(internal, test_internal_without_token_404);
 	tcase_add_test(internal, test_internal_federation_token_has_partner_fallback);
 	tcase_add_test(internal, test_internal_token_without_partner_fallback);
@@ -1932,6 +2022,7 @@ static Suite *routing_suite(void)
 	tcase_add_test(federation, test_federation_open_domain_discovers_then_binds);
 	tcase_add_test(federation, test_federation_to_domain_not_ours_403);
 	tcase_add_test(federation, test_federation_request_uri_not_ours_403);
+	tcase_add_test(federation, test_federation_to_tag_without_our_route_403);
 	tcase_add_test(federation, test_federation_register_403);
 	tcase_add_test(federation, test_federation_pops_own_routes_of_crossing);
 	suite_add_tcase(suite, federation);
