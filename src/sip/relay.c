@@ -92,6 +92,9 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 		.flow_token = token,
 		.record_route = decision->record_route,
 		.add_path = decision->add_path,
+		/* RFC 3325 §5: the edge bounds the trust domain, so identities
+		 * asserted by outsiders never reach the pool. */
+		.strip_identity = arrival_role == ROLE_ACCESS || arrival_role == ROLE_FEDERATION,
 	};
 	if (sip_request_rewrite(request, &rewrite) < 0)
 		return SIP_RELAY_FAILED; /* left unchanged */
