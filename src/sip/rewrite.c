@@ -47,17 +47,33 @@ static char *format_hop(const struct sip_hop *hop)
 }
 
 /* "<sip:TOKEN@host:port;transport=tls;lr>": our entry for one side, naming
- * the access connection by its flow token; with OUTBOUND, ";ob" after "lr". */
-static char *format_own_uri(const char *token, const struct sip_hop *hop, bool outbound)
+ * the access connection by its flow token; with OUTBOUND, ";ob" after "lr";
+ * with SECURE, "<sips:TOKEN@host:port;lr>" (TLS is what sips means). */
+static char *format_own_uri(const char *token, const struct sip_hop *hop, bool outbound,
+			    bool secure)
 {
 	char *hostport = format_hop(hop);
 	char *uri;
 
 	if (hostport == NULL)
 		return NULL;
-	uri = format("<sip:%s@%s;transport=tls;lr%s>", token, hostport, outbound ? ";ob" : "");
+	uri = format("<%s:%s@%s;%slr%s>", secure ? "sips" : "sip", token, hostport,
+		     secure ? "" : "transport=tls;", outbound ? ";ob" : "");
 	free(hostport);
 	return uri;
+}
+
+static bool is_sips(const osip_uri_t *uri)
+{
+	return uri != NULL && uri->scheme != NULL && osip_strcasecmp(uri->scheme, "sips") == 0;
+}
+
+/* RFC 3261 §16.6 step 4: when the Request-URI or the next Route is a SIPS
+ * URI, the Record-Route entries must be SIPS URIs too. */
+static bool wants_sips(const osip_message_t *request)
+{
+	const osip_route_t *next = osip_list_get(&request->routes, 0);
+	return is_sips(request->req_uri) || (next != NULL && is_sips(next->url));
 }
 
 /* ---- Requests ----------------------------------------------------------- */
@@ -158,10 +174,11 @@ static int count_down_max_forwards(osip_header_t *header)
 }
 
 /* Puts the Record-Route entry for one side on top of the list. */
-static int push_record_route(osip_message_t *request, const char *token, const struct sip_hop *hop)
+static int push_record_route(osip_message_t *request, const char *token, const struct sip_hop *hop,
+			     bool secure)
 {
 	osip_record_route_t *record_route = NULL;
-	char *text = format_own_uri(token, hop, false);
+	char *text = format_own_uri(token, hop, false, secure);
 	int result = -1;
 
 	if (text != NULL && osip_record_route_init(&record_route) == OSIP_SUCCESS) {
@@ -180,9 +197,10 @@ static int push_record_route(osip_message_t *request, const char *token, const s
  * each UA's route set reaches us on its own side first. */
 static int add_record_route(osip_message_t *request, const struct sip_request_rewrite *rewrite)
 {
-	if (push_record_route(request, rewrite->flow_token, &rewrite->arrival) != 0)
+	bool secure = wants_sips(request);
+	if (push_record_route(request, rewrite->flow_token, &rewrite->arrival, secure) != 0)
 		return -1;
-	return push_record_route(request, rewrite->flow_token, &rewrite->departure);
+	return push_record_route(request, rewrite->flow_token, &rewrite->departure, secure);
 }
 
 /* Whether the REGISTER comes from an outbound client (RFC 5626 §4.2): one
@@ -210,7 +228,7 @@ static bool registers_outbound(const osip_message_t *request)
 static int add_path(osip_message_t *request, const struct sip_request_rewrite *rewrite)
 {
 	char *text = format_own_uri(rewrite->flow_token, &rewrite->departure,
-				    registers_outbound(request));
+				    registers_outbound(request), false);
 	int result;
 
 	if (text == NULL)

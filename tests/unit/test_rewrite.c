@@ -345,6 +345,38 @@ START_TEST(test_record_route_and_path_need_a_token)
 }
 END_TEST
 
+/* RFC 3261 §16.6 step 4: a SIPS Request-URI or next Route makes our
+ * Record-Route entries SIPS URIs. */
+START_TEST(test_record_route_sips_when_request_is)
+{
+	static const char sips_line[] = "INVITE sips:bob@example.test SIP/2.0\r\n";
+	char text[1024], expected[2048];
+	struct sip_request_rewrite rewrite = to_pool();
+	osip_message_t *msg;
+
+	rewrite.record_route = true;
+	snprintf(text, sizeof(text), "%s" CLIENT_VIA INVITE_END "Max-Forwards: 70\r\n" NO_BODY,
+		 sips_line);
+	msg = parse(text);
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	snprintf(expected, sizeof(expected),
+		 "%s" OUR_VIA(INTERNAL) CLIENT_VIA
+		 "Record-Route: <sips:" TOKEN "@" INTERNAL ";lr>\r\nRecord-Route: <sips:" TOKEN
+		 "@" EXTERNAL ";lr>\r\n" INVITE_END "Max-Forwards: 69\r\n" NO_BODY,
+		 sips_line);
+	assert_serialised(msg, expected);
+	osip_message_free(msg);
+
+	/* The next Route (after ours are popped) decides too. */
+	msg = parse(INVITE_START "Route: <sips:pool.example.test;lr>\r\n" INVITE_END
+				 "Max-Forwards: 70\r\n" NO_BODY);
+	ck_assert_int_eq(sip_request_rewrite(msg, &rewrite), 0);
+	osip_record_route_t *top = osip_list_get(&msg->record_routes, 0);
+	ck_assert_str_eq(top->url->scheme, "sips");
+	osip_message_free(msg);
+}
+END_TEST
+
 START_TEST(test_ipv6_hosts_bracketed)
 {
 	osip_message_t *msg = parse(INVITE_START INVITE_END "Max-Forwards: 70\r\n" NO_BODY);
@@ -425,6 +457,7 @@ static Suite *rewrite_suite(void)
 	tcase_add_test(requests, test_refusals_leave_message_unchanged);
 	tcase_add_test(requests, test_record_route_and_path_need_a_token);
 	tcase_add_test(requests, test_ipv6_hosts_bracketed);
+	tcase_add_test(requests, test_record_route_sips_when_request_is);
 	suite_add_tcase(suite, requests);
 
 	tcase_add_test(responses, test_response_loses_top_via_only);
