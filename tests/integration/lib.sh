@@ -102,12 +102,18 @@ it_outer() {
 		it_print_logs
 		status=1
 	fi
-	if [ "$status" -eq 0 ] && [ -z "${IT_KEEP:-}" ]; then
+	it_clean_work "$status"
+	exit "$status"
+}
+
+# it_clean_work STATUS: removes the work dir of a passed test (unless
+# IT_KEEP is set), keeps and names it otherwise.
+it_clean_work() {
+	if [ "$1" -eq 0 ] && [ -z "${IT_KEEP:-}" ]; then
 		rm -rf "$WORK"
 	else
 		echo "  (work dir kept: $WORK)" >&2
 	fi
-	exit "$status"
 }
 
 it_exit() {
@@ -122,11 +128,7 @@ it_exit() {
 		status=1
 	fi
 	if [ -n "${IT_NOSANDBOX:-}" ]; then
-		if [ "$status" -eq 0 ] && [ -z "${IT_KEEP:-}" ]; then
-			rm -rf "$WORK"
-		else
-			echo "  (work dir kept: $WORK)" >&2
-		fi
+		it_clean_work "$status"
 	fi
 	exit "$status"
 }
