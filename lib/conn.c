@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "address.h"
 #include "tls.h"
 
 struct conn {
@@ -310,26 +311,6 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- creation ---- */
 
-static void conn_format_peer(const struct sockaddr *sa, char *out, size_t size)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(out, size, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(out, size, "[%s]:%u", host, port);
-	} else {
-		snprintf(out, size, "unknown");
-	}
-}
-
 /* A peer that vanishes without a word (power loss, a firewall dropping
  * state) must not leave a quiet connection, such as a pool link, looking
  * alive for ever: TCP probes it after 30 s idle and gives up after 3 lost
@@ -359,7 +340,7 @@ static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t 
 	conn->limits = *limits;
 	conn->callback = callback;
 	conn->arg = arg;
-	conn_format_peer(peer, conn->peer, sizeof(conn->peer));
+	address_format(peer, true, conn->peer, sizeof(conn->peer));
 	conn->timer = evtimer_new(base, conn_on_timer, conn);
 	if (conn->timer == NULL || conn_table_add(conn) < 0)
 		goto fail;

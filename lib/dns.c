@@ -16,6 +16,8 @@
  * since RFC 2782's weighted draw is meant to spread load per use. */
 #include "dns.h"
 
+#include "address.h"
+
 #include <arpa/inet.h>
 #include <ares.h>
 #include <netinet/in.h>
@@ -713,23 +715,6 @@ static void query_start(struct dns_query *query)
 	query_ask(query);
 }
 
-/* An IP literal, with port 0, or false. */
-static bool address_literal(const char *host, struct sockaddr_storage *address)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)address;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)address;
-	memset(address, 0, sizeof(*address));
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		return true;
-	}
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		return true;
-	}
-	return false;
-}
-
 struct dns_query *dns_resolve_srv(struct dns *dns, const char *name, dns_srv_callback *callback,
 				  void *arg)
 {
@@ -750,7 +735,7 @@ struct dns_query *dns_resolve_addresses(struct dns *dns, const char *host, uint1
 	query->address_callback = callback;
 	query->port = port;
 	struct sockaddr_storage literal;
-	if (!address_literal(query->name, &literal)) {
+	if (address_parse(query->name, 0, &literal) == 0) {
 		query_start(query);
 		return query;
 	}
@@ -793,7 +778,7 @@ static int dns_use_server(struct dns *dns, const char *host, uint16_t port, char
 {
 	struct sockaddr_storage address;
 	char servers[INET6_ADDRSTRLEN + 16];
-	if (!address_literal(host, &address)) {
+	if (address_parse(host, 0, &address) == 0) {
 		snprintf(err, err_size, "DNS server %s: not an IP address", host);
 		return -1;
 	}

@@ -6,7 +6,6 @@
  * relaying on open connections until they are gone or drain_timeout ends. */
 #include "worker.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "address.h"
 #include "context.h"
 #include "session.h"
 #include "tls.h"
@@ -156,21 +156,10 @@ static evutil_socket_t worker_bind(const struct listener_config *listener, char 
 				   size_t err_size)
 {
 	struct sockaddr_storage addr;
-	struct sockaddr_in *in = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-	socklen_t len;
+	socklen_t len = (socklen_t)address_parse(listener->address, listener->port, &addr);
 	int one = 1;
 
-	memset(&addr, 0, sizeof(addr));
-	if (inet_pton(AF_INET, listener->address, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(listener->port);
-		len = sizeof(*in);
-	} else if (inet_pton(AF_INET6, listener->address, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(listener->port);
-		len = sizeof(*in6);
-	} else {
+	if (len == 0) {
 		snprintf(err, err_size, "bad address %s", listener->address);
 		return -1;
 	}

@@ -13,7 +13,6 @@
  * and its own requests) goes through the same checks as on our listener. */
 #include "federation.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "address.h"
 #include "dns.h"
 #include "log.h"
 #include "partner_targets.h"
@@ -367,13 +367,12 @@ static void link_connect_next(struct partner_link *link)
 			continue;
 		}
 		bool same_family = address->ss_family == federation->local.ss_family;
-		link->conn = conn_connect(
-			context->base, ssl, (const struct sockaddr *)address,
-			address->ss_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6)
-						       : (int)sizeof(struct sockaddr_in),
-			same_family ? (const struct sockaddr *)&federation->local : NULL,
-			same_family ? federation->local_len : 0, &context->conn_limits,
-			link_on_conn_event, link);
+		link->conn = conn_connect(context->base, ssl, (const struct sockaddr *)address,
+					  address_length(address),
+					  same_family ? (const struct sockaddr *)&federation->local
+						      : NULL,
+					  same_family ? federation->local_len : 0,
+					  &context->conn_limits, link_on_conn_event, link);
 		if (link->conn != NULL) {
 			link_set_state(link, LINK_CONNECTING);
 			return;
@@ -577,8 +576,6 @@ struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *
 {
 	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
 	struct sip_federation *federation = calloc(1, sizeof(*federation));
-	struct sockaddr_in *in = (struct sockaddr_in *)&federation->local;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&federation->local;
 
 	if (federation == NULL)
 		return NULL;
@@ -586,16 +583,10 @@ struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *
 	federation->client_ctx = client_ctx;
 	/* Outbound links leave from the external interface, as partners expect.
 	 * A wildcard listener address binds nothing in particular. */
-	if (inet_pton(AF_INET, listener->address, &in->sin_addr) == 1 &&
-	    in->sin_addr.s_addr != htonl(INADDR_ANY)) {
-		in->sin_family = AF_INET;
-		federation->local_len = sizeof(*in);
-	} else if (inet_pton(AF_INET6, listener->address, &in6->sin6_addr) == 1 &&
-		   !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
-		in6->sin6_family = AF_INET6;
-		federation->local_len = sizeof(*in6);
-	} else {
+	federation->local_len = address_parse(listener->address, 0, &federation->local);
+	if (address_is_unspecified(&federation->local)) {
 		memset(&federation->local, 0, sizeof(federation->local));
+		federation->local_len = 0;
 	}
 	return federation;
 }

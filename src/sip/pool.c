@@ -7,11 +7,11 @@
  * same pipeline as traffic on the internal listener. */
 #include "pool.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "log.h"
 #include "session.h"
 #include "tls.h"
@@ -36,27 +36,6 @@ struct sip_pool {
 	unsigned next; /* round robin over links that are up */
 	char relay_text[300];
 };
-
-static int pool_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *out, int *len)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		*len = sizeof(*in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
 
 static void pool_link_connect(struct pool_link *link);
 
@@ -147,9 +126,10 @@ struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx)
 	snprintf(pool->relay_text, sizeof(pool->relay_text),
 		 strchr(config->pool.relay_host, ':') ? "[%s]:%u" : "%s:%u",
 		 config->pool.relay_host, config->pool.relay_port);
-	if (pool_sockaddr(config->pool.relay_host, config->pool.relay_port, &pool->relay,
-			  &pool->relay_len) < 0 ||
-	    pool_sockaddr(internal->address, 0, &pool->local, &pool->local_len) < 0 ||
+	pool->relay_len =
+		address_parse(config->pool.relay_host, config->pool.relay_port, &pool->relay);
+	pool->local_len = address_parse(internal->address, 0, &pool->local);
+	if (pool->relay_len == 0 || pool->local_len == 0 ||
 	    pool->relay.ss_family != pool->local.ss_family) {
 		free(pool);
 		return NULL;

@@ -6,12 +6,12 @@
  * from.  A session never touches sockets or OpenSSL: it sees its conn. */
 #include "session.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "federation.h"
 #include "log.h"
 #include "message.h"
@@ -504,19 +504,6 @@ void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg)
 	}
 }
 
-/* A source address for the log, without its port (that is what is counted). */
-static const char *session_address_text(const struct sockaddr *address)
-{
-	static _Thread_local char text[INET6_ADDRSTRLEN];
-	const void *bytes =
-		address->sa_family == AF_INET6
-			? (const void *)&((const struct sockaddr_in6 *)address)->sin6_addr
-			: (const void *)&((const struct sockaddr_in *)address)->sin_addr;
-	if (evutil_inet_ntop(address->sa_family, bytes, text, sizeof(text)) == NULL)
-		snprintf(text, sizeof(text), "unknown");
-	return text;
-}
-
 static struct sip_session *session_new(struct sip_context *context, enum listener_role role)
 {
 	struct sip_session *session = calloc(1, sizeof(*session));
@@ -543,9 +530,11 @@ void sip_session_accept(struct sip_context *context, enum listener_role role, SS
 	}
 	if (role == ROLE_FEDERATION && (size_t)peer_len <= sizeof(session->source)) {
 		if (!address_count_acquire(context->per_address, peer, per_address)) {
+			char source[INET6_ADDRSTRLEN];
+			/* Without the port: the address is what is counted. */
+			address_format(peer, false, source, sizeof(source));
 			log_event(LOG_LEVEL_WARNING, "conn_refused",
-				  "role=federation peer=%s reason=\"per-address limit\"",
-				  session_address_text(peer));
+				  "role=federation peer=%s reason=\"per-address limit\"", source);
 			evutil_closesocket(fd);
 			session_free(session);
 			return;
