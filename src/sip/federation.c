@@ -47,7 +47,7 @@ static const char *const link_state_names[] = {
 /* A request from the pool waiting for its link. */
 struct waiting_request {
 	uint64_t arrival_id;
-	osip_message_t *request;
+	struct sip_message *request;
 	struct sip_decision decision;
 	struct waiting_request *next;
 };
@@ -117,7 +117,7 @@ static void link_note_failure(struct partner_link *link, enum link_failure failu
  * what failed towards the link's partner (RFC 3261 §20.43: 399 is the
  * miscellaneous code; the text carries the detail). */
 static void link_refuse(struct partner_link *link, uint64_t arrival_id,
-			const osip_message_t *request, int status, const char *reason,
+			const struct sip_message *request, int status, const char *reason,
 			const char *detail)
 {
 	struct sip_context *context = link->federation->context;
@@ -140,13 +140,13 @@ static void link_refuse(struct partner_link *link, uint64_t arrival_id,
 
 /* ---- the waiting queue ---- */
 
-static void link_enqueue(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
+static void link_enqueue(struct partner_link *link, uint64_t arrival_id, struct sip_message *request,
 			 const struct sip_decision *decision)
 {
 	struct waiting_request *waiting = calloc(1, sizeof(*waiting));
 	if (waiting == NULL) {
 		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", "out of memory");
-		osip_message_free(request);
+		sip_message_free(request);
 		return;
 	}
 	waiting->arrival_id = arrival_id;
@@ -174,16 +174,16 @@ static struct waiting_request *link_dequeue(struct partner_link *link)
 
 /* Relays REQUEST from the pool over CONN, a connection with the partner. */
 static void federation_relay_over(struct sip_context *context, struct conn *conn,
-				  uint64_t arrival_id, osip_message_t *request,
+				  uint64_t arrival_id, struct sip_message *request,
 				  const struct sip_decision *decision)
 {
 	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn) !=
 	    SIP_RELAY_OK)
 		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
-	osip_message_free(request);
+	sip_message_free(request);
 }
 
-static void link_relay(struct partner_link *link, uint64_t arrival_id, osip_message_t *request,
+static void link_relay(struct partner_link *link, uint64_t arrival_id, struct sip_message *request,
 		       const struct sip_decision *decision)
 {
 	federation_relay_over(link->federation->context, link->conn, arrival_id, request, decision);
@@ -224,7 +224,7 @@ static void link_fail(struct partner_link *link, int status, const char *reason,
 		  link->domain, status, log_quote(quoted, sizeof(quoted), detail), link->queued);
 	while ((waiting = link_dequeue(link)) != NULL) {
 		link_refuse(link, waiting->arrival_id, waiting->request, status, reason, detail);
-		osip_message_free(waiting->request);
+		sip_message_free(waiting->request);
 		free(waiting);
 	}
 	link->failure_detail[0] = '\0';
@@ -478,7 +478,7 @@ static void link_free(struct partner_link *link)
 		conn_free(link->conn);
 	}
 	while ((waiting = link_dequeue(link)) != NULL) {
-		osip_message_free(waiting->request);
+		sip_message_free(waiting->request);
 		free(waiting);
 	}
 	event_free(link->deadline);
@@ -535,14 +535,14 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 }
 
 void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
-			  osip_message_t *request, const struct sip_decision *decision)
+			  struct sip_message *request, const struct sip_decision *decision)
 {
 	struct sip_context *context = federation->context;
 	struct partner_link *link =
 		federation_link(federation, decision->domain, decision->partner);
 	if (link == NULL) {
 		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
-		osip_message_free(request);
+		sip_message_free(request);
 		return;
 	}
 	if (link->state == LINK_UP && conn_ready(link->conn)) {
@@ -564,7 +564,7 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
 			 link->queued);
 		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", detail);
-		osip_message_free(request);
+		sip_message_free(request);
 		return;
 	}
 	link_enqueue(link, arrival_id, request, decision);

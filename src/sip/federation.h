@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include <openssl/ssl.h>
-#include <osipparser2/osip_parser.h>
 
 #include "context.h"
+#include "message.h"
 #include "routing.h"
 
 struct sip_federation;
@@ -26,6 +26,6 @@ void sip_federation_free(struct sip_federation *federation);
 /* Relays REQUEST (taken over: freed here) that arrived from the pool on
  * connection ARRIVAL_ID, to DECISION's partner domain. */
 void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
-			  osip_message_t *request, const struct sip_decision *decision);
+			  struct sip_message *request, const struct sip_decision *decision);
 
 #endif

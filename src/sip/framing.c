@@ -1,10 +1,11 @@
 /* framing: finds where one SIP message ends in a stream of bytes (RFC 3261
  * §18.3) and recognises CRLF keep-alives (RFC 5626 §3.5.1).
  *
- * Each call scans the header block once from the start.  Line ends are LF
- * with an optional CR before it (RFC 3261 asks for CRLF, but many stacks
- * send bare LF, and osip accepts both), so the blank line that ends the
- * header block is "\r\n\r\n", "\n\n" or a mix.  Limits are checked while
+ * Each call scans the header block once from the start.  Line ends are
+ * CRLF and nothing else (RFC 3261 §7): a bare CR or LF, a NUL or another
+ * control byte in the header block, or a second Content-Length, is where
+ * two parsers could cut the same bytes into different messages, so the
+ * stream is refused rather than guessed at.  Limits are checked while
  * scanning, so a flood is refused before the whole of it has arrived. */
 #include "framing.h"
 
@@ -96,26 +97,36 @@ static void scan_header(struct header_scan *scan, const char *field, size_t leng
 		scan->bad_length = true;
 		return;
 	}
-	if (scan->have_length && scan->content_length != number)
+	/* Even an equal second value is refused: a next hop that takes one of
+	 * them for a different header (or joins them) would frame otherwise. */
+	if (scan->have_length)
 		scan->bad_length = true;
 	scan->have_length = true;
 	scan->content_length = number;
 }
 
 /* Leading line ends: keep-alive pings and the empty lines RFC 3261 §7.5
- * lets a sender put between messages.  Returns NEED_MORE when DATA does not
- * start with a line end (the caller then looks for a message). */
+ * lets a sender put between messages.  Returns NEED_MORE with *IS_LINE_END
+ * false when DATA does not start with a CR (the caller then looks for a
+ * message).  A lone LF is a line end another parser could read differently:
+ * refused like every bare LF. */
 static enum sip_frame_result leading_line_end(const char *data, size_t len, struct sip_frame *frame,
 					      bool *is_line_end)
 {
 	*is_line_end = true;
 	if (data[0] == '\n') {
-		frame->total = 1;
-		return SIP_FRAME_SKIP;
+		frame->reason = "bare LF";
+		return SIP_FRAME_MALFORMED;
 	}
-	if (data[0] != '\r' || (len >= 2 && data[1] != '\n')) {
+	if (data[0] != '\r') {
 		*is_line_end = false;
 		return SIP_FRAME_NEED_MORE;
+	}
+	if (len < 2)
+		return SIP_FRAME_NEED_MORE;
+	if (data[1] != '\n') {
+		frame->reason = "bare CR";
+		return SIP_FRAME_MALFORMED;
 	}
 	if (len < 3)
 		return SIP_FRAME_NEED_MORE;
@@ -133,11 +144,36 @@ static enum sip_frame_result leading_line_end(const char *data, size_t len, stru
 	return SIP_FRAME_SKIP;
 }
 
+/* Bytes no header block may hold: control characters but HT, and a CR or
+ * LF that is not part of a CRLF (checked by the caller).  Two parsers can
+ * disagree on where a line or a value ends at any of them (NUL ends a C
+ * string; a bare CR or LF is a line end to some stacks and not to others),
+ * which is how one message is smuggled inside another. */
+static bool is_forbidden(unsigned char c)
+{
+	return (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f;
+}
+
+/* Checks the content of one line, CONTENT_END excluded (the CR of its CRLF,
+ * or the end of the data so far).  Returns the reason it is refused, or NULL. */
+static const char *line_refusal(const char *data, size_t start, size_t content_end)
+{
+	for (size_t i = start; i < content_end; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c == '\r')
+			return "bare CR";
+		if (is_forbidden(c))
+			return c == '\0' ? "NUL byte" : "control character";
+	}
+	return NULL;
+}
+
 /* Scans the header block.  Returns NEED_MORE with *header_len set when the
  * block is complete, NEED_MORE with *header_len 0 when it is not yet, or
- * the limit it breaks. */
+ * the limit or rule it breaks (MALFORMED with *REASON). */
 static enum sip_frame_result scan_header_block(const char *data, size_t len,
-					       struct header_scan *scan, size_t *header_len)
+					       struct header_scan *scan, size_t *header_len,
+					       const char **reason)
 {
 	const struct sip_frame_limits *limits = scan->limits;
 	size_t scan_end = len < limits->max_message ? len : limits->max_message;
@@ -150,8 +186,18 @@ static enum sip_frame_result scan_header_block(const char *data, size_t len,
 		const char *newline = memchr(data + line_start, '\n', scan_end - line_start);
 		size_t line_end = newline ? (size_t)(newline - data) : scan_end;
 		size_t content_end = line_end;
-		if (content_end > line_start && data[content_end - 1] == '\r')
+		if (newline) {
+			if (content_end == line_start || data[content_end - 1] != '\r') {
+				*reason = "bare LF";
+				return SIP_FRAME_MALFORMED;
+			}
 			content_end--;
+		} else if (content_end > line_start && data[content_end - 1] == '\r') {
+			content_end--; /* its LF may be in the next read */
+		}
+		*reason = line_refusal(data, line_start, content_end);
+		if (*reason != NULL)
+			return SIP_FRAME_MALFORMED;
 
 		if (newline && content_end == line_start) {
 			/* The blank line: the header block ends here. */
@@ -197,7 +243,7 @@ enum sip_frame_result sip_frame_next(const char *data, size_t len,
 
 	struct header_scan scan = { .limits = limits };
 	size_t header_len;
-	result = scan_header_block(data, len, &scan, &header_len);
+	result = scan_header_block(data, len, &scan, &header_len, &frame->reason);
 	if (result != SIP_FRAME_NEED_MORE || header_len == 0)
 		return result;
 
@@ -222,4 +268,17 @@ enum sip_frame_result sip_frame_next(const char *data, size_t len,
 	if (scan.headers > limits->max_headers)
 		return SIP_FRAME_TOO_MANY_HEADERS;
 	return SIP_FRAME_MESSAGE;
+}
+
+bool sip_frame_is_one_message(const char *data, size_t len)
+{
+	const struct sip_frame_limits unlimited = {
+		.max_message = len + 1, /* the header block must end before the data does */
+		.max_line = len,
+		.max_headers = UINT_MAX,
+	};
+	struct sip_frame frame;
+
+	return sip_frame_next(data, len, &unlimited, &frame) == SIP_FRAME_MESSAGE &&
+	       frame.total == len;
 }

@@ -1,32 +1,28 @@
-/* message: SIP messages as libosip2 structures.  Parsing and serialising
- * wrap osip with the few corrections a transparent proxy needs, the checks
- * of RFC 3261 §16.3 give each refusal its own reason phrase, and stateless
- * responses (§8.2.6) are written as text directly.
+/* message: a received SIP message as its bytes, their index (headers.h)
+ * and libosip2's reading of them.  osip is used to check and route, never
+ * to write: what the edge sends is the received bytes edited in place
+ * (rewrite.c), and its own responses copy the received Via, From, To,
+ * Call-ID and CSeq lines.  The checks of RFC 3261 §16.3 give each refusal
+ * its own reason phrase.
  *
  * What libosip2 5.3 does that matters here (found by experiment):
  * - osip_message_parse() takes a length and reads no further (no NUL
  *   needed), and is lenient: a header with an empty value ("CSeq:") is
  *   dropped as if absent, a CSeq number or Max-Forwards is any text, a
  *   status code outside 100..699 and a version other than SIP/2.0 pass.
- * - It parses the body only when there is a Content-Type: without one a
- *   body is silently dropped, and a multipart body is rebuilt on output
- *   (part headers lower-cased, an extra CRLF).  So osip never sees our
- *   bodies: they are kept as one opaque osip_body_t, byte for byte.
- * - Header names it does not know are stored lower-cased and written back
- *   with the first letter upper-cased ("P-asserted-identity"); we put the
- *   sender's spelling back (osip still upper-cases the first letter).
- *   Compact forms it knows (v f t i m l c e) come out in full; others
- *   ("k:", "o:") stay compact.  Headers are written grouped by kind, in
- *   osip's fixed order, not the sender's; within one name the order is
- *   kept.  Some comma lists are split into one header per value
- *   ("Supported: a, b"), and folded lines are joined with spaces.
- * - osip_message_to_str() caches its output in the message and returns the
- *   cache until osip_message_force_update(): changes made through osip's
- *   lists would otherwise be ignored.
+ * - It parses a body only when there is a Content-Type, and refuses a
+ *   second Content-Length even with the same value: it is given the header
+ *   block without Content-Length, and never sees a body.
+ * - Writing a message back is where it goes wrong: a Content-Type
+ *   parameter without a value came out with no value and no line end,
+ *   gluing the next header onto it (a second message smuggled in the
+ *   body), headers came out reordered and some comma lists split.  Hence
+ *   no osip_message_to_str() anywhere.
  * - It logs parse errors to stdout unless told otherwise. */
 #include "message.h"
 
 #include "framing.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -176,6 +172,8 @@ static bool copy_without_length(const char *block, size_t block_length, char *co
 
 /* Parsing */
 
+/* Parsing */
+
 static void discard_osip_trace(const char *file, int line, osip_trace_level_t level,
 			       const char *format, va_list args)
 {
@@ -197,47 +195,6 @@ void sip_message_init(void)
 	 * by the caller, not printed by osip. */
 	osip_trace_initialize_func(TRACE_LEVEL0, discard_osip_trace);
 	done = true;
-}
-
-/* Gives the headers osip does not know their sender's spelling back.  osip
- * keeps them in order of appearance (splitting some comma lists into
- * consecutive entries), so one walk over both suffices. */
-static void restore_header_names(osip_message_t *msg, const char *block, size_t block_length)
-{
-	osip_list_iterator_t iterator;
-	osip_header_t *header = osip_list_get_first(&msg->headers, &iterator);
-	struct header_field field;
-	size_t pos = 0;
-
-	while (header != NULL && next_header_field(block, block_length, &pos, &field)) {
-		const char *name = block + field.start;
-		while (header != NULL && header->hname != NULL &&
-		       same_name(name, field.name_length, header->hname)) {
-			if (memcmp(header->hname, name, field.name_length) != 0)
-				memcpy(header->hname, name, field.name_length);
-			header = osip_list_get_next(&iterator);
-		}
-	}
-}
-
-/* Stores the body as one opaque part (as osip would without a
- * Content-Type), and its length as the message's Content-Length. */
-static bool attach_body(osip_message_t *msg, const char *body, size_t length)
-{
-	char digits[32];
-
-	snprintf(digits, sizeof(digits), "%zu", length);
-	/* osip makes a Content-Length of its own when the text has none. */
-	if (msg->content_length != NULL) {
-		char *value = osip_strdup(digits);
-		if (value == NULL)
-			return false;
-		osip_free(msg->content_length->value);
-		msg->content_length->value = value;
-	} else if (osip_message_set_content_length(msg, digits) != 0) {
-		return false;
-	}
-	return length == 0 || osip_message_set_body(msg, body, length) == 0;
 }
 
 osip_message_t *sip_message_parse(const char *data, size_t len)
@@ -262,20 +219,13 @@ osip_message_t *sip_message_parse(const char *data, size_t len)
 		body_length = 0;
 	} else if (!length_valid) {
 		goto fail;
-	} else if (!found) {
-		/* Without Content-Length the body runs to the end (a datagram,
-		 * RFC 3261 §18.3); the stream framer passes no more bytes then. */
-		body_length = len - header_length;
-	} else if (body_length > len - header_length) {
+	} else if (found && body_length > len - header_length) {
 		goto fail;
 	}
 
 	if (osip_message_init(&msg) != 0)
 		goto fail;
 	if (osip_message_parse(msg, block, block_length) != 0)
-		goto fail;
-	restore_header_names(msg, data, header_length);
-	if (!attach_body(msg, data + header_length, body_length))
 		goto fail;
 	free(block);
 	return msg;
@@ -285,139 +235,6 @@ fail:
 	if (msg != NULL)
 		osip_message_free(msg);
 	return NULL;
-}
-
-/* Text building */
-
-struct text {
-	char *data;
-	size_t length;
-	size_t capacity;
-	bool failed;
-};
-
-static void text_add(struct text *text, const char *bytes, size_t length)
-{
-	if (text->failed)
-		return;
-	if (text->capacity - text->length < length + 1) {
-		size_t capacity = text->capacity ? text->capacity : 512;
-		while (capacity - text->length < length + 1)
-			capacity *= 2;
-		char *data = realloc(text->data, capacity);
-		if (data == NULL) {
-			text->failed = true;
-			return;
-		}
-		text->data = data;
-		text->capacity = capacity;
-	}
-	memcpy(text->data + text->length, bytes, length);
-	text->length += length;
-	text->data[text->length] = '\0';
-}
-
-static void text_add_string(struct text *text, const char *string)
-{
-	text_add(text, string, strlen(string));
-}
-
-/* Adds "NAME: VALUE\r\n" with *VALUE from an osip to_str function that
- * returned TO_STR_RESULT, and frees *VALUE. */
-static void text_add_header(struct text *text, const char *name, int to_str_result, char **value)
-{
-	if (to_str_result != 0 || *value == NULL) {
-		text->failed = true;
-	} else {
-		text_add_string(text, name);
-		text_add_string(text, ": ");
-		text_add_string(text, *value);
-		text_add_string(text, "\r\n");
-	}
-	if (*value != NULL) {
-		osip_free(*value);
-	}
-	*value = NULL;
-}
-
-/* Hands over TEXT's buffer, or NULL (freeing it) when building failed. */
-static char *text_finish(struct text *text, size_t *len)
-{
-	if (text->failed || text->data == NULL) {
-		free(text->data);
-		return NULL;
-	}
-	*len = text->length;
-	return text->data;
-}
-
-/* Serialising */
-
-static const char empty_length_tail[] = "Content-Length: 0\r\n\r\n";
-
-/* Multiple bodies, or a body with its own headers, were made with osip's
- * API rather than parsed here: let osip write them as it understands them. */
-static char *serialise_by_osip(osip_message_t *msg, size_t *len)
-{
-	char *osip_text = NULL;
-	size_t osip_length;
-	struct text text = { 0 };
-
-	osip_message_force_update(msg);
-	if (osip_message_to_str(msg, &osip_text, &osip_length) != 0)
-		return NULL;
-	text_add(&text, osip_text, osip_length);
-	osip_free(osip_text);
-	return text_finish(&text, len);
-}
-
-static bool is_opaque_body(const osip_body_t *body)
-{
-	return body->content_type == NULL &&
-	       (body->headers == NULL || osip_list_size(body->headers) == 0);
-}
-
-char *sip_message_serialise(const osip_message_t *message, size_t *len)
-{
-	/* osip keeps a cache of its output in the message itself, so writing
-	 * it out changes the structure though not the message. */
-	osip_message_t *msg = (osip_message_t *)message;
-	int body_count = osip_list_size(&msg->bodies);
-	osip_body_t *body = body_count == 1 ? osip_list_get(&msg->bodies, 0) : NULL;
-
-	if (body_count > 1 || (body != NULL && !is_opaque_body(body)))
-		return serialise_by_osip(msg, len);
-
-	/* osip writes the headers with "Content-Length: 0" and no body; the
-	 * real length and the body bytes are added here, untouched. */
-	osip_list_t bodies = msg->bodies;
-	osip_list_init(&msg->bodies);
-	osip_message_force_update(msg);
-	char *osip_text = NULL;
-	size_t osip_length = 0;
-	int result = osip_message_to_str(msg, &osip_text, &osip_length);
-	msg->bodies = bodies;
-	osip_message_force_update(msg); /* its cache lacks the body */
-	if (result != 0)
-		return NULL;
-
-	size_t tail = sizeof(empty_length_tail) - 1;
-	struct text text = { 0 };
-	if (osip_length < tail ||
-	    memcmp(osip_text + osip_length - tail, empty_length_tail, tail) != 0) {
-		text.failed = true;
-	} else {
-		char length_line[64];
-		size_t body_length = body != NULL ? body->length : 0;
-		snprintf(length_line, sizeof(length_line), "Content-Length: %zu\r\n\r\n",
-			 body_length);
-		text_add(&text, osip_text, osip_length - tail);
-		text_add_string(&text, length_line);
-		if (body_length > 0)
-			text_add(&text, body->body, body_length);
-	}
-	osip_free(osip_text);
-	return text_finish(&text, len);
 }
 
 /* Checks */
@@ -604,38 +421,6 @@ static void response_tag(const osip_message_t *request, char *tag, size_t size)
 	snprintf(tag, size, "%016llx", (unsigned long long)hash);
 }
 
-/* The To header of the response, with our tag when it has none. */
-static int response_to_str(const osip_message_t *request, int status, char **dest)
-{
-	osip_generic_param_t *tag = NULL;
-
-	osip_to_get_tag(request->to, &tag);
-	if (status == 100 || (tag != NULL && has_text(tag->gvalue)))
-		return osip_to_to_str(request->to, dest);
-
-	char tag_value[32];
-	response_tag(request, tag_value, sizeof(tag_value));
-	osip_to_t *to = NULL;
-	if (osip_to_clone(request->to, &to) != 0)
-		return -1;
-	int result = -1;
-	osip_generic_param_t *empty_tag = NULL;
-	osip_to_get_tag(to, &empty_tag);
-	char *value = osip_strdup(tag_value);
-	if (value != NULL && empty_tag != NULL) {
-		/* "tag" or "tag=" with no value: fill it rather than add a second. */
-		osip_free(empty_tag->gvalue);
-		empty_tag->gvalue = value;
-		result = 0;
-	} else if (value != NULL) {
-		result = osip_to_set_tag(to, value);
-	}
-	if (result == 0)
-		result = osip_to_to_str(to, dest);
-	osip_to_free(to);
-	return result;
-}
-
 static bool response_arguments_ok(int status, const char *reason, const char *extra)
 {
 	if (status < 100 || status > 699 || reason == NULL || strpbrk(reason, "\r\n") != NULL)
@@ -646,42 +431,113 @@ static bool response_arguments_ok(int status, const char *reason, const char *ex
 	return length >= 2 && strcmp(extra + length - 2, "\r\n") == 0;
 }
 
-char *sip_response_build(const osip_message_t *request, int status, const char *reason,
+/* Whether the response needs our To tag: it has none, and is not a 100
+ * (§8.2.6.2).  An empty "tag" parameter is left as it is rather than
+ * joined by a second one. */
+static bool response_adds_tag(const osip_message_t *request, int status)
+{
+	osip_generic_param_t *tag = NULL;
+
+	osip_to_get_tag(request->to, &tag);
+	return status != 100 && tag == NULL;
+}
+
+/* The received fields a response copies (§8.2.6.2), in the order they came. */
+static bool copied_to_response(enum sip_header_kind kind)
+{
+	return kind == SIP_HEADER_VIA || kind == SIP_HEADER_FROM || kind == SIP_HEADER_TO ||
+	       kind == SIP_HEADER_CALL_ID || kind == SIP_HEADER_CSEQ;
+}
+
+char *sip_response_build(const struct sip_message *request, int status, const char *reason,
 			 const char *extra, size_t *len)
 {
-	if (!response_arguments_ok(status, reason, extra) || osip_list_size(&request->vias) <= 0 ||
-	    request->from == NULL || request->to == NULL || request->call_id == NULL ||
-	    request->cseq == NULL)
+	const osip_message_t *parsed = request->osip;
+	if (!response_arguments_ok(status, reason, extra) || osip_list_size(&parsed->vias) <= 0 ||
+	    parsed->from == NULL || parsed->to == NULL || parsed->call_id == NULL ||
+	    parsed->cseq == NULL)
 		return NULL;
 
 	struct text text = { 0 };
-	char status_line[32];
-	snprintf(status_line, sizeof(status_line), "SIP/2.0 %d ", status);
-	text_add_string(&text, status_line);
-	text_add_string(&text, reason);
-	text_add_string(&text, "\r\n");
-
-	osip_list_iterator_t iterator;
-	osip_list_t *vias = (osip_list_t *)&request->vias;
-	char *value = NULL;
-	int result;
-	for (osip_via_t *via = osip_list_get_first(vias, &iterator); via != NULL;
-	     via = osip_list_get_next(&iterator)) {
-		result = osip_via_to_str(via, &value);
-		text_add_header(&text, "Via", result, &value);
+	text_add_format(&text, "SIP/2.0 %d %s\r\n", status, reason);
+	for (size_t i = 0; i < request->headers.n_fields; i++) {
+		const struct sip_header *field = &request->headers.fields[i];
+		if (!copied_to_response(field->kind))
+			continue;
+		size_t end = field->end;
+		while (end > field->value && is_line_white(request->data[end - 1]))
+			end--;
+		text_add(&text, request->data + field->start, end - field->start);
+		if (field->kind == SIP_HEADER_TO && response_adds_tag(parsed, status)) {
+			char tag[32];
+			response_tag(parsed, tag, sizeof(tag));
+			text_add_format(&text, ";tag=%s", tag);
+		}
+		text_add_string(&text, "\r\n");
 	}
-	result = osip_from_to_str(request->from, &value);
-	text_add_header(&text, "From", result, &value);
-	result = response_to_str(request, status, &value);
-	text_add_header(&text, "To", result, &value);
-	result = osip_call_id_to_str(request->call_id, &value);
-	text_add_header(&text, "Call-ID", result, &value);
-	result = osip_cseq_to_str(request->cseq, &value);
-	text_add_header(&text, "CSeq", result, &value);
 	if (extra != NULL)
 		text_add_string(&text, extra);
-	text_add_string(&text, empty_length_tail);
+	text_add_string(&text, "Content-Length: 0\r\n\r\n");
 	return text_finish(&text, len);
+}
+
+/* Reading */
+
+/* The values of every field of KIND, counted as headers.h splits them. */
+static size_t count_values(const struct sip_message *message, enum sip_header_kind kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < message->headers.n_fields; i++)
+		if (message->headers.fields[i].kind == kind)
+			n += sip_header_values(message->data, &message->headers.fields[i], NULL, 0);
+	return n;
+}
+
+/* The edits remove Via and Route values by their place in the received
+ * text, where routing chose them by their place in osip's lists: the two
+ * must be the same list. */
+static const char *readings_differ(const struct sip_message *message)
+{
+	if (count_values(message, SIP_HEADER_VIA) != (size_t)osip_list_size(&message->osip->vias))
+		return "Ambiguous Via";
+	if (count_values(message, SIP_HEADER_ROUTE) !=
+	    (size_t)osip_list_size(&message->osip->routes))
+		return "Ambiguous Route";
+	return NULL;
+}
+
+struct sip_message *sip_message_read(const char *data, size_t len)
+{
+	struct sip_message *message = calloc(1, sizeof(*message));
+	if (message == NULL)
+		return NULL;
+	message->data = malloc(len ? len : 1);
+	if (message->data == NULL)
+		goto fail;
+	memcpy(message->data, data, len);
+	message->length = len;
+	const char *refusal = NULL;
+	if (sip_headers_index(message->data, len, &message->headers, &refusal) < 0 &&
+	    strcmp(refusal, "Out Of Memory") == 0)
+		goto fail;
+	message->osip = sip_message_parse(message->data, len);
+	if (message->osip == NULL)
+		goto fail;
+	message->refusal = refusal != NULL ? refusal : readings_differ(message);
+	return message;
+fail:
+	sip_message_free(message);
+	return NULL;
+}
+
+void sip_message_free(struct sip_message *message)
+{
+	if (message == NULL)
+		return;
+	osip_message_free(message->osip);
+	sip_headers_clear(&message->headers);
+	free(message->data);
+	free(message);
 }
 
 /* URIs */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "framing.h"
 #include "message.h"
 #include "rewrite.h"
 #include "session.h"
@@ -30,43 +31,49 @@ static void relay_log_peer(uint64_t conn_id, char *out, size_t size)
 		snprintf(out, size, "conn=%" PRIu64 " peer=gone", conn_id);
 }
 
+enum sip_relay_result sip_send(struct conn *target, const char *data, size_t len)
+{
+	char quoted[64];
+
+	if (!sip_frame_is_one_message(data, len)) {
+		log_event(LOG_LEVEL_WARNING, "sip_drop", "conn=%" PRIu64 " peer=%s reason=%s",
+			  conn_id(target), conn_peer(target),
+			  log_quote(quoted, sizeof(quoted), "output is not one message"));
+		return SIP_RELAY_FAILED;
+	}
+	if (sip_conn_role(target) != ROLE_ACCESS && len > conn_output_room(target))
+		return SIP_RELAY_BUSY;
+	return conn_write(target, data, len) < 0 ? SIP_RELAY_FAILED : SIP_RELAY_OK;
+}
+
 int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
-		       const osip_message_t *request, int status, const char *reason,
+		       const struct sip_message *request, int status, const char *reason,
 		       const char *extra)
 {
-	char who[160], quoted[300];
+	char who[160], quoted[300], method[100];
 	struct conn *arrival = conn_find(arrival_id);
+	const osip_message_t *parsed = request->osip;
 	size_t len;
 	(void)context;
 
 	relay_log_peer(arrival_id, who, sizeof(who));
-	log_event(LOG_LEVEL_NOTICE, "sip_reject", "%s method=%.32s status=%d reason=%s", who,
-		  request->sip_method ? request->sip_method : "?", status,
-		  log_quote(quoted, sizeof(quoted), reason));
-	if (MSG_IS_ACK(request))
+	log_event(LOG_LEVEL_NOTICE, "sip_reject", "%s method=%s status=%d reason=%s", who,
+		  log_quote(method, sizeof(method), parsed->sip_method ? parsed->sip_method : "?"),
+		  status, log_quote(quoted, sizeof(quoted), reason));
+	if (MSG_IS_ACK(parsed))
 		return 0; /* an ACK is never answered */
 	char *response = sip_response_build(request, status, reason, extra, &len);
 	if (response == NULL)
 		return -1;
 	if (arrival != NULL && conn_ready(arrival))
-		conn_write(arrival, response, len);
+		sip_send(arrival, response, len);
 	free(response);
 	return 0;
 }
 
-/* After a failed write the request is answered where it came from: the Via
- * we added must go first, or the sender would not recognise the answer. */
-static void relay_remove_our_via(osip_message_t *request)
-{
-	osip_via_t *via = osip_list_get(&request->vias, 0);
-	if (via != NULL) {
-		osip_list_remove(&request->vias, 0);
-		osip_via_free(via);
-	}
-}
-
 enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t arrival_id,
-					enum listener_role arrival_role, osip_message_t *request,
+					enum listener_role arrival_role,
+					const struct sip_message *request,
 					const struct sip_decision *decision, struct conn *target)
 {
 	enum listener_role departure_role = sip_conn_role(target);
@@ -80,10 +87,11 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	uint64_t branch_id = arrival_role == ROLE_INTERNAL ? 0 : arrival_id;
 	char token[FLOW_TOKEN_LEN + 1];
 	char branch[VIA_BRANCH_SIZE];
+	char method[100];
 	size_t len;
 
 	flow_token_seal(&context->flow_key, external_id, token);
-	via_branch_make(&context->flow_key, branch_id, request, branch);
+	via_branch_make(&context->flow_key, branch_id, request->osip, branch);
 	struct sip_request_rewrite rewrite = {
 		.routes_to_pop = decision->routes_to_pop,
 		.arrival = context->edge.hops[arrival_role],
@@ -96,27 +104,13 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 		 * asserted by outsiders never reach the pool. */
 		.strip_identity = arrival_role == ROLE_ACCESS || arrival_role == ROLE_FEDERATION,
 	};
-	if (sip_request_rewrite(request, &rewrite) < 0)
-		return SIP_RELAY_FAILED; /* left unchanged */
-	char *data = sip_message_serialise(request, &len);
-	if (data == NULL) {
-		relay_remove_our_via(request);
+	char *data = sip_request_forward(request, &rewrite, &len);
+	if (data == NULL)
 		return SIP_RELAY_FAILED;
-	}
-	/* A pool link is shared by every user: one that is backed up refuses
-	 * this request rather than being closed for exceeding its limit. */
-	if (!external_target && len > conn_output_room(target)) {
-		free(data);
-		relay_remove_our_via(request);
-		return SIP_RELAY_BUSY;
-	}
-	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%.32s to=%" PRIu64,
-		  config_role_name(arrival_role), arrival_id, request->sip_method, conn_id(target));
-	int written = conn_write(target, data, len);
+	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%s to=%" PRIu64,
+		  config_role_name(arrival_role), arrival_id,
+		  log_quote(method, sizeof(method), request->osip->sip_method), conn_id(target));
+	enum sip_relay_result result = sip_send(target, data, len);
 	free(data);
-	if (written < 0) {
-		relay_remove_our_via(request);
-		return SIP_RELAY_FAILED;
-	}
-	return SIP_RELAY_OK;
+	return result;
 }

@@ -7,10 +7,9 @@
 
 #include <stdint.h>
 
-#include <osipparser2/osip_parser.h>
-
 #include "conn.h"
 #include "context.h"
+#include "message.h"
 #include "routing.h"
 
 /* Is CONN one of the edge's external connections (access or federation)? */
@@ -19,21 +18,27 @@ bool sip_conn_is_external(const struct conn *conn);
 enum sip_relay_result {
 	SIP_RELAY_OK,
 	SIP_RELAY_FAILED, /* could not be rewritten or written: answer 500 */
-	SIP_RELAY_BUSY, /* the pool link's output is full: answer 503 */
+	SIP_RELAY_BUSY, /* a shared link's output is full: answer 503 */
 };
 
-/* Rewrites REQUEST, which arrived on connection ARRIVAL_ID of role
- * ARRIVAL_ROLE, as DECISION says and writes it to TARGET.  When it was not
- * relayed, REQUEST is left as it can be answered (our Via removed). */
+/* Writes one message the edge built to TARGET, after the last check that
+ * it frames as exactly one message (else it is dropped and logged).  A
+ * link that others share (the pool's, a partner's) is never closed for
+ * lack of room: the message is refused (BUSY) instead. */
+enum sip_relay_result sip_send(struct conn *target, const char *data, size_t len);
+
+/* Writes REQUEST, which arrived on connection ARRIVAL_ID of role
+ * ARRIVAL_ROLE, to TARGET with the edits DECISION asks for. */
 enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t arrival_id,
-					enum listener_role arrival_role, osip_message_t *request,
+					enum listener_role arrival_role,
+					const struct sip_message *request,
 					const struct sip_decision *decision, struct conn *target);
 
 /* Answers REQUEST with STATUS REASON (and EXTRA header lines) on connection
  * ARRIVAL_ID if it is still open, and logs the refusal.  An ACK is never
  * answered.  Returns -1 when no response can be built from REQUEST. */
 int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
-		       const osip_message_t *request, int status, const char *reason,
+		       const struct sip_message *request, int status, const char *reason,
 		       const char *extra);
 
 #endif

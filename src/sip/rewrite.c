@@ -4,7 +4,14 @@
  * §5); it has its Max-Forwards counted down, gets the double Record-Route
  * or the Path that keeps later requests coming through the same access
  * connection, and our Via on top (RFC 3261 §16.6); a response loses our
- * Via (§16.7). */
+ * Via (§16.7).
+ *
+ * Each is a line edit on the received bytes: the lines the edge adds go
+ * right after the start line (above every field of the same name, which
+ * is all their order means, RFC 3261 §7.3.1), and each received field is
+ * kept, dropped, or replaced by a line of the edge's own making.  The
+ * start line, the body, and every field not named here go out as they
+ * came, so the next hop reads what the edge's own parser read. */
 #include "rewrite.h"
 
 #include <stdarg.h>
@@ -13,54 +20,151 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 #define MAX_FORWARDS_DEFAULT "70" /* RFC 3261 §16.6 step 3 */
 
-/* A malloc'd string formatted like printf, or NULL. */
-static char *format(const char *pattern, ...) __attribute__((format(printf, 1, 2)));
+/* ---- Field edits -------------------------------------------------------- */
 
-static char *format(const char *pattern, ...)
+enum field_action {
+	FIELD_KEEP,
+	FIELD_DROP,
+	FIELD_FROM_VALUE, /* the field's name, ": ", then from `from` to its end */
+	FIELD_MAX_FORWARDS, /* "Max-Forwards: " and the counted-down value */
+};
+
+struct field_edit {
+	enum field_action action;
+	size_t from; /* FIELD_FROM_VALUE: first byte of the first value kept */
+};
+
+/* Removes the first COUNT values of the fields of KIND, in order: whole
+ * fields while they hold no more than what is left to remove, then the
+ * leading values of the next.  Returns how many could not be removed. */
+static size_t drop_values(const struct sip_message *message, enum sip_header_kind kind,
+			  size_t count, struct field_edit *edits)
 {
-	va_list args;
-	char *text;
-	int len;
-
-	va_start(args, pattern);
-	len = vsnprintf(NULL, 0, pattern, args);
-	va_end(args);
-	if (len < 0)
-		return NULL;
-	text = malloc((size_t)len + 1);
-	if (text == NULL)
-		return NULL;
-	va_start(args, pattern);
-	vsnprintf(text, (size_t)len + 1, pattern, args);
-	va_end(args);
-	return text;
+	for (size_t i = 0; i < message->headers.n_fields && count > 0; i++) {
+		const struct sip_header *field = &message->headers.fields[i];
+		if (field->kind != kind)
+			continue;
+		size_t n = sip_header_values(message->data, field, NULL, 0);
+		if (n <= count) {
+			edits[i].action = FIELD_DROP;
+			count -= n;
+			continue;
+		}
+		/* The values up to the first one kept. */
+		struct sip_value *values = malloc((count + 1) * sizeof(*values));
+		if (values == NULL)
+			return count;
+		sip_header_values(message->data, field, values, count + 1);
+		edits[i] = (struct field_edit){ FIELD_FROM_VALUE, values[count].start };
+		free(values);
+		count = 0;
+	}
+	return count;
 }
 
-/* "host:port", with an IPv6 literal bracketed as URIs and Via need it. */
-static char *format_hop(const struct sip_hop *hop)
+/* The value of a Max-Forwards field: 1..255 (routing answered 0 with 483). */
+static bool max_forwards_value(const struct sip_message *message, const struct sip_header *field,
+			       unsigned *value)
+{
+	struct sip_value span;
+	unsigned result = 0;
+
+	if (sip_header_values(message->data, field, &span, 1) != 1 || span.start == span.end)
+		return false;
+	for (size_t i = span.start; i < span.end; i++) {
+		char c = message->data[i];
+		if (c < '0' || c > '9')
+			return false;
+		result = result * 10 + (unsigned)(c - '0');
+		if (result > 255)
+			return false;
+	}
+	*value = result;
+	return result > 0;
+}
+
+/* Adds one received field to OUT as EDIT says. */
+static void add_field(struct text *out, const struct sip_message *message,
+		      const struct sip_header *field, const struct field_edit *edit)
+{
+	const char *data = message->data;
+	unsigned hops;
+
+	switch (edit->action) {
+	case FIELD_KEEP:
+		text_add(out, data + field->start, field->end + 2 - field->start);
+		return;
+	case FIELD_DROP:
+		return;
+	case FIELD_FROM_VALUE:
+		/* The name as it came, without the white space before its colon. */
+		for (size_t i = field->start; i < field->value - 1 && data[i] != ' ' && data[i] != '\t';
+		     i++)
+			text_add(out, data + i, 1);
+		text_add_string(out, ": ");
+		text_add(out, data + edit->from, field->end + 2 - edit->from);
+		return;
+	case FIELD_MAX_FORWARDS:
+		if (max_forwards_value(message, field, &hops))
+			text_add_format(out, "Max-Forwards: %u\r\n", hops - 1);
+		else
+			out->failed = true;
+		return;
+	}
+}
+
+/* The start line, ADDED (the edge's own lines), the received fields as
+ * EDITS say, Content-Length: 0 when there was none, the blank line and
+ * the body. */
+static char *assemble(const struct sip_message *message, const struct text *added,
+		      const struct field_edit *edits, size_t *len)
+{
+	const struct sip_headers *headers = &message->headers;
+	struct text out = { 0 };
+
+	text_add(&out, message->data, headers->start_line_end + 2);
+	if (added->failed)
+		out.failed = true;
+	else if (added->length > 0)
+		text_add(&out, added->data, added->length);
+	for (size_t i = 0; i < headers->n_fields; i++)
+		add_field(&out, message, &headers->fields[i], &edits[i]);
+	/* Over a stream a message without Content-Length may be refused, and
+	 * its link closed, by the next hop (Kamailio's tcp_accept_no_cl). */
+	if (headers->counts[SIP_HEADER_CONTENT_LENGTH] == 0)
+		text_add_string(&out, "Content-Length: 0\r\n");
+	text_add(&out, message->data + headers->block_end - 2,
+		 message->length - headers->block_end + 2);
+	return text_finish(&out, len);
+}
+
+/* ---- Requests ----------------------------------------------------------- */
+
+/* Adds "<sip:TOKEN@host:port;transport=tls;lr>": our entry for one side,
+ * naming the access connection by its flow token; with OUTBOUND, ";ob"
+ * after "lr"; with SECURE, "<sips:TOKEN@host:port;lr>" (TLS is what sips
+ * means). */
+static void add_own_uri(struct text *text, const char *token, const struct sip_hop *hop,
+			bool outbound, bool secure)
 {
 	bool bracket = strchr(hop->host, ':') != NULL && hop->host[0] != '[';
 
-	return format(bracket ? "[%s]:%u" : "%s:%u", hop->host, (unsigned)hop->port);
+	text_add_format(text, bracket ? "<%s:%s@[%s]:%u;%slr%s>" : "<%s:%s@%s:%u;%slr%s>",
+			secure ? "sips" : "sip", token, hop->host, (unsigned)hop->port,
+			secure ? "" : "transport=tls;", outbound ? ";ob" : "");
 }
 
-/* "<sip:TOKEN@host:port;transport=tls;lr>": our entry for one side, naming
- * the access connection by its flow token; with OUTBOUND, ";ob" after "lr";
- * with SECURE, "<sips:TOKEN@host:port;lr>" (TLS is what sips means). */
-static char *format_own_uri(const char *token, const struct sip_hop *hop, bool outbound,
-			    bool secure)
+static void add_via(struct text *text, const struct sip_hop *hop, const char *branch)
 {
-	char *hostport = format_hop(hop);
-	char *uri;
+	bool bracket = strchr(hop->host, ':') != NULL && hop->host[0] != '[';
 
-	if (hostport == NULL)
-		return NULL;
-	uri = format("<%s:%s@%s;%slr%s>", secure ? "sips" : "sip", token, hostport,
-		     secure ? "" : "transport=tls;", outbound ? ";ob" : "");
-	free(hostport);
-	return uri;
+	text_add_format(text, bracket ? "Via: SIP/2.0/TLS [%s]:%u;branch=%s\r\n"
+				      : "Via: SIP/2.0/TLS %s:%u;branch=%s\r\n",
+			hop->host, (unsigned)hop->port, branch);
 }
 
 static bool is_sips(const osip_uri_t *uri)
@@ -68,139 +172,13 @@ static bool is_sips(const osip_uri_t *uri)
 	return uri != NULL && uri->scheme != NULL && osip_strcasecmp(uri->scheme, "sips") == 0;
 }
 
-/* RFC 3261 §16.6 step 4: when the Request-URI or the next Route is a SIPS
- * URI, the Record-Route entries must be SIPS URIs too. */
-static bool wants_sips(const osip_message_t *request)
+/* RFC 3261 §16.6 step 4: when the Request-URI or the next Route (the first
+ * one left after ours are popped) is a SIPS URI, the Record-Route entries
+ * must be SIPS URIs too. */
+static bool wants_sips(const osip_message_t *request, unsigned routes_to_pop)
 {
-	const osip_route_t *next = osip_list_get(&request->routes, 0);
+	const osip_route_t *next = osip_list_get(&request->routes, (int)routes_to_pop);
 	return is_sips(request->req_uri) || (next != NULL && is_sips(next->url));
-}
-
-/* ---- Requests ----------------------------------------------------------- */
-
-static void pop_routes(osip_message_t *request, unsigned count)
-{
-	for (unsigned i = 0; i < count; i++) {
-		osip_route_t *route = osip_list_get(&request->routes, 0);
-
-		osip_list_remove(&request->routes, 0);
-		osip_route_free(route);
-	}
-}
-
-/* RFC 3325 §5: the headers by which a request asserts who sent it.  Only
- * the pool, which authenticated the user, may assert one; the pool trusts
- * whatever reaches it from the edge, so an outsider's are removed here.
- * osip keeps all three among the unknown headers, one entry per value (it
- * splits comma lists of the first two), named as the sender spelled them. */
-static const char *const identity_headers[] = {
-	"P-Asserted-Identity",
-	"P-Preferred-Identity",
-	"Remote-Party-ID",
-};
-
-static bool is_identity_header(const osip_header_t *header)
-{
-	if (header->hname == NULL)
-		return false;
-	for (size_t i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++) {
-		if (strcasecmp(header->hname, identity_headers[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void strip_identity(osip_message_t *request)
-{
-	int i = 0;
-
-	while (i < osip_list_size(&request->headers)) {
-		osip_header_t *header = osip_list_get(&request->headers, i);
-
-		if (header != NULL && is_identity_header(header)) {
-			osip_list_remove(&request->headers, i);
-			osip_header_free(header);
-		} else {
-			i++;
-		}
-	}
-}
-
-/* Parses a Max-Forwards value 1..255 (0 was refused by routing with 483). */
-static int parse_max_forwards(const char *text, unsigned *value)
-{
-	unsigned result = 0;
-
-	if (text == NULL || text[0] == '\0')
-		return -1;
-	for (const char *c = text; *c != '\0'; c++) {
-		if (*c < '0' || *c > '9')
-			return -1;
-		result = result * 10 + (unsigned)(*c - '0');
-		if (result > 255)
-			return -1;
-	}
-	if (result == 0)
-		return -1;
-	*value = result;
-	return 0;
-}
-
-/* The first Max-Forwards header, or NULL. */
-static osip_header_t *max_forwards_header(const osip_message_t *request)
-{
-	osip_header_t *header = NULL;
-
-	if (osip_message_get_max_forwards(request, 0, &header) < 0)
-		return NULL;
-	return header;
-}
-
-static int count_down_max_forwards(osip_header_t *header)
-{
-	char text[4];
-	char *copy;
-	unsigned value;
-
-	if (parse_max_forwards(header->hvalue, &value) != 0)
-		return -1;
-	snprintf(text, sizeof(text), "%u", value - 1);
-	copy = osip_strdup(text);
-	if (copy == NULL)
-		return -1;
-	osip_free(header->hvalue);
-	header->hvalue = copy;
-	return 0;
-}
-
-/* Puts the Record-Route entry for one side on top of the list. */
-static int push_record_route(osip_message_t *request, const char *token, const struct sip_hop *hop,
-			     bool secure)
-{
-	osip_record_route_t *record_route = NULL;
-	char *text = format_own_uri(token, hop, false, secure);
-	int result = -1;
-
-	if (text != NULL && osip_record_route_init(&record_route) == OSIP_SUCCESS) {
-		if (osip_record_route_parse(record_route, text) == OSIP_SUCCESS &&
-		    osip_list_add(&request->record_routes, record_route, 0) >= 0)
-			result = 0;
-		else
-			osip_record_route_free(record_route);
-	}
-	free(text);
-	return result;
-}
-
-/* RFC 5658 double Record-Route: the arrival side's entry first, then the
- * departure side's above it, so the next hop reads departure, arrival and
- * each UA's route set reaches us on its own side first. */
-static int add_record_route(osip_message_t *request, const struct sip_request_rewrite *rewrite)
-{
-	bool secure = wants_sips(request);
-	if (push_record_route(request, rewrite->flow_token, &rewrite->arrival, secure) != 0)
-		return -1;
-	return push_record_route(request, rewrite->flow_token, &rewrite->departure, secure);
 }
 
 /* Whether the REGISTER comes from an outbound client (RFC 5626 §4.2): one
@@ -219,99 +197,88 @@ static bool registers_outbound(const osip_message_t *request)
 	return false;
 }
 
-/* Path (RFC 3327): ours above any Path already present, since a registrar
- * reads them top down as the route back to the user.  osip keeps Path among
- * the unknown headers in their order, so ours goes first among those.  For
- * an outbound client it carries "ob" (RFC 5626 §5.1): the registrar then
- * keeps the binding as one flow of that instance, beside its others (§6),
- * and our 430 for a dead flow makes the pool try the next one. */
-static int add_path(osip_message_t *request, const struct sip_request_rewrite *rewrite)
+/* Our Via on top, then the RFC 5658 double Record-Route: the departure
+ * side's entry above the arrival side's, so the next hop reads departure,
+ * arrival and each UA's route set reaches us on its own side first.  Then
+ * Path (RFC 3327), above any Path already present, since a registrar reads
+ * them top down as the route back to the user; for an outbound client it
+ * carries "ob" (RFC 5626 §5.1): the registrar then keeps the binding as one
+ * flow of that instance, beside its others (§6), and our 430 for a dead
+ * flow makes the pool try the next one. */
+static void add_own_lines(struct text *text, const struct sip_message *request,
+			  const struct sip_request_rewrite *rewrite)
 {
-	char *text = format_own_uri(rewrite->flow_token, &rewrite->departure,
-				    registers_outbound(request), false);
-	int result;
-
-	if (text == NULL)
-		return -1;
-	result = osip_message_set_topheader(request, "Path", text) == OSIP_SUCCESS ? 0 : -1;
-	free(text);
-	return result;
-}
-
-static int push_via(osip_message_t *request, const struct sip_request_rewrite *rewrite)
-{
-	osip_via_t *via = NULL;
-	char *hostport = format_hop(&rewrite->departure);
-	char *text = hostport != NULL
-			     ? format("SIP/2.0/TLS %s;branch=%s", hostport, rewrite->branch)
-			     : NULL;
-	int result = -1;
-
-	if (text != NULL && osip_via_init(&via) == OSIP_SUCCESS) {
-		if (osip_via_parse(via, text) == OSIP_SUCCESS &&
-		    osip_list_add(&request->vias, via, 0) >= 0)
-			result = 0;
-		else
-			osip_via_free(via);
+	add_via(text, &rewrite->departure, rewrite->branch);
+	if (rewrite->record_route) {
+		bool secure = wants_sips(request->osip, rewrite->routes_to_pop);
+		text_add_string(text, "Record-Route: ");
+		add_own_uri(text, rewrite->flow_token, &rewrite->departure, false, secure);
+		text_add_string(text, "\r\nRecord-Route: ");
+		add_own_uri(text, rewrite->flow_token, &rewrite->arrival, false, secure);
+		text_add_string(text, "\r\n");
 	}
-	free(text);
-	free(hostport);
-	return result;
+	if (rewrite->add_path) {
+		text_add_string(text, "Path: ");
+		add_own_uri(text, rewrite->flow_token, &rewrite->departure,
+			    registers_outbound(request->osip), false);
+		text_add_string(text, "\r\n");
+	}
 }
 
-/* What may make the rewrite fail is checked before anything changes, so a
- * refused request is left as it came (but for running out of memory). */
-static bool request_rewritable(const osip_message_t *request,
+static bool request_rewritable(const struct sip_message *request,
 			       const struct sip_request_rewrite *rewrite)
 {
-	osip_header_t *max_forwards = max_forwards_header(request);
-	unsigned value;
-
-	if ((size_t)osip_list_size(&request->routes) < rewrite->routes_to_pop)
-		return false;
-	if (max_forwards != NULL && parse_max_forwards(max_forwards->hvalue, &value) != 0)
-		return false;
 	if ((rewrite->record_route || rewrite->add_path) && rewrite->flow_token == NULL)
 		return false;
-	return rewrite->departure.host != NULL && rewrite->branch != NULL &&
-	       (!rewrite->record_route || rewrite->arrival.host != NULL);
+	return request->refusal == NULL && rewrite->departure.host != NULL &&
+	       rewrite->branch != NULL && (!rewrite->record_route || rewrite->arrival.host != NULL);
 }
 
-int sip_request_rewrite(osip_message_t *request, const struct sip_request_rewrite *rewrite)
+char *sip_request_forward(const struct sip_message *request,
+			  const struct sip_request_rewrite *rewrite, size_t *len)
 {
-	osip_header_t *max_forwards;
+	const struct sip_headers *headers = &request->headers;
 
 	if (!request_rewritable(request, rewrite))
-		return -1;
-	/* osip serialises from its cached text unless told the structure changed. */
-	osip_message_force_update(request);
-	pop_routes(request, rewrite->routes_to_pop);
-	if (rewrite->strip_identity)
-		strip_identity(request);
-	max_forwards = max_forwards_header(request);
-	if (max_forwards != NULL) {
-		if (count_down_max_forwards(max_forwards) != 0)
-			return -1;
-	} else if (osip_message_set_max_forwards(request, MAX_FORWARDS_DEFAULT) != OSIP_SUCCESS) {
-		return -1;
+		return NULL;
+	struct field_edit *edits = calloc(headers->n_fields ? headers->n_fields : 1, sizeof(*edits));
+	if (edits == NULL)
+		return NULL;
+	struct text added = { 0 };
+	add_own_lines(&added, request, rewrite);
+	for (size_t i = 0; i < headers->n_fields; i++) {
+		enum sip_header_kind kind = headers->fields[i].kind;
+		if (kind == SIP_HEADER_MAX_FORWARDS)
+			edits[i].action = FIELD_MAX_FORWARDS;
+		else if (kind == SIP_HEADER_IDENTITY && rewrite->strip_identity)
+			edits[i].action = FIELD_DROP;
 	}
-	if (rewrite->record_route && add_record_route(request, rewrite) != 0)
-		return -1;
-	if (rewrite->add_path && add_path(request, rewrite) != 0)
-		return -1;
-	return push_via(request, rewrite);
+	if (headers->counts[SIP_HEADER_MAX_FORWARDS] == 0)
+		text_add_string(&added, "Max-Forwards: " MAX_FORWARDS_DEFAULT "\r\n");
+
+	char *out = NULL;
+	if (drop_values(request, SIP_HEADER_ROUTE, rewrite->routes_to_pop, edits) == 0)
+		out = assemble(request, &added, edits, len);
+	free(added.data);
+	free(edits);
+	return out;
 }
 
 /* ---- Responses ---------------------------------------------------------- */
 
-int sip_response_rewrite(osip_message_t *response)
+char *sip_response_forward(const struct sip_message *response, size_t *len)
 {
-	osip_via_t *via = osip_list_get(&response->vias, 0);
+	const struct sip_headers *headers = &response->headers;
 
-	if (via == NULL)
-		return -1;
-	osip_list_remove(&response->vias, 0);
-	osip_via_free(via);
-	osip_message_force_update(response);
-	return 0;
+	if (response->refusal != NULL || headers->counts[SIP_HEADER_VIA] == 0)
+		return NULL;
+	struct field_edit *edits = calloc(headers->n_fields, sizeof(*edits));
+	if (edits == NULL)
+		return NULL;
+	struct text added = { 0 };
+	char *out = NULL;
+	if (drop_values(response, SIP_HEADER_VIA, 1, edits) == 0)
+		out = assemble(response, &added, edits, len);
+	free(edits);
+	return out;
 }

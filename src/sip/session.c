@@ -41,7 +41,7 @@ struct sip_session {
 	bool awaiting_body;
 	/* Open federation: while the edges of a From domain are looked up, its
 	 * request waits here and reading stops, so requests keep their order. */
-	osip_message_t *waiting;
+	struct sip_message *waiting;
 	struct dns_query *discovery;
 	char *discovered_domain;
 	char **discovered; /* its SRV targets that lie inside it */
@@ -71,8 +71,8 @@ static void session_fail(struct sip_session *session, const char *reason)
 	conn_close(session->conn, reason);
 }
 
-static void session_reply(struct sip_session *session, const osip_message_t *request, int status,
-			  const char *reason, const char *extra)
+static void session_reply(struct sip_session *session, const struct sip_message *request,
+			  int status, const char *reason, const char *extra)
 {
 	/* Without Via, From, To, Call-ID and CSeq no response can be matched:
 	 * a peer sending such requests is not speaking SIP. */
@@ -81,7 +81,7 @@ static void session_reply(struct sip_session *session, const osip_message_t *req
 		session_fail(session, "unanswerable request");
 }
 
-static void session_relay(struct sip_session *session, osip_message_t *request,
+static void session_relay(struct sip_session *session, const struct sip_message *request,
 			  const struct sip_decision *decision, struct conn *target)
 {
 	switch (sip_relay_request(session->context, conn_id(session->conn), session->role, request,
@@ -92,7 +92,9 @@ static void session_relay(struct sip_session *session, osip_message_t *request,
 		session_reply(session, request, 500, "Cannot Relay Request", NULL);
 		break;
 	case SIP_RELAY_BUSY:
-		session_reply(session, request, 503, "Pool Busy", "Retry-After: 1\r\n");
+		session_reply(session, request, 503,
+			      sip_conn_role(target) == ROLE_INTERNAL ? "Pool Busy" : "Partner Busy",
+			      "Retry-After: 1\r\n");
 		break;
 	}
 }
@@ -111,7 +113,7 @@ static void session_peer(const struct sip_session *session, struct sip_peer *pee
 }
 
 /* A partner over its message rate gets 503 with the time a token frees up. */
-static bool session_within_rate(struct sip_session *session, const osip_message_t *request,
+static bool session_within_rate(struct sip_session *session, const struct sip_message *request,
 				const struct partner_config *partner)
 {
 	struct sip_context *context = session->context;
@@ -138,7 +140,7 @@ static void session_remember_binding(struct sip_session *session, const char *do
 		session->n_bound++;
 }
 
-static void session_to_pool(struct sip_session *session, osip_message_t *request,
+static void session_to_pool(struct sip_session *session, const struct sip_message *request,
 			    const struct sip_decision *decision)
 {
 	struct sip_context *context = session->context;
@@ -160,19 +162,24 @@ static void session_to_pool(struct sip_session *session, osip_message_t *request
 	session_relay(session, request, decision, target);
 }
 
-static void session_discover(struct sip_session *session, osip_message_t *request,
+static void session_discover(struct sip_session *session, struct sip_message *request,
 			     const char *domain);
 
 /* Routes REQUEST, which it takes over. */
-static void session_route(struct sip_session *session, osip_message_t *request)
+static void session_route(struct sip_session *session, struct sip_message *request)
 {
 	struct sip_context *context = session->context;
 	struct sip_decision decision;
 	struct sip_peer peer;
 	struct conn *target;
 
+	if (request->refusal != NULL) {
+		session_reply(session, request, 400, request->refusal, NULL);
+		sip_message_free(request);
+		return;
+	}
 	session_peer(session, &peer);
-	sip_route_request(request, &peer, &context->edge, &decision);
+	sip_route_request(request->osip, &peer, &context->edge, &decision);
 	switch (decision.action) {
 	case SIP_ACTION_REPLY:
 		session_reply(session, request, decision.status, decision.reason, NULL);
@@ -205,7 +212,7 @@ static void session_route(struct sip_session *session, osip_message_t *request)
 				     &decision);
 		return;
 	}
-	osip_message_free(request);
+	sip_message_free(request);
 }
 
 /* ---- open federation: finding a domain's edges ---- */
@@ -225,7 +232,7 @@ static void session_on_discovered(void *arg, enum dns_status status,
 				  const struct dns_target *targets, size_t n)
 {
 	struct sip_session *session = arg;
-	osip_message_t *request = session->waiting;
+	struct sip_message *request = session->waiting;
 	struct partner_targets found = { 0 };
 
 	session->discovery = NULL;
@@ -247,7 +254,7 @@ static void session_on_discovered(void *arg, enum dns_status status,
 	conn_set_reading(session->conn, true);
 }
 
-static void session_discover(struct sip_session *session, osip_message_t *request,
+static void session_discover(struct sip_session *session, struct sip_message *request,
 			     const char *domain)
 {
 	char name[300];
@@ -257,7 +264,7 @@ static void session_discover(struct sip_session *session, osip_message_t *reques
 	snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, domain);
 	if (session->discovered_domain == NULL || session->context->dns == NULL) {
 		session_reply(session, request, 500, "Cannot Look Up Domain", NULL);
-		osip_message_free(request);
+		sip_message_free(request);
 		return;
 	}
 	session->waiting = request;
@@ -270,13 +277,17 @@ static void session_discover(struct sip_session *session, osip_message_t *reques
 
 /* ---- responses ---- */
 
-static void session_on_response(struct sip_session *session, osip_message_t *response)
+static void session_on_response(struct sip_session *session, const struct sip_message *response)
 {
 	struct sip_context *context = session->context;
 	struct sip_decision decision;
 	size_t len;
 
-	sip_route_response(response, session->role, &context->edge, &decision);
+	if (response->refusal != NULL) {
+		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", response->refusal);
+		return;
+	}
+	sip_route_response(response->osip, session->role, &context->edge, &decision);
 	if (decision.action != SIP_ACTION_TO_CONN) {
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
 		return;
@@ -290,14 +301,22 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "connection gone");
 		return;
 	}
-	if (sip_response_rewrite(response) < 0) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "no Via to remove");
+	char *data = sip_response_forward(response, &len);
+	if (data == NULL) {
+		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "cannot remove our Via");
 		return;
 	}
-	char *data = sip_message_serialise(response, &len);
-	if (data != NULL && conn_write(target, data, len) < 0)
+	switch (sip_send(target, data, len)) {
+	case SIP_RELAY_OK:
+		break;
+	case SIP_RELAY_BUSY:
+		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "", "next hop busy");
+		break;
+	case SIP_RELAY_FAILED:
 		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "",
 			    "output to the next hop failed");
+		break;
+	}
 	free(data);
 }
 
@@ -308,25 +327,25 @@ static void session_on_response(struct sip_session *session, osip_message_t *res
 static void session_refuse_block(struct sip_session *session, const char *data, size_t len,
 				 int status, const char *reason)
 {
-	osip_message_t *message = sip_message_parse(data, len);
-	if (message != NULL && MSG_IS_REQUEST(message))
+	struct sip_message *message = sip_message_read(data, len);
+	if (message != NULL && MSG_IS_REQUEST(message->osip))
 		session_reply(session, message, status, reason, NULL);
-	osip_message_free(message);
+	sip_message_free(message);
 }
 
 static void session_on_message(struct sip_session *session, const char *data, size_t len)
 {
-	osip_message_t *message = sip_message_parse(data, len);
+	struct sip_message *message = sip_message_read(data, len);
 	if (message == NULL) {
 		session_fail(session, "unparseable message");
 		return;
 	}
-	if (MSG_IS_REQUEST(message)) {
+	if (MSG_IS_REQUEST(message->osip)) {
 		session_route(session, message);
 		return;
 	}
 	session_on_response(session, message);
-	osip_message_free(message);
+	sip_message_free(message);
 }
 
 static void session_wait_for_more(struct sip_session *session, size_t len, size_t wait_for)
@@ -393,6 +412,9 @@ static size_t session_on_frame(struct sip_session *session, const char *data, si
 	case SIP_FRAME_HEADER_TOO_LARGE:
 		session_fail(session, "header too large");
 		return 0;
+	case SIP_FRAME_MALFORMED:
+		session_fail(session, frame.reason);
+		return 0;
 	}
 	return 0;
 }
@@ -456,7 +478,7 @@ static void session_free(struct sip_session *session)
 		address_count_release(session->context->per_address,
 				      (const struct sockaddr *)&session->source);
 	dns_cancel(session->discovery);
-	osip_message_free(session->waiting);
+	sip_message_free(session->waiting);
 	session_forget_discovery(session);
 	for (size_t i = 0; i < session->n_bound; i++)
 		free(session->bound[i]);
