@@ -140,8 +140,8 @@ static void link_refuse(struct partner_link *link, uint64_t arrival_id,
 
 /* ---- the waiting queue ---- */
 
-static void link_enqueue(struct partner_link *link, uint64_t arrival_id, struct sip_message *request,
-			 const struct sip_decision *decision)
+static void link_enqueue(struct partner_link *link, uint64_t arrival_id,
+			 struct sip_message *request, const struct sip_decision *decision)
 {
 	struct waiting_request *waiting = calloc(1, sizeof(*waiting));
 	if (waiting == NULL) {

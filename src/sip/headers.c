@@ -219,7 +219,8 @@ int sip_headers_index(const char *data, size_t len, struct sip_headers *headers,
 	*reason = NULL;
 	headers->start_line_end = line_end(data, len, 0);
 	size_t start_end = headers->start_line_end;
-	if (start_end >= len || !(request_line_ok(data, start_end) || status_line_ok(data, start_end)))
+	if (start_end >= len ||
+	    !(request_line_ok(data, start_end) || status_line_ok(data, start_end)))
 		*reason = "Bad Start Line";
 	else if (start_end + 2 < len && is_blank(data[start_end + 2]))
 		*reason = "Folded Start Line";

@@ -102,8 +102,8 @@ static void add_field(struct text *out, const struct sip_message *message,
 		return;
 	case FIELD_FROM_VALUE:
 		/* The name as it came, without the white space before its colon. */
-		for (size_t i = field->start; i < field->value - 1 && data[i] != ' ' && data[i] != '\t';
-		     i++)
+		for (size_t i = field->start;
+		     i < field->value - 1 && data[i] != ' ' && data[i] != '\t'; i++)
 			text_add(out, data + i, 1);
 		text_add_string(out, ": ");
 		text_add(out, data + edit->from, field->end + 2 - edit->from);
@@ -162,8 +162,9 @@ static void add_via(struct text *text, const struct sip_hop *hop, const char *br
 {
 	bool bracket = strchr(hop->host, ':') != NULL && hop->host[0] != '[';
 
-	text_add_format(text, bracket ? "Via: SIP/2.0/TLS [%s]:%u;branch=%s\r\n"
-				      : "Via: SIP/2.0/TLS %s:%u;branch=%s\r\n",
+	text_add_format(text,
+			bracket ? "Via: SIP/2.0/TLS [%s]:%u;branch=%s\r\n"
+				: "Via: SIP/2.0/TLS %s:%u;branch=%s\r\n",
 			hop->host, (unsigned)hop->port, branch);
 }
 
@@ -241,7 +242,8 @@ char *sip_request_forward(const struct sip_message *request,
 
 	if (!request_rewritable(request, rewrite))
 		return NULL;
-	struct field_edit *edits = calloc(headers->n_fields ? headers->n_fields : 1, sizeof(*edits));
+	struct field_edit *edits =
+		calloc(headers->n_fields ? headers->n_fields : 1, sizeof(*edits));
 	if (edits == NULL)
 		return NULL;
 	struct text added = { 0 };

@@ -142,33 +142,104 @@ START_TEST(test_body_bytes_are_not_headers)
 }
 END_TEST
 
-START_TEST(test_lf_line_ends)
+static void assert_body_len(const char *length_header, size_t body_len);
+
+/* A message whose extra header line HEADER is accepted. */
+static void assert_body_len_in(const char *header)
 {
-	static const char message[] = "MESSAGE sip:bob@example.test SIP/2.0\n"
+	char line[256];
+	snprintf(line, sizeof(line), "%sContent-Length: 0\r\n", header);
+	assert_body_len(line, 0);
+}
+
+/* Line ends are CRLF only: a bare LF or CR, or a control byte, is where
+ * another parser could cut the stream differently. */
+static void assert_malformed(const char *text, size_t len, const char *reason)
+{
+	struct sip_frame frame;
+
+	ck_assert_msg(sip_frame_next(text, len, &default_limits, &frame) == SIP_FRAME_MALFORMED,
+		      "not MALFORMED: %.*s", (int)len, text);
+	ck_assert_str_eq(frame.reason, reason);
+	ck_assert_uint_eq(frame.total, 0);
+}
+
+START_TEST(test_lf_line_ends_refused)
+{
+	static const char lf_only[] = "MESSAGE sip:bob@example.test SIP/2.0\n"
 				      "Via: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK1\n"
 				      "Content-Length: 3\n"
 				      "\n"
 				      "abc";
-	struct sip_frame frame;
+	static const char mixed[] = "OPTIONS sip:bob@example.test SIP/2.0\r\n"
+				    "l: 2\n"
+				    "\r\n"
+				    "ab";
+	static const char lf_blank[] = "OPTIONS sip:bob@example.test SIP/2.0\r\n"
+				       "l: 0\r\n"
+				       "\n";
 
-	ck_assert_int_eq(frame_text(message, &frame), SIP_FRAME_MESSAGE);
-	ck_assert_uint_eq(frame.header_len, strlen(message) - 3);
-	ck_assert_uint_eq(frame.body_len, 3);
-	ck_assert_uint_eq(frame.total, strlen(message));
+	assert_malformed(lf_only, strlen(lf_only), "bare LF");
+	assert_malformed(mixed, strlen(mixed), "bare LF");
+	assert_malformed(lf_blank, strlen(lf_blank), "bare LF");
+	/* Refused as soon as seen, before the header block ends. */
+	assert_malformed("OPTIONS sip:bob@example.test SIP/2.0\nVia", 40, "bare LF");
+	assert_malformed("\nOPTIONS", 8, "bare LF");
 }
 END_TEST
 
-START_TEST(test_mixed_line_ends)
+START_TEST(test_bare_cr_and_control_bytes_refused)
 {
-	static const char message[] = "OPTIONS sip:bob@example.test SIP/2.0\r\n"
-				      "l: 2\n"
-				      "\r\n"
-				      "ab";
+	static const char nul[] = "OPTIONS sip:bob@example.test SIP/2.0\r\nX: a\0b\r\n\r\n";
+
+	assert_malformed("OPTIONS sip:bob@example.test SIP/2.0\r\nX: a\rb\r\n\r\n", 48, "bare CR");
+	assert_malformed("OPTIONS sip:bob@example.test SIP/2.0\r\nX: a\r\r\n\r\n", 48, "bare CR");
+	assert_malformed("\r\r\n", 3, "bare CR");
+	assert_malformed(nul, sizeof(nul) - 1, "NUL byte");
+	assert_malformed("OPTIONS sip:bob@example.test SIP/2.0\r\nX: \x1b[31m\r\n\r\n", 49,
+			 "control character");
+	assert_malformed("OPTIONS sip:bob@example.test SIP/2.0\r\nX: \x7f\r\n\r\n", 45,
+			 "control character");
+	/* A tab is white space, and bytes over 0x7f are UTF-8 text. */
+	assert_body_len_in("X: a\tb \xc3\xa9\r\n");
+}
+END_TEST
+
+START_TEST(test_body_may_hold_any_byte)
+{
+	static const char text[] = "MESSAGE sip:bob@example.test SIP/2.0\r\n"
+				   "Content-Length: 6\r\n"
+				   "\r\n"
+				   "\0\r\n\n\r\x1b";
 	struct sip_frame frame;
 
-	ck_assert_int_eq(frame_text(message, &frame), SIP_FRAME_MESSAGE);
-	ck_assert_uint_eq(frame.header_len, strlen(message) - 2);
-	ck_assert_uint_eq(frame.body_len, 2);
+	ck_assert_int_eq(sip_frame_next(text, sizeof(text) - 1, &default_limits, &frame),
+			 SIP_FRAME_MESSAGE);
+	ck_assert_uint_eq(frame.body_len, 6);
+}
+END_TEST
+
+START_TEST(test_one_message_check)
+{
+	static const char one[] = "MESSAGE sip:bob@example.test SIP/2.0\r\nl: 2\r\n\r\nhi";
+	static const char two[] = "MESSAGE sip:bob@example.test SIP/2.0\r\nl: 0\r\n\r\n"
+				  "MESSAGE sip:bob@example.test SIP/2.0\r\nl: 0\r\n\r\n";
+	static const char glued[] = "MESSAGE sip:bob@example.test SIP/2.0\r\n"
+				    "Content-Type: Content-Length: 2\r\n\r\nhi";
+
+	ck_assert(sip_frame_is_one_message(one, sizeof(one) - 1));
+	ck_assert(!sip_frame_is_one_message(one, sizeof(one) - 2));
+	ck_assert(!sip_frame_is_one_message(two, sizeof(two) - 1));
+	/* The review's glued header: no Content-Length, so "hi" is left over. */
+	ck_assert(!sip_frame_is_one_message(glued, sizeof(glued) - 1));
+	ck_assert(!sip_frame_is_one_message("\r\n\r\n", 4));
+	ck_assert(!sip_frame_is_one_message("", 0));
+	/* Larger than any input limit, still one message. */
+	struct text big = { 0 };
+	text_add(&big, "MESSAGE sip:bob@example.test SIP/2.0\r\nl: 300000\r\n\r\n");
+	text_add_repeated(&big, 'x', 300000);
+	ck_assert(sip_frame_is_one_message(big.data, big.len));
+	free(big.data);
 }
 END_TEST
 
@@ -247,8 +318,9 @@ END_TEST
 
 START_TEST(test_repeated_length)
 {
-	assert_body_len("Content-Length: 5\r\nContent-Length: 5\r\n", 5);
-	assert_body_len("Content-Length: 5\r\nl: 005\r\n", 5);
+	/* Even an equal second value: another stack may take only one. */
+	assert_bad_length("Content-Length: 5\r\nContent-Length: 5\r\n");
+	assert_bad_length("Content-Length: 5\r\nl: 005\r\n");
 	assert_bad_length("Content-Length: 5\r\nContent-Length: 6\r\n");
 	assert_bad_length("l: 0\r\nContent-Length: 1\r\n");
 }
@@ -538,9 +610,6 @@ START_TEST(test_skip)
 	ck_assert_uint_eq(frame.total, 2);
 	ck_assert_int_eq(frame_text("\r\n\n", &frame), SIP_FRAME_SKIP);
 	ck_assert_uint_eq(frame.total, 2);
-	/* A bare LF, as LF line ends are accepted. */
-	ck_assert_int_eq(frame_text("\nOPTIONS", &frame), SIP_FRAME_SKIP);
-	ck_assert_uint_eq(frame.total, 1);
 }
 END_TEST
 
@@ -569,8 +638,10 @@ static Suite *framing_suite(void)
 	tcase_add_test(messages, test_split_byte_by_byte);
 	tcase_add_test(messages, test_two_messages_back_to_back);
 	tcase_add_test(messages, test_body_bytes_are_not_headers);
-	tcase_add_test(messages, test_lf_line_ends);
-	tcase_add_test(messages, test_mixed_line_ends);
+	tcase_add_test(messages, test_lf_line_ends_refused);
+	tcase_add_test(messages, test_bare_cr_and_control_bytes_refused);
+	tcase_add_test(messages, test_body_may_hold_any_byte);
+	tcase_add_test(messages, test_one_message_check);
 	suite_add_tcase(suite, messages);
 
 	TCase *length = tcase_create("content-length");

@@ -357,9 +357,9 @@ static void assert_read_refusal(const char *text, const char *refusal)
 
 START_TEST(test_read_keeps_bytes)
 {
-	static const char text[] = REQUEST_LINE "v: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK1\r\n"
-				   HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-				   "Content-Type: text/plain;x\r\nl: 5\r\n\r\nhello";
+	static const char text[] = REQUEST_LINE
+		"v: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK1\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		"Content-Type: text/plain;x\r\nl: 5\r\n\r\nhello";
 	struct sip_message *message = read_text(text);
 
 	ck_assert_ptr_null(message->refusal);
@@ -376,22 +376,24 @@ END_TEST
 START_TEST(test_read_refuses_two_readings)
 {
 	/* osip ignores an empty value after a comma; the edits would count it. */
-	assert_read_refusal(REQUEST_LINE "Via: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK1,\r\n" HDR_FROM
-				    HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
-			    "Ambiguous Via");
-	assert_read_refusal(REQUEST_LINE HDR_VIA "Route: <sip:a@192.0.2.9;lr>,\r\n" HDR_FROM HDR_TO
+	assert_read_refusal(REQUEST_LINE
+			    "Via: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK1,\r\n" HDR_FROM HDR_TO
 				    HDR_CALL_ID HDR_CSEQ HDR_END,
-			    "Ambiguous Route");
+			    "Ambiguous Via");
+	assert_read_refusal(
+		REQUEST_LINE HDR_VIA
+		"Route: <sip:a@192.0.2.9;lr>,\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
+		"Ambiguous Route");
 	/* osip reads the first of two, another stack may read the last (two
 	 * From, To or Content-Type osip refuses itself). */
 	assert_read_refusal(REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
 			    "Max-Forwards: 70\r\nMax-Forwards: 69\r\n" HDR_END,
 			    "Duplicate Max-Forwards");
 	assert_read_refusal("INV(ITE sip:bob@example.test SIP/2.0\r\n" HDR_VIA HDR_FROM HDR_TO
-			    HDR_CALL_ID HDR_CSEQ HDR_END,
+				    HDR_CALL_ID HDR_CSEQ HDR_END,
 			    "Bad Start Line");
-	assert_read_refusal(REQUEST_LINE HDR_VIA "X(y): z\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-				    HDR_END,
+	assert_read_refusal(REQUEST_LINE HDR_VIA
+			    "X(y): z\r\n" HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ HDR_END,
 			    "Bad Header Name");
 }
 END_TEST
@@ -522,8 +524,8 @@ START_TEST(test_response_keeps_tag)
 	free(text);
 
 	/* The To line as received, trailing white space and compact name too. */
-	text = build(REQUEST_LINE HDR_VIA HDR_FROM "t:  <sip:bob@example.test> \r\n" HDR_CALL_ID
-			     HDR_CSEQ HDR_END,
+	text = build(REQUEST_LINE HDR_VIA HDR_FROM
+		     "t:  <sip:bob@example.test> \r\n" HDR_CALL_ID HDR_CSEQ HDR_END,
 		     403, "Forbidden", NULL, &len);
 	ck_assert_ptr_nonnull(strstr(text, "\r\nt:  <sip:bob@example.test>;tag="));
 	free(text);
