@@ -1716,12 +1716,24 @@ const struct listener_config *config_listener(const struct sxedge_config *config
 	return NULL;
 }
 
+/* Whether DOMAIN, from a message, names the CONFIGURED one: case aside, and
+ * with or without the trailing dot of a fully qualified name
+ * ("example.test."), so From, To and the Request-URI all read it alike. */
+static bool domain_names(const char *configured, const char *domain)
+{
+	size_t length = strlen(domain);
+
+	if (length > 1 && domain[length - 1] == '.')
+		length--;
+	return strlen(configured) == length && strncasecmp(configured, domain, length) == 0;
+}
+
 bool config_is_our_domain(const struct sxedge_config *config, const char *domain)
 {
 	if (domain == NULL)
 		return false;
 	for (size_t i = 0; i < config->n_domains; i++) {
-		if (strcasecmp(config->domains[i], domain) == 0)
+		if (domain_names(config->domains[i], domain))
 			return true;
 	}
 	return false;
@@ -1732,7 +1744,7 @@ const struct partner_config *config_partner(const struct sxedge_config *config, 
 	if (domain == NULL)
 		return NULL;
 	for (size_t i = 0; i < config->n_partners; i++) {
-		if (strcasecmp(config->partners[i].domain, domain) == 0)
+		if (domain_names(config->partners[i].domain, domain))
 			return &config->partners[i];
 	}
 	return NULL;

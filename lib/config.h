@@ -122,8 +122,9 @@ void config_free(struct sxedge_config *config);
 /* The first listener with ROLE, or NULL. */
 const struct listener_config *config_listener(const struct sxedge_config *config,
 					      enum listener_role role);
+/* Domains compare case-insensitively, a trailing dot ignored. */
 bool config_is_our_domain(const struct sxedge_config *config, const char *domain);
-/* The [partner] section for DOMAIN (case-insensitive), or NULL. */
+/* The [partner] section for DOMAIN, or NULL. */
 const struct partner_config *config_partner(const struct sxedge_config *config, const char *domain);
 const char *config_role_name(enum listener_role role);
 

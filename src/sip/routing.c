@@ -261,6 +261,27 @@ static unsigned own_routes(const osip_message_t *request, enum listener_role arr
 	return count;
 }
 
+/* From outside, a Route entry that names one of our sides is ours only if
+ * it carries a flow token we sealed, as every entry we insert does (a
+ * stale one, from an earlier boot, too: the dialog outlived a restart).
+ * Anyone can write our address, and an entry taken for ours is popped and
+ * makes its request one of a dialog, which skips the Request-URI check. */
+static bool own_routes_sealed(const osip_message_t *request, const struct sip_edge *edge)
+{
+	for (int i = 0; i < osip_list_size(&request->routes); i++) {
+		const osip_route_t *route = osip_list_get(&request->routes, i);
+		uint64_t conn_id;
+
+		if (route == NULL || uri_sides(route->url, edge) == 0)
+			continue;
+		const char *token = route->url->username;
+		if (token == NULL || flow_token_open(edge->flow_key, token, strlen(token),
+						     &conn_id) == FLOW_OPEN_FORGED)
+			return false;
+	}
+	return true;
+}
+
 static const char *from_domain(const osip_message_t *request)
 {
 	return request->from != NULL ? sip_uri_domain(request->from->url) : NULL;
@@ -293,6 +314,10 @@ static void route_from_access(const osip_message_t *request, const struct sip_ed
 
 	if (!config_is_our_domain(edge->config, from_domain(request))) {
 		refuse(request, 403, "From Domain Not Served", decision);
+		return;
+	}
+	if (!own_routes_sealed(request, edge)) {
+		refuse(request, 403, "Forged Route", decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_POOL;
@@ -385,6 +410,10 @@ static void route_from_federation(const osip_message_t *request, const struct si
 	unsigned sides;
 	unsigned routes = own_routes(request, ROLE_FEDERATION, edge, &token_uri, &sides);
 
+	if (!own_routes_sealed(request, edge)) {
+		refuse(request, 403, "Forged Route", decision);
+		return;
+	}
 	if (!from_domain_bound(request, peer, edge, &domain, &partner, decision))
 		return;
 	if (!config_is_our_domain(edge->config, to_domain(request))) {

@@ -66,7 +66,8 @@ struct sip_decision {
 
 /* A parsed request that arrived on PEER.
  * From access: the mandatory-header checks (400/483), From domain ours
- * (else 403), our own top Routes popped, then TO_POOL with Path on REGISTER
+ * (else 403), every Route naming one of our sides sealed by us (else 403
+ * "Forged Route", from federation too), our own top Routes popped, then TO_POOL with Path on REGISTER
  * and Record-Route on dialog-initial requests.
  * From federation: the checks; From domain not blocked, not ours, and bound
  * to the connection by its certificate (policy_certificate_binds; for an

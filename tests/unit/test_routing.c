@@ -1161,6 +1161,59 @@ START_TEST(test_federation_to_tag_without_our_route_403)
 }
 END_TEST
 
+/* The review's bypass: a Route naming our federation side, with no token,
+ * made a request with a To tag pass for one of our dialogs and reach the
+ * pool for a foreign Request-URI.  Our address alone is nobody's proof. */
+START_TEST(test_forged_own_route_403)
+{
+	char token[FLOW_TOKEN_LEN + 1], forged[FLOW_TOKEN_LEN + 1], uri[160], extra[512];
+	struct sip_decision d;
+
+	snprintf(extra, sizeof(extra), "Route: <sip:%s:%u;transport=tls;lr>\r\n", FED_HOST,
+		 FED_PORT);
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@10.1.2.3", "partner.test",
+			       "example.test", ";tag=t1", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Forged Route");
+	/* A token of the right form that we did not seal. */
+	flow_token_seal(&key, 3, token);
+	memcpy(forged, token, sizeof(forged));
+	forged[FLOW_TOKEN_LEN - 1] = forged[FLOW_TOKEN_LEN - 1] == 'A' ? 'B' : 'A';
+	side_uri(uri, sizeof(uri), forged, ROLE_FEDERATION);
+	snprintf(extra, sizeof(extra), "Route: %s\r\n", uri);
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@10.1.2.3", "partner.test",
+			       "example.test", ";tag=t1", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Forged Route");
+	/* Further down the list, and on any of our sides, too. */
+	side_uri(uri, sizeof(uri), NULL, ROLE_INTERNAL);
+	snprintf(extra, sizeof(extra), "Route: <sip:proxy.example.net;lr>, %s\r\n", uri);
+	d = route_request(ROLE_ACCESS, "BYE", "example.test", ";tag=b1", extra);
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "Forged Route");
+	/* Sealed by us, the same request is one of our dialogs. */
+	side_uri(uri, sizeof(uri), token, ROLE_FEDERATION);
+	snprintf(extra, sizeof(extra), "Route: %s\r\n", uri);
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@10.1.2.3", "partner.test",
+			       "example.test", ";tag=t1", extra);
+	assert_to_pool_from(&d, "partner.test", &partners[0], 1, false);
+}
+END_TEST
+
+/* A fully qualified name ("example.test.") is the same domain in From, To
+ * and the Request-URI. */
+START_TEST(test_trailing_dot_domains)
+{
+	struct sip_decision d;
+
+	d = route_request(ROLE_ACCESS, "MESSAGE", "example.test.", "", "");
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_POOL);
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@example.test.",
+			       "partner.test.", "example.test.", "", "");
+	assert_to_pool_from(&d, "partner.test", &partners[0], 0, true);
+	d = route_from_partner(&edge, &partner_peer, "MESSAGE", "sip:bob@example.test.",
+			       "example.test.", "example.test", "", "");
+	assert_refused(&d, SIP_ACTION_REPLY, 403, "From Domain Is Ours");
+}
+END_TEST
+
 START_TEST(test_federation_register_403)
 {
 	struct sip_decision d;
@@ -2046,6 +2099,8 @@ static Suite *routing_suite(void)
 	tcase_add_test(federation, test_federation_request_uri_not_ours_403);
 	tcase_add_test(federation, test_federation_to_tag_without_our_route_403);
 	tcase_add_test(federation, test_federation_register_403);
+	tcase_add_test(federation, test_forged_own_route_403);
+	tcase_add_test(federation, test_trailing_dot_domains);
 	tcase_add_test(federation, test_federation_pops_own_routes_of_crossing);
 	suite_add_tcase(suite, federation);
 
