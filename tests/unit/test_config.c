@@ -1418,7 +1418,10 @@ START_TEST(test_helpers)
 	ck_assert(config_is_our_domain(loaded.config, "example.test"));
 	ck_assert(config_is_our_domain(loaded.config, "EXAMPLE.Test"));
 	ck_assert(config_is_our_domain(loaded.config, "example.org"));
-	ck_assert(!config_is_our_domain(loaded.config, "example.test."));
+	/* A fully qualified name is the same domain (one dot, not two). */
+	ck_assert(config_is_our_domain(loaded.config, "example.test."));
+	ck_assert(!config_is_our_domain(loaded.config, "example.test.."));
+	ck_assert(!config_is_our_domain(loaded.config, "."));
 	ck_assert(!config_is_our_domain(loaded.config, "sub.example.test"));
 	ck_assert(!config_is_our_domain(loaded.config, "example"));
 	ck_assert(!config_is_our_domain(loaded.config, ""));
