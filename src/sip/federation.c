@@ -279,7 +279,7 @@ static void link_up(struct partner_link *link)
 	struct sip_context *context = link->federation->context;
 	struct waiting_request *waiting;
 
-	link->session = sip_session_attach(context, link->conn, ROLE_FEDERATION);
+	link->session = sip_session_attach(context, link->conn, ROLE_FEDERATION, link->partner);
 	if (link->session == NULL) {
 		conn_close(link->conn, "out of memory");
 		return;

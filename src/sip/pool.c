@@ -48,7 +48,7 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 
 	switch (event) {
 	case CONN_EVENT_READY:
-		link->session = sip_session_attach(pool->context, conn, ROLE_INTERNAL);
+		link->session = sip_session_attach(pool->context, conn, ROLE_INTERNAL, NULL);
 		if (link->session == NULL) {
 			conn_close(conn, "out of memory");
 			return;

@@ -87,16 +87,19 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	uint64_t branch_id = arrival_role == ROLE_INTERNAL ? 0 : arrival_id;
 	char token[FLOW_TOKEN_LEN + 1];
 	char branch[VIA_BRANCH_SIZE];
+	char stamp[VIA_STAMP_SIZE];
 	char method[100];
 	size_t len;
 
 	flow_token_seal(&context->flow_key, external_id, token);
 	via_branch_make(&context->flow_key, branch_id, request->osip, branch);
+	via_stamp_make(&context->flow_key, branch, sip_context_now_ms(context) / 1000, stamp);
 	struct sip_request_rewrite rewrite = {
 		.routes_to_pop = decision->routes_to_pop,
 		.arrival = context->edge.hops[arrival_role],
 		.departure = context->edge.hops[departure_role],
 		.branch = branch,
+		.stamp = stamp,
 		.flow_token = token,
 		.record_route = decision->record_route,
 		.add_path = decision->add_path,

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "text.h"
+#include "via_branch.h"
 
 #define MAX_FORWARDS_DEFAULT "70" /* RFC 3261 §16.6 step 3 */
 
@@ -158,14 +159,17 @@ static void add_own_uri(struct text *text, const char *token, const struct sip_h
 			secure ? "" : "transport=tls;", outbound ? ";ob" : "");
 }
 
-static void add_via(struct text *text, const struct sip_hop *hop, const char *branch)
+/* Our Via: the branch names the arrival connection, the stamp when it was
+ * made (via_branch.h). */
+static void add_via(struct text *text, const struct sip_hop *hop,
+		    const struct sip_request_rewrite *rewrite)
 {
 	bool bracket = strchr(hop->host, ':') != NULL && hop->host[0] != '[';
 
 	text_add_format(text,
-			bracket ? "Via: SIP/2.0/TLS [%s]:%u;branch=%s\r\n"
-				: "Via: SIP/2.0/TLS %s:%u;branch=%s\r\n",
-			hop->host, (unsigned)hop->port, branch);
+			bracket ? "Via: SIP/2.0/TLS [%s]:%u;branch=%s;" VIA_STAMP_PARAM "=%s\r\n"
+				: "Via: SIP/2.0/TLS %s:%u;branch=%s;" VIA_STAMP_PARAM "=%s\r\n",
+			hop->host, (unsigned)hop->port, rewrite->branch, rewrite->stamp);
 }
 
 static bool is_sips(const osip_uri_t *uri)
@@ -209,7 +213,7 @@ static bool registers_outbound(const osip_message_t *request)
 static void add_own_lines(struct text *text, const struct sip_message *request,
 			  const struct sip_request_rewrite *rewrite)
 {
-	add_via(text, &rewrite->departure, rewrite->branch);
+	add_via(text, &rewrite->departure, rewrite);
 	if (rewrite->record_route) {
 		bool secure = wants_sips(request->osip, rewrite->routes_to_pop);
 		text_add_string(text, "Record-Route: ");
@@ -232,7 +236,8 @@ static bool request_rewritable(const struct sip_message *request,
 	if ((rewrite->record_route || rewrite->add_path) && rewrite->flow_token == NULL)
 		return false;
 	return request->refusal == NULL && rewrite->departure.host != NULL &&
-	       rewrite->branch != NULL && (!rewrite->record_route || rewrite->arrival.host != NULL);
+	       rewrite->branch != NULL && rewrite->stamp != NULL &&
+	       (!rewrite->record_route || rewrite->arrival.host != NULL);
 }
 
 char *sip_request_forward(const struct sip_message *request,

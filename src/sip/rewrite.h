@@ -20,6 +20,7 @@ struct sip_request_rewrite {
 	struct sip_hop arrival; /* our side the request came in on */
 	struct sip_hop departure; /* our side it leaves on: Via sent-by */
 	const char *branch; /* via_branch_make() */
+	const char *stamp; /* via_stamp_make(): the sxt parameter after the branch */
 	const char *flow_token; /* the external (access or federation) connection of this
 				     crossing, for Record-Route and Path */
 	bool record_route; /* add <sip:TOKEN@arrival;transport=tls;lr> then

@@ -597,7 +597,7 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
 /* A response goes back where its request came from: the connection named in
  * the branch of the Via we added. */
 void sip_route_response(const osip_message_t *response, enum listener_role arrival,
-			const struct sip_edge *edge, struct sip_decision *decision)
+			const struct sip_edge *edge, uint64_t now, struct sip_decision *decision)
 {
 	const osip_via_t *via = osip_list_get(&response->vias, 0);
 	const char *branch;
@@ -631,6 +631,17 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 		return;
 	case FLOW_OPEN_STALE:
 		decision->reason = "Stale Via Branch";
+		return;
+	}
+	switch (via_stamp_check(edge->flow_key, branch,
+				param_value(&via->via_params, VIA_STAMP_PARAM, NULL), now)) {
+	case VIA_STAMP_OK:
+		break;
+	case VIA_STAMP_FORGED:
+		decision->reason = "Forged Via Stamp";
+		return;
+	case VIA_STAMP_EXPIRED:
+		decision->reason = "Expired Via Stamp";
 		return;
 	}
 	decision->action = SIP_ACTION_TO_CONN;

@@ -84,13 +84,16 @@ struct sip_decision {
 void sip_route_request(const osip_message_t *request, const struct sip_peer *peer,
 		       const struct sip_edge *edge, struct sip_decision *decision);
 
-/* A parsed response that arrived on a connection of role ARRIVAL: TO_CONN
- * by the branch of our top Via, else DROP.  Our top Via must be the one of
- * the side it arrived on, so a user cannot replay a branch to reach another
- * user (or a partner) without passing through the pool.  pool_fallback is
- * set when that side is an external one (access or federation). */
+/* A parsed response that arrived on a connection of role ARRIVAL, at NOW
+ * (seconds of the wall clock): TO_CONN by the branch of our top Via, else
+ * DROP.  Our top Via must be the one of the side it arrived on, so a user
+ * cannot replay a branch to reach another user (or a partner) without
+ * passing through the pool, and its stamp ours and at most
+ * VIA_STAMP_MAX_AGE old, so a response seen once cannot be replayed for
+ * ever.  pool_fallback is set when that side is an external one (access or
+ * federation). */
 void sip_route_response(const osip_message_t *response, enum listener_role arrival,
-			const struct sip_edge *edge, struct sip_decision *decision);
+			const struct sip_edge *edge, uint64_t now, struct sip_decision *decision);
 
 /* Is URI one of this edge's own (the advertised host and port of any side;
  * the port defaults to 5061 for sips: or transport=tls, else 5060)? */

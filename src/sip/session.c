@@ -50,6 +50,10 @@ struct sip_session {
 	 * found to speak for, so requests to them can reuse it (RFC 5923). */
 	char *bound[SESSION_BOUND_MAX];
 	size_t n_bound;
+	/* Federation: the [partner] section whose rate limit its traffic
+	 * counts against (NULL: none known, or a discovered domain). */
+	const struct partner_config *partner;
+	bool speaks_for_partner; /* an outbound link, or a domain was bound */
 };
 
 /* ---- logging ---- */
@@ -112,18 +116,27 @@ static void session_peer(const struct sip_session *session, struct sip_peer *pee
 	peer->n_discovered = session->n_discovered;
 }
 
-/* A partner over its message rate gets 503 with the time a token frees up. */
-static bool session_within_rate(struct sip_session *session, const struct sip_message *request,
-				const struct partner_config *partner)
+/* Takes one message from PARTNER's rate limit; false, with the seconds
+ * until the next one in *RETRY_AFTER, when it is over its rate. */
+static bool session_partner_take(struct sip_session *session, const struct partner_config *partner,
+				 unsigned *retry_after)
 {
 	struct sip_context *context = session->context;
-	unsigned retry_after;
-	char extra[48];
 
 	if (partner == NULL)
 		return true;
 	struct rate_limit *limit = &context->partner_limits[partner - context->config->partners];
-	if (rate_limit_take(limit, sip_context_now_ms(context), &retry_after))
+	return rate_limit_take(limit, sip_context_now_ms(context), retry_after);
+}
+
+/* A partner over its message rate gets 503 with the time a token frees up. */
+static bool session_within_rate(struct sip_session *session, const struct sip_message *request,
+				const struct partner_config *partner)
+{
+	unsigned retry_after;
+	char extra[48];
+
+	if (session_partner_take(session, partner, &retry_after))
 		return true;
 	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
 	session_reply(session, request, 503, "Rate Limit Exceeded", extra);
@@ -151,6 +164,9 @@ static void session_to_pool(struct sip_session *session, const struct sip_messag
 			return;
 		if (decision->domain != NULL)
 			session_remember_binding(session, decision->domain);
+		session->speaks_for_partner = true;
+		if (session->partner == NULL)
+			session->partner = decision->partner;
 	}
 	struct conn *target = sip_pool_pick(context->pool);
 	if (target == NULL) {
@@ -287,7 +303,24 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", response->refusal);
 		return;
 	}
-	sip_route_response(response->osip, session->role, &context->edge, &decision);
+	/* Our requests reach a partner over its link or over its own
+	 * connection once that proved a domain: a response on any other
+	 * federation connection answers nothing we sent there.  And a
+	 * partner's responses count against its rate, like its requests, so
+	 * that one seen response cannot be replayed at line rate. */
+	unsigned retry_after;
+	if (session->role == ROLE_FEDERATION && !session->speaks_for_partner) {
+		session_log(session, LOG_LEVEL_INFO, "sip_drop", "",
+			    "response on unbound connection");
+		return;
+	}
+	if (session->role == ROLE_FEDERATION &&
+	    !session_partner_take(session, session->partner, &retry_after)) {
+		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "partner rate limit exceeded");
+		return;
+	}
+	sip_route_response(response->osip, session->role, &context->edge,
+			   sip_context_now_ms(context) / 1000, &decision);
 	if (decision.action != SIP_ACTION_TO_CONN) {
 		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
 		return;
@@ -577,12 +610,15 @@ void sip_session_accept(struct sip_context *context, enum listener_role role, SS
 }
 
 struct sip_session *sip_session_attach(struct sip_context *context, struct conn *conn,
-				       enum listener_role role)
+				       enum listener_role role,
+				       const struct partner_config *partner)
 {
 	struct sip_session *session = session_new(context, role);
 	if (session == NULL)
 		return NULL;
 	session->conn = conn;
+	session->partner = partner;
+	session->speaks_for_partner = role == ROLE_FEDERATION;
 	conn_set_user(conn, session);
 	return session;
 }

@@ -23,9 +23,12 @@ void sip_session_accept(struct sip_context *context, enum listener_role role, SS
 			evutil_socket_t fd, const struct sockaddr *peer, int peer_len);
 
 /* Makes a session for an outbound CONN of ROLE whose events its owner
- * forwards with sip_session_on_event. */
+ * forwards with sip_session_on_event.  A link to a partner names its
+ * [partner] section (NULL for a discovered one), whose rate limit the
+ * responses on it count against. */
 struct sip_session *sip_session_attach(struct sip_context *context, struct conn *conn,
-				       enum listener_role role);
+				       enum listener_role role,
+				       const struct partner_config *partner);
 
 /* The conn callback of sessions (ARG is the session). */
 void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg);

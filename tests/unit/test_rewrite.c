@@ -12,6 +12,7 @@
 
 #define BRANCH "z9hG4bKsxTOKEN.0123456789abcdef"
 #define TOKEN  "AAEAAAAHAAAAAAAAAAe2Lq0GWyHHhMr0t1w"
+#define STAMP  "692cda800123456789abcdef"
 
 static struct sip_message *read_text(const char *text)
 {
@@ -66,6 +67,7 @@ static struct sip_request_rewrite to_pool(void)
 		.arrival = { "127.0.0.1", 443 },
 		.departure = { "127.0.0.2", 5061 },
 		.branch = BRANCH,
+		.stamp = STAMP,
 		.flow_token = TOKEN,
 	};
 }
@@ -89,7 +91,7 @@ static struct sip_request_rewrite to_pool(void)
 #define NO_BODY "Content-Length: 0\r\n\r\n"
 
 /* What we add, for our side at HOSTPORT. */
-#define OUR_VIA(hostport)	   "Via: SIP/2.0/TLS " hostport ";branch=" BRANCH "\r\n"
+#define OUR_VIA(hostport)	   "Via: SIP/2.0/TLS " hostport ";branch=" BRANCH ";sxt=" STAMP "\r\n"
 #define OUR_URI(hostport)	   "<sip:" TOKEN "@" hostport ";transport=tls;lr>"
 #define OUR_RECORD_ROUTE(hostport) "Record-Route: " OUR_URI(hostport) "\r\n"
 #define OUR_PATH(hostport)	   "Path: " OUR_URI(hostport) "\r\n"
@@ -151,6 +153,7 @@ START_TEST(test_double_record_route_towards_access)
 		.arrival = { "127.0.0.2", 5061 },
 		.departure = { "127.0.0.1", 443 },
 		.branch = BRANCH,
+		.stamp = STAMP,
 		.flow_token = TOKEN,
 		.record_route = true,
 	};
@@ -379,6 +382,7 @@ START_TEST(test_ipv6_hosts_bracketed)
 		.arrival = { "[2001:db8::1]", 443 },
 		.departure = { "2001:db8::2", 5061 },
 		.branch = BRANCH,
+		.stamp = STAMP,
 		.flow_token = TOKEN,
 		.record_route = true,
 	};
@@ -498,7 +502,7 @@ START_TEST(test_response_loses_top_via_only)
 				  "SIP/2.0 180 Ringing\r\n" RESPONSE_END);
 	/* Ours first in a comma list, compact name, white space before the colon. */
 	assert_response_forwarded(
-		"SIP/2.0 180 Ringing\r\nv : SIP/2.0/TLS " INTERNAL ";branch=" BRANCH
+		"SIP/2.0 180 Ringing\r\nv : SIP/2.0/TLS " INTERNAL ";branch=" BRANCH ";sxt=" STAMP
 		" ,\r\n SIP/2.0/TLS 192.0.2.9;branch=z9hG4bK9\r\n" RESPONSE_END,
 		"SIP/2.0 180 Ringing\r\nv: SIP/2.0/TLS 192.0.2.9;branch=z9hG4bK9\r\n" RESPONSE_END);
 }

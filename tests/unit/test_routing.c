@@ -70,6 +70,11 @@ static struct sxedge_config open_config = {
 	.n_partners = 3,
 };
 
+/* The wall clock of the tests, in seconds. */
+#define NOW 1764547200u
+/* A branch, ";sxt=" and a stamp. */
+#define BRANCH_PARAMS_SIZE (VIA_BRANCH_SIZE + VIA_STAMP_SIZE + 8)
+
 static const struct flow_key key = {
 	.secret = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 },
 	.node_id = 1,
@@ -1353,7 +1358,7 @@ static osip_message_t *crossed(osip_message_t *msg, const struct sip_request_rew
 static struct sip_decision edge_crosses(osip_message_t **msgp, const struct sip_peer *peer,
 					uint64_t arrival_conn, enum listener_role departure)
 {
-	char token[FLOW_TOKEN_LEN + 1], branch[VIA_BRANCH_SIZE];
+	char token[FLOW_TOKEN_LEN + 1], branch[VIA_BRANCH_SIZE], stamp[VIA_STAMP_SIZE];
 	struct sip_decision d = route_on(*msgp, peer, &edge);
 	bool from_outside = peer->role != ROLE_INTERNAL;
 	struct sip_request_rewrite rewrite = {
@@ -1361,6 +1366,7 @@ static struct sip_decision edge_crosses(osip_message_t **msgp, const struct sip_
 		.arrival = edge.hops[peer->role],
 		.departure = edge.hops[departure],
 		.branch = branch,
+		.stamp = stamp,
 		.flow_token = token,
 		.record_route = d.record_route,
 		.add_path = d.add_path,
@@ -1369,6 +1375,7 @@ static struct sip_decision edge_crosses(osip_message_t **msgp, const struct sip_
 	ck_assert(d.action == SIP_ACTION_TO_POOL || d.action == SIP_ACTION_TO_CONN);
 	flow_token_seal(&key, from_outside ? arrival_conn : d.conn_id, token);
 	via_branch_make(&key, arrival_conn, *msgp, branch);
+	via_stamp_make(&key, branch, NOW, stamp);
 	*msgp = crossed(*msgp, &rewrite);
 	return d;
 }
@@ -1582,7 +1589,7 @@ static struct sip_decision response_crosses(const struct uri_list *vias, int fir
 		    "Content-Length: 0\r\n\r\n",
 		    via_text);
 	memset(&d, 0x5a, sizeof(d));
-	sip_route_response(msg, arrival, &edge, &d);
+	sip_route_response(msg, arrival, &edge, NOW, &d);
 	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	msg = crossed(msg, NULL);
 	vias_of(msg, remaining);
@@ -1750,12 +1757,24 @@ static osip_message_t *response(const char *top_via)
 		     top_via);
 }
 
-static void make_branch(const struct flow_key *with, uint64_t conn, char out[VIA_BRANCH_SIZE])
+/* "BRANCH;sxt=STAMP": the branch and stamp the edge WITH made for a request
+ * it relayed from connection CONN at time AT. */
+static void make_branch_at(const struct flow_key *with, uint64_t conn, uint64_t at,
+			   char out[BRANCH_PARAMS_SIZE])
 {
 	osip_message_t *msg = request("INVITE", "example.test", "", "");
+	char stamp[VIA_STAMP_SIZE];
 
 	via_branch_make(with, conn, msg, out);
+	via_stamp_make(with, out, at, stamp);
+	strcat(out, ";" VIA_STAMP_PARAM "=");
+	strcat(out, stamp);
 	osip_message_free(msg);
+}
+
+static void make_branch(const struct flow_key *with, uint64_t conn, char out[BRANCH_PARAMS_SIZE])
+{
+	make_branch_at(with, conn, NOW, out);
 }
 
 static struct sip_decision route_response_via(const struct sip_edge *on, enum listener_role arrival,
@@ -1765,14 +1784,14 @@ static struct sip_decision route_response_via(const struct sip_edge *on, enum li
 	struct sip_decision d;
 
 	memset(&d, 0x5a, sizeof(d));
-	sip_route_response(msg, arrival, on, &d);
+	sip_route_response(msg, arrival, on, NOW, &d);
 	osip_message_free(msg);
 	return d;
 }
 
 START_TEST(test_response_internal_via_to_access_conn)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 55, branch);
@@ -1794,7 +1813,7 @@ END_TEST
 
 START_TEST(test_response_external_via_may_fall_back_to_pool)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 66, branch);
@@ -1810,7 +1829,7 @@ END_TEST
  * it); replayed on an access connection it must not reach another user. */
 START_TEST(test_response_from_wrong_side_dropped)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 55, branch);
@@ -1831,7 +1850,7 @@ START_TEST(test_response_ipv6_via)
 		.hops = { [ROLE_ACCESS] = { "[2001:db8::1]", 443 },
 			  [ROLE_INTERNAL] = { "2001:db8::2", 5061 } },
 	};
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 77, branch);
@@ -1852,7 +1871,7 @@ END_TEST
 
 START_TEST(test_response_foreign_via_dropped)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 55, branch);
@@ -1873,7 +1892,7 @@ END_TEST
 START_TEST(test_response_forged_or_stale_branch_dropped)
 {
 	struct flow_key other = key, earlier_boot = key, other_node = key;
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	d = route_response_via(&edge, ROLE_INTERNAL,
@@ -1886,6 +1905,31 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
 	d = route_response_via(&edge, ROLE_ACCESS, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
+	/* Our branch with another stamp's, or none. */
+	make_branch(&key, 55, branch);
+	char other_branch[BRANCH_PARAMS_SIZE];
+	make_branch(&key, 56, other_branch);
+	strcpy(strstr(branch, ";sxt="), strstr(other_branch, ";sxt="));
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Stamp");
+	*strstr(branch, ";sxt=") = '\0';
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Stamp");
+	/* A stamp older than the bound, or from the future: a replay. */
+	make_branch_at(&key, 55, NOW - VIA_STAMP_MAX_AGE - 1, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Expired Via Stamp");
+	make_branch_at(&key, 55, NOW + 5, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	assert_refused(&d, SIP_ACTION_DROP, 0, "Expired Via Stamp");
+	make_branch_at(&key, 55, NOW - VIA_STAMP_MAX_AGE, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_CONN);
 	earlier_boot.boot_id = 3;
 	make_branch(&earlier_boot, 55, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
@@ -1903,7 +1947,7 @@ END_TEST
 
 START_TEST(test_response_federation_via_from_partner)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 88, branch);
@@ -1924,7 +1968,7 @@ END_TEST
 /* A branch seen by a partner or a user is no key to another side. */
 START_TEST(test_response_federation_wrong_side_dropped)
 {
-	char branch[VIA_BRANCH_SIZE], via[256];
+	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
 	make_branch(&key, 88, branch);
@@ -1948,7 +1992,7 @@ END_TEST
 
 START_TEST(test_response_malformed_dropped)
 {
-	char branch[VIA_BRANCH_SIZE];
+	char branch[BRANCH_PARAMS_SIZE];
 	osip_message_t *msg;
 	struct sip_decision d;
 
@@ -1960,7 +2004,7 @@ START_TEST(test_response_malformed_dropped)
 		    "CSeq: 1 INVITE\r\n"
 		    "Content-Length: 0\r\n\r\n",
 		    branch);
-	sip_route_response(msg, ROLE_INTERNAL, &edge, &d);
+	sip_route_response(msg, ROLE_INTERNAL, &edge, NOW, &d);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Malformed Response");
 	osip_message_free(msg);
 }

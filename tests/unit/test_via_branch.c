@@ -56,9 +56,10 @@ START_TEST(test_layout_and_hash)
 
 	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", branch);
 	flow_token_seal(&key, 42, token);
-	snprintf(expected, sizeof(expected), "z9hG4bKsx%s.1376f2a216a405a2", token);
-	ck_assert_str_eq(branch, expected);
-	ck_assert_uint_eq(strlen(branch), 9 + FLOW_TOKEN_LEN + 1 + 16);
+	snprintf(expected, sizeof(expected), "z9hG4bKsx%s.1376f2a216a405a2.", token);
+	ck_assert_int_eq(strncmp(branch, expected, strlen(expected)), 0);
+	ck_assert_uint_eq(strlen(branch), 9 + FLOW_TOKEN_LEN + 1 + 16 + 1 + 16);
+	ck_assert_uint_eq(strspn(branch + strlen(expected), "0123456789abcdef"), 16);
 }
 END_TEST
 
@@ -67,9 +68,9 @@ START_TEST(test_hash_without_branch_or_call_id_host)
 	char branch[VIA_BRANCH_SIZE];
 
 	make(42, "INVITE", NULL, "call1@192.0.2.10", "1", branch);
-	ck_assert_str_eq(branch + 9 + FLOW_TOKEN_LEN, ".bdaf94eb5efd35de");
+	ck_assert_int_eq(strncmp(branch + 9 + FLOW_TOKEN_LEN, ".bdaf94eb5efd35de.", 18), 0);
 	make(42, "INVITE", "z9hG4bKclient1", "call1", "1", branch);
-	ck_assert_str_eq(branch + 9 + FLOW_TOKEN_LEN, ".2c08016f70933638");
+	ck_assert_int_eq(strncmp(branch + 9 + FLOW_TOKEN_LEN, ".2c08016f70933638.", 18), 0);
 }
 END_TEST
 
@@ -102,7 +103,7 @@ START_TEST(test_other_transactions_differ)
 	/* Another arrival connection: another token, same hash. */
 	make(43, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", other);
 	ck_assert_str_ne(other, base);
-	ck_assert_str_eq(other + 9 + FLOW_TOKEN_LEN, base + 9 + FLOW_TOKEN_LEN);
+	ck_assert_int_eq(strncmp(other + 9 + FLOW_TOKEN_LEN, base + 9 + FLOW_TOKEN_LEN, 17), 0);
 }
 END_TEST
 
@@ -132,9 +133,22 @@ START_TEST(test_open_refuses_other_strings)
 	strcpy(bad, branch);
 	bad[8] = 'y';
 	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
-	/* Upper-case hash digit. */
+	/* Upper-case MAC digit. */
 	strcpy(bad, branch);
 	bad[len - 1] = 'A';
+	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	/* Any other hash (the review replayed one branch under every hash)
+	 * or MAC: the MAC covers token and hash. */
+	for (size_t at = 9 + FLOW_TOKEN_LEN + 1; at < len; at++) {
+		if (branch[at] == '.')
+			continue;
+		strcpy(bad, branch);
+		bad[at] = bad[at] == '0' ? '1' : '0';
+		ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
+	}
+	/* No dot between hash and MAC. */
+	strcpy(bad, branch);
+	bad[9 + FLOW_TOKEN_LEN + 17] = '0';
 	ck_assert_int_eq(via_branch_open(&key, bad, &conn), FLOW_OPEN_FORGED);
 	/* No dot between token and hash. */
 	strcpy(bad, branch);
@@ -172,6 +186,35 @@ START_TEST(test_open_other_key_and_stale)
 }
 END_TEST
 
+START_TEST(test_stamp)
+{
+	char branch[VIA_BRANCH_SIZE], other[VIA_BRANCH_SIZE], stamp[VIA_STAMP_SIZE];
+	struct flow_key other_key = key;
+	const uint64_t now = 1764547200;
+
+	make(42, "INVITE", "z9hG4bKclient1", "c@h", "1", branch);
+	make(43, "INVITE", "z9hG4bKclient1", "c@h", "1", other);
+	via_stamp_make(&key, branch, now, stamp);
+	ck_assert_uint_eq(strlen(stamp), 24);
+	ck_assert_int_eq(strncmp(stamp, "692cda80", 8), 0);
+	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now), VIA_STAMP_OK);
+	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now + VIA_STAMP_MAX_AGE),
+			 VIA_STAMP_OK);
+	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now + VIA_STAMP_MAX_AGE + 1),
+			 VIA_STAMP_EXPIRED);
+	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now - 1), VIA_STAMP_EXPIRED);
+	/* Another branch's stamp, another key's, a changed time, none. */
+	ck_assert_int_eq(via_stamp_check(&key, other, stamp, now), VIA_STAMP_FORGED);
+	other_key.secret[1] ^= 1;
+	ck_assert_int_eq(via_stamp_check(&other_key, branch, stamp, now), VIA_STAMP_FORGED);
+	stamp[7] = stamp[7] == '0' ? '1' : '0';
+	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now), VIA_STAMP_FORGED);
+	ck_assert_int_eq(via_stamp_check(&key, branch, NULL, now), VIA_STAMP_FORGED);
+	ck_assert_int_eq(via_stamp_check(&key, branch, "", now), VIA_STAMP_FORGED);
+	ck_assert_int_eq(via_stamp_check(&key, branch, "692CDA80", now), VIA_STAMP_FORGED);
+}
+END_TEST
+
 static Suite *via_branch_suite(void)
 {
 	Suite *suite = suite_create("via_branch");
@@ -184,6 +227,7 @@ static Suite *via_branch_suite(void)
 	tcase_add_test(tcase, test_open_round_trip);
 	tcase_add_test(tcase, test_open_refuses_other_strings);
 	tcase_add_test(tcase, test_open_other_key_and_stale);
+	tcase_add_test(tcase, test_stamp);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }
