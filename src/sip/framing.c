@@ -51,7 +51,7 @@ static bool name_equals(const char *name, size_t length, const char *lower)
 /* The value of a Content-Length field: optional white space (which may
  * include folded line ends), digits, optional white space.  Returns false
  * for anything else, including a number that does not fit in size_t. */
-bool sip_content_length_value(const char *value, size_t length, size_t *number)
+static bool content_length_value(const char *value, size_t length, size_t *number)
 {
 	size_t i = 0;
 	size_t result = 0;
@@ -93,7 +93,7 @@ static void scan_header(struct header_scan *scan, const char *field, size_t leng
 		return; /* not a header field at all; the parser will refuse it */
 
 	size_t number;
-	if (!sip_content_length_value(field + colon + 1, length - colon - 1, &number)) {
+	if (!content_length_value(field + colon + 1, length - colon - 1, &number)) {
 		scan->bad_length = true;
 		return;
 	}

@@ -37,11 +37,6 @@ struct sip_frame {
 	const char *reason; /* MALFORMED: what was found, e.g. "bare LF" */
 };
 
-/* The number in a Content-Length value of LENGTH bytes: digits within white
- * space (folded line ends included).  False for anything else, including a
- * number that does not fit in size_t. */
-bool sip_content_length_value(const char *value, size_t length, size_t *number);
-
 /* Looks at the first LEN bytes of DATA.  For TOO_LARGE and BAD_LENGTH the
  * header block (DATA, frame.header_len) can still be parsed to answer the
  * sender, but the connection must then be closed; after MALFORMED, and

@@ -159,12 +159,16 @@ static const char *duplicate_reason(enum sip_header_kind kind)
 
 /* ---- the index ---------------------------------------------------------- */
 
-/* The CR of the CRLF ending the line at AT (framing guarantees there is one
- * before LEN). */
+/* The CR of the CRLF ending the line at AT.  Framing guarantees one; on
+ * bytes it did not pass, LEN (or the LF) keeps every offset in bounds and
+ * the block end past LEN refuses them. */
 static size_t line_end(const char *data, size_t len, size_t at)
 {
-	const char *newline = memchr(data + at, '\n', len - at);
-	return newline != NULL ? (size_t)(newline - data) - 1 : len;
+	const char *newline = at < len ? memchr(data + at, '\n', len - at) : NULL;
+	if (newline == NULL)
+		return len;
+	size_t lf = (size_t)(newline - data);
+	return lf > at && data[lf - 1] == '\r' ? lf - 1 : lf;
 }
 
 static int headers_add(struct sip_headers *headers, const struct sip_header *field,

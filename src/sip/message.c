@@ -21,7 +21,6 @@
  * - It logs parse errors to stdout unless told otherwise. */
 #include "message.h"
 
-#include "framing.h"
 #include "text.h"
 
 #include <stdarg.h>
@@ -30,147 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Header text, before osip */
-
-struct header_field {
-	size_t start; /* offset of the field in the header block */
-	size_t length; /* the field with its continuation lines, without the last line end */
-	size_t name_length; /* the name, without white space before the colon */
-};
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static bool is_line_white(char c)
 {
-	return is_blank(c) || c == '\r' || c == '\n';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
-
-static char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool same_name(const char *name, size_t length, const char *other)
-{
-	if (length != strlen(other))
-		return false;
-	for (size_t i = 0; i < length; i++)
-		if (ascii_lower(name[i]) != ascii_lower(other[i]))
-			return false;
-	return true;
-}
-
-/* Offset of the line after the one starting at POS (LF ends a line). */
-static size_t next_line(const char *block, size_t length, size_t pos)
-{
-	const char *newline = memchr(block + pos, '\n', length - pos);
-	return newline ? (size_t)(newline - block) + 1 : length;
-}
-
-static bool line_is_empty(const char *block, size_t length, size_t pos)
-{
-	return pos < length && (block[pos] == '\n' ||
-				(block[pos] == '\r' && pos + 1 < length && block[pos + 1] == '\n'));
-}
-
-/* Length of the header block up to and including the blank line, or LEN
- * when there is none.  Same rules as framing: LF ends a line, CR before it
- * is optional. */
-static size_t header_block_length(const char *data, size_t len)
-{
-	size_t pos = 0;
-	while (line_is_empty(data, len, pos)) /* empty lines before the start line */
-		pos = next_line(data, len, pos);
-	while (pos < len) {
-		pos = next_line(data, len, pos);
-		if (line_is_empty(data, len, pos))
-			return next_line(data, len, pos);
-	}
-	return len;
-}
-
-/* Walks the header fields of BLOCK: *POS is 0 before the first call (the
- * start line is skipped), and the walk ends at the blank line. */
-static bool next_header_field(const char *block, size_t length, size_t *pos,
-			      struct header_field *field)
-{
-	if (*pos == 0) {
-		while (line_is_empty(block, length, *pos))
-			*pos = next_line(block, length, *pos);
-		*pos = next_line(block, length, *pos);
-	}
-	if (*pos >= length || line_is_empty(block, length, *pos))
-		return false;
-
-	field->start = *pos;
-	size_t end = next_line(block, length, *pos);
-	while (end < length && is_blank(block[end]))
-		end = next_line(block, length, end);
-	*pos = end;
-	while (end > field->start && (block[end - 1] == '\n' || block[end - 1] == '\r'))
-		end--;
-	field->length = end - field->start;
-
-	size_t name_length = 0;
-	while (name_length < field->length && block[field->start + name_length] != ':' &&
-	       !is_blank(block[field->start + name_length]))
-		name_length++;
-	field->name_length = name_length;
-	return true;
-}
-
-static bool is_content_length(const char *block, const struct header_field *field)
-{
-	const char *name = block + field->start;
-	return same_name(name, field->name_length, "content-length") ||
-	       same_name(name, field->name_length, "l");
-}
-
-/* Copies the header block BLOCK into COPY (as large) without its
- * Content-Length fields, so that osip sees no body to parse; *COPY_LENGTH
- * gets the length of the copy.  *LENGTH gets the fields' common value and
- * *FOUND whether there was one.  Returns false when one is not a number or
- * they disagree.  (Blanking the fields in place instead fails: osip refuses
- * a second Content-Length even with the same value, and a header continued
- * by two lines of white space.) */
-static bool copy_without_length(const char *block, size_t block_length, char *copy,
-				size_t *copy_length, bool *found, size_t *length)
-{
-	struct header_field field;
-	size_t pos = 0;
-	size_t copied = 0; /* bytes of BLOCK dealt with */
-	size_t out = 0;
-	bool valid = true;
-
-	*found = false;
-	*length = 0;
-	while (next_header_field(block, block_length, &pos, &field)) {
-		if (!is_content_length(block, &field))
-			continue;
-		memcpy(copy + out, block + copied, field.start - copied);
-		out += field.start - copied;
-		copied = pos; /* the field, its continuations and its line end */
-
-		const char *colon = memchr(block + field.start, ':', field.length);
-		const char *value = colon != NULL ? colon + 1 : block + field.start + field.length;
-		size_t value_length = field.length - (size_t)(value - (block + field.start));
-		size_t number;
-		if (colon == NULL || !sip_content_length_value(value, value_length, &number) ||
-		    (*found && number != *length))
-			valid = false;
-		else
-			*length = number;
-		*found = true;
-	}
-	memcpy(copy + out, block + copied, block_length - copied);
-	*copy_length = out + block_length - copied;
-	return valid;
-}
-
-/* Parsing */
 
 /* Parsing */
 
@@ -197,44 +59,47 @@ void sip_message_init(void)
 	done = true;
 }
 
-osip_message_t *sip_message_parse(const char *data, size_t len)
+/* osip's reading of the header block indexed in HEADERS, given to it
+ * without its Content-Length fields: osip would parse a body (it only knows
+ * how to rebuild one), and refuses a Content-Length repeated even with the
+ * same value.  Framing has checked the length; the body is never osip's. */
+static osip_message_t *osip_reading(const char *data, size_t len, const struct sip_headers *headers)
 {
-	size_t header_length = header_block_length(data, len);
-	if (header_length == 0 || memchr(data, '\0', header_length) != NULL)
-		return NULL; /* osip would stop at a NUL and misread the rest */
-
-	char *block = malloc(header_length);
+	if (headers->block_end > len || memchr(data, '\0', headers->block_end) != NULL)
+		return NULL; /* not a framed header block: osip would misread it */
+	char *block = malloc(headers->block_end);
 	if (block == NULL)
 		return NULL;
+	size_t length = headers->start_line_end + 2;
+	memcpy(block, data, length);
+	for (size_t i = 0; i < headers->n_fields; i++) {
+		const struct sip_header *field = &headers->fields[i];
+		if (field->kind == SIP_HEADER_CONTENT_LENGTH)
+			continue;
+		memcpy(block + length, data + field->start, field->end + 2 - field->start);
+		length += field->end + 2 - field->start;
+	}
+	memcpy(block + length, "\r\n", 2);
+	length += 2;
 
 	osip_message_t *msg = NULL;
-	size_t block_length;
-	bool found;
-	size_t body_length;
-	bool length_valid = copy_without_length(data, header_length, block, &block_length, &found,
-						&body_length);
-	if (header_length == len) {
-		/* A header block alone: what framing.h offers to answer when the
-		 * Content-Length is bad or too large.  It is not trusted. */
-		body_length = 0;
-	} else if (!length_valid) {
-		goto fail;
-	} else if (found && body_length > len - header_length) {
-		goto fail;
+	if (osip_message_init(&msg) != 0 || osip_message_parse(msg, block, length) != 0) {
+		osip_message_free(msg);
+		msg = NULL;
 	}
-
-	if (osip_message_init(&msg) != 0)
-		goto fail;
-	if (osip_message_parse(msg, block, block_length) != 0)
-		goto fail;
 	free(block);
 	return msg;
+}
 
-fail:
-	free(block);
-	if (msg != NULL)
-		osip_message_free(msg);
-	return NULL;
+osip_message_t *sip_message_parse(const char *data, size_t len)
+{
+	struct sip_headers headers;
+	const char *refusal;
+
+	sip_headers_index(data, len, &headers, &refusal);
+	osip_message_t *msg = osip_reading(data, len, &headers);
+	sip_headers_clear(&headers);
+	return msg;
 }
 
 /* Checks */
@@ -520,7 +385,7 @@ struct sip_message *sip_message_read(const char *data, size_t len)
 	if (sip_headers_index(message->data, len, &message->headers, &refusal) < 0 &&
 	    strcmp(refusal, "Out Of Memory") == 0)
 		goto fail;
-	message->osip = sip_message_parse(message->data, len);
+	message->osip = osip_reading(message->data, len, &message->headers);
 	if (message->osip == NULL)
 		goto fail;
 	message->refusal = refusal != NULL ? refusal : readings_differ(message);

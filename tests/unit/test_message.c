@@ -84,18 +84,21 @@ START_TEST(test_parse_garbage)
 }
 END_TEST
 
-START_TEST(test_parse_bad_content_length)
+/* Content-Length is framing's: osip never sees it, so neither a bad value
+ * nor a second one keeps the header block from being read (to answer it). */
+START_TEST(test_parse_ignores_content_length)
 {
-	const char *short_body = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-		"Content-Type: text/plain\r\nContent-Length: 10\r\n\r\nabc";
 	const char *no_number = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-		"Content-Length: abc\r\n\r\nx";
-	const char *disagree = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
-		"Content-Length: 1\r\nl: 2\r\n\r\nab";
+		"Content-Length: abc\r\n\r\n";
+	const char *twice = REQUEST_LINE HDR_VIA HDR_FROM HDR_TO HDR_CALL_ID HDR_CSEQ
+		"Content-Length: 1\r\nl: 1\r\n\r\n";
+	osip_message_t *msg = parse(no_number);
 
-	assert_refused(short_body, strlen(short_body));
-	assert_refused(no_number, strlen(no_number));
-	assert_refused(disagree, strlen(disagree));
+	ck_assert_str_eq(msg->cseq->number, "314159");
+	osip_message_free(msg);
+	msg = parse(twice);
+	ck_assert_str_eq(msg->cseq->number, "314159");
+	osip_message_free(msg);
 }
 END_TEST
 
@@ -595,7 +598,7 @@ static Suite *message_suite(void)
 	tcase_add_test(parsing, test_parse_request);
 	tcase_add_test(parsing, test_parse_response);
 	tcase_add_test(parsing, test_parse_garbage);
-	tcase_add_test(parsing, test_parse_bad_content_length);
+	tcase_add_test(parsing, test_parse_ignores_content_length);
 	tcase_add_test(parsing, test_parse_header_block_alone);
 	tcase_add_test(parsing, test_parse_reads_only_len);
 	suite_add_tcase(suite, parsing);
