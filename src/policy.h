@@ -1,5 +1,5 @@
 /* policy: whom the edge federates with, and whether a peer's certificate
- * proves that it speaks for a domain (DESIGN.md §4, §5).  Protocol-neutral:
+ * proves that it speaks for a domain (docs/design.md §5).  Protocol-neutral:
  * SIP federation uses it now, XMPP federation will use it the same way.
  * Pure functions of the configuration and their arguments. */
 #ifndef SXEDGE_POLICY_H

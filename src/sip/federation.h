@@ -1,4 +1,4 @@
-/* federation: the edge's outbound links to partner edges (DESIGN.md §4).
+/* federation: the edge's outbound links to partner edges (docs/design.md §5).
  *
  * One mutual-TLS link per partner domain, set up on the first request the
  * pool sends there and reused for all later ones: resolve (the configured

@@ -1,6 +1,6 @@
 /* partner_targets: where the edge connects for a partner domain, in the
  * order it tries them (failover goes down the list), and the names the
- * partner's certificate must carry there (DESIGN.md §4).  Pure functions of
+ * partner's certificate must carry there (docs/design.md §5).  Pure functions of
  * the configuration and the DNS answer, so every rule is a unit test. */
 #ifndef SXEDGE_SIP_PARTNER_TARGETS_H
 #define SXEDGE_SIP_PARTNER_TARGETS_H

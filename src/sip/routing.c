@@ -1,4 +1,4 @@
-/* routing: where a SIP message goes (DESIGN.md §4), as a pure function of
+/* routing: where a SIP message goes (docs/design.md §3), as a pure function of
  * the message, the connection it came in on and the edge.
  *
  * The edge has up to three sides, one per listener role: access (remote

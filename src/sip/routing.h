@@ -1,6 +1,6 @@
 /* routing: where a SIP message goes, as a pure function of the message, the
  * role of the connection it arrived on and the edge's configuration
- * (DESIGN.md §3).  No sockets, no clocks: every rule is one unit test, and
+ * (docs/design.md §3).  No sockets, no clocks: every rule is one unit test, and
  * every refusal carries a reason phrase that also names it in logs. */
 #ifndef SXEDGE_SIP_ROUTING_H
 #define SXEDGE_SIP_ROUTING_H

@@ -1,4 +1,4 @@
-/* session: the SIP pipeline of one connection (DESIGN.md §3):
+/* session: the SIP pipeline of one connection (docs/design.md §3):
  * bytes in -> framing -> parse -> check and route -> rewrite -> bytes out.
  *
  * Each step is its own module; this file only sequences them, answers

@@ -1,5 +1,5 @@
-/* Unit tests for routing: one test per rule of DESIGN.md §4 and of
- * federation (notes/federation.md), plus whole dialogs (two remote users; a
+/* Unit tests for routing: one test per rule of routing.h (access,
+ * internal and federation), plus whole dialogs (two remote users; a
  * partner's user and one of ours) that run routing and rewrite hop by hop
  * and check that in-dialog requests from either side reach the other. */
 #include <check.h>
