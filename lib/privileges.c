@@ -250,6 +250,13 @@ int privileges_verify(uid_t uid, gid_t gid, char *err, size_t err_size)
 	return verify_capabilities(err, err_size);
 }
 
+/* EPERM, the one error a wrong start gives, says what to do about it. */
+static const char *id_error(int error)
+{
+	return error == EPERM ? "Operation not permitted (only root can become another user)"
+			      : strerror(error);
+}
+
 /* Groups first, then gids, then uids: each step needs a capability that
  * the next one takes away.  A step with nothing to change is skipped, so a
  * process started as the target itself needs no privilege at all. */
@@ -265,15 +272,15 @@ static int ids_set(uid_t uid, gid_t gid, char *err, size_t err_size)
 	/* Only the one group: keys are read already, nothing needs another. */
 	if (getgroups(0, NULL) != 0 && setgroups(0, NULL) < 0) {
 		snprintf(err, err_size, "cannot clear the supplementary groups: %s",
-			 strerror(errno));
+			 id_error(errno));
 		return -1;
 	}
 	if ((rgid != gid || egid != gid || sgid != gid) && setresgid(gid, gid, gid) < 0) {
-		snprintf(err, err_size, "cannot set gid %u: %s", (unsigned)gid, strerror(errno));
+		snprintf(err, err_size, "cannot set gid %u: %s", (unsigned)gid, id_error(errno));
 		return -1;
 	}
 	if ((ruid != uid || euid != uid || suid != uid) && setresuid(uid, uid, uid) < 0) {
-		snprintf(err, err_size, "cannot set uid %u: %s", (unsigned)uid, strerror(errno));
+		snprintf(err, err_size, "cannot set uid %u: %s", (unsigned)uid, id_error(errno));
 		return -1;
 	}
 	return 0;
