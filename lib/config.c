@@ -31,6 +31,8 @@
 
 #include <ini.h>
 
+#include "privileges.h"
+
 /* inih keeps each line in a buffer of INI_MAX_LINE bytes and needs three of
  * them for the line end and the NUL; a longer line would be cut silently. */
 #define CONFIG_LINE_MAX	  (INI_MAX_LINE - 3)
@@ -73,7 +75,7 @@ struct option {
 static option_parser parse_log_level, parse_u16, parse_unsigned, parse_size, parse_bool,
 	parse_flow_secret, parse_name_list, parse_role, parse_ip_address, parse_host_optional_port,
 	parse_readable_file, parse_client_cert, parse_ip_optional_port, parse_partner_type,
-	parse_fingerprint, parse_ip_port;
+	parse_fingerprint, parse_ip_port, parse_user, parse_group;
 
 #define GLOBAL(field)	  offsetof(struct sxedge_config, field)
 #define LIMITS(field)	  offsetof(struct limits_config, field)
@@ -98,6 +100,12 @@ static const struct option options[] = {
 	  GLOBAL(flow_secret_set), NULL, 0, 0, false }, /* absent: random */
 	{ SECTION_GLOBAL, "domains", parse_name_list, GLOBAL(domains),
 	  GLOBAL(n_domains), NULL, 0, 0, true },
+	{ SECTION_GLOBAL, "user", parse_user, GLOBAL(run_as),
+	  0, NULL, 0, 0, false }, /* absent: stay who started it */
+	{ SECTION_GLOBAL, "group", parse_group, GLOBAL(run_as),
+	  0, NULL, 0, 0, false }, /* needs user; absent: the user's own */
+	{ SECTION_GLOBAL, "allow_root", parse_bool, GLOBAL(run_as.allow_root),
+	  0, "no", 0, 0, false }, /* not with user */
 
 	{ SECTION_LIMITS, "sip_max_message", parse_size, LIMITS(sip_max_message),
 	  0, "65536", 1024, 16777216, false },
@@ -878,6 +886,64 @@ static int parse_readable_file(struct loader *loader, const struct option *optio
 	return 0;
 }
 
+/* A user name from the user database, looked up now so that a typo is an
+ * error at its line (and `sxedge -t` finds it), never at the drop. */
+static int parse_user(struct loader *loader, const struct option *option, const char *value,
+		      void *base)
+{
+	struct run_as_config *run_as = field_at(base, option->offset);
+	char quoted[QUOTE_SIZE], err[128];
+	uid_t uid;
+	gid_t gid;
+
+	if (privileges_find_user(value, &uid, &gid, err, sizeof(err)) < 0) {
+		report(loader, loader->line, "unknown user %s: %s", quote(quoted, value), err);
+		return -1;
+	}
+	if (uid == 0) {
+		report(loader, loader->line,
+		       "user %s has uid 0: that is root (to run as root, leave user out and set "
+		       "allow_root = yes)",
+		       quote(quoted, value));
+		return -1;
+	}
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		report(loader, loader->line, "out of memory");
+		return -1;
+	}
+	run_as->user = copy;
+	run_as->uid = uid;
+	run_as->user_gid = gid;
+	return 0;
+}
+
+static int parse_group(struct loader *loader, const struct option *option, const char *value,
+		       void *base)
+{
+	struct run_as_config *run_as = field_at(base, option->offset);
+	char quoted[QUOTE_SIZE], err[128];
+	gid_t gid;
+
+	if (privileges_find_group(value, &gid, err, sizeof(err)) < 0) {
+		report(loader, loader->line, "unknown group %s: %s", quote(quoted, value), err);
+		return -1;
+	}
+	if (gid == 0) {
+		report(loader, loader->line, "group %s has gid 0: that is root's group",
+		       quote(quoted, value));
+		return -1;
+	}
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		report(loader, loader->line, "out of memory");
+		return -1;
+	}
+	run_as->group = copy;
+	run_as->gid = gid;
+	return 0;
+}
+
 /* ---- Sections ---- */
 
 static struct section_state *fixed_section_state(struct loader *loader, enum section_kind kind)
@@ -1606,6 +1672,37 @@ static void check_federation(struct loader *loader)
 		       config->partners[i].domain);
 }
 
+/* user, group and allow_root together: the group defaults to the user's
+ * own, and a group without a user, or root permitted next to a user to
+ * drop to, would say something that does not happen. */
+static void finish_run_as(struct loader *loader)
+{
+	struct run_as_config *run_as = &loader->config->run_as;
+	const struct section_state *state = &loader->global;
+	int user_line = valid_key_line(state, SECTION_GLOBAL, "user");
+	int group_line = valid_key_line(state, SECTION_GLOBAL, "group");
+	int allow_line = valid_key_line(state, SECTION_GLOBAL, "allow_root");
+
+	run_as->line = state->line;
+	if (group_line != 0 && !key_in_file(state, SECTION_GLOBAL, "user"))
+		report(loader, group_line,
+		       "group needs user in [global]: the daemon only changes its group when it "
+		       "drops to a user");
+	if (user_line != 0 && !key_in_file(state, SECTION_GLOBAL, "group")) {
+		run_as->gid = run_as->user_gid;
+		if (run_as->gid == 0)
+			report(loader, user_line,
+			       "user %s has gid 0 (root's group) as its primary group: set group "
+			       "in [global] to another",
+			       run_as->user);
+	}
+	if (allow_line != 0 && run_as->allow_root && key_in_file(state, SECTION_GLOBAL, "user"))
+		report(loader, allow_line,
+		       "allow_root = yes contradicts user (line %d): the daemon drops to that "
+		       "user; remove one of them",
+		       state->key_line[option_index(SECTION_GLOBAL, "user")]);
+}
+
 static void check_whole(struct loader *loader)
 {
 	struct sxedge_config *config = loader->config;
@@ -1619,6 +1716,7 @@ static void check_whole(struct loader *loader)
 		report(loader, 0, "missing required section [global] (it holds domains)");
 	else
 		check_required(loader, SECTION_GLOBAL, &loader->global, "global");
+	finish_run_as(loader);
 	check_limits(loader);
 	for (size_t i = 0; i < config->n_listeners; i++)
 		finish_listener(loader, &config->listeners[i], &loader->listener_states[i]);
@@ -1692,6 +1790,8 @@ void config_free(struct sxedge_config *config)
 		return;
 	free(config->path);
 	free_strings(config->domains, config->n_domains);
+	free(config->run_as.user);
+	free(config->run_as.group);
 	for (size_t i = 0; i < config->n_listeners; i++)
 		listener_free(&config->listeners[i]);
 	free(config->listeners);

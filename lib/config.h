@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -97,6 +98,18 @@ struct limits_config {
 	unsigned max_connections; /* accepted connections in all, default 10000 */
 };
 
+/* [global] user, group and allow_root: who the daemon serves as once its
+ * ports are bound and its keys read (see src/run_as.h). */
+struct run_as_config {
+	char *user; /* NULL: stay who started the daemon */
+	uid_t uid;
+	gid_t user_gid; /* the user's primary group */
+	char *group; /* NULL: the user's primary group */
+	gid_t gid; /* dropped to: the group's, else user_gid */
+	bool allow_root; /* may go on as root without user, default no */
+	int line; /* the [global] header: where a refusal to run as root points */
+};
+
 struct sxedge_config {
 	char *path;
 	enum log_level log_level; /* default notice */
@@ -105,6 +118,7 @@ struct sxedge_config {
 	unsigned char flow_secret[32];
 	char **domains; /* our SIP domains, lower case */
 	size_t n_domains;
+	struct run_as_config run_as;
 	struct listener_config *listeners;
 	size_t n_listeners;
 	struct pool_config pool;

@@ -1,6 +1,7 @@
 /* sxedge: the access edge daemon.  This file is the command line and the
- * life cycle: load and check the configuration, build the worker (TLS
- * contexts, bound listeners), serve until told to stop, exit. */
+ * life cycle: load and check the configuration (and whether it may run as
+ * who started it), build the worker (TLS contexts, bound listeners), drop
+ * root, serve until told to stop, exit. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include "config.h"
 #include "log.h"
 #include "message.h"
+#include "privileges.h"
+#include "run_as.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/sxedge/sxedge.conf"
@@ -28,7 +31,9 @@ static int check_only(const char *path)
 	struct sxedge_config *config = config_load(path, stderr);
 	if (config == NULL)
 		return 1;
-	int status = worker_check_tls(config, stderr) == 0 ? 0 : 1;
+	int status = run_as_check(config, privileges_are_root(), stderr) == 0 ? 0 : 1;
+	if (worker_check_tls(config, stderr) != 0)
+		status = 1;
 	if (status == 0)
 		fprintf(stderr, "%s: configuration ok\n", path);
 	config_free(config);
@@ -40,13 +45,20 @@ static int serve(const char *path)
 	struct sxedge_config *config = config_load(path, stderr);
 	if (config == NULL)
 		return 1;
+	if (run_as_check(config, privileges_are_root(), stderr) < 0) {
+		config_free(config);
+		return 1;
+	}
 	log_set_level(config->log_level);
 	/* A peer that vanishes mid-write must cost one connection, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	sip_message_init();
+	/* Everything that needs root happens in worker_new(): ports bound, keys
+	 * and certificates read, the open-files limit raised.  Nothing after it
+	 * may need root: outbound links and logs (stderr) do not. */
 	struct worker *worker = worker_new(config, stderr);
 	int status = 1;
-	if (worker != NULL)
+	if (worker != NULL && run_as_apply(config) == 0)
 		status = worker_run(worker) == 0 ? 0 : 1;
 	else
 		log_event(LOG_LEVEL_ERROR, "start_failed", "config=%s", path);

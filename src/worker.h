@@ -16,7 +16,9 @@ struct worker;
 int worker_check_tls(const struct sxedge_config *config, FILE *errors);
 
 /* Loads TLS contexts and binds every listener; NULL (with lines on ERRORS)
- * when one cannot be.  CONFIG must outlive the worker. */
+ * when one cannot be.  CONFIG must outlive the worker.  Everything of the
+ * start-up that may need root happens here, so that the caller can give
+ * root up before worker_run() (run_as.h); keep it so. */
 struct worker *worker_new(const struct sxedge_config *config, FILE *errors);
 
 /* Serves until SIGTERM/SIGINT, then drains (at most drain_timeout) and

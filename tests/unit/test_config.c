@@ -2,9 +2,12 @@
  * fill the rest, and every class of mistake gives exactly its
  * "FILE:LINE: message" line (several in one run when there are several).
  * The federation options ([federation], [partner DOMAIN], role = federation)
- * have their own test case. */
+ * and who the daemon runs as ([global] user, group, allow_root) have their
+ * own test cases. */
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +168,8 @@ static const char full_config[] =
 	"node_id = 7\n"
 	"flow_secret = 000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F\n"
 	"domains = Example.TEST, example.org\tthird.test\n"
+	"user = nobody\n"
+	"group = daemon\n"
 	"\n"
 	"[limits]\n"
 	"sip_max_message = 131072\n"
@@ -226,6 +231,11 @@ START_TEST(test_full_file)
 	ck_assert_str_eq(config->domains[0], "example.test");
 	ck_assert_str_eq(config->domains[1], "example.org");
 	ck_assert_str_eq(config->domains[2], "third.test");
+	ck_assert_str_eq(config->run_as.user, "nobody");
+	ck_assert_uint_eq(config->run_as.uid, getpwnam("nobody")->pw_uid);
+	ck_assert_str_eq(config->run_as.group, "daemon");
+	ck_assert_uint_eq(config->run_as.gid, getgrnam("daemon")->gr_gid);
+	ck_assert_int_eq(config->run_as.line, 2);
 
 	const struct limits_config *limits = &config->limits;
 	ck_assert_uint_eq(limits->sip_max_message, 131072);
@@ -241,7 +251,7 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(config->n_listeners, 2);
 	const struct listener_config *outside = &config->listeners[0];
 	ck_assert_str_eq(outside->name, "outside");
-	ck_assert_int_eq(outside->line, 19);
+	ck_assert_int_eq(outside->line, 21);
 	ck_assert_int_eq(outside->role, ROLE_ACCESS);
 	ck_assert_str_eq(outside->address, "0.0.0.0");
 	ck_assert_uint_eq(outside->port, 443);
@@ -258,7 +268,7 @@ START_TEST(test_full_file)
 
 	const struct listener_config *inside = &config->listeners[1];
 	ck_assert_str_eq(inside->name, "inside");
-	ck_assert_int_eq(inside->line, 30);
+	ck_assert_int_eq(inside->line, 32);
 	ck_assert_int_eq(inside->role, ROLE_INTERNAL);
 	ck_assert_str_eq(inside->address, "::1");
 	ck_assert_uint_eq(inside->port, 5061);
@@ -1399,6 +1409,84 @@ END_TEST
 
 /* ---- Helpers ---- */
 
+/* ---- [global] user, group and allow_root ---- */
+
+/* MINIMAL with LINES (each ending in \n) after domains, at line 3 on. */
+#define GLOBAL_WITH(lines) "[global]\ndomains = example.test\n" lines ACCESS_OK INTERNAL_OK POOL_OK
+
+START_TEST(test_run_as_defaults)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct run_as_config *run_as = &loaded.config->run_as;
+	ck_assert_ptr_null(run_as->user);
+	ck_assert_ptr_null(run_as->group);
+	ck_assert(!run_as->allow_root);
+	ck_assert_int_eq(run_as->line, 1);
+	loaded_free(&loaded);
+
+	load(&loaded, GLOBAL_WITH("allow_root = yes\n"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert(loaded.config->run_as.allow_root);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_run_as_user)
+{
+	struct passwd *nobody = getpwnam("nobody");
+	struct group *daemon_group = getgrnam("daemon");
+	struct loaded loaded;
+
+	ck_assert_ptr_nonnull(nobody);
+	uid_t nobody_uid = nobody->pw_uid;
+	gid_t nobody_gid = nobody->pw_gid;
+	ck_assert_ptr_nonnull(daemon_group);
+	gid_t daemon_gid = daemon_group->gr_gid;
+
+	/* The group defaults to the user's primary group. */
+	load(&loaded, GLOBAL_WITH("user = nobody\n"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct run_as_config *run_as = &loaded.config->run_as;
+	ck_assert_str_eq(run_as->user, "nobody");
+	ck_assert_uint_eq(run_as->uid, nobody_uid);
+	ck_assert_uint_eq(run_as->user_gid, nobody_gid);
+	ck_assert_uint_eq(run_as->gid, nobody_gid);
+	ck_assert_ptr_null(run_as->group);
+	loaded_free(&loaded);
+
+	load(&loaded, GLOBAL_WITH("user = nobody\ngroup = daemon\n"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	run_as = &loaded.config->run_as;
+	ck_assert_uint_eq(run_as->uid, nobody_uid);
+	ck_assert_str_eq(run_as->group, "daemon");
+	ck_assert_uint_eq(run_as->gid, daemon_gid);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_run_as_errors)
+{
+	expect_one_error(GLOBAL_WITH("user = no-such-user-sxedge\n"), 3, "unknown user",
+			 "\"no-such-user-sxedge\"", "no such user");
+	expect_one_error(GLOBAL_WITH("user = nobody\ngroup = no-such-group-sxedge\n"), 4,
+			 "unknown group", "\"no-such-group-sxedge\"", "no such group");
+	expect_one_error(GLOBAL_WITH("group = daemon\n"), 3, "group needs user");
+	expect_one_error(GLOBAL_WITH("user = root\n"), 3, "\"root\" has uid 0", "allow_root");
+	expect_one_error(GLOBAL_WITH("user = nobody\ngroup = root\n"), 4, "\"root\" has gid 0");
+	expect_one_error(GLOBAL_WITH("user = nobody\n\nallow_root = yes\n"), 5,
+			 "allow_root = yes contradicts user (line 3)");
+	expect_one_error(GLOBAL_WITH("allow_root = maybe\n"), 3, "bad value", "allow_root");
+	/* allow_root = no next to a user says nothing false. */
+	struct loaded loaded;
+	load(&loaded, GLOBAL_WITH("user = nobody\nallow_root = no\n"));
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
 START_TEST(test_helpers)
 {
 	struct loaded loaded;
@@ -1436,6 +1524,7 @@ static Suite *config_suite(void)
 	TCase *good = tcase_create("good");
 	TCase *errors = tcase_create("errors");
 	TCase *federation = tcase_create("federation");
+	TCase *run_as = tcase_create("run as");
 
 	tcase_add_checked_fixture(good, setup, teardown);
 	tcase_add_test(good, test_full_file);
@@ -1490,6 +1579,12 @@ static Suite *config_suite(void)
 	tcase_add_test(federation, test_federation_advertises_apart);
 	tcase_add_test(federation, test_federation_several_errors);
 	suite_add_tcase(suite, federation);
+
+	tcase_add_checked_fixture(run_as, setup, teardown);
+	tcase_add_test(run_as, test_run_as_defaults);
+	tcase_add_test(run_as, test_run_as_user);
+	tcase_add_test(run_as, test_run_as_errors);
+	suite_add_tcase(suite, run_as);
 	return suite;
 }
 
