@@ -1,5 +1,5 @@
 /* worker: one event loop with its listeners, its TLS contexts, its SIP
- * context and its links to the pool (DESIGN.md §2).  Everything a worker
+ * context and its links to the pool (docs/design.md §2).  Everything a worker
  * owns is reached from its struct, so more workers can run side by side. */
 #ifndef SXEDGE_WORKER_H
 #define SXEDGE_WORKER_H
