@@ -87,10 +87,9 @@ static void check_written(char *out, size_t len)
 static void relay_request(const struct sip_message *request, enum listener_role arrival,
 			  const struct sip_decision *decision)
 {
-	enum listener_role departure = is_external(arrival) ? ROLE_INTERNAL
-				       : decision->action == SIP_ACTION_TO_PARTNER
-					       ? ROLE_FEDERATION
-					       : ROLE_ACCESS;
+	enum listener_role departure = is_external(arrival)			   ? ROLE_INTERNAL
+				       : decision->action == SIP_ACTION_TO_PARTNER ? ROLE_FEDERATION
+										   : ROLE_ACCESS;
 	char token[FLOW_TOKEN_LEN + 1], branch[VIA_BRANCH_SIZE], stamp[VIA_STAMP_SIZE];
 	size_t len = 0;
 
@@ -140,9 +139,9 @@ static void on_request(const struct sip_message *request, enum listener_role arr
 		relay_request(request, arrival, &decision);
 		break;
 	case SIP_ACTION_REPLY:
-		check_written(sip_response_build(request, decision.status, decision.reason, NULL,
-						 &len),
-			      len);
+		check_written(
+			sip_response_build(request, decision.status, decision.reason, NULL, &len),
+			len);
 		break;
 	case SIP_ACTION_DISCOVER:
 	case SIP_ACTION_DROP:
