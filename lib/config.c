@@ -125,6 +125,18 @@ static const struct option options[] = {
 	  0, "10", 0, 3600, false },
 	{ SECTION_LIMITS, "max_connections", parse_unsigned, LIMITS(max_connections),
 	  0, "10000", 1, 1000000, false },
+	{ SECTION_LIMITS, "max_connections_access", parse_unsigned,
+	  LIMITS(max_connections_access), 0, NULL, 1, 1000000, false }, /* the rest */
+	{ SECTION_LIMITS, "max_connections_internal", parse_unsigned,
+	  LIMITS(max_connections_internal), 0, NULL, 1, 1000000, false }, /* 100 */
+	{ SECTION_LIMITS, "max_connections_federation", parse_unsigned,
+	  LIMITS(max_connections_federation), 0, NULL, 1, 1000000, false }, /* 1000 */
+	{ SECTION_LIMITS, "max_connections_per_address_access", parse_unsigned,
+	  LIMITS(max_connections_per_address_access), 0, "256", 1, 1000000, false },
+	{ SECTION_LIMITS, "first_request_timeout", parse_unsigned, LIMITS(first_request_timeout_s),
+	  0, "10", 1, 300, false },
+	{ SECTION_LIMITS, "output_total_max", parse_size, LIMITS(output_total_max),
+	  0, "67108864", 65536, 68719476736ULL, false }, /* >= output_max */
 
 	{ SECTION_LISTENER, "role", parse_role, LISTENER(role),
 	  0, NULL, 0, 0, true },
@@ -1367,6 +1379,23 @@ static void check_output_room(struct loader *loader)
 	       limits->output_max, limits->sip_max_message);
 }
 
+/* The total must hold one connection's queue, or a single slow reader
+ * would be shed before it reached its own output_max. */
+static void check_output_total(struct loader *loader)
+{
+	const struct limits_config *limits = &loader->config->limits;
+	const struct section_state *state = &loader->limits;
+
+	if (!key_valid(state, SECTION_LIMITS, "output_max") ||
+	    !key_valid(state, SECTION_LIMITS, "output_total_max") ||
+	    limits->output_total_max >= limits->output_max)
+		return;
+	report(loader, conflict_line(state, SECTION_LIMITS, "output_total_max", "output_max"),
+	       "output_total_max (%zu) is less than output_max (%zu): one connection's queue "
+	       "alone could pass it",
+	       limits->output_total_max, limits->output_max);
+}
+
 static void check_limits(struct loader *loader)
 {
 	const struct limits_config *limits = &loader->config->limits;
@@ -1381,6 +1410,7 @@ static void check_limits(struct loader *loader)
 		       "sip_max_line (%zu) is larger than sip_max_message (%zu)",
 		       limits->sip_max_line, limits->sip_max_message);
 	check_output_room(loader);
+	check_output_total(loader);
 }
 
 static const char *address_family_name(const char *address)
@@ -1703,6 +1733,85 @@ static void finish_run_as(struct loader *loader)
 		       state->key_line[option_index(SECTION_GLOBAL, "user")]);
 }
 
+/* The default of a reserved budget: FIXED, or a tenth of max_connections
+ * when that is less, so a small max_connections still leaves most of its
+ * room to access. */
+static unsigned reserved_budget(unsigned fixed, unsigned max_connections)
+{
+	unsigned tenth = max_connections / 10 > 0 ? max_connections / 10 : 1;
+	return fixed < tenth ? fixed : tenth;
+}
+
+/* The line to blame when the role budgets do not fit: the first of them
+ * set in the file, else max_connections, else the section header. */
+static int budget_line(const struct section_state *state)
+{
+	static const char *const keys[] = { "max_connections_access", "max_connections_internal",
+					    "max_connections_federation" };
+	int line = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int key_line = valid_key_line(state, SECTION_LIMITS, keys[i]);
+		if (key_line != 0 && (line == 0 || key_line < line))
+			line = key_line;
+	}
+	if (line == 0)
+		line = valid_key_line(state, SECTION_LIMITS, "max_connections");
+	return line != 0 ? line : state->line;
+}
+
+/* max_connections is split among the roles that have a listener: the pool
+ * and the partner edges each get a budget access can never take (the
+ * internal and federation defaults), and access gets the rest unless set. */
+static void check_connection_budgets(struct loader *loader)
+{
+	struct limits_config *limits = &loader->config->limits;
+	const struct section_state *state = &loader->limits;
+	bool federation = config_listener(loader->config, ROLE_FEDERATION) != NULL;
+
+	if (!loader->roles_known || !key_valid(state, SECTION_LIMITS, "max_connections"))
+		return;
+	if (!key_in_file(state, SECTION_LIMITS, "max_connections_internal"))
+		limits->max_connections_internal = reserved_budget(100, limits->max_connections);
+	if (!key_in_file(state, SECTION_LIMITS, "max_connections_federation"))
+		limits->max_connections_federation = reserved_budget(1000, limits->max_connections);
+	if ((key_in_file(state, SECTION_LIMITS, "max_connections_access") &&
+	     !key_valid(state, SECTION_LIMITS, "max_connections_access")) ||
+	    (key_in_file(state, SECTION_LIMITS, "max_connections_internal") &&
+	     !key_valid(state, SECTION_LIMITS, "max_connections_internal")) ||
+	    (key_in_file(state, SECTION_LIMITS, "max_connections_federation") &&
+	     !key_valid(state, SECTION_LIMITS, "max_connections_federation")))
+		return; /* reported already */
+
+	unsigned long long reserved = (unsigned long long)limits->max_connections_internal +
+				      (federation ? limits->max_connections_federation : 0);
+	char others[160];
+	snprintf(others, sizeof(others), "max_connections_internal (%u)%s",
+		 limits->max_connections_internal, federation ? " and " : "");
+	if (federation)
+		snprintf(others + strlen(others), sizeof(others) - strlen(others),
+			 "max_connections_federation (%u)", limits->max_connections_federation);
+
+	if (!key_in_file(state, SECTION_LIMITS, "max_connections_access")) {
+		if (reserved < limits->max_connections) {
+			limits->max_connections_access =
+				(unsigned)(limits->max_connections - reserved);
+			return;
+		}
+		report(loader, budget_line(state),
+		       "max_connections (%u) leaves no room for access connections after %s: "
+		       "raise max_connections",
+		       limits->max_connections, others);
+		return;
+	}
+	unsigned long long total = reserved + limits->max_connections_access;
+	if (total > limits->max_connections)
+		report(loader, budget_line(state),
+		       "max_connections_access (%u) and %s add up to %llu, more than "
+		       "max_connections (%u)",
+		       limits->max_connections_access, others, total, limits->max_connections);
+}
+
 static void check_whole(struct loader *loader)
 {
 	struct sxedge_config *config = loader->config;
@@ -1721,6 +1830,7 @@ static void check_whole(struct loader *loader)
 	for (size_t i = 0; i < config->n_listeners; i++)
 		finish_listener(loader, &config->listeners[i], &loader->listener_states[i]);
 	check_listeners(loader);
+	check_connection_budgets(loader);
 	check_pool(loader);
 	check_federation(loader);
 }

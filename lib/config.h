@@ -96,6 +96,15 @@ struct limits_config {
 	size_t output_max; /* bytes queued towards one peer, default 1 MiB */
 	unsigned drain_timeout_s; /* SIGTERM grace period, default 10 */
 	unsigned max_connections; /* accepted connections in all, default 10000 */
+	/* Each role's own share of max_connections, so that no role can take
+	 * the room of another (see check_connection_budgets in config.c). */
+	unsigned max_connections_access; /* default: what the other roles leave */
+	unsigned max_connections_internal; /* default 100, at most a tenth of max_connections */
+	unsigned max_connections_federation; /* default 1000, at most a tenth of max_connections;
+						used only with a federation listener */
+	unsigned max_connections_per_address_access; /* per source address, default 256 */
+	unsigned first_request_timeout_s; /* accept to first valid request, default 10 */
+	size_t output_total_max; /* bytes queued towards all peers together, default 64 MiB */
 };
 
 /* [global] user, group and allow_root: who the daemon serves as once its

@@ -6,7 +6,14 @@
  * timeout, output limit, our own close) goes through conn_finish(), which
  * reports CLOSED once and frees.  A dispatch depth counter (the "event frame"
  * of OpenSMTPD's ioev) lets the owner free the conn from inside its own
- * callback without the code below the callback touching freed memory. */
+ * callback without the code below the callback touching freed memory.
+ *
+ * Each conn also counts its queued output into its thread's total: an
+ * evbuffer callback on the output buffer sees every byte added and every
+ * byte sent, so the total is exact without the owner's help.  Closes that
+ * the conn starts itself (output limits, shedding) are deferred to the loop
+ * through the timer: they may happen inside another conn's callback, whose
+ * owner must not see a CLOSED it did not expect in the middle of its work. */
 #include "conn.h"
 
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <openssl/evp.h>
 
 #include "address.h"
+#include "log.h"
 #include "tls.h"
 
 struct conn {
@@ -33,7 +41,12 @@ struct conn {
 	struct bufferevent *bev;
 	SSL *ssl;
 	struct event *timer; /* handshake timeout, then deferred finish */
+	struct event *probation_timer; /* first-request timeout; NULL without one */
+	struct evbuffer_cb_entry *output_cb;
+	size_t output_counted; /* this conn's part of conn_output_total_now */
 	struct conn_limits limits;
+	struct conn_budget_member budget; /* budget.budget NULL: counted in none */
+	enum conn_shed_rank shed_rank;
 	conn_callback *callback;
 	void *arg;
 	void *user;
@@ -45,6 +58,7 @@ struct conn {
 	unsigned char fingerprint[32]; /* SHA-256 of the peer certificate (DER) */
 	char close_reason[256];
 	bool outbound;
+	bool on_probation;
 	bool ready;
 	bool closing; /* flushing before close */
 	bool finished; /* CLOSED reported or conn_free called */
@@ -60,6 +74,9 @@ static _Thread_local struct conn **conn_slots;
 static _Thread_local size_t conn_slot_count; /* a power of two, or 0 */
 static _Thread_local size_t conn_live;
 static _Thread_local uint64_t conn_next_id = 1;
+/* Bytes queued towards peers over all of this thread's conns, and the cap. */
+static _Thread_local size_t conn_output_total_now;
+static _Thread_local size_t conn_output_total_cap = SIZE_MAX;
 
 static size_t conn_slot_of(uint64_t id, size_t count)
 {
@@ -128,11 +145,23 @@ struct conn *conn_find(uint64_t id)
 
 /* ---- life cycle ---- */
 
+static void conn_stop_probation_timer(struct conn *conn)
+{
+	if (conn->probation_timer != NULL)
+		event_del(conn->probation_timer);
+}
+
 static void conn_destroy(struct conn *conn)
 {
 	conn_table_remove(conn);
+	conn_budget_leave(&conn->budget);
 	if (conn->timer != NULL)
 		event_free(conn->timer);
+	if (conn->probation_timer != NULL)
+		event_free(conn->probation_timer);
+	if (conn->output_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev), conn->output_cb);
+	conn_output_total_now -= conn->output_counted;
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev); /* frees the SSL and closes the socket */
 	else
@@ -177,6 +206,9 @@ static void conn_finish(struct conn *conn, const char *reason)
 		return;
 	conn_set_reason(conn, reason);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	conn_stop_probation_timer(conn);
+	/* Its place is free as soon as the owner hears it is gone. */
+	conn_budget_leave(&conn->budget);
 	/* Finished before CLOSED goes out, so that during it conn_find() and
 	 * conn_ready() already say the connection is gone. */
 	conn->finished = true;
@@ -192,6 +224,8 @@ void conn_free(struct conn *conn)
 		return;
 	conn->finished = true;
 	conn->free_pending = true;
+	conn_stop_probation_timer(conn);
+	conn_budget_leave(&conn->budget);
 	if (conn->depth == 0)
 		conn_destroy(conn);
 }
@@ -279,6 +313,8 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 		event_del(conn->timer);
 		conn_learn_peer(conn);
 		conn->ready = true;
+		if (conn->limits.proven_by_handshake)
+			conn_end_probation(conn);
 		if (conn->limits.idle_timeout_s > 0) {
 			struct timeval idle = { .tv_sec = conn->limits.idle_timeout_s };
 			bufferevent_set_timeouts(conn->bev, &idle, NULL);
@@ -307,6 +343,84 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		conn_finish(conn, conn->close_reason);
 	else if (!conn->ready)
 		conn_finish(conn, "handshake timeout");
+}
+
+/* The timer runs from accept and nothing the peer sends resets it: a
+ * connection that only sends keep-alives has not proven anything. */
+static void conn_on_probation_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *conn = arg;
+	(void)fd;
+	(void)what;
+	if (!conn->closing && conn->on_probation)
+		conn_finish(conn, "first request timeout");
+}
+
+/* ---- output accounting ---- */
+
+/* Brings this conn's part of the thread's total up to date. */
+static void conn_count_output(struct conn *conn)
+{
+	size_t queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	conn_output_total_now = conn_output_total_now - conn->output_counted + queued;
+	conn->output_counted = queued;
+}
+
+static void conn_on_output_change(struct evbuffer *buffer, const struct evbuffer_cb_info *info,
+				  void *arg)
+{
+	(void)buffer;
+	(void)info;
+	conn_count_output(arg);
+}
+
+/* The conn to shed first: of those still holding output, the one with the
+ * most queued among the lowest rank present. */
+static struct conn *conn_worst_reader(void)
+{
+	struct conn *worst = NULL;
+	for (size_t i = 0; i < conn_slot_count; i++) {
+		struct conn *conn = conn_slots[i];
+		if (conn == NULL || conn->finished || conn->output_counted == 0)
+			continue;
+		if (worst == NULL || conn->shed_rank < worst->shed_rank ||
+		    (conn->shed_rank == worst->shed_rank &&
+		     conn->output_counted > worst->output_counted))
+			worst = conn;
+	}
+	return worst;
+}
+
+/* Sheds readers until the total is back under the cap.  Each one shed
+ * drops its whole queue, so this ends after a few rounds. */
+static void conn_relieve_output(void)
+{
+	while (conn_output_total_now > conn_output_total_cap) {
+		struct conn *worst = conn_worst_reader();
+		if (worst == NULL)
+			return;
+		log_event(LOG_LEVEL_WARNING, "conn_shed",
+			  "conn=%" PRIu64 " peer=%s reason=\"output total limit\" queued=%zu "
+			  "output_total=%zu output_total_max=%zu",
+			  worst->id, worst->peer, worst->output_counted, conn_output_total_now,
+			  conn_output_total_cap);
+		conn_abort(worst, "output total limit");
+	}
+}
+
+void conn_set_output_total_max(size_t max)
+{
+	conn_output_total_cap = max;
+}
+
+size_t conn_output_total(void)
+{
+	return conn_output_total_now;
+}
+
+size_t conn_output_queued(const struct conn *conn)
+{
+	return evbuffer_get_length(bufferevent_get_output(conn->bev));
 }
 
 /* ---- creation ---- */
@@ -353,6 +467,8 @@ static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t 
 	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
 	conn_keep_alive(fd >= 0 ? fd : bufferevent_getfd(conn->bev));
 	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write, conn_on_event, conn);
+	conn->output_cb =
+		evbuffer_add_cb(bufferevent_get_output(conn->bev), conn_on_output_change, conn);
 	/* The owner must decide on what is buffered before more is read, so a
 	 * peer can never make the edge hold more than this. */
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, limits->input_max);
@@ -380,7 +496,21 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t 
 		evutil_closesocket(fd);
 		return NULL;
 	}
-	return conn_new(base, ssl, fd, BUFFEREVENT_SSL_ACCEPTING, peer, limits, callback, arg);
+	struct conn *conn =
+		conn_new(base, ssl, fd, BUFFEREVENT_SSL_ACCEPTING, peer, limits, callback, arg);
+	if (conn == NULL)
+		return NULL;
+	conn->on_probation = true;
+	if (limits->first_request_timeout_s > 0) {
+		conn->probation_timer = evtimer_new(base, conn_on_probation_timer, conn);
+		if (conn->probation_timer == NULL) {
+			conn_free(conn);
+			return NULL;
+		}
+		struct timeval limit = { .tv_sec = limits->first_request_timeout_s };
+		evtimer_add(conn->probation_timer, &limit);
+	}
+	return conn;
 }
 
 struct conn *conn_connect(struct event_base *base, SSL *ssl, const struct sockaddr *peer,
@@ -432,6 +562,46 @@ void conn_close(struct conn *conn, const char *reason)
 	event_active(conn->timer, EV_TIMEOUT, 0);
 }
 
+void conn_abort(struct conn *conn, const char *reason)
+{
+	if (conn->finished)
+		return;
+	conn_set_reason(conn, reason);
+	conn->closing = true;
+	conn_stop_probation_timer(conn);
+	conn_budget_leave(&conn->budget);
+	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	struct evbuffer *output = bufferevent_get_output(conn->bev);
+	evbuffer_drain(output, evbuffer_get_length(output));
+	event_del(conn->timer);
+	event_active(conn->timer, EV_TIMEOUT, 0);
+}
+
+int conn_join_budget(struct conn *conn, struct conn_budget *budget, const struct sockaddr *peer)
+{
+	conn_budget_leave(&conn->budget);
+	return conn_budget_join(budget, &conn->budget, conn, peer, conn->on_probation) ? 0 : -1;
+}
+
+void conn_end_probation(struct conn *conn)
+{
+	if (!conn->on_probation)
+		return;
+	conn->on_probation = false;
+	conn_stop_probation_timer(conn);
+	conn_budget_end_probation(&conn->budget);
+}
+
+bool conn_on_probation(const struct conn *conn)
+{
+	return conn->on_probation;
+}
+
+void conn_set_shed_rank(struct conn *conn, enum conn_shed_rank rank)
+{
+	conn->shed_rank = rank;
+}
+
 struct evbuffer *conn_input(struct conn *conn)
 {
 	return bufferevent_get_input(conn->bev);
@@ -449,14 +619,14 @@ int conn_write(struct conn *conn, const void *data, size_t len)
 	if (conn->finished || conn->closing)
 		return -1;
 	if (evbuffer_get_length(output) + len > conn->limits.output_max) {
-		conn_set_reason(conn, "output limit exceeded");
-		conn->closing = true;
-		bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
-		event_del(conn->timer);
-		event_active(conn->timer, EV_TIMEOUT, 0);
+		conn_abort(conn, "output limit exceeded");
 		return -1;
 	}
-	return bufferevent_write(conn->bev, data, len);
+	if (bufferevent_write(conn->bev, data, len) < 0)
+		return -1;
+	conn_count_output(conn); /* whether or not evbuffer callbacks are deferred */
+	conn_relieve_output();
+	return conn->closing ? -1 : 0;
 }
 
 /* ---- accessors ---- */

@@ -109,12 +109,7 @@ static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd
 	struct worker *worker = wl->worker;
 	(void)listener;
 
-	if (worker->sip.inbound >= worker->config->limits.max_connections) {
-		log_event(LOG_LEVEL_WARNING, "conn_refused", "role=%s reason=\"connection limit\"",
-			  config_role_name(wl->config->role));
-		evutil_closesocket(fd);
-		return;
-	}
+	/* Each role's budget is checked there: see sip_session_accept. */
 	sip_session_accept(&worker->sip, wl->config->role, wl->ctx, fd, peer, peer_len);
 }
 

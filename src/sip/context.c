@@ -29,16 +29,32 @@ static int context_init_federation(struct sip_context *context, char *err, size_
 			       federation->dns_server_port, err, err_size);
 	if (context->dns == NULL)
 		return -1;
-	context->per_address = address_count_new();
 	context->partner_limits = calloc(config->n_partners ? config->n_partners : 1,
 					 sizeof(*context->partner_limits));
-	if (context->per_address == NULL || context->partner_limits == NULL) {
+	if (context->partner_limits == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < config->n_partners; i++)
 		rate_limit_init(&context->partner_limits[i], config->partners[i].rate,
 				config->partners[i].burst, now);
+	return 0;
+}
+
+/* A user behind a NAT shares its address with many others, a partner edge
+ * needs a few connections, the pool is known by its certificate. */
+static int context_init_budgets(struct sip_context *context)
+{
+	const struct limits_config *limits = &context->config->limits;
+	if (conn_budget_init(&context->budgets[ROLE_ACCESS], "access",
+			     limits->max_connections_access,
+			     limits->max_connections_per_address_access) < 0 ||
+	    conn_budget_init(&context->budgets[ROLE_INTERNAL], "internal",
+			     limits->max_connections_internal, 0) < 0 ||
+	    conn_budget_init(&context->budgets[ROLE_FEDERATION], "federation",
+			     limits->max_connections_federation,
+			     context->config->federation.max_connections_per_address) < 0)
+		return -1;
 	return 0;
 }
 
@@ -74,6 +90,12 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 		.input_max = config->limits.sip_max_message,
 		.output_max = config->limits.output_max,
 	};
+	conn_set_output_total_max(config->limits.output_total_max);
+	if (context_init_budgets(context) < 0) {
+		snprintf(err, err_size, "out of memory");
+		sip_context_free(context);
+		return -1;
+	}
 	if (context->edge.hops[ROLE_FEDERATION].host != NULL &&
 	    context_init_federation(context, err, err_size) < 0) {
 		sip_context_free(context);
@@ -104,8 +126,8 @@ void sip_context_free(struct sip_context *context)
 	context->pool = NULL;
 	dns_free(context->dns);
 	context->dns = NULL;
-	address_count_free(context->per_address);
-	context->per_address = NULL;
+	for (int role = 0; role < SIP_ROLE_COUNT; role++)
+		conn_budget_clear(&context->budgets[role]);
 	free(context->partner_limits);
 	context->partner_limits = NULL;
 }

@@ -10,9 +10,9 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "address_count.h"
 #include "config.h"
 #include "conn.h"
+#include "conn_budget.h"
 #include "dns.h"
 #include "flow_token.h"
 #include "framing.h"
@@ -34,14 +34,17 @@ struct sip_context {
 	struct sip_federation *federation; /* NULL without a federation listener */
 	struct dns *dns; /* NULL without a federation listener */
 	struct rate_limit *partner_limits; /* parallel to config->partners */
-	struct address_count *per_address; /* inbound federation connections by source */
+	/* Accepted connections by role (the listener's): each role's own share
+	 * of max_connections, with the per-address caps of access and federation. */
+	struct conn_budget budgets[SIP_ROLE_COUNT];
 	unsigned inbound; /* accepted connections currently open */
 	struct sip_session *sessions; /* those connections' sessions */
 };
 
 /* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a
  * random flow secret when the configuration has none, the resolver and rate
- * limits when there is a federation listener.  The pool and partner links
+ * limits when there is a federation listener, a connection budget per role,
+ * and this thread's output total (conn_set_output_total_max).  The pool and partner links
  * are started by sip_context_start.  Returns 0, or -1 with ERR filled. */
 int sip_context_init(struct sip_context *context, struct event_base *base,
 		     const struct sxedge_config *config, char *err, size_t err_size);

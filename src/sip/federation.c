@@ -374,6 +374,8 @@ static void link_connect_next(struct partner_link *link)
 					  same_family ? federation->local_len : 0,
 					  &context->conn_limits, link_on_conn_event, link);
 		if (link->conn != NULL) {
+			/* Every user's traffic to the partner depends on it. */
+			conn_set_shed_rank(link->conn, CONN_SHED_LAST);
 			link_set_state(link, LINK_CONNECTING);
 			return;
 		}

@@ -103,6 +103,9 @@ static void pool_link_connect(struct pool_link *link)
 		link->conn = conn_connect(pool->context->base, ssl, (struct sockaddr *)&pool->relay,
 					  pool->relay_len, (struct sockaddr *)&pool->local,
 					  pool->local_len, &limits, pool_link_on_event, link);
+		/* Every user's traffic depends on it: slow readers go first. */
+		if (link->conn != NULL)
+			conn_set_shed_rank(link->conn, CONN_SHED_LAST);
 	}
 	if (link->conn == NULL) {
 		log_event(LOG_LEVEL_WARNING, "pool_down",

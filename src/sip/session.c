@@ -27,8 +27,6 @@ struct sip_session {
 	struct conn *conn;
 	enum listener_role role;
 	bool inbound;
-	bool counted; /* holds one of its source address's federation connections */
-	struct sockaddr_storage source;
 	struct event *message_timer; /* a started message must complete in time */
 	struct sip_session *prev, *next; /* the context's inbound sessions */
 	/* Framing scans from the start of the input, so it runs again only when
@@ -196,6 +194,11 @@ static void session_route(struct sip_session *session, struct sip_message *reque
 	}
 	session_peer(session, &peer);
 	sip_route_request(request->osip, &peer, &context->edge, &decision);
+	/* Routing only ever answers to refuse: a request it sends on has passed
+	 * every check, which is what ends a connection's probation. */
+	if (decision.action == SIP_ACTION_TO_POOL || decision.action == SIP_ACTION_TO_CONN ||
+	    decision.action == SIP_ACTION_TO_PARTNER)
+		conn_end_probation(session->conn);
 	switch (decision.action) {
 	case SIP_ACTION_REPLY:
 		session_reply(session, request, decision.status, decision.reason, NULL);
@@ -507,9 +510,6 @@ static void session_free(struct sip_session *session)
 		if (session->next != NULL)
 			session->next->prev = session->prev;
 	}
-	if (session->counted)
-		address_count_release(session->context->per_address,
-				      (const struct sockaddr *)&session->source);
 	dns_cancel(session->discovery);
 	sip_message_free(session->waiting);
 	session_forget_discovery(session);
@@ -574,28 +574,58 @@ static struct sip_session *session_new(struct sip_context *context, enum listene
 	return session;
 }
 
+/* Makes room in ROLE's budget for a connection from PEER, shedding the
+ * oldest one still on probation when the budget is full.  Returns false
+ * (and logs why) when the connection must be refused. */
+static bool session_admit(struct sip_context *context, enum listener_role role,
+			  const struct sockaddr *peer)
+{
+	struct conn_budget *budget = &context->budgets[role];
+	char source[INET6_ADDRSTRLEN], quoted[300];
+	struct conn *oldest;
+
+	/* Without the port: the address is what is counted. */
+	address_format(peer, false, source, sizeof(source));
+	switch (conn_budget_check(budget, peer)) {
+	case CONN_BUDGET_ADMIT:
+		return true;
+	case CONN_BUDGET_ADDRESS_FULL:
+		log_event(LOG_LEVEL_WARNING, "conn_refused",
+			  "role=%s peer=%s reason=\"per-address limit\"", budget->name, source);
+		return false;
+	case CONN_BUDGET_FULL:
+		break;
+	}
+	oldest = conn_budget_oldest_on_probation(budget);
+	if (oldest == NULL) {
+		log_event(LOG_LEVEL_WARNING, "conn_refused",
+			  "role=%s peer=%s reason=\"%s connection limit\"", budget->name, source,
+			  budget->name);
+		return false;
+	}
+	/* A connection that never sent a valid request gives way to one that
+	 * may; the newcomer faces the same first-request timeout. */
+	log_event(LOG_LEVEL_WARNING, "conn_shed",
+		  "role=%s conn=%" PRIu64 " peer=%s reason=\"%s connection limit\" "
+		  "for=%s ready=%s",
+		  budget->name, conn_id(oldest), conn_peer(oldest), budget->name, source,
+		  conn_ready(oldest) ? "yes" : "no");
+	snprintf(quoted, sizeof(quoted), "shed: %s connection limit", budget->name);
+	conn_abort(oldest, quoted);
+	return true;
+}
+
 void sip_session_accept(struct sip_context *context, enum listener_role role, SSL_CTX *ctx,
 			evutil_socket_t fd, const struct sockaddr *peer, int peer_len)
 {
-	unsigned per_address = context->config->federation.max_connections_per_address;
+	if (!session_admit(context, role, peer)) {
+		evutil_closesocket(fd);
+		return;
+	}
 	struct sip_session *session = session_new(context, role);
 	if (session == NULL) {
 		evutil_closesocket(fd);
 		return;
-	}
-	if (role == ROLE_FEDERATION && (size_t)peer_len <= sizeof(session->source)) {
-		if (!address_count_acquire(context->per_address, peer, per_address)) {
-			char source[INET6_ADDRSTRLEN];
-			/* Without the port: the address is what is counted. */
-			address_format(peer, false, source, sizeof(source));
-			log_event(LOG_LEVEL_WARNING, "conn_refused",
-				  "role=federation peer=%s reason=\"per-address limit\"", source);
-			evutil_closesocket(fd);
-			session_free(session);
-			return;
-		}
-		memcpy(&session->source, peer, (size_t)peer_len);
-		session->counted = true;
 	}
 	session->inbound = true;
 	context->inbound++;
@@ -603,10 +633,21 @@ void sip_session_accept(struct sip_context *context, enum listener_role role, SS
 	if (session->next != NULL)
 		session->next->prev = session;
 	context->sessions = session;
-	session->conn = conn_accept(context->base, ctx, fd, peer, peer_len, &context->conn_limits,
+	/* The pool is known by its certificate; outsiders by their requests. */
+	struct conn_limits limits = context->conn_limits;
+	limits.first_request_timeout_s = context->config->limits.first_request_timeout_s;
+	limits.proven_by_handshake = role == ROLE_INTERNAL;
+	session->conn = conn_accept(context->base, ctx, fd, peer, peer_len, &limits,
 				    sip_session_on_event, session);
-	if (session->conn == NULL)
+	if (session->conn == NULL) {
 		session_free(session);
+		return;
+	}
+	conn_set_shed_rank(session->conn, role == ROLE_INTERNAL ? CONN_SHED_LAST : CONN_SHED_FIRST);
+	if (conn_join_budget(session->conn, &context->budgets[role], peer) < 0) {
+		conn_free(session->conn);
+		session_free(session);
+	}
 }
 
 struct sip_session *sip_session_attach(struct sip_context *context, struct conn *conn,

@@ -17,8 +17,10 @@ struct sip_session;
 /* Frees every accepted connection and its session at once (shutdown). */
 void sip_context_close_all(struct sip_context *context);
 
-/* Accepts FD from a listener of ROLE with TLS context CTX.  A federation
- * connection over max_connections_per_address for its source is refused. */
+/* Accepts FD from a listener of ROLE with TLS context CTX, within ROLE's
+ * connection budget: a connection over its source's per-address cap is
+ * refused; at a full budget the oldest connection still on probation is shed
+ * to make room, and without one the newcomer is refused. */
 void sip_session_accept(struct sip_context *context, enum listener_role role, SSL_CTX *ctx,
 			evutil_socket_t fd, const struct sockaddr *peer, int peer_len);
 

@@ -1518,6 +1518,121 @@ START_TEST(test_helpers)
 }
 END_TEST
 
+/* ---- Connection budgets, first-request timeout, output total ---- */
+
+START_TEST(test_connection_limits_defaults)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct limits_config *limits = &loaded.config->limits;
+	/* No federation listener: access gets all but the pool's share. */
+	ck_assert_uint_eq(limits->max_connections_internal, 100);
+	ck_assert_uint_eq(limits->max_connections_access, 9900);
+	ck_assert_uint_eq(limits->max_connections_per_address_access, 256);
+	ck_assert_uint_eq(limits->first_request_timeout_s, 10);
+	ck_assert_uint_eq(limits->output_total_max, 67108864);
+	loaded_free(&loaded);
+
+	load(&loaded, MINIMAL_FEDERATION);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	limits = &loaded.config->limits;
+	ck_assert_uint_eq(limits->max_connections_internal, 100);
+	ck_assert_uint_eq(limits->max_connections_federation, 1000);
+	ck_assert_uint_eq(limits->max_connections_access, 8900);
+	loaded_free(&loaded);
+
+	/* A small max_connections: the reserved shares shrink to a tenth. */
+	load(&loaded, MINIMAL_FEDERATION "[limits]\nmax_connections = 50\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	limits = &loaded.config->limits;
+	ck_assert_uint_eq(limits->max_connections_internal, 5);
+	ck_assert_uint_eq(limits->max_connections_federation, 5);
+	ck_assert_uint_eq(limits->max_connections_access, 40);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_connection_limits_values)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL_FEDERATION "[limits]\n"
+					 "max_connections = 3000\n"
+					 "max_connections_access = 2000\n"
+					 "max_connections_internal = 10\n"
+					 "max_connections_federation = 990\n"
+					 "max_connections_per_address_access = 50\n"
+					 "first_request_timeout = 4\n"
+					 "output_max = 131072\n"
+					 "output_total_max = 131072\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct limits_config *limits = &loaded.config->limits;
+	ck_assert_uint_eq(limits->max_connections, 3000);
+	ck_assert_uint_eq(limits->max_connections_access, 2000);
+	ck_assert_uint_eq(limits->max_connections_internal, 10);
+	ck_assert_uint_eq(limits->max_connections_federation, 990);
+	ck_assert_uint_eq(limits->max_connections_per_address_access, 50);
+	ck_assert_uint_eq(limits->first_request_timeout_s, 4);
+	ck_assert_uint_eq(limits->output_total_max, 131072);
+	loaded_free(&loaded);
+
+	/* Set shares leave the rest to access. */
+	load(&loaded, MINIMAL "[limits]\nmax_connections = 1000\nmax_connections_internal = 1\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_uint_eq(loaded.config->limits.max_connections_access, 999);
+	loaded_free(&loaded);
+
+	/* Without a federation listener its share is not taken from access. */
+	load(&loaded, MINIMAL "[limits]\nmax_connections = 1000\nmax_connections_access = 900\n"
+			      "max_connections_federation = 500\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_connection_limits_errors)
+{
+	/* Shares that do not fit in max_connections: blamed on the first one set. */
+	expect_one_error(MINIMAL_FEDERATION "[limits]\nmax_connections = 1000\n"
+					    "max_connections_federation = 500\n"
+					    "max_connections_access = 500\n",
+			 28, "max_connections_access (500)", "max_connections_internal (100)",
+			 "max_connections_federation (500)", "add up to 1100",
+			 "max_connections (1000)");
+	expect_one_error(MINIMAL "[limits]\nmax_connections = 100\nmax_connections_access = 100\n",
+			 21, "add up to 110", "max_connections (100)");
+	/* Nothing left for access. */
+	expect_one_error(MINIMAL
+			 "[limits]\nmax_connections = 100\nmax_connections_internal = 100\n",
+			 21, "max_connections (100) leaves no room for access",
+			 "max_connections_internal (100)");
+	expect_one_error(MINIMAL "[limits]\nmax_connections = 1\n", 20,
+			 "max_connections (1) leaves no room for access");
+	/* Ranges. */
+	expect_one_error(MINIMAL "[limits]\nmax_connections_access = 0\n", 20,
+			 "max_connections_access", "1 to 1000000");
+	expect_one_error(MINIMAL "[limits]\nmax_connections_internal = 1000001\n", 20,
+			 "max_connections_internal", "1 to 1000000");
+	expect_one_error(MINIMAL_FEDERATION "[limits]\nmax_connections_federation = x\n", 27,
+			 "max_connections_federation", "1 to 1000000");
+	expect_one_error(MINIMAL "[limits]\nmax_connections_per_address_access = 0\n", 20,
+			 "max_connections_per_address_access", "1 to 1000000");
+	expect_one_error(MINIMAL "[limits]\nfirst_request_timeout = 0\n", 20,
+			 "first_request_timeout", "1 to 300");
+	expect_one_error(MINIMAL "[limits]\nfirst_request_timeout = 301\n", 20,
+			 "first_request_timeout", "1 to 300");
+	expect_one_error(MINIMAL "[limits]\noutput_total_max = 65535\n", 20, "output_total_max",
+			 "65536 to 68719476736");
+	/* The total must hold one connection's whole queue. */
+	expect_one_error(MINIMAL "[limits]\noutput_max = 2097152\noutput_total_max = 1048576\n", 21,
+			 "output_total_max (1048576) is less than output_max (2097152)");
+	expect_one_error(MINIMAL "[limits]\noutput_max = 134217728\n", 20,
+			 "output_total_max (67108864) is less than output_max (134217728)");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *suite = suite_create("config");
@@ -1578,6 +1693,9 @@ static Suite *config_suite(void)
 	tcase_add_test(federation, test_federation_listener_rules);
 	tcase_add_test(federation, test_federation_advertises_apart);
 	tcase_add_test(federation, test_federation_several_errors);
+	tcase_add_test(federation, test_connection_limits_defaults);
+	tcase_add_test(federation, test_connection_limits_values);
+	tcase_add_test(federation, test_connection_limits_errors);
 	suite_add_tcase(suite, federation);
 
 	tcase_add_checked_fixture(run_as, setup, teardown);

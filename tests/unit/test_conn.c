@@ -1,5 +1,7 @@
 /* Check suite for lib/conn: real TLS connections over loopback between a
- * conn_accept() server and a conn_connect() client on one event loop. */
+ * conn_accept() server and a conn_connect() client on one event loop.
+ * The "pressure" case runs several at once: the first-request timeout, the
+ * budget's shedding of a conn on probation, and the output total. */
 #include <check.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -27,8 +29,12 @@ struct side {
 	bool free_on_data; /* conn_free() from inside the DATA callback */
 	bool write_on_ready; /* client: say hello once READY */
 	bool hold_input; /* leave DATA in the input buffer */
+	bool prove_on_data; /* conn_end_probation() once something arrived */
+	bool deaf; /* client: stops reading once READY */
 	size_t data_events;
 };
+
+#define EXTRA_MAX 3
 
 struct fixture {
 	struct event_base *base;
@@ -39,7 +45,13 @@ struct fixture {
 	struct conn_limits limits;
 	struct side server;
 	struct side client;
+	/* Connections after the first: accepted in order into extra_servers. */
+	struct side extra_servers[EXTRA_MAX];
+	struct side extra_clients[EXTRA_MAX];
+	size_t n_accepted;
+	struct conn_budget *budget; /* accepted conns join it when set */
 	struct event *deadline;
+	struct event *keep_alive; /* the client sends CRLFCRLF every 200 ms */
 };
 
 static struct fixture fx;
@@ -54,6 +66,8 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 		side->ready = true;
 		if (side->write_on_ready)
 			conn_write(conn, "hello", 5);
+		if (side->deaf)
+			conn_set_reading(conn, false);
 		break;
 	case CONN_EVENT_DATA:
 		side->data_events++;
@@ -65,6 +79,8 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 			evbuffer_remove(input, side->received + side->received_len,
 					sizeof(side->received) - 1 - side->received_len);
 		evbuffer_drain(input, evbuffer_get_length(input));
+		if (side->prove_on_data)
+			conn_end_probation(conn);
 		if (side->free_on_data) {
 			conn_free(conn);
 			side->conn = NULL;
@@ -86,8 +102,27 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 {
 	(void)listener;
 	(void)arg;
-	fx.server.conn = conn_accept(fx.base, fx.server_ctx, fd, peer, peer_len, &fx.limits,
-				     side_on_event, &fx.server);
+	if (fx.n_accepted > EXTRA_MAX) {
+		close(fd);
+		return;
+	}
+	struct side *side = fx.n_accepted == 0 ? &fx.server : &fx.extra_servers[fx.n_accepted - 1];
+	fx.n_accepted++;
+	side->conn = conn_accept(fx.base, fx.server_ctx, fd, peer, peer_len, &fx.limits,
+				 side_on_event, side);
+	if (fx.budget != NULL && side->conn != NULL)
+		ck_assert_int_eq(conn_join_budget(side->conn, fx.budget, peer), 0);
+}
+
+static void on_keep_alive(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (fx.client.conn != NULL && conn_ready(fx.client.conn))
+		conn_write(fx.client.conn, "\r\n\r\n", 4);
+	struct timeval interval = { .tv_usec = 200000 };
+	evtimer_add(fx.keep_alive, &interval);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -153,6 +188,7 @@ static void setup(void)
 					  .idle_timeout_s = 0,
 					  .output_max = 65536 };
 	fx.deadline = evtimer_new(fx.base, on_deadline, NULL);
+	fx.keep_alive = evtimer_new(fx.base, on_keep_alive, NULL);
 	fx.server_ctx = server_ctx(CLIENT_CERT_REQUIRED, "pool1.example.test");
 	fx.client_ctx = client_ctx("pool1");
 }
@@ -161,14 +197,20 @@ static void teardown(void)
 {
 	conn_free(fx.server.conn);
 	conn_free(fx.client.conn);
+	for (size_t i = 0; i < EXTRA_MAX; i++) {
+		conn_free(fx.extra_servers[i].conn);
+		conn_free(fx.extra_clients[i].conn);
+	}
 	evconnlistener_free(fx.listener);
 	event_free(fx.deadline);
+	event_free(fx.keep_alive);
 	SSL_CTX_free(fx.server_ctx);
 	SSL_CTX_free(fx.client_ctx);
 	event_base_free(fx.base);
 }
 
-static void connect_client(const char *expected_name)
+/* Connects SIDE as a client whose input stops at INPUT_MAX bytes (0: none). */
+static void connect_side(struct side *side, const char *expected_name, size_t input_max)
 {
 	SSL *ssl = SSL_new(fx.client_ctx);
 	const char *names[] = { expected_name };
@@ -176,10 +218,15 @@ static void connect_client(const char *expected_name)
 	/* The client never times out on its own: the server's limits are under test. */
 	struct conn_limits client_limits = fx.limits;
 	client_limits.idle_timeout_s = 0;
-	fx.client.conn =
-		conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address, sizeof(fx.address), NULL,
-			     0, &client_limits, side_on_event, &fx.client);
-	ck_assert_ptr_nonnull(fx.client.conn);
+	client_limits.input_max = input_max;
+	side->conn = conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address, sizeof(fx.address),
+				  NULL, 0, &client_limits, side_on_event, side);
+	ck_assert_ptr_nonnull(side->conn);
+}
+
+static void connect_client(const char *expected_name)
+{
+	connect_side(&fx.client, expected_name, fx.limits.input_max);
 }
 
 /* Runs the loop until CONDITION holds or SECONDS pass. */
@@ -333,6 +380,224 @@ START_TEST(test_free_inside_callback)
 }
 END_TEST
 
+/* ---- pressure: probation, budgets, the output total ---- */
+
+static double now_s(void)
+{
+	struct timeval now;
+	event_base_gettimeofday_cached(fx.base, &now);
+	return (double)now.tv_sec + (double)now.tv_usec / 1e6;
+}
+
+/* Connects extra client I and waits until both ends are READY. */
+static void connect_extra(size_t i, size_t input_max)
+{
+	connect_side(&fx.extra_clients[i], "edge.example.test", input_max);
+	RUN_UNTIL(fx.extra_servers[i].ready && fx.extra_clients[i].ready, 5);
+	ck_assert(fx.extra_servers[i].ready);
+}
+
+START_TEST(test_first_request_timeout_ignores_keep_alives)
+{
+	fx.limits.first_request_timeout_s = 1;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert(conn_on_probation(fx.server.conn));
+	double start = now_s();
+	event_active(fx.keep_alive, EV_TIMEOUT, 0);
+	RUN_UNTIL(fx.server.closed, 4);
+	ck_assert(fx.server.closed);
+	ck_assert_str_eq(fx.server.reason, "first request timeout");
+	/* Keep-alives kept coming, and did not push the deadline back. */
+	ck_assert_uint_ge(fx.server.received_total, 8);
+	ck_assert_msg(now_s() - start < 1.5, "closed after %.2f s", now_s() - start);
+}
+END_TEST
+
+START_TEST(test_first_request_timeout_covers_handshake)
+{
+	fx.limits.handshake_timeout_s = 5;
+	fx.limits.first_request_timeout_s = 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0); /* never speaks TLS */
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&fx.address, sizeof(fx.address)), 0);
+	RUN_UNTIL(fx.server.closed, 3);
+	ck_assert_str_eq(fx.server.reason, "first request timeout");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_probation_ended_by_owner)
+{
+	fx.limits.first_request_timeout_s = 1;
+	fx.server.prove_on_data = true;
+	fx.client.write_on_ready = true;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.received_len == 5, 5);
+	ck_assert(!conn_on_probation(fx.server.conn));
+	RUN_UNTIL(fx.server.closed, 2);
+	ck_assert(!fx.server.closed);
+	ck_assert(conn_ready(fx.server.conn));
+}
+END_TEST
+
+START_TEST(test_probation_ended_by_handshake)
+{
+	fx.limits.first_request_timeout_s = 1;
+	fx.limits.proven_by_handshake = true;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready, 5);
+	ck_assert(!conn_on_probation(fx.server.conn));
+	RUN_UNTIL(fx.server.closed, 2);
+	ck_assert(!fx.server.closed);
+}
+END_TEST
+
+START_TEST(test_outbound_not_on_probation)
+{
+	connect_client("edge.example.test");
+	ck_assert(!conn_on_probation(fx.client.conn));
+}
+END_TEST
+
+START_TEST(test_budget_sheds_oldest_on_probation)
+{
+	struct conn_budget budget;
+	ck_assert_int_eq(conn_budget_init(&budget, "access", 2, 0), 0);
+	fx.budget = &budget;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	connect_extra(0, 0);
+	ck_assert_uint_eq(budget.used, 2);
+	ck_assert_int_eq(conn_budget_check(&budget, (struct sockaddr *)&fx.address),
+			 CONN_BUDGET_FULL);
+	/* The older one proves itself: the newer one is the one to shed. */
+	conn_end_probation(fx.server.conn);
+	struct conn *oldest = conn_budget_oldest_on_probation(&budget);
+	ck_assert_ptr_eq(oldest, fx.extra_servers[0].conn);
+	conn_abort(oldest, "shed: access connection limit");
+	/* Its place is free at once, before its CLOSED. */
+	ck_assert_uint_eq(budget.used, 1);
+	ck_assert(!fx.extra_servers[0].closed);
+	RUN_UNTIL(fx.extra_servers[0].closed && fx.extra_clients[0].closed, 5);
+	ck_assert_str_eq(fx.extra_servers[0].reason, "shed: access connection limit");
+	ck_assert_ptr_null(conn_budget_oldest_on_probation(&budget));
+	ck_assert(conn_ready(fx.server.conn));
+	/* A closed conn gives its place back. */
+	conn_close(fx.server.conn, "bye");
+	RUN_UNTIL(fx.server.closed, 5);
+	ck_assert_uint_eq(budget.used, 0);
+	fx.budget = NULL;
+	conn_budget_clear(&budget);
+}
+END_TEST
+
+START_TEST(test_output_total_counts_queue_and_drain)
+{
+	static char block[30000];
+	fx.limits.output_max = sizeof(block) * 2;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert_uint_eq(conn_output_total(), 0);
+	ck_assert_int_eq(conn_write(fx.server.conn, block, sizeof(block)), 0);
+	ck_assert_int_eq(conn_write(fx.client.conn, block, 100), 0);
+	ck_assert_uint_eq(conn_output_queued(fx.server.conn), sizeof(block));
+	ck_assert_uint_eq(conn_output_total(), sizeof(block) + 100);
+	/* Once the peers have read it all, nothing is queued. */
+	RUN_UNTIL(fx.client.received_total == sizeof(block) && fx.server.received_total == 100, 5);
+	ck_assert_uint_eq(conn_output_total(), 0);
+	/* A conn freed with output queued takes its share out of the total. */
+	ck_assert_int_eq(conn_write(fx.server.conn, block, 1000), 0);
+	ck_assert_uint_eq(conn_output_total(), 1000);
+	conn_free(fx.server.conn);
+	fx.server.conn = NULL;
+	ck_assert_uint_eq(conn_output_total(), 0);
+}
+END_TEST
+
+/* Three conns queue output without the loop running (nothing is sent):
+ * over the total, the outsider with the most queued goes first, and the
+ * link marked CONN_SHED_LAST only once no outsider holds any output. */
+START_TEST(test_output_total_sheds_outsiders_first)
+{
+	static char block[10000];
+	struct conn *outsider_big, *link, *outsider_small;
+	fx.limits.output_max = 200000;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	connect_extra(0, 0);
+	connect_extra(1, 0);
+	outsider_big = fx.server.conn;
+	link = fx.extra_servers[0].conn;
+	outsider_small = fx.extra_servers[1].conn;
+	conn_set_shed_rank(link, CONN_SHED_LAST);
+	conn_set_output_total_max(90000);
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(conn_write(outsider_big, block, sizeof(block)), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(conn_write(link, block, sizeof(block)), 0);
+	ck_assert_int_eq(conn_write(outsider_small, block, sizeof(block)), 0);
+	ck_assert_uint_eq(conn_output_total(), 90000);
+	/* 100000: the link holds the most, but outsider_big goes. */
+	ck_assert_int_eq(conn_write(outsider_small, block, sizeof(block)), 0);
+	ck_assert(!conn_ready(outsider_big));
+	ck_assert(conn_ready(link));
+	ck_assert(conn_ready(outsider_small));
+	ck_assert_uint_eq(conn_output_total(), 70000);
+	/* 100000 again: the only outsider left holding output goes, though it
+	 * was not the one written to. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(conn_write(link, block, sizeof(block)), 0);
+	ck_assert(!conn_ready(outsider_small));
+	ck_assert(conn_ready(link));
+	ck_assert_uint_eq(conn_output_total(), 80000);
+	/* No outsider holds any: now the link itself, and its write fails. */
+	ck_assert_int_eq(conn_write(link, block, sizeof(block)), 0);
+	ck_assert_int_eq(conn_write(link, block, sizeof(block)), -1);
+	ck_assert(!conn_ready(link));
+	ck_assert_uint_eq(conn_output_total(), 0);
+
+	RUN_UNTIL(fx.server.closed && fx.extra_servers[0].closed && fx.extra_servers[1].closed, 5);
+	ck_assert_str_eq(fx.server.reason, "output total limit");
+	ck_assert_str_eq(fx.extra_servers[0].reason, "output total limit");
+	ck_assert_str_eq(fx.extra_servers[1].reason, "output total limit");
+}
+END_TEST
+
+/* A peer that stops reading: the kernel's buffers fill, then the edge's
+ * queue, until the worker's total is passed and that reader is closed,
+ * while a peer that reads gets everything sent to it. */
+START_TEST(test_slow_reader_closed_at_output_total)
+{
+	static char block[16384];
+	size_t sent_slow = 0, sent_fast = 0;
+	fx.limits.output_max = 8 * 1024 * 1024;
+	conn_set_output_total_max(1024 * 1024);
+	fx.client.deaf = true; /* the slow reader */
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	connect_extra(0, 0);
+	struct conn *slow = fx.server.conn, *fast = fx.extra_servers[0].conn;
+
+	for (int round = 0; round < 4000 && !fx.server.closed; round++) {
+		if (conn_ready(slow) && conn_write(slow, block, sizeof(block)) == 0)
+			sent_slow += sizeof(block);
+		if (conn_output_queued(fast) < sizeof(block) * 4 &&
+		    conn_write(fast, block, sizeof(block)) == 0)
+			sent_fast += sizeof(block);
+		event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	}
+	RUN_UNTIL(fx.server.closed, 5);
+	ck_assert(fx.server.closed);
+	ck_assert_str_eq(fx.server.reason, "output total limit");
+	ck_assert_uint_ge(sent_slow, 1024 * 1024);
+	RUN_UNTIL(fx.extra_clients[0].received_total == sent_fast, 5);
+	ck_assert_uint_eq(fx.extra_clients[0].received_total, sent_fast);
+	ck_assert(conn_ready(fast));
+	ck_assert_uint_eq(conn_output_total(), 0);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
 	Suite *suite = suite_create("conn");
@@ -350,6 +615,20 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_idle_timeout);
 	tcase_add_test(tcase, test_free_inside_callback);
 	suite_add_tcase(suite, tcase);
+
+	TCase *pressure = tcase_create("pressure");
+	tcase_add_checked_fixture(pressure, setup, teardown);
+	tcase_set_timeout(pressure, 20);
+	tcase_add_test(pressure, test_first_request_timeout_ignores_keep_alives);
+	tcase_add_test(pressure, test_first_request_timeout_covers_handshake);
+	tcase_add_test(pressure, test_probation_ended_by_owner);
+	tcase_add_test(pressure, test_probation_ended_by_handshake);
+	tcase_add_test(pressure, test_outbound_not_on_probation);
+	tcase_add_test(pressure, test_budget_sheds_oldest_on_probation);
+	tcase_add_test(pressure, test_output_total_counts_queue_and_drain);
+	tcase_add_test(pressure, test_output_total_sheds_outsiders_first);
+	tcase_add_test(pressure, test_slow_reader_closed_at_output_total);
+	suite_add_tcase(suite, pressure);
 	return suite;
 }
 
