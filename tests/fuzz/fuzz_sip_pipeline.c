@@ -9,19 +9,15 @@
  * - nothing that arrived on an external role is routed to an external one;
  * - no identity header survives a request from outside. */
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
+
+#include "fuzz.h"
 
 #include "framing.h"
 #include "message.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "via_branch.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW 1764547200u
 
@@ -79,8 +75,7 @@ static void check_written(char *out, size_t len)
 {
 	if (out == NULL)
 		return;
-	if (!sip_frame_is_one_message(out, len))
-		abort();
+	FUZZ_REQUIRE(sip_frame_is_one_message(out, len));
 	free(out);
 }
 
@@ -108,8 +103,7 @@ static void relay_request(const struct sip_message *request, enum listener_role 
 		.strip_identity = is_external(arrival),
 	};
 	char *out = sip_request_forward(request, &rewrite, &len);
-	if (out != NULL && is_external(arrival) && has_identity_line(out, len))
-		abort();
+	FUZZ_REQUIRE(out == NULL || !is_external(arrival) || !has_identity_line(out, len));
 	check_written(out, len);
 }
 
@@ -131,8 +125,7 @@ static void on_request(const struct sip_message *request, enum listener_role arr
 	switch (decision.action) {
 	case SIP_ACTION_TO_CONN:
 	case SIP_ACTION_TO_PARTNER:
-		if (is_external(arrival))
-			abort(); /* an open relay */
+		FUZZ_REQUIRE(!is_external(arrival)); /* else an open relay */
 		relay_request(request, arrival, &decision);
 		break;
 	case SIP_ACTION_TO_POOL:
@@ -184,8 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum sip_frame_result result = sip_frame_next(stream, left, &limits, &frame);
 		if (result == SIP_FRAME_MESSAGE || result == SIP_FRAME_TOO_MANY_HEADERS) {
 			/* An exactly-sized copy, so ASan sees any read past the message. */
-			char *copy = malloc(frame.total);
-			memcpy(copy, stream, frame.total);
+			char *copy = fuzz_copy(stream, frame.total);
 			struct sip_message *message = sip_message_read(copy, frame.total);
 			free(copy);
 			if (message != NULL) {
