@@ -31,13 +31,43 @@ static bool is_not_found(int error)
 	return error == 0 || error == ENOENT || error == ESRCH || error == EBADF || error == EPERM;
 }
 
-int privileges_find_user(const char *name, uid_t *uid, gid_t *primary_gid, char *err,
-			 size_t err_size)
+/* One look-up in a database: getpwnam_r() or getgrnam_r() with the entry
+ * they fill, found (or not) as *FOUND. */
+struct entry_lookup {
+	int (*find)(struct entry_lookup *lookup, const char *name, char *buffer, size_t size,
+		    bool *found);
+	int size_hint; /* the sysconf() name of the buffer size hint */
+	struct passwd user;
+	struct group group;
+};
+
+static int find_user(struct entry_lookup *lookup, const char *name, char *buffer, size_t size,
+		     bool *found)
 {
-	struct passwd entry, *found = NULL;
-	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	struct passwd *result = NULL;
+	int error = getpwnam_r(name, &lookup->user, buffer, size, &result);
+	*found = result != NULL;
+	return error;
+}
+
+static int find_group(struct entry_lookup *lookup, const char *name, char *buffer, size_t size,
+		      bool *found)
+{
+	struct group *result = NULL;
+	int error = getgrnam_r(name, &lookup->group, buffer, size, &result);
+	*found = result != NULL;
+	return error;
+}
+
+/* Runs LOOKUP for NAME with a buffer grown while it is too small (ERANGE).
+ * Returns 0 when found; else -1 with ERR naming WHAT ("user", "group"). */
+static int entry_find(struct entry_lookup *lookup, const char *name, const char *what, char *err,
+		      size_t err_size)
+{
+	long hint = sysconf(lookup->size_hint);
 	size_t size = hint > ENTRY_BUFFER_MIN ? (size_t)hint : ENTRY_BUFFER_MIN;
 	char *buffer = NULL;
+	bool found = false;
 	int error;
 
 	do {
@@ -48,48 +78,40 @@ int privileges_find_user(const char *name, uid_t *uid, gid_t *primary_gid, char 
 			return -1;
 		}
 		buffer = grown;
-		error = getpwnam_r(name, &entry, buffer, size, &found);
+		error = lookup->find(lookup, name, buffer, size, &found);
 		size *= 2;
 	} while (error == ERANGE && size <= ENTRY_BUFFER_MAX);
-	if (found != NULL) {
-		*uid = found->pw_uid;
-		*primary_gid = found->pw_gid;
-	} else if (is_not_found(error)) {
-		snprintf(err, err_size, "no such user in the user database");
-	} else {
-		snprintf(err, err_size, "cannot look up the user: %s", strerror(error));
-	}
+	/* The entry's strings live in the buffer, but only its ids are used. */
 	free(buffer);
-	return found != NULL ? 0 : -1;
+	if (found)
+		return 0;
+	if (is_not_found(error))
+		snprintf(err, err_size, "no such %s in the %s database", what, what);
+	else
+		snprintf(err, err_size, "cannot look up the %s: %s", what, strerror(error));
+	return -1;
+}
+
+int privileges_find_user(const char *name, uid_t *uid, gid_t *primary_gid, char *err,
+			 size_t err_size)
+{
+	struct entry_lookup lookup = { .find = find_user, .size_hint = _SC_GETPW_R_SIZE_MAX };
+
+	if (entry_find(&lookup, name, "user", err, err_size) < 0)
+		return -1;
+	*uid = lookup.user.pw_uid;
+	*primary_gid = lookup.user.pw_gid;
+	return 0;
 }
 
 int privileges_find_group(const char *name, gid_t *gid, char *err, size_t err_size)
 {
-	struct group entry, *found = NULL;
-	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
-	size_t size = hint > ENTRY_BUFFER_MIN ? (size_t)hint : ENTRY_BUFFER_MIN;
-	char *buffer = NULL;
-	int error;
+	struct entry_lookup lookup = { .find = find_group, .size_hint = _SC_GETGR_R_SIZE_MAX };
 
-	do {
-		char *grown = realloc(buffer, size);
-		if (grown == NULL) {
-			free(buffer);
-			snprintf(err, err_size, "out of memory");
-			return -1;
-		}
-		buffer = grown;
-		error = getgrnam_r(name, &entry, buffer, size, &found);
-		size *= 2;
-	} while (error == ERANGE && size <= ENTRY_BUFFER_MAX);
-	if (found != NULL)
-		*gid = found->gr_gid;
-	else if (is_not_found(error))
-		snprintf(err, err_size, "no such group in the group database");
-	else
-		snprintf(err, err_size, "cannot look up the group: %s", strerror(error));
-	free(buffer);
-	return found != NULL ? 0 : -1;
+	if (entry_find(&lookup, name, "group", err, err_size) < 0)
+		return -1;
+	*gid = lookup.group.gr_gid;
+	return 0;
 }
 
 /* ---- capabilities ---- */
