@@ -30,8 +30,10 @@
 
 #include <openssl/rand.h>
 
-/* c-ares: 2 s for the first try, 4 s for the second (it doubles per round),
- * so a silent server fails a look-up after 6 s. */
+/* What every resolver starts with, and so what the daemon uses (it never
+ * calls dns_set_timeout): c-ares waits 2 s for the first try and 4 s for
+ * the second (it doubles per round), so a silent server fails a look-up
+ * after 6 s, inside [federation] connect_timeout's default of 10 s. */
 #define DNS_TIMEOUT_MS 2000
 #define DNS_TRIES      2
 
@@ -104,6 +106,11 @@ struct dns {
 	size_t cache_count;
 	size_t sweep_next; /* the bucket the next store also sweeps */
 	bool freeing;
+	bool used; /* a look-up was asked for: the timeouts are fixed */
+	/* The servers as given to ares_set_servers_ports_csv ("" for those of
+	 * /etc/resolv.conf), kept so that dns_set_timeout can open the channel
+	 * again with them. */
+	char servers[INET6_ADDRSTRLEN + 16];
 };
 
 static int64_t now_ms(void)
@@ -566,6 +573,7 @@ static struct dns_query *query_new(struct dns *dns, enum dns_kind kind, const ch
 	struct dns_query *query = calloc(1, sizeof(*query));
 	if (query == NULL)
 		return NULL;
+	dns->used = true;
 	query->dns = dns;
 	query->kind = kind;
 	query->arg = arg;
@@ -773,22 +781,45 @@ static void library_init(void)
 	library_status = ares_library_init(ARES_LIB_INIT_ALL);
 }
 
-static int dns_use_server(struct dns *dns, const char *host, uint16_t port, char *err,
-			  size_t err_size)
+static int dns_name_server(struct dns *dns, const char *host, uint16_t port, char *err,
+			   size_t err_size)
 {
 	struct sockaddr_storage address;
-	char servers[INET6_ADDRSTRLEN + 16];
 	if (address_parse(host, 0, &address) == 0) {
 		snprintf(err, err_size, "DNS server %s: not an IP address", host);
 		return -1;
 	}
 	if (address.ss_family == AF_INET6)
-		snprintf(servers, sizeof(servers), "[%s]:%u", host, port);
+		snprintf(dns->servers, sizeof(dns->servers), "[%s]:%u", host, port);
 	else
-		snprintf(servers, sizeof(servers), "%s:%u", host, port);
-	int status = ares_set_servers_ports_csv(dns->channel, servers);
+		snprintf(dns->servers, sizeof(dns->servers), "%s:%u", host, port);
+	return 0;
+}
+
+/* Opens a c-ares channel for DNS into *CHANNEL with these timeouts and
+ * DNS's servers. */
+static int channel_open(struct dns *dns, ares_channel *channel, unsigned timeout_ms, unsigned tries,
+			char *err, size_t err_size)
+{
+	/* No search domains: every name we look up is fully qualified. */
+	struct ares_options options = {
+		.timeout = (int)timeout_ms,
+		.tries = (int)tries,
+		.ndomains = 0,
+		.sock_state_cb = socket_state_changed,
+		.sock_state_cb_data = dns,
+	};
+	int status = ares_init_options(channel, &options,
+				       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS |
+					       ARES_OPT_SOCK_STATE_CB);
 	if (status != ARES_SUCCESS) {
-		snprintf(err, err_size, "DNS server %s: %s", servers, ares_strerror(status));
+		snprintf(err, err_size, "c-ares: %s", ares_strerror(status));
+		return -1;
+	}
+	if (dns->servers[0] != '\0' &&
+	    (status = ares_set_servers_ports_csv(*channel, dns->servers)) != ARES_SUCCESS) {
+		snprintf(err, err_size, "DNS server %s: %s", dns->servers, ares_strerror(status));
+		ares_destroy(*channel);
 		return -1;
 	}
 	return 0;
@@ -809,28 +840,40 @@ struct dns *dns_new(struct event_base *base, const char *server_host, uint16_t s
 		return NULL;
 	}
 	dns->base = base;
-	/* No search domains: every name we look up is fully qualified. */
-	struct ares_options options = {
-		.timeout = DNS_TIMEOUT_MS,
-		.tries = DNS_TRIES,
-		.ndomains = 0,
-		.sock_state_cb = socket_state_changed,
-		.sock_state_cb_data = dns,
-	};
-	int status = ares_init_options(&dns->channel, &options,
-				       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS |
-					       ARES_OPT_SOCK_STATE_CB);
-	if (status != ARES_SUCCESS) {
-		snprintf(err, err_size, "c-ares: %s", ares_strerror(status));
+	if ((server_host != NULL &&
+	     dns_name_server(dns, server_host, server_port, err, err_size) < 0) ||
+	    channel_open(dns, &dns->channel, DNS_TIMEOUT_MS, DNS_TRIES, err, err_size) < 0) {
 		event_free(dns->timer);
 		free(dns);
 		return NULL;
 	}
-	if (server_host != NULL && dns_use_server(dns, server_host, server_port, err, err_size)) {
-		dns_free(dns);
-		return NULL;
-	}
 	return dns;
+}
+
+int dns_set_timeout(struct dns *dns, unsigned timeout_ms, unsigned tries, char *err,
+		    size_t err_size)
+{
+	ares_channel channel;
+
+	if (timeout_ms == 0 || timeout_ms > DNS_TIMEOUT_MAX_MS || tries == 0 ||
+	    tries > DNS_TRIES_MAX) {
+		snprintf(err, err_size, "DNS timeout %u ms, %u tries: out of range", timeout_ms,
+			 tries);
+		return -1;
+	}
+	/* c-ares takes its timeouts only when a channel is made, so this makes
+	 * a new one; a query of the old one would be lost with it.  Before the
+	 * first look-up there is none, and the timeouts do not change under a
+	 * caller that has seen them at work. */
+	if (dns->used) {
+		snprintf(err, err_size, "DNS timeout: the resolver has been used already");
+		return -1;
+	}
+	if (channel_open(dns, &channel, timeout_ms, tries, err, err_size) < 0)
+		return -1;
+	ares_destroy(dns->channel);
+	dns->channel = channel;
+	return 0;
 }
 
 void dns_free(struct dns *dns)

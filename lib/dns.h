@@ -42,6 +42,18 @@ typedef void dns_address_callback(void *arg, enum dns_status status,
  * returns NULL with a message in ERR. */
 struct dns *dns_new(struct event_base *base, const char *server_host, uint16_t server_port,
 		    char *err, size_t err_size);
+/* The resolver starts with the daemon's timeouts: 2000 ms for the first
+ * try of a query, twice as long for each try after, 2 tries (a silent
+ * server fails a look-up after 6 s).  This sets TIMEOUT_MS for the first
+ * try (1 to DNS_TIMEOUT_MAX_MS; each further try waits twice as long as
+ * the one before) and TRIES (1 to DNS_TRIES_MAX), e.g. for tests that
+ * must not wait seconds for a silent server.  Only before the first
+ * look-up; otherwise, or out of range, returns -1 with a message in ERR
+ * and keeps the timeouts it had. */
+#define DNS_TIMEOUT_MAX_MS 60000
+#define DNS_TRIES_MAX	   10
+int dns_set_timeout(struct dns *dns, unsigned timeout_ms, unsigned tries, char *err,
+		    size_t err_size);
 /* Cancels every query in flight (without calling back) and frees. */
 void dns_free(struct dns *dns);
 

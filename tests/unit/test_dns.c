@@ -402,6 +402,11 @@ struct address_result {
 	bool free_resolver; /* dns_free() from inside the callback */
 };
 
+/* The daemon's resolver waits 2 s, then 4 s, for a silent server; the
+ * tests' waits 50 ms, then 100 ms, so that a time-out costs no seconds. */
+#define TEST_TIMEOUT_MS 50
+#define TEST_TRIES	2
+
 static struct {
 	struct event_base *base;
 	struct event *deadline;
@@ -425,6 +430,8 @@ static void setup(void)
 	server_start(fx.base);
 	fx.dns = dns_new(fx.base, "127.0.0.1", server.port, err, sizeof(err));
 	ck_assert_msg(fx.dns != NULL, "dns_new: %s", err);
+	ck_assert_msg(dns_set_timeout(fx.dns, TEST_TIMEOUT_MS, TEST_TRIES, err, sizeof(err)) == 0,
+		      "dns_set_timeout: %s", err);
 }
 
 static void teardown(void)
@@ -650,12 +657,16 @@ START_TEST(test_srv_silent_server)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	ck_assert_ptr_nonnull(
 		dns_resolve_srv(fx.dns, "_sipfederationtls._tcp.silent.test", on_srv, &result));
-	RUN_UNTIL(result.calls > 0, 10000);
+	RUN_UNTIL(result.calls > 0, 2000);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ck_assert_uint_eq(result.calls, 1);
 	ck_assert_int_eq(result.status, DNS_FAILED);
 	ck_assert_uint_ge(queries_for("_sipfederationtls._tcp.silent.test", TYPE_SRV), 2);
-	ck_assert_int_ge(end.tv_sec - start.tv_sec, 5); /* 2 s, then 4 s */
+	/* Both tries were waited for: 50 ms, then 100 ms (less a little for
+	 * the timers' granularity). */
+	int64_t waited_ms = (int64_t)(end.tv_sec - start.tv_sec) * 1000 +
+			    (end.tv_nsec - start.tv_nsec) / 1000000;
+	ck_assert_int_ge(waited_ms, 3 * TEST_TIMEOUT_MS - 10);
 }
 END_TEST
 
@@ -846,6 +857,28 @@ START_TEST(test_new_server_addresses)
 }
 END_TEST
 
+START_TEST(test_set_timeout_limits)
+{
+	char err[256] = "";
+	ck_assert_int_eq(dns_set_timeout(fx.dns, 0, 2, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "DNS timeout 0 ms, 2 tries: out of range");
+	ck_assert_int_eq(dns_set_timeout(fx.dns, 100, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(dns_set_timeout(fx.dns, DNS_TIMEOUT_MAX_MS + 1, 2, err, sizeof(err)), -1);
+	ck_assert_int_eq(dns_set_timeout(fx.dns, 100, DNS_TRIES_MAX + 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+		dns_set_timeout(fx.dns, DNS_TIMEOUT_MAX_MS, DNS_TRIES_MAX, err, sizeof(err)), 0);
+	ck_assert_int_eq(dns_set_timeout(fx.dns, TEST_TIMEOUT_MS, TEST_TRIES, err, sizeof(err)), 0);
+	/* The channel made again still asks the test's server. */
+	struct srv_result result = { 0 };
+	resolve_srv(PARTNER_SRV, &result);
+	ck_assert_int_eq(result.status, DNS_OK);
+	ck_assert_uint_eq(queries_for(PARTNER_SRV, TYPE_SRV), 1);
+	/* Once used, the resolver keeps its timeouts. */
+	ck_assert_int_eq(dns_set_timeout(fx.dns, 1000, 2, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "DNS timeout: the resolver has been used already");
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
 	Suite *suite = suite_create("dns");
@@ -880,6 +913,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(lookup, test_free_with_queries_in_flight);
 	tcase_add_test(lookup, test_free_inside_callback);
 	tcase_add_test(lookup, test_new_server_addresses);
+	tcase_add_test(lookup, test_set_timeout_limits);
 	suite_add_tcase(suite, lookup);
 	return suite;
 }
