@@ -107,15 +107,19 @@ struct dns {
 	size_t sweep_next; /* the bucket the next store also sweeps */
 	bool freeing;
 	bool used; /* a look-up was asked for: the timeouts are fixed */
+	int64_t (*clock_ms)(void *arg); /* the cache's clock; NULL: CLOCK_MONOTONIC */
+	void *clock_arg;
 	/* The servers as given to ares_set_servers_ports_csv ("" for those of
 	 * /etc/resolv.conf), kept so that dns_set_timeout can open the channel
 	 * again with them. */
 	char servers[INET6_ADDRSTRLEN + 16];
 };
 
-static int64_t now_ms(void)
+static int64_t now_ms(const struct dns *dns)
 {
 	struct timespec now;
+	if (dns->clock_ms != NULL)
+		return dns->clock_ms(dns->clock_arg);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
@@ -219,7 +223,7 @@ static void cache_sweep(struct dns *dns, size_t bucket, int64_t now)
 static struct dns_cache_entry *cache_find(struct dns *dns, enum dns_kind kind, const char *name)
 {
 	size_t bucket = cache_bucket(kind, name);
-	cache_sweep(dns, bucket, now_ms());
+	cache_sweep(dns, bucket, now_ms(dns));
 	for (struct dns_cache_entry *entry = dns->cache[bucket]; entry != NULL; entry = entry->next)
 		if (entry->kind == kind && strcmp(entry->name, name) == 0)
 			return entry;
@@ -235,7 +239,7 @@ static void cache_store(struct dns *dns, enum dns_kind kind, const char *name,
 		return;
 	/* Sweeping one more bucket per store visits every entry in time, so
 	 * names nobody asks for again do not stay in memory. */
-	int64_t now = now_ms();
+	int64_t now = now_ms(dns);
 	cache_sweep(dns, dns->sweep_next, now);
 	dns->sweep_next = (dns->sweep_next + 1) & (DNS_CACHE_BUCKETS - 1);
 
@@ -874,6 +878,12 @@ int dns_set_timeout(struct dns *dns, unsigned timeout_ms, unsigned tries, char *
 	ares_destroy(dns->channel);
 	dns->channel = channel;
 	return 0;
+}
+
+void dns_set_clock(struct dns *dns, int64_t (*clock_ms)(void *arg), void *arg)
+{
+	dns->clock_ms = clock_ms;
+	dns->clock_arg = arg;
 }
 
 void dns_free(struct dns *dns)

@@ -54,6 +54,11 @@ struct dns *dns_new(struct event_base *base, const char *server_host, uint16_t s
 #define DNS_TRIES_MAX	   10
 int dns_set_timeout(struct dns *dns, unsigned timeout_ms, unsigned tries, char *err,
 		    size_t err_size);
+/* Makes CLOCK_MS(ARG) the clock, in milliseconds, by which cached answers
+ * expire (by default CLOCK_MONOTONIC), so that a test can let a TTL run
+ * out without waiting for it; NULL gives back the default.  c-ares' own
+ * timeouts keep the real clock. */
+void dns_set_clock(struct dns *dns, int64_t (*clock_ms)(void *arg), void *arg);
 /* Cancels every query in flight (without calling back) and frees. */
 void dns_free(struct dns *dns);
 
