@@ -110,6 +110,9 @@ size_t conn_output_room(const struct conn *conn);
 int conn_write(struct conn *conn, const void *data, size_t len);
 
 uint64_t conn_id(const struct conn *conn); /* unique per process, never reused */
+/* The conn's socket, only to read its options (getsockopt, getsockname):
+ * reading, writing or closing it would break the TLS stream under the conn. */
+evutil_socket_t conn_fd(const struct conn *conn);
 bool conn_ready(const struct conn *conn);
 const char *conn_peer(const struct conn *conn); /* "ADDR:PORT" */
 const char *conn_peer_subject(const struct conn *conn); /* certificate subject or NULL */

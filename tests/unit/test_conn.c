@@ -4,6 +4,7 @@
  * budget's shedding of a conn on probation, and the output total. */
 #include <check.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -256,6 +257,33 @@ START_TEST(test_handshake_and_data)
 	ck_assert_ptr_eq(conn_find(conn_id(fx.client.conn)), fx.client.conn);
 	ck_assert_uint_ne(conn_id(fx.server.conn), conn_id(fx.client.conn));
 	ck_assert_ptr_nonnull(strstr(conn_peer(fx.server.conn), "127.0.0.1:"));
+}
+END_TEST
+
+static int socket_option(struct conn *conn, int level, int name)
+{
+	int value = -1;
+	socklen_t len = sizeof(value);
+	ck_assert_int_eq(getsockopt(conn_fd(conn), level, name, &value, &len), 0);
+	return value;
+}
+
+/* Nagle off (small messages go out at once rather than waiting for the
+ * peer's delayed ACK) and keep-alive on, at both ends: the options are
+ * local to each socket, so each end is read back on its own. */
+START_TEST(test_signalling_socket_options)
+{
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert(fx.server.ready && fx.client.ready);
+	struct conn *conns[] = { fx.server.conn, fx.client.conn };
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_msg(socket_option(conns[i], IPPROTO_TCP, TCP_NODELAY) != 0,
+			      "%s conn without TCP_NODELAY", i == 0 ? "accepted" : "outbound");
+		ck_assert_msg(socket_option(conns[i], SOL_SOCKET, SO_KEEPALIVE) != 0,
+			      "%s conn without SO_KEEPALIVE", i == 0 ? "accepted" : "outbound");
+		ck_assert_int_eq(socket_option(conns[i], IPPROTO_TCP, TCP_KEEPIDLE), 30);
+	}
 }
 END_TEST
 
@@ -605,6 +633,7 @@ static Suite *conn_suite(void)
 	tcase_add_checked_fixture(tcase, setup, teardown);
 	tcase_set_timeout(tcase, 15);
 	tcase_add_test(tcase, test_handshake_and_data);
+	tcase_add_test(tcase, test_signalling_socket_options);
 	tcase_add_test(tcase, test_close_flushes_and_reports);
 	tcase_add_test(tcase, test_handshake_timeout);
 	tcase_add_test(tcase, test_plain_bytes_refused);
