@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "federation.h"
@@ -58,22 +59,41 @@ static int context_init_budgets(struct sip_context *context)
 	return 0;
 }
 
+/* The key for this worker's flow tokens and Via branches: its own keyed
+ * MAC context, as the context changes with every MAC (flow_key.h). */
+static int context_init_flow_key(struct sip_context *context, char *err, size_t err_size)
+{
+	const struct sxedge_config *config = context->config;
+	unsigned char secret[FLOW_SECRET_SIZE];
+	uint32_t boot_id;
+	int result = -1;
+
+	_Static_assert(sizeof(config->flow_secret) == FLOW_SECRET_SIZE, "flow secret size");
+	if (RAND_bytes((unsigned char *)&boot_id, sizeof(boot_id)) != 1 ||
+	    (!config->flow_secret_set && RAND_bytes(secret, sizeof(secret)) != 1)) {
+		snprintf(err, err_size, "no random numbers");
+		goto done;
+	}
+	if (config->flow_secret_set)
+		memcpy(secret, config->flow_secret, sizeof(secret));
+	if (flow_key_init(&context->flow_key, secret, config->node_id, boot_id) < 0) {
+		snprintf(err, err_size, "no HMAC-SHA256 context for the flow key");
+		goto done;
+	}
+	result = 0;
+done:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return result;
+}
+
 int sip_context_init(struct sip_context *context, struct event_base *base,
 		     const struct sxedge_config *config, char *err, size_t err_size)
 {
 	memset(context, 0, sizeof(*context));
 	context->base = base;
 	context->config = config;
-	context->flow_key.node_id = config->node_id;
-	if (RAND_bytes((unsigned char *)&context->flow_key.boot_id,
-		       sizeof(context->flow_key.boot_id)) != 1 ||
-	    (!config->flow_secret_set &&
-	     RAND_bytes(context->flow_key.secret, sizeof(context->flow_key.secret)) != 1)) {
-		snprintf(err, err_size, "no random numbers");
+	if (context_init_flow_key(context, err, err_size) < 0)
 		return -1;
-	}
-	if (config->flow_secret_set)
-		memcpy(context->flow_key.secret, config->flow_secret, sizeof(config->flow_secret));
 	context->edge.config = config;
 	context->edge.flow_key = &context->flow_key;
 	for (int role = 0; role < SIP_ROLE_COUNT; role++)
@@ -130,6 +150,7 @@ void sip_context_free(struct sip_context *context)
 		conn_budget_clear(&context->budgets[role]);
 	free(context->partner_limits);
 	context->partner_limits = NULL;
+	flow_key_clear(&context->flow_key);
 }
 
 uint64_t sip_context_now_ms(const struct sip_context *context)

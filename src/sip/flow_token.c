@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define FLOW_SIGNED_LEN 14 /* node id, boot id, connection id */
 #define FLOW_MAC_LEN	12
@@ -104,16 +102,19 @@ static bool base64url_decode(const char *in, size_t len, unsigned char *out, siz
 
 /* ---- sealing ---- */
 
-static void flow_mac(const struct flow_key *key, const unsigned char *signed_part,
+/* False when OpenSSL failed: the MAC is then all zero, and opening fails. */
+static bool flow_mac(const struct flow_key *key, const unsigned char *signed_part,
 		     unsigned char mac[FLOW_MAC_LEN])
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	unsigned char digest[FLOW_KEY_MAC_SIZE];
+	bool made = flow_key_mac(key, signed_part, FLOW_SIGNED_LEN, digest);
 
-	HMAC(EVP_sha256(), key->secret, (int)sizeof(key->secret), signed_part, FLOW_SIGNED_LEN,
-	     digest, &digest_len);
-	memcpy(mac, digest, FLOW_MAC_LEN);
+	if (made)
+		memcpy(mac, digest, FLOW_MAC_LEN);
+	else
+		memset(mac, 0, FLOW_MAC_LEN);
 	OPENSSL_cleanse(digest, sizeof(digest));
+	return made;
 }
 
 void flow_token_seal(const struct flow_key *key, uint64_t conn_id, char out[FLOW_TOKEN_LEN + 1])
@@ -123,7 +124,7 @@ void flow_token_seal(const struct flow_key *key, uint64_t conn_id, char out[FLOW
 	put_be(raw, key->node_id, 2);
 	put_be(raw + 2, key->boot_id, 4);
 	put_be(raw + 6, conn_id, 8);
-	flow_mac(key, raw, raw + FLOW_SIGNED_LEN);
+	(void)flow_mac(key, raw, raw + FLOW_SIGNED_LEN); /* all zero: it never opens */
 	base64url_encode(raw, sizeof(raw), out);
 }
 
@@ -136,8 +137,8 @@ enum flow_open_result flow_token_open(const struct flow_key *key, const char *to
 	if (token == NULL || len != FLOW_TOKEN_LEN ||
 	    !base64url_decode(token, len, raw, sizeof(raw)))
 		return FLOW_OPEN_FORGED;
-	flow_mac(key, raw, mac);
-	if (CRYPTO_memcmp(mac, raw + FLOW_SIGNED_LEN, FLOW_MAC_LEN) != 0)
+	if (!flow_mac(key, raw, mac) ||
+	    CRYPTO_memcmp(mac, raw + FLOW_SIGNED_LEN, FLOW_MAC_LEN) != 0)
 		return FLOW_OPEN_FORGED;
 	/* A good MAC under another node id: a node of our pool (which shares
 	 * the secret) made it.  No connection of ours, but no forgery either:

@@ -15,13 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLOW_TOKEN_LEN 35 /* characters, without the terminating NUL */
+#include "flow_key.h"
 
-struct flow_key {
-	unsigned char secret[32];
-	uint16_t node_id;
-	uint32_t boot_id;
-};
+#define FLOW_TOKEN_LEN 35 /* characters, without the terminating NUL */
 
 enum flow_open_result {
 	FLOW_OPEN_OK,

@@ -7,7 +7,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define BRANCH_PREFIX	   "z9hG4bKsx"
 #define BRANCH_PREFIX_LEN  (sizeof(BRANCH_PREFIX) - 1)
@@ -33,22 +32,23 @@ static void to_hex(const unsigned char *bytes, size_t digits, char *out)
 }
 
 /* MAC_DIGITS hex digits of HMAC-SHA256(secret, PURPOSE NUL TEXT): the
- * purpose keeps a branch MAC from ever serving as a stamp MAC. */
-static void mac_hex(const struct flow_key *key, const char *purpose, const char *text,
+ * purpose keeps a branch MAC from ever serving as a stamp MAC.  False when
+ * OpenSSL failed: the digits are then all zero, and nothing opens. */
+static bool mac_hex(const struct flow_key *key, const char *purpose, const char *text,
 		    size_t length, char out[MAC_DIGITS + 1])
 {
 	unsigned char input[VIA_BRANCH_SIZE + 16];
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	unsigned char digest[FLOW_KEY_MAC_SIZE];
 	size_t purpose_len = strlen(purpose) + 1;
 
 	memcpy(input, purpose, purpose_len);
 	memcpy(input + purpose_len, text, length);
-	if (HMAC(EVP_sha256(), key->secret, (int)sizeof(key->secret), input, purpose_len + length,
-		 digest, &digest_len) == NULL)
-		memset(digest, 0, sizeof(digest)); /* no MAC opens then: fails closed */
+	bool made = flow_key_mac(key, input, purpose_len + length, digest);
+	if (!made)
+		memset(digest, 0, sizeof(digest));
 	to_hex(digest, MAC_DIGITS, out);
 	OPENSSL_cleanse(digest, sizeof(digest));
+	return made;
 }
 
 /* Feeds S and a NUL separator, so that ("ab", "c") and ("a", "bc") differ. */
@@ -115,7 +115,8 @@ void via_branch_make(const struct flow_key *key, uint64_t arrival_conn,
 	out[BRANCH_PREFIX_LEN + FLOW_TOKEN_LEN] = '.';
 	memcpy(out + BRANCH_PREFIX_LEN + FLOW_TOKEN_LEN + 1, hash, BRANCH_HASH_DIGITS);
 	out[BRANCH_SIGNED_LEN] = '.';
-	mac_hex(key, "branch", out, BRANCH_SIGNED_LEN, out + BRANCH_SIGNED_LEN + 1);
+	/* all zero when OpenSSL failed: the response is dropped, as forged */
+	(void)mac_hex(key, "branch", out, BRANCH_SIGNED_LEN, out + BRANCH_SIGNED_LEN + 1);
 }
 
 static bool is_lower_hex(const char *s, size_t len)
@@ -142,8 +143,8 @@ enum flow_open_result via_branch_open(const struct flow_key *key, const char *br
 	if (token[FLOW_TOKEN_LEN] != '.' || !is_lower_hex(hash, BRANCH_HASH_DIGITS) ||
 	    branch[BRANCH_SIGNED_LEN] != '.')
 		return FLOW_OPEN_FORGED;
-	mac_hex(key, "branch", branch, BRANCH_SIGNED_LEN, mac);
-	if (CRYPTO_memcmp(mac, branch + BRANCH_SIGNED_LEN + 1, MAC_DIGITS) != 0)
+	if (!mac_hex(key, "branch", branch, BRANCH_SIGNED_LEN, mac) ||
+	    CRYPTO_memcmp(mac, branch + BRANCH_SIGNED_LEN + 1, MAC_DIGITS) != 0)
 		return FLOW_OPEN_FORGED;
 	return flow_token_open(key, token, FLOW_TOKEN_LEN, arrival_conn);
 }
@@ -151,7 +152,7 @@ enum flow_open_result via_branch_open(const struct flow_key *key, const char *br
 /* ---- stamps ---- */
 
 /* The MAC of a stamp: over the branch and the time digits. */
-static void stamp_mac(const struct flow_key *key, const char *branch, const char *time_digits,
+static bool stamp_mac(const struct flow_key *key, const char *branch, const char *time_digits,
 		      char out[MAC_DIGITS + 1])
 {
 	char text[VIA_BRANCH_SIZE + TIME_DIGITS];
@@ -159,7 +160,7 @@ static void stamp_mac(const struct flow_key *key, const char *branch, const char
 
 	memcpy(text, branch, branch_len);
 	memcpy(text + branch_len, time_digits, TIME_DIGITS);
-	mac_hex(key, "stamp", text, branch_len + TIME_DIGITS, out);
+	return mac_hex(key, "stamp", text, branch_len + TIME_DIGITS, out);
 }
 
 void via_stamp_make(const struct flow_key *key, const char *branch, uint64_t now,
@@ -169,7 +170,7 @@ void via_stamp_make(const struct flow_key *key, const char *branch, uint64_t now
 
 	for (int i = 0; i < TIME_DIGITS; i++)
 		out[i] = hex[(time >> (4 * (TIME_DIGITS - 1 - i))) & 0x0f];
-	stamp_mac(key, branch, out, out + TIME_DIGITS);
+	(void)stamp_mac(key, branch, out, out + TIME_DIGITS); /* all zero: it never checks */
 }
 
 enum via_stamp_result via_stamp_check(const struct flow_key *key, const char *branch,
@@ -181,8 +182,8 @@ enum via_stamp_result via_stamp_check(const struct flow_key *key, const char *br
 	if (branch == NULL || stamp == NULL || strlen(stamp) != STAMP_LEN ||
 	    !is_lower_hex(stamp, STAMP_LEN))
 		return VIA_STAMP_FORGED;
-	stamp_mac(key, branch, stamp, mac);
-	if (CRYPTO_memcmp(mac, stamp + TIME_DIGITS, MAC_DIGITS) != 0)
+	if (!stamp_mac(key, branch, stamp, mac) ||
+	    CRYPTO_memcmp(mac, stamp + TIME_DIGITS, MAC_DIGITS) != 0)
 		return VIA_STAMP_FORGED;
 	for (int i = 0; i < TIME_DIGITS; i++)
 		time = (time << 4) | (uint32_t)(strchr(hex, stamp[i]) - hex);

@@ -46,7 +46,9 @@ static void check_arbitrary(const struct flow_key *key, const char *text, size_t
 	FUZZ_REQUIRE(len == FLOW_TOKEN_LEN && memcmp(sealed, text, len) == 0);
 }
 
-static void check_round_trip(const struct flow_key *key, uint64_t conn_id, unsigned mix)
+/* SECRET is KEY's, and is changed here. */
+static void check_round_trip(const struct flow_key *key, unsigned char secret[FLOW_SECRET_SIZE],
+			     uint64_t conn_id, unsigned mix)
 {
 	char token[FLOW_TOKEN_LEN + 2];
 	uint64_t opened = ~conn_id;
@@ -73,7 +75,8 @@ static void check_round_trip(const struct flow_key *key, uint64_t conn_id, unsig
 	FUZZ_REQUIRE(open_copy(key, token, FLOW_TOKEN_LEN + 1, &opened) == FLOW_OPEN_FORGED);
 	token[FLOW_TOKEN_LEN] = '\0';
 
-	/* Another boot or node with the same secret: stale; another secret: forged. */
+	/* Another boot or node with the same secret (a copy of the key): stale;
+	 * another secret: forged. */
 	struct flow_key other = *key;
 	other.boot_id++;
 	FUZZ_REQUIRE(open_copy(&other, token, FLOW_TOKEN_LEN, &opened) == FLOW_OPEN_STALE);
@@ -81,8 +84,10 @@ static void check_round_trip(const struct flow_key *key, uint64_t conn_id, unsig
 	other.node_id++;
 	FUZZ_REQUIRE(open_copy(&other, token, FLOW_TOKEN_LEN, &opened) == FLOW_OPEN_STALE);
 	other = *key;
-	other.secret[mix % sizeof(other.secret)] ^= 1;
+	secret[mix % FLOW_SECRET_SIZE] ^= 1;
+	FUZZ_REQUIRE(flow_key_init(&other, secret, key->node_id, key->boot_id) == 0);
 	FUZZ_REQUIRE(open_copy(&other, token, FLOW_TOKEN_LEN, &opened) == FLOW_OPEN_FORGED);
+	flow_key_clear(&other);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,12 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct flow_key key;
 
 	memcpy(head, data, head_size);
-	memcpy(key.secret, head, sizeof(key.secret));
-	key.node_id = (uint16_t)get_be(head + 32, 2);
-	key.boot_id = (uint32_t)get_be(head + 34, 4);
+	FUZZ_REQUIRE(flow_key_init(&key, head, (uint16_t)get_be(head + 32, 2),
+				   (uint32_t)get_be(head + 34, 4)) == 0);
 	uint64_t conn_id = get_be(head + 38, 8);
 
 	check_arbitrary(&key, (const char *)data + head_size, size - head_size);
-	check_round_trip(&key, conn_id, head[0]);
+	check_round_trip(&key, head, conn_id, head[0]);
+	flow_key_clear(&key);
 	return 0;
 }

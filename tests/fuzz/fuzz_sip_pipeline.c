@@ -33,7 +33,8 @@ static struct sxedge_config config = {
 	.partners = partners,
 	.n_partners = 1,
 };
-static const struct flow_key key = { .secret = { 1, 2, 3 }, .node_id = 1, .boot_id = 7 };
+/* Secret 01 02 03 and zeros, node 1, boot 7: built on the first input. */
+static struct flow_key key;
 static const struct sip_edge edge = {
 	.config = &config,
 	.flow_key = &key,
@@ -163,7 +164,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static bool initialised;
 
 	if (!initialised) {
+		static const unsigned char secret[FLOW_SECRET_SIZE] = { 1, 2, 3 };
 		sip_message_init();
+		FUZZ_REQUIRE(flow_key_init(&key, secret, 1, 7) == 0);
 		initialised = true;
 	}
 	if (size < 1)

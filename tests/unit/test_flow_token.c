@@ -10,17 +10,24 @@
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* secret = 00 01 02 ... 1f */
-static struct flow_key test_key(uint16_t node_id, uint32_t boot_id)
+/* secret = 00 01 02 ... 1f, with BITS flipped in byte BYTE */
+static struct flow_key test_key_flipped(uint16_t node_id, uint32_t boot_id, size_t byte,
+					unsigned char bits)
 {
+	unsigned char secret[FLOW_SECRET_SIZE];
 	struct flow_key key;
 	size_t i;
 
-	for (i = 0; i < sizeof(key.secret); i++)
-		key.secret[i] = (unsigned char)i;
-	key.node_id = node_id;
-	key.boot_id = boot_id;
+	for (i = 0; i < sizeof(secret); i++)
+		secret[i] = (unsigned char)i;
+	secret[byte] ^= bits;
+	ck_assert_int_eq(flow_key_init(&key, secret, node_id, boot_id), 0);
 	return key;
+}
+
+static struct flow_key test_key(uint16_t node_id, uint32_t boot_id)
+{
+	return test_key_flipped(node_id, boot_id, 0, 0);
 }
 
 static const uint64_t conn_ids[] = { 0, 1, 42, 0x0123456789abcdefULL, UINT64_MAX };
@@ -33,9 +40,11 @@ START_TEST(test_known_answers)
 
 	flow_token_seal(&key, 0x0123456789abcdefULL, token);
 	ck_assert_str_eq(token, "AAEBAgMEASNFZ4mrze8Qb0AH9KKHSCzgHIM");
+	flow_key_clear(&key);
 	key = test_key(65535, 0xffffffff);
 	flow_token_seal(&key, 0, token);
 	ck_assert_str_eq(token, "________AAAAAAAAAAD9_Cvz1gyadVwEH8o");
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -48,6 +57,7 @@ START_TEST(test_round_trip)
 	flow_token_seal(&key, conn_ids[_i], token);
 	ck_assert_int_eq(flow_token_open(&key, token, strlen(token), &conn_id), FLOW_OPEN_OK);
 	ck_assert_uint_eq(conn_id, conn_ids[_i]);
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -64,6 +74,7 @@ START_TEST(test_length_and_alphabet)
 	for (i = 0; i < FLOW_TOKEN_LEN; i++)
 		ck_assert_msg(strchr(alphabet, token[i]) != NULL, "bad character '%c'", token[i]);
 	ck_assert_int_eq(token[FLOW_TOKEN_LEN + 1], 'x'); /* nothing written past the NUL */
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -79,6 +90,7 @@ START_TEST(test_different_conns_differ)
 		for (j = i + 1; j < N_CONN_IDS; j++)
 			ck_assert_str_ne(tokens[i], tokens[j]);
 	}
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -104,6 +116,7 @@ START_TEST(test_flipped_character)
 			      "%s accepted", forged);
 	}
 	ck_assert_uint_eq(conn_id, 777);
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -125,6 +138,7 @@ START_TEST(test_truncated_and_extended)
 	/* The first FLOW_TOKEN_LEN characters alone are still the token. */
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_OK);
 	ck_assert_uint_eq(conn_id, 5);
+	flow_key_clear(&key);
 }
 END_TEST
 
@@ -145,28 +159,31 @@ START_TEST(test_outside_alphabet)
 				 FLOW_OPEN_FORGED);
 	}
 	/* The same bytes in the standard alphabet ('+' for '-', '/' for '_'). */
+	flow_key_clear(&key);
 	key = test_key(65535, 0xffffffff);
 	flow_token_seal(&key, 0, token);
 	ck_assert_int_eq(token[0], '_');
 	token[0] = '/';
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
+	flow_key_clear(&key);
 }
 END_TEST
 
 START_TEST(test_wrong_secret)
 {
 	struct flow_key key = test_key(1, 2);
-	struct flow_key other = key;
+	struct flow_key other = test_key_flipped(1, 2, 31, 0x01);
 	char token[FLOW_TOKEN_LEN + 1];
 	uint64_t conn_id = 0;
 
-	other.secret[31] ^= 0x01;
 	flow_token_seal(&other, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
 	/* Also when it claims an earlier boot: a bad MAC is never "stale". */
 	other.boot_id = 1;
 	flow_token_seal(&other, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
+	flow_key_clear(&key);
+	flow_key_clear(&other);
 }
 END_TEST
 
@@ -189,6 +206,8 @@ START_TEST(test_other_node_same_secret_is_stale)
 	flow_token_seal(&node2, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_STALE);
 	ck_assert_uint_eq(conn_id, 99); /* never set unless OK */
+	flow_key_clear(&key);
+	flow_key_clear(&node2);
 }
 END_TEST
 
@@ -196,17 +215,18 @@ END_TEST
 START_TEST(test_other_node_wrong_secret_is_forged)
 {
 	struct flow_key key = test_key(1, 2);
-	struct flow_key stranger = test_key(2, 2);
+	struct flow_key stranger = test_key_flipped(2, 2, 0, 0x80);
 	char token[FLOW_TOKEN_LEN + 1];
 	uint64_t conn_id = 99;
 
-	stranger.secret[0] ^= 0x80;
 	flow_token_seal(&stranger, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
 	stranger.boot_id = 3;
 	flow_token_seal(&stranger, 5, token);
 	ck_assert_int_eq(flow_token_open(&key, token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_FORGED);
 	ck_assert_uint_eq(conn_id, 99);
+	flow_key_clear(&key);
+	flow_key_clear(&stranger);
 }
 END_TEST
 
@@ -225,6 +245,8 @@ START_TEST(test_stale)
 	ck_assert_uint_eq(conn_id, 99);
 	ck_assert_int_eq(flow_token_open(&now, new_token, FLOW_TOKEN_LEN, &conn_id), FLOW_OPEN_OK);
 	ck_assert_uint_eq(conn_id, 5);
+	flow_key_clear(&earlier);
+	flow_key_clear(&now);
 }
 END_TEST
 

@@ -75,11 +75,24 @@ static struct sxedge_config open_config = {
 /* A branch, ";sxt=" and a stamp. */
 #define BRANCH_PARAMS_SIZE (VIA_BRANCH_SIZE + VIA_STAMP_SIZE + 8)
 
-static const struct flow_key key = {
-	.secret = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 },
-	.node_id = 1,
-	.boot_id = 7,
-};
+/* The key of node 1, boot 7, with the secret 5e c7 01 02 03 fe 80 42 and
+ * zeros (BITS flipped in byte BYTE); main() builds `key` before the tests. */
+static struct flow_key key;
+
+static int build_key(struct flow_key *out, size_t byte, unsigned char bits)
+{
+	unsigned char secret[FLOW_SECRET_SIZE] = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 };
+
+	secret[byte] ^= bits;
+	return flow_key_init(out, secret, 1, 7);
+}
+
+static struct flow_key test_key_flipped(size_t byte, unsigned char bits)
+{
+	struct flow_key built;
+	ck_assert_int_eq(build_key(&built, byte, bits), 0);
+	return built;
+}
 
 #define HOPS                                                                                      \
 	{                                                                                         \
@@ -528,11 +541,10 @@ END_TEST
 
 START_TEST(test_internal_forged_token_403)
 {
-	struct flow_key other_secret = key;
+	struct flow_key other_secret = test_key_flipped(5, 0x10);
 	char token[FLOW_TOKEN_LEN + 1], extra[256];
 	struct sip_decision d;
 
-	other_secret.secret[5] ^= 0x10;
 	flow_token_seal(&other_secret, 3, token);
 	snprintf(extra, sizeof(extra), "Route: <sip:%s@" INT_HOST ":5061;transport=tls;lr>\r\n",
 		 token);
@@ -548,6 +560,7 @@ START_TEST(test_internal_forged_token_403)
 	d = route_request(ROLE_INTERNAL, "INVITE", "example.test", "",
 			  "Route: <sip:bob@" INT_HOST ":5061;transport=tls;lr>\r\n");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Invalid Flow Token");
+	flow_key_clear(&other_secret);
 }
 END_TEST
 
@@ -1891,7 +1904,8 @@ END_TEST
 
 START_TEST(test_response_forged_or_stale_branch_dropped)
 {
-	struct flow_key other = key, earlier_boot = key, other_node = key;
+	/* The copies share the key's secret; other has its own. */
+	struct flow_key other = test_key_flipped(0, 1), earlier_boot = key, other_node = key;
 	char branch[BRANCH_PARAMS_SIZE], via[320];
 	struct sip_decision d;
 
@@ -1900,8 +1914,8 @@ START_TEST(test_response_forged_or_stale_branch_dropped)
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
 	d = route_response_via(&edge, ROLE_INTERNAL, "SIP/2.0/TLS " INT_HOST ":5061");
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
-	other.secret[0] ^= 1;
 	make_branch(&other, 55, branch);
+	flow_key_clear(&other);
 	snprintf(via, sizeof(via), "SIP/2.0/TLS " EXT_HOST ":443;branch=%s", branch);
 	d = route_response_via(&edge, ROLE_ACCESS, via);
 	assert_refused(&d, SIP_ACTION_DROP, 0, "Forged Via Branch");
@@ -2178,9 +2192,14 @@ int main(void)
 	int failed;
 
 	sip_message_init();
+	if (build_key(&key, 0, 0) != 0) {
+		fprintf(stderr, "test_routing: no HMAC-SHA256 key\n");
+		return EXIT_FAILURE;
+	}
 	runner = srunner_create(routing_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
+	flow_key_clear(&key);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

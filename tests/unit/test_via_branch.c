@@ -2,17 +2,31 @@
  * answers computed independently with Python's hashlib), the CANCEL/ACK
  * property, and opening it back. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "message.h"
 #include "via_branch.h"
 
-static const struct flow_key key = {
-	.secret = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 },
-	.node_id = 1,
-	.boot_id = 7,
-};
+/* The key of node 1, boot 7, with the secret 5e c7 01 02 03 fe 80 42 and
+ * zeros (BITS flipped in byte BYTE); main() builds `key` before the tests. */
+static struct flow_key key;
+
+static int build_key(struct flow_key *out, size_t byte, unsigned char bits)
+{
+	unsigned char secret[FLOW_SECRET_SIZE] = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 };
+
+	secret[byte] ^= bits;
+	return flow_key_init(out, secret, 1, 7);
+}
+
+static struct flow_key test_key_flipped(size_t byte, unsigned char bits)
+{
+	struct flow_key built;
+	ck_assert_int_eq(build_key(&built, byte, bits), 0);
+	return built;
+}
 
 /* A request with top Via branch BRANCH (none when NULL), Call-ID CALL_ID,
  * CSeq "NUMBER METHOD". */
@@ -60,6 +74,22 @@ START_TEST(test_layout_and_hash)
 	ck_assert_int_eq(strncmp(branch, expected, strlen(expected)), 0);
 	ck_assert_uint_eq(strlen(branch), 9 + FLOW_TOKEN_LEN + 1 + 16 + 1 + 16);
 	ck_assert_uint_eq(strspn(branch + strlen(expected), "0123456789abcdef"), 16);
+}
+END_TEST
+
+/* The whole branch and a stamp, MACs included, computed independently
+ * (Python's hmac): HMAC-SHA256(secret, "branch" NUL signed part) and
+ * HMAC-SHA256(secret, "stamp" NUL branch time), 8 bytes of each in hex. */
+START_TEST(test_known_macs)
+{
+	static const char expected[] =
+		"z9hG4bKsxAAEAAAAHAAAAAAAAACrFyQsX2molMC3HZ-Q.1376f2a216a405a2.dcda058e90018b9f";
+	char branch[VIA_BRANCH_SIZE], stamp[VIA_STAMP_SIZE];
+
+	make(42, "INVITE", "z9hG4bKclient1", "call1@192.0.2.10", "1", branch);
+	ck_assert_str_eq(branch, expected);
+	via_stamp_make(&key, branch, 1764547200, stamp);
+	ck_assert_str_eq(stamp, "692cda80548a382f1f2a36c7");
 }
 END_TEST
 
@@ -170,26 +200,26 @@ END_TEST
 
 START_TEST(test_open_other_key_and_stale)
 {
-	struct flow_key other = key;
-	struct flow_key earlier_boot = key;
+	struct flow_key other = test_key_flipped(0, 1);
+	struct flow_key earlier_boot = key; /* a copy: the same secret */
 	char branch[VIA_BRANCH_SIZE];
 	osip_message_t *msg = request("INVITE", "z9hG4bKclient1", "c@h", "1");
 	uint64_t conn = 0;
 
-	other.secret[0] ^= 1;
 	via_branch_make(&other, 42, msg, branch);
 	ck_assert_int_eq(via_branch_open(&key, branch, &conn), FLOW_OPEN_FORGED);
 	earlier_boot.boot_id = key.boot_id - 1;
 	via_branch_make(&earlier_boot, 42, msg, branch);
 	ck_assert_int_eq(via_branch_open(&key, branch, &conn), FLOW_OPEN_STALE);
 	osip_message_free(msg);
+	flow_key_clear(&other);
 }
 END_TEST
 
 START_TEST(test_stamp)
 {
 	char branch[VIA_BRANCH_SIZE], other[VIA_BRANCH_SIZE], stamp[VIA_STAMP_SIZE];
-	struct flow_key other_key = key;
+	struct flow_key other_key = test_key_flipped(1, 1);
 	const uint64_t now = 1764547200;
 
 	make(42, "INVITE", "z9hG4bKclient1", "c@h", "1", branch);
@@ -205,13 +235,13 @@ START_TEST(test_stamp)
 	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now - 1), VIA_STAMP_EXPIRED);
 	/* Another branch's stamp, another key's, a changed time, none. */
 	ck_assert_int_eq(via_stamp_check(&key, other, stamp, now), VIA_STAMP_FORGED);
-	other_key.secret[1] ^= 1;
 	ck_assert_int_eq(via_stamp_check(&other_key, branch, stamp, now), VIA_STAMP_FORGED);
 	stamp[7] = stamp[7] == '0' ? '1' : '0';
 	ck_assert_int_eq(via_stamp_check(&key, branch, stamp, now), VIA_STAMP_FORGED);
 	ck_assert_int_eq(via_stamp_check(&key, branch, NULL, now), VIA_STAMP_FORGED);
 	ck_assert_int_eq(via_stamp_check(&key, branch, "", now), VIA_STAMP_FORGED);
 	ck_assert_int_eq(via_stamp_check(&key, branch, "692CDA80", now), VIA_STAMP_FORGED);
+	flow_key_clear(&other_key);
 }
 END_TEST
 
@@ -221,6 +251,7 @@ static Suite *via_branch_suite(void)
 	TCase *tcase = tcase_create("via_branch");
 
 	tcase_add_test(tcase, test_layout_and_hash);
+	tcase_add_test(tcase, test_known_macs);
 	tcase_add_test(tcase, test_hash_without_branch_or_call_id_host);
 	tcase_add_test(tcase, test_cancel_and_ack_share_the_invite_branch);
 	tcase_add_test(tcase, test_other_transactions_differ);
@@ -238,9 +269,14 @@ int main(void)
 	int failed;
 
 	sip_message_init();
+	if (build_key(&key, 0, 0) != 0) {
+		fprintf(stderr, "test_via_branch: no HMAC-SHA256 key\n");
+		return EXIT_FAILURE;
+	}
 	runner = srunner_create(via_branch_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
+	flow_key_clear(&key);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
