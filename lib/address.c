@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address: IP literals as socket addresses, and back to text. */
 #include "address.h"
 

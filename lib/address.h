@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address: IP literals as socket addresses, and socket addresses as text
  * for logs.  The edge never resolves names where it binds or relays to a
  * configured address, so one parser serves listeners, pool links, partner

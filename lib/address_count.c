@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address_count: how many connections each source address holds, for the
  * per-address cap on inbound connections.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address_count: how many connections each source address holds, for the
  * per-address cap on inbound connections.  One table per worker.  The port
  * is ignored; an IPv4 address (IPv4-mapped IPv6 counts as IPv4) is one

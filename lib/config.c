@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config: loads and validates sxedge.conf (format: sxedge.conf(5)).
  *
  * Every option is one row of the options[] table below: section, key,

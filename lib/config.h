@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config: the sxedge configuration file (INI, parsed with libinih).
  *
  * config_load() reads and validates a whole file and reports every problem

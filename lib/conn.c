@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn: one TLS connection over a libevent OpenSSL bufferevent.
  *
  * The protocol code above never sees the bufferevent: it gets READY, DATA and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn: one TLS connection over libevent, the only object the protocol code
  * sees of sockets and OpenSSL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn_budget: counting a role's connections and queueing those on
  * probation.  The queue is a doubly linked list threaded through the
  * members, so joining, proving and leaving are O(1) whatever the number of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn_budget: the inbound connections one kind of listener (a role) may
  * hold, in all and per source address, and which of them are still on
  * probation (have not yet shown they are real clients), oldest first.

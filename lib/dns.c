@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dns: SRV and address look-ups with c-ares on a worker's libevent loop.
  *
  * c-ares says which sockets it wants watched (the socket-state callback) and

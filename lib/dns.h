@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dns: asynchronous SRV and address look-ups with c-ares on a worker's
  * libevent loop, cached for their TTL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log: one key=value line per event on stderr.
  *
  * A line is built whole in a buffer and handed to a single write(), so lines

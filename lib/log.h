@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log: one line per event, as key=value fields, to stderr.
  *
  * Every line starts with ts=, level= and event=; the caller adds its own

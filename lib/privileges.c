@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privileges: look up the user and group to run as, drop to them, and
  * check that nothing of root is left (see privileges.h).
  *

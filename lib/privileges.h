@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privileges: giving up root for good once the daemon holds what needs it.
  *
  * An edge parses what the internet sends: that code must not run as root.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ratelimit: a token bucket, the per-partner message-rate limit.
  *
  * The bucket holds up to BURST tokens and gains RATE tokens per second of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ratelimit: a token bucket, the per-partner message-rate limit.  Time is a
  * parameter (milliseconds from any fixed origin) so the arithmetic is tested
  * without clocks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tls: OpenSSL contexts for sxedge's listeners and outbound links, and the
  * RFC 6125 identity checks that run inside the handshake (see tls.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sxedge: the access edge daemon.  This file is the command line and the
  * life cycle: load and check the configuration (and whether it may run as
  * who started it), build the worker (TLS contexts, bound listeners), drop

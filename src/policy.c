@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* policy: whom the edge federates with (our domains, the block list,
  * [partner] sections, open federation) and whether a peer's certificate
  * speaks for a domain.  Everything here is a pure function of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* policy: whom the edge federates with, and whether a peer's certificate
  * proves that it speaks for a domain (docs/design.md §5).  Protocol-neutral:
  * SIP federation uses it now, XMPP federation will use it the same way.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* run_as: the start-up rules for root (see run_as.h); the mechanism is in
  * lib/privileges.c. */
 #include "run_as.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* run_as: who the daemon serves as, by [global] user, group and allow_root.
  *
  * The daemon starts as root to bind ports below 1024 and read keys only

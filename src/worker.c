@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* worker: an event loop serving every listener of the configuration.
  *
  * Start-up order matters for an edge: all TLS contexts are built and all

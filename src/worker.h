@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* worker: one event loop with its listeners, its TLS contexts, its SIP
  * context and its links to the pool (docs/design.md §2).  Everything a worker
  * owns is reached from its struct, so more workers can run side by side. */

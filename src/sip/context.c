@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* context: building and tearing down what a worker's SIP sessions share. */
 #include "context.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* context: what every SIP session of one worker shares: the configuration,
  * the flow-token key, this edge's sides, the limits, the pool links, the
  * partner links and their rate limits, the resolver.  Read-only once built,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* federation: outbound links to partner edges.
  *
  * A link is a state machine with named states:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* federation: the edge's outbound links to partner edges (docs/design.md §5).
  *
  * One mutual-TLS link per partner domain, set up on the first request the

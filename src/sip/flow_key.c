@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* flow_key: the keyed HMAC-SHA256 context behind flow tokens and Via
  * branches (why it is kept, and who may use it, in flow_key.h). */
 #include "flow_key.h"

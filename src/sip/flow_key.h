@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* flow_key: what seals this node's flow tokens and Via branches: the node
  * id, the boot id and an HMAC-SHA256 context keyed once with the secret.
  *

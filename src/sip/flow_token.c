@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* flow_token: seals and opens the tokens that name one connection of one
  * edge node inside SIP URIs (layout in flow_token.h).
  *

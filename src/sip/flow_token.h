@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* flow_token: names one connection of one edge node inside SIP URIs
  * (Record-Route, Path, Via branch), sealed so nobody else can make one.
  *

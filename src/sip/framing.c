@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* framing: finds where one SIP message ends in a stream of bytes (RFC 3261
  * §18.3) and recognises CRLF keep-alives (RFC 5626 §3.5.1).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* framing: cuts a SIP byte stream (TLS/TCP) into messages by Content-Length
  * (RFC 3261 §18.3), within the configured limits, and recognises the CRLF
  * keep-alive ping (RFC 5626 §3.5.1).  Pure: works on a byte array, keeps no

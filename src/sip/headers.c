@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* headers: the index of a received message's start line and header fields.
  *
  * Framing has already refused bare CR, bare LF and control bytes, so every

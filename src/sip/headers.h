@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* headers: where the start line and each header field of a framed SIP
  * message lie in the bytes as received, and what kind each field is.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* message: a received SIP message as its bytes, their index (headers.h)
  * and libosip2's reading of them.  osip is used to check and route, never
  * to write: what the edge sends is the received bytes edited in place

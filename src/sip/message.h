@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* message: a received SIP message (its bytes, their index and libosip2's
  * reading of them), the mandatory-header checks of RFC 3261 §16.3, and
  * stateless responses (§8.2.6). */

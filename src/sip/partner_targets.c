@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* partner_targets: the connection plan for a partner domain. */
 #include "partner_targets.h"
 

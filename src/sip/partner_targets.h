@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* partner_targets: where the edge connects for a partner domain, in the
  * order it tries them (failover goes down the list), and the names the
  * partner's certificate must carry there (docs/design.md §5).  Pure functions of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pool: the edge's links to the internal front-end pool.
  *
  * Each link is a small state machine: connecting -> up -> (closed) ->

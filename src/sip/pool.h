@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pool: the edge's persistent mutual-TLS connections to the internal
  * front-end pool.  It keeps the configured number of links open, reconnects
  * with exponential back-off, and hands out a ready link for each request. */

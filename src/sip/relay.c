@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* relay: rewriting and writing a request to its next hop, and answering a
  * request locally.  Both work from connection ids, not session pointers,
  * because a partner link may relay or answer a request whose arrival

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* relay: the two things every path through the edge ends in: relaying a
  * request over the connection routing chose (after the proxy's rewrite), or
  * answering it where it came from.  Shared by the sessions and by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rewrite: what the edge changes in a message it relays, once routing has
  * decided where it goes.  A request loses our own Route entries and, when
  * it comes from outside the trust domain, any identity it asserts (RFC 3325

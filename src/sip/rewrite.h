@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rewrite: the changes a proxy makes to a request it relays (RFC 3261
  * §16.6) and to a response it returns (§16.7), once routing has decided
  * where it goes.  They are line edits on the received bytes (like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* routing: where a SIP message goes (docs/design.md §3), as a pure function of
  * the message, the connection it came in on and the edge.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* routing: where a SIP message goes, as a pure function of the message, the
  * role of the connection it arrived on and the edge's configuration
  * (docs/design.md §3).  No sockets, no clocks: every rule is one unit test, and

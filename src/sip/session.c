@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* session: the SIP pipeline of one connection (docs/design.md §3):
  * bytes in -> framing -> parse -> check and route -> rewrite -> bytes out.
  *

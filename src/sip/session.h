@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* session: the SIP side of one connection.  It turns conn events into
  * messages (framing), checks and routes each one, and hands it to relay or
  * answers it, as routing decides.  All sessions of a worker share one

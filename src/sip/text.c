@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* text: building messages in one growing buffer. */
 #include "text.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* text: a growing byte buffer for the messages the edge writes.  A failed
  * allocation is remembered, so a message is built with no check per part
  * and refused once, at the end. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* via_branch: the branch and stamp of the Via sxedge puts on every request
  * it relays (layout and reasons in via_branch.h). */
 #include "via_branch.h"

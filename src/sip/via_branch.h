@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* via_branch: the branch parameter of the Via sxedge adds to every request
  * it relays (RFC 3261 §16.6 step 8, §16.11), and the stamp beside it.
  *

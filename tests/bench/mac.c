@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bench/mac: what one MAC of a flow token costs, keyed once (flow_key) or
  * keyed on every call (OpenSSL's one-shot HMAC(), as flow tokens and Via
  * branches did before), and what sealing and opening a token costs now.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz: what the fuzz targets share.  A broken invariant aborts with its
  * text, so libFuzzer saves the input and the log says what went wrong. */
 #ifndef SXEDGE_FUZZ_H

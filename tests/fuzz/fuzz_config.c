@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz target: config_load on arbitrary file contents.  It must not crash
  * or leak, and a configuration it accepts must be whole: every rule the
  * loader checks holds in what it returns.

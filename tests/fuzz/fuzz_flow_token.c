@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz target: flow tokens come back from the network inside SIP URIs, so
  * flow_token_open must take any string, and open to OK only a token
  * flow_token_seal made with the same key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz target: sip_frame_next over arbitrary bytes, as a connection feeds
  * it (frame after frame until one is refused or more is needed).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_sip_pipeline: the whole SIP path of the edge on arbitrary bytes:
  * frame -> read (index, osip) -> check and route -> edit -> frame again.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # globals set here are read by the tests
 # fedlib.sh: helpers for the sxedge federation integration tests, sourced

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # globals set here are read by the tests
 # lib.sh: helpers sourced by every sxedge integration test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Check suite for lib/address: IP literals to socket addresses and back. */
 #include <check.h>
 #include <netinet/in.h>

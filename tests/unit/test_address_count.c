@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/address_count: the cap per address, release, IPv4 and
  * IPv6 keys (ports ignored, IPv4-mapped IPv6 as IPv4 by the full address,
  * other IPv6 by its /64), and many addresses against a plain array model,

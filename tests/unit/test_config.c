@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/config: a full file loads with every value, defaults
  * fill the rest, and every class of mistake gives exactly its
  * "FILE:LINE: message" line (several in one run when there are several).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Check suite for lib/conn: real TLS connections over loopback between a
  * conn_accept() server and a conn_connect() client on one event loop.
  * The "pressure" case runs several at once: the first-request timeout, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Check suite for lib/conn_budget: the count of a role's connections, the
  * per-address cap (an IPv6 /64 counts as one source), and the probation
  * queue that decides which connection is shed to make room. */

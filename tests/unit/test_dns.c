@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Check suite for lib/dns: RFC 2782 ordering with a scripted random source,
  * and real look-ups through c-ares against a tiny DNS server that the test
  * runs on 127.0.0.1 (UDP, an ephemeral port) on the same event loop.  The

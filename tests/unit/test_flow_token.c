@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_flow_token: Check suite for src/sip/flow_token: known answers (from
  * an independent HMAC-SHA256 + base64url computation), round trips, and
  * every way a token can be forged or stale. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for framing: every result of sip_frame_next, the limits at
  * and just past their edges, and messages arriving a byte at a time. */
 #include <check.h>

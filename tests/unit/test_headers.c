@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for headers: the index of start line and fields, the kinds of
  * full and compact names, what the index refuses (with every field still
  * indexed), and splitting comma lists the way the edits need. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/log: level filtering, the line format as it reaches
  * stderr (captured through a temporary file), and log_quote escaping. */
 #include <check.h>

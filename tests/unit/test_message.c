@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for message: parsing with libosip2, every refusal of the
  * request checks with its status and reason, reading (bytes kept, two
  * readings refused), and stateless responses built from the received lines. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Check suite for src/sip/partner_targets: the order in which the edge tries
  * a partner's edges (failover goes down this list) and the names it checks
  * their certificates against. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_pki: makes the test CA and certificates described in test_pki.h with
  * OpenSSL's C API, so the TLS tests need no openssl binary and no files
  * from the source tree. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_pki: a throw-away PKI for the unit tests that speak TLS.
  *
  * test_pki_dir() makes it once per process, with OpenSSL's C API, in a fresh

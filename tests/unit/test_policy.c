@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for src/policy: what the edge does with a domain (ours,
  * partner, blocked, discovered, refused), when a peer's certificate speaks
  * for a domain (edge names, SRV targets, pins), and which names lie inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/privileges.  Any user: user and group look-ups, and
  * the refusal to "drop" to root.  As root (the suites run as root here and
  * in CI; elsewhere that case is left out, saying so): a forked child drops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/ratelimit: exact sequences of takes at given
  * milliseconds (burst, refusals, refill, cap, Retry-After seconds, a clock
  * going backwards, the unlimited rate). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for rewrite: the exact bytes that leave after each change a
  * relayed request or response goes through: the edge's own lines after
  * the start line, every received line as it came but for the edits. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for routing: one test per rule of routing.h (access,
  * internal and federation), plus whole dialogs (two remote users; a
  * partner's user and one of ours) that run routing and rewrite hop by hop

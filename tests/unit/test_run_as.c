@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for src/run_as: a start as root is refused without user or
  * allow_root, with "FILE:LINE:" and both option names; anything else may
  * start.  As root, run_as_apply() in a forked child: user drops to it,

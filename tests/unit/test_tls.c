@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_tls: Check suite for lib/tls: RFC 6125 name matching, certificate
  * identities, context errors, and real handshakes between two SSL objects
  * joined by an in-memory BIO pair (no sockets, no event loop). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for via_branch: the layout of the branch, its hash (known
  * answers computed independently with Python's hashlib), the CANCEL/ACK
  * property, and opening it back. */

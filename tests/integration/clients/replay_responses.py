@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """replay_responses: a hostile user for the sxedge integration test
 hostile_sip.  Over one TLS connection to the edge's access listener it
 registers (Contact: its own address, so the pool relays requests for the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """tls_clients: many TLS clients from one source address, for the tests that
 hold the edge's connections (connection_budgets).
 
