@@ -15,12 +15,15 @@
 #include "run_as.h"
 #include "worker.h"
 
-#define DEFAULT_CONFIG "/etc/sxedge/sxedge.conf"
+/* $(sysconfdir)/sxedge/sxedge.conf, from configure by way of Makefile.am. */
+#ifndef SXEDGE_DEFAULT_CONFIG
+#error "SXEDGE_DEFAULT_CONFIG (the configuration read without -c) comes from Makefile.am"
+#endif
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: sxedge [-t] [-c FILE] [-h] [-V]\n"
-		     "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		     "  -c FILE  configuration file (default " SXEDGE_DEFAULT_CONFIG ")\n"
 		     "  -t       check the configuration and certificates, then exit\n"
 		     "  -h       this help\n"
 		     "  -V       print the version and exit\n");
@@ -70,7 +73,7 @@ static int serve(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *path = DEFAULT_CONFIG;
+	const char *path = SXEDGE_DEFAULT_CONFIG;
 	int check = 0;
 	int option;
 
