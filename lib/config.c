@@ -786,6 +786,16 @@ bad:
 	return -1;
 }
 
+/* A copy of the option's VALUE to keep in the configuration, or NULL
+ * (reported at the option's line) when memory runs out. */
+static char *copy_value(struct loader *loader, const char *value)
+{
+	char *copy = strdup(value);
+	if (copy == NULL)
+		report(loader, loader->line, "out of memory");
+	return copy;
+}
+
 static int parse_ip_address(struct loader *loader, const struct option *option, const char *value,
 			    void *base)
 {
@@ -795,11 +805,9 @@ static int parse_ip_address(struct loader *loader, const struct option *option, 
 		report_bad_value(loader, option, value, "an IPv4 or IPv6 address");
 		return -1;
 	}
-	copy = strdup(value);
-	if (copy == NULL) {
-		report(loader, loader->line, "out of memory");
+	copy = copy_value(loader, value);
+	if (copy == NULL)
 		return -1;
-	}
 	*(char **)field_at(base, option->offset) = copy;
 	return 0;
 }
@@ -890,11 +898,9 @@ static int parse_readable_file(struct loader *loader, const struct option *optio
 		       quote(quoted, value));
 		return -1;
 	}
-	char *copy = strdup(value);
-	if (copy == NULL) {
-		report(loader, loader->line, "out of memory");
+	char *copy = copy_value(loader, value);
+	if (copy == NULL)
 		return -1;
-	}
 	*(char **)field_at(base, option->offset) = copy;
 	return 0;
 }
@@ -920,11 +926,9 @@ static int parse_user(struct loader *loader, const struct option *option, const 
 		       quote(quoted, value));
 		return -1;
 	}
-	char *copy = strdup(value);
-	if (copy == NULL) {
-		report(loader, loader->line, "out of memory");
+	char *copy = copy_value(loader, value);
+	if (copy == NULL)
 		return -1;
-	}
 	run_as->user = copy;
 	run_as->uid = uid;
 	run_as->user_gid = gid;
@@ -947,11 +951,9 @@ static int parse_group(struct loader *loader, const struct option *option, const
 		       quote(quoted, value));
 		return -1;
 	}
-	char *copy = strdup(value);
-	if (copy == NULL) {
-		report(loader, loader->line, "out of memory");
+	char *copy = copy_value(loader, value);
+	if (copy == NULL)
 		return -1;
-	}
 	run_as->group = copy;
 	run_as->gid = gid;
 	return 0;
