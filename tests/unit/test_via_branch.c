@@ -8,26 +8,11 @@
 #include <string.h>
 
 #include "message.h"
+#include "test_keys.h"
 #include "via_branch.h"
 
-/* The key of node 1, boot 7, with the secret 5e c7 01 02 03 fe 80 42 and
- * zeros (BITS flipped in byte BYTE); main() builds `key` before the tests. */
+/* test_keys.h's key; main() builds it before the tests. */
 static struct flow_key key;
-
-static int build_key(struct flow_key *out, size_t byte, unsigned char bits)
-{
-	unsigned char secret[FLOW_SECRET_SIZE] = { 0x5e, 0xc7, 0x01, 0x02, 0x03, 0xfe, 0x80, 0x42 };
-
-	secret[byte] ^= bits;
-	return flow_key_init(out, secret, 1, 7);
-}
-
-static struct flow_key test_key_flipped(size_t byte, unsigned char bits)
-{
-	struct flow_key built;
-	ck_assert_int_eq(build_key(&built, byte, bits), 0);
-	return built;
-}
 
 /* A request with top Via branch BRANCH (none when NULL), Call-ID CALL_ID,
  * CSeq "NUMBER METHOD". */
@@ -270,7 +255,7 @@ int main(void)
 	int failed;
 
 	sip_message_init();
-	if (build_key(&key, 0, 0) != 0) {
+	if (test_key_build(&key, 0, 0) != 0) {
 		fprintf(stderr, "test_via_branch: no HMAC-SHA256 key\n");
 		return EXIT_FAILURE;
 	}
