@@ -48,6 +48,18 @@ bool address_is_unspecified(const struct sockaddr_storage *address)
 	return false;
 }
 
+bool address_is_loopback(const struct sockaddr_storage *address)
+{
+	if (address->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)address)->sin_addr.s_addr) >> 24) == 127;
+	if (address->ss_family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)address)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(in6) ||
+		       (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 void address_format(const struct sockaddr *address, bool with_port, char *out, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];

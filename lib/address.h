@@ -21,6 +21,10 @@ int address_length(const struct sockaddr_storage *address);
 /* Is ADDRESS 0.0.0.0 or :: (every address of its family)? */
 bool address_is_unspecified(const struct sockaddr_storage *address);
 
+/* Is ADDRESS a loopback address (127.0.0.0/8, ::1, or 127.0.0.0/8 mapped
+ * into IPv6), which only this host can reach? */
+bool address_is_loopback(const struct sockaddr_storage *address);
+
 /* "192.0.2.1:5061", "[2001:db8::1]:5061", or without WITH_PORT the bare
  * address; "unknown" for another family. */
 void address_format(const struct sockaddr *address, bool with_port, char *out, size_t size);

@@ -68,6 +68,29 @@ START_TEST(test_unspecified)
 }
 END_TEST
 
+START_TEST(test_loopback)
+{
+	static const char *const loopback[] = { "127.0.0.1", "127.255.0.9", "::1",
+						"::ffff:127.0.0.1" };
+	static const char *const other[] = { "128.0.0.1",   "126.255.255.255",
+					     "0.0.0.0",	    "::",
+					     "::2",	    "::ffff:10.0.0.1",
+					     "::127.0.0.1", "fe80::1" };
+	struct sockaddr_storage address;
+
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		ck_assert_int_gt(address_parse(loopback[i], 0, &address), 0);
+		ck_assert_msg(address_is_loopback(&address), "%s", loopback[i]);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		ck_assert_int_gt(address_parse(other[i], 0, &address), 0);
+		ck_assert_msg(!address_is_loopback(&address), "%s", other[i]);
+	}
+	address_parse("not an address", 0, &address);
+	ck_assert(!address_is_loopback(&address));
+}
+END_TEST
+
 static Suite *address_suite(void)
 {
 	Suite *suite = suite_create("address");
@@ -76,6 +99,7 @@ static Suite *address_suite(void)
 	tcase_add_test(tcase, test_parse_ipv6);
 	tcase_add_test(tcase, test_not_literals);
 	tcase_add_test(tcase, test_unspecified);
+	tcase_add_test(tcase, test_loopback);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }
