@@ -195,10 +195,20 @@ START_TEST(test_head)
 	struct fixture fixture;
 
 	fixture_start(&fixture);
+	char *page = fetch_text(&fixture, "GET /metrics HTTP/1.0\r\n\r\n");
 	char *response = fetch_text(&fixture, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	char length[64];
+
+	/* the headers of the page, its length included, and no body */
 	assert_status(response, "200 OK");
 	ck_assert_str_eq(response_body(response), "");
+	snprintf(length, sizeof(length), "\r\nContent-Length: %zu\r\n",
+		 strlen(response_body(page)));
+	ck_assert_ptr_nonnull(strstr(response, length));
+	ck_assert_ptr_nonnull(
+		strstr(response, "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
 	free(response);
+	free(page);
 	fixture_stop(&fixture);
 }
 END_TEST
