@@ -181,7 +181,7 @@ struct metric_family *metrics_register(struct metrics *registry, enum metric_typ
 {
 	size_t label_count = 0;
 
-	if (registry == NULL || !metric_name_valid(type, name))
+	if (registry == NULL || name == NULL || help == NULL || !metric_name_valid(type, name))
 		return NULL;
 	for (; label_names != NULL && label_names[label_count] != NULL; label_count++) {
 		if (label_count == METRIC_LABELS_MAX ||

@@ -50,12 +50,13 @@ struct metrics *metrics_new(void);
 /* Frees the registry with its families and children (handles die with it). */
 void metrics_free(struct metrics *registry);
 
-/* Registers the family NAME of TYPE with HELP text and LABEL_NAMES (a
- * NULL-terminated list of at most METRIC_LABELS_MAX names; NULL for none).
- * Registering the same name again with the same type and label names gives
- * the same family, so modules may share one.  Returns NULL for a name or
- * label name against the rules above, a clash with an existing family, or
- * no memory. */
+/* Registers the family NAME of TYPE with HELP (what is counted, for the
+ * operator reading the page) and LABEL_NAMES (a NULL-terminated list of at
+ * most METRIC_LABELS_MAX names; NULL for none).  Registering the same name
+ * again with the same type and label names gives the same family, so modules
+ * may share one.  Returns NULL for a missing name or help, a name or label
+ * name against the rules above, a clash with an existing family, or no
+ * memory. */
 struct metric_family *metrics_register(struct metrics *registry, enum metric_type type,
 				       const char *name, const char *help,
 				       const char *const *label_names);

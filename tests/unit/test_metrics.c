@@ -55,6 +55,8 @@ START_TEST(test_names)
 	ck_assert_ptr_null(metrics_register(registry, METRIC_GAUGE, "sxedge_a:b", "h", NULL));
 	ck_assert_ptr_null(metrics_register(registry, METRIC_GAUGE, "sxedge_a-b", "h", NULL));
 	ck_assert_ptr_null(metrics_register(registry, METRIC_GAUGE, "", "h", NULL));
+	ck_assert_ptr_null(metrics_register(registry, METRIC_GAUGE, NULL, "h", NULL));
+	ck_assert_ptr_null(metrics_register(registry, METRIC_GAUGE, "sxedge_no_help", NULL, NULL));
 
 	/* counters end in _total, gauges do not */
 	ck_assert_ptr_null(
