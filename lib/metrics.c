@@ -17,7 +17,6 @@
 #define METRIC_OTHER	   "other"
 
 struct metric_child {
-	struct metric_family *family;
 	char *label_values[METRIC_LABELS_MAX];
 	uint64_t count; /* counters */
 	int64_t level; /* gauges without a reader */
@@ -276,7 +275,6 @@ static struct metric_child *metric_child_insert(struct metric_family *family, si
 	}
 	if (child == NULL)
 		return NULL;
-	child->family = family;
 	for (size_t i = 0; i < family->label_count; i++) {
 		child->label_values[i] = strdup(values[i]);
 		if (child->label_values[i] == NULL) {
