@@ -273,6 +273,16 @@ START_TEST(test_bounded_requests)
 	ck_assert_ptr_null(strstr(response, "sxedge_"));
 	free(response);
 
+	/* so is a request line past it (the path itself is /metrics) */
+	length = sprintf(request, "GET /metrics?");
+	memset(request + length, 'a', filler);
+	length += (int)filler;
+	length += sprintf(request + length, " HTTP/1.0\r\n\r\n");
+	response = fetch_raw(&fixture, request, (size_t)length);
+	assert_status(response, "400 Bad Request");
+	ck_assert_ptr_null(strstr(response, "sxedge_"));
+	free(response);
+
 	/* a body: refused, no page */
 	response = fetch_text(&fixture, "GET /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello");
 	assert_status(response, "413 Request Entity Too Large");
