@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: ISC */
-/* conn: one TLS connection over a libevent OpenSSL bufferevent.
+/* conn: one TCP connection, plain or TLS, over libevent bufferevents.
  *
- * The protocol code above never sees the bufferevent: it gets READY, DATA and
- * CLOSED through one callback, reads conn_input() and writes conn_write().
- * Every way a connection can end (peer close, error, refused handshake,
- * timeout, output limit, our own close) goes through conn_finish(), which
- * reports CLOSED once and frees.  A dispatch depth counter (the "event frame"
- * of OpenSMTPD's ioev) lets the owner free the conn from inside its own
+ * The protocol code above never sees a bufferevent: it gets TLS_READY, DATA,
+ * DRAINED and CLOSED through one callback, reads conn_input() and writes
+ * conn_write().  A plain conn is a socket bufferevent; TLS from the first
+ * byte is an OpenSSL bufferevent on the socket; an upgrade in place puts an
+ * OpenSSL filter on top of the plain one, so that what was queued in
+ * plaintext (the "proceed") still goes out first.  Every way a connection
+ * can end (peer close, error, refused handshake, timeout, output limit, our
+ * own close) goes through conn_finish(), which reports CLOSED once with its
+ * reason and frees.  A dispatch depth counter (the "event frame" of
+ * OpenSMTPD's ioev) lets the owner free the conn from inside its own
  * callback without the code below the callback touching freed memory.
  *
- * Each conn also counts its queued output into its thread's total: an
- * evbuffer callback on the output buffer sees every byte added and every
- * byte sent, so the total is exact without the owner's help.  Closes that
- * the conn starts itself (output limits, shedding) are deferred to the loop
- * through the timer: they may happen inside another conn's callback, whose
- * owner must not see a CLOSED it did not expect in the middle of its work. */
+ * Each conn also counts its queued output (both buffers once upgraded) into
+ * its thread's total: an evbuffer callback on each output buffer sees every
+ * byte added and every byte sent, so the total is exact without the
+ * owner's help, and the same count drives DRAINED and the flush before a
+ * close.  Closes that the conn starts itself (output limits, shedding) are
+ * deferred to the loop through the timer: they may happen inside another
+ * conn's callback, whose owner must not see a CLOSED it did not expect in
+ * the middle of its work. */
 #include "conn.h"
 
 #include <errno.h>
@@ -34,38 +40,89 @@
 
 #include "address.h"
 #include "log.h"
-#include "tls.h"
+
+enum conn_phase {
+	CONN_PHASE_CONNECTING, /* outbound: TCP connect (and TLS handshake) running */
+	CONN_PHASE_HANDSHAKE, /* TLS handshake running */
+	CONN_PHASE_OPEN,
+};
 
 struct conn {
 	uint64_t id;
 	struct event_base *base;
-	struct bufferevent *bev;
-	SSL *ssl;
+	evutil_socket_t fd;
+	struct bufferevent *bev; /* what the owner reads and writes */
+	struct bufferevent *plain; /* under bev once upgraded in place; NULL otherwise */
+	SSL *ssl; /* NULL while plain */
+	struct tls_server *server; /* the handle TLS was set up with, held */
+	struct tls_client *client;
 	struct event *timer; /* handshake timeout, then deferred finish */
 	struct event *probation_timer; /* first-request timeout; NULL without one */
+	struct event *drained_event; /* NULL without output_low_water */
 	struct evbuffer_cb_entry *output_cb;
+	struct evbuffer_cb_entry *plain_output_cb;
 	size_t output_counted; /* this conn's part of conn_output_total_now */
+	bool above_low_water;
 	struct conn_limits limits;
 	struct conn_budget_member budget; /* budget.budget NULL: counted in none */
 	enum conn_shed_rank shed_rank;
-	conn_callback *callback;
-	void *arg;
-	void *user;
+	struct conn_owner owner;
 	char peer[INET6_ADDRSTRLEN + 8];
 	char *subject;
 	char **names;
 	size_t n_names;
 	bool has_fingerprint;
 	unsigned char fingerprint[32]; /* SHA-256 of the peer certificate (DER) */
-	char close_reason[256];
+	bool has_reason;
+	enum conn_close_reason close_reason;
+	enum tls_failure_kind tls_failure;
+	char close_detail[256];
+	enum conn_phase phase;
 	bool outbound;
 	bool on_probation;
-	bool ready;
+	bool secure; /* the TLS handshake completed */
 	bool closing; /* flushing before close */
 	bool finished; /* CLOSED reported or conn_free called */
 	bool free_pending;
 	unsigned depth; /* callbacks currently running on this conn */
 };
+
+/* ---- close reasons ---- */
+
+const char *conn_close_reason_name(enum conn_close_reason reason)
+{
+	switch (reason) {
+	case CONN_CLOSE_LOCAL:
+		return "local";
+	case CONN_CLOSE_PEER:
+		return "peer_closed";
+	case CONN_CLOSE_STREAM_ERROR:
+		return "stream_error";
+	case CONN_CLOSE_CONNECT_FAILED:
+		return "connect_failed";
+	case CONN_CLOSE_HANDSHAKE_TIMEOUT:
+		return "handshake_timeout";
+	case CONN_CLOSE_IDLE_TIMEOUT:
+		return "idle_timeout";
+	case CONN_CLOSE_FIRST_REQUEST_TIMEOUT:
+		return "first_request_timeout";
+	case CONN_CLOSE_TLS_FAILED:
+		return "tls_failed";
+	case CONN_CLOSE_CERTIFICATE_REFUSED:
+		return "certificate_refused";
+	case CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE:
+		return "plaintext_after_upgrade";
+	case CONN_CLOSE_OUTPUT_OVERFLOW:
+		return "output_overflow";
+	case CONN_CLOSE_OUTPUT_TOTAL:
+		return "output_total";
+	case CONN_CLOSE_BUDGET_SHED:
+		return "budget_shed";
+	case CONN_CLOSE_OUT_OF_MEMORY:
+		return "out_of_memory";
+	}
+	return "unknown";
+}
 
 /* ---- the per-worker table of live connections ---- */
 
@@ -160,13 +217,18 @@ static void conn_destroy(struct conn *conn)
 		event_free(conn->timer);
 	if (conn->probation_timer != NULL)
 		event_free(conn->probation_timer);
+	if (conn->drained_event != NULL)
+		event_free(conn->drained_event);
 	if (conn->output_cb != NULL)
 		evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev), conn->output_cb);
+	if (conn->plain_output_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(conn->plain),
+					 conn->plain_output_cb);
 	conn_output_total_now -= conn->output_counted;
-	if (conn->bev != NULL)
-		bufferevent_free(conn->bev); /* frees the SSL and closes the socket */
-	else
-		SSL_free(conn->ssl);
+	/* Frees the SSL and, through the plain one under a filter, closes the socket. */
+	bufferevent_free(conn->bev);
+	tls_server_release(conn->server);
+	tls_client_release(conn->client);
 	free(conn->subject);
 	tls_names_free(conn->names, conn->n_names);
 	free(conn);
@@ -191,21 +253,26 @@ static bool conn_leave(struct conn *conn)
 static void conn_dispatch(struct conn *conn, enum conn_event event)
 {
 	if (!conn->finished || event == CONN_EVENT_CLOSED)
-		conn->callback(conn, event, conn->arg);
+		conn->owner.callback(conn, event, conn->owner.arg);
 }
 
-static void conn_set_reason(struct conn *conn, const char *reason)
+/* The first reason given is the one reported. */
+static void conn_set_reason(struct conn *conn, enum conn_close_reason reason, const char *detail)
 {
-	if (conn->close_reason[0] == '\0')
-		snprintf(conn->close_reason, sizeof(conn->close_reason), "%s", reason);
+	if (conn->has_reason)
+		return;
+	conn->has_reason = true;
+	conn->close_reason = reason;
+	snprintf(conn->close_detail, sizeof(conn->close_detail), "%s",
+		 detail != NULL ? detail : conn_close_reason_name(reason));
 }
 
 /* Ends the connection now: no more I/O, CLOSED reported, then freed. */
-static void conn_finish(struct conn *conn, const char *reason)
+static void conn_finish(struct conn *conn, enum conn_close_reason reason, const char *detail)
 {
 	if (conn->finished)
 		return;
-	conn_set_reason(conn, reason);
+	conn_set_reason(conn, reason, detail);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	conn_stop_probation_timer(conn);
 	/* Its place is free as soon as the owner hears it is gone. */
@@ -217,6 +284,13 @@ static void conn_finish(struct conn *conn, const char *reason)
 	conn_dispatch(conn, CONN_EVENT_CLOSED);
 	conn->free_pending = true;
 	conn_leave(conn);
+}
+
+/* Finishes from the loop, with the reason already set. */
+static void conn_finish_soon(struct conn *conn)
+{
+	event_del(conn->timer);
+	event_active(conn->timer, EV_TIMEOUT, 0);
 }
 
 void conn_free(struct conn *conn)
@@ -251,26 +325,33 @@ static bool conn_tcp_connected(const struct conn *conn)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
-	return getpeername(bufferevent_getfd(conn->bev), (struct sockaddr *)&peer, &len) == 0;
+	return getpeername(conn->fd, (struct sockaddr *)&peer, &len) == 0;
 }
 
-/* The most useful words on why a handshake or a stream failed. */
-static void conn_describe_failure(struct conn *conn, char *out, size_t size)
+/* Ends a conn whose handshake or stream failed, with the most useful
+ * reason and words. */
+static void conn_fail(struct conn *conn)
 {
-	const char *refusal = tls_failure(conn->ssl);
-	unsigned long error = bufferevent_get_openssl_error(conn->bev);
-	char detail[160];
+	const char *refusal = conn->ssl != NULL ? tls_failure(conn->ssl) : NULL;
+	unsigned long error = conn->ssl != NULL ? bufferevent_get_openssl_error(conn->bev) : 0;
+	char detail[160], out[256];
 
 	if (refusal != NULL) {
-		snprintf(out, size, "%s", refusal);
+		conn->tls_failure = tls_failure_kind(conn->ssl);
 		if (conn->subject == NULL && tls_failure_subject(conn->ssl) != NULL)
 			conn->subject = strdup(tls_failure_subject(conn->ssl));
+		conn_finish(conn,
+			    tls_failure_is_certificate(conn->tls_failure)
+				    ? CONN_CLOSE_CERTIFICATE_REFUSED
+				    : CONN_CLOSE_TLS_FAILED,
+			    refusal);
 		return;
 	}
-	if (conn->outbound && !conn->ready && !conn_tcp_connected(conn)) {
-		snprintf(out, size, "cannot connect (refused or unreachable)");
+	if (conn->phase == CONN_PHASE_CONNECTING && !conn_tcp_connected(conn)) {
+		conn_finish(conn, CONN_CLOSE_CONNECT_FAILED, "cannot connect (refused or unreachable)");
 		return;
-	} else if (ERR_GET_LIB(error) != 0) {
+	}
+	if (ERR_GET_LIB(error) != 0) {
 		/* libevent also stores bare SSL_get_error() codes here: skip those */
 		ERR_error_string_n(error, detail, sizeof(detail));
 	} else if (EVUTIL_SOCKET_ERROR() != 0) {
@@ -279,7 +360,18 @@ static void conn_describe_failure(struct conn *conn, char *out, size_t size)
 	} else {
 		snprintf(detail, sizeof(detail), "connection closed");
 	}
-	snprintf(out, size, "%s: %s", conn->ready ? "stream error" : "handshake failed", detail);
+	if (conn->phase != CONN_PHASE_OPEN) {
+		conn->tls_failure = tls_error_kind(error);
+		snprintf(out, sizeof(out), "handshake failed: %s", detail);
+		conn_finish(conn,
+			    tls_failure_is_certificate(conn->tls_failure)
+				    ? CONN_CLOSE_CERTIFICATE_REFUSED
+				    : CONN_CLOSE_TLS_FAILED,
+			    out);
+		return;
+	}
+	snprintf(out, sizeof(out), "stream error: %s", detail);
+	conn_finish(conn, CONN_CLOSE_STREAM_ERROR, out);
 }
 
 static void conn_on_read(struct bufferevent *bev, void *arg)
@@ -293,46 +385,43 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	conn_leave(conn);
 }
 
-static void conn_on_write(struct bufferevent *bev, void *arg)
+/* Open for bytes: the idle timeout runs from here. */
+static void conn_open(struct conn *conn)
 {
-	struct conn *conn = arg;
-	if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		SSL_shutdown(conn->ssl); /* best effort close_notify */
-		conn_finish(conn, "closed");
+	conn->phase = CONN_PHASE_OPEN;
+	if (conn->limits.idle_timeout_s > 0) {
+		struct timeval idle = { .tv_sec = conn->limits.idle_timeout_s };
+		bufferevent_set_timeouts(conn->bev, &idle, NULL);
 	}
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *conn = arg;
-	char reason[256];
 	(void)bev;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (conn->closing)
 			return; /* the timer armed by conn_close finishes it */
 		event_del(conn->timer);
+		conn_open(conn);
+		if (conn->ssl == NULL)
+			return; /* a plain connect: writes queued before it now go out */
 		conn_learn_peer(conn);
-		conn->ready = true;
+		conn->secure = true;
 		if (conn->limits.proven_by_handshake)
 			conn_end_probation(conn);
-		if (conn->limits.idle_timeout_s > 0) {
-			struct timeval idle = { .tv_sec = conn->limits.idle_timeout_s };
-			bufferevent_set_timeouts(conn->bev, &idle, NULL);
-		}
 		conn_enter(conn);
-		conn_dispatch(conn, CONN_EVENT_READY);
+		conn_dispatch(conn, CONN_EVENT_TLS_READY);
 		conn_leave(conn);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		conn_finish(conn, "idle timeout");
-	} else if ((what & BEV_EVENT_EOF) && conn->ready) {
-		conn_finish(conn, "peer closed");
-	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		conn_describe_failure(conn, reason, sizeof(reason));
-		conn_finish(conn, reason);
-	}
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_finish(conn, CONN_CLOSE_IDLE_TIMEOUT, "idle timeout");
+	else if ((what & BEV_EVENT_EOF) && conn->phase == CONN_PHASE_OPEN)
+		conn_finish(conn, CONN_CLOSE_PEER, "peer closed");
+	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_fail(conn);
 }
 
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -340,10 +429,13 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct conn *conn = arg;
 	(void)fd;
 	(void)what;
-	if (conn->closing)
-		conn_finish(conn, conn->close_reason);
-	else if (!conn->ready)
-		conn_finish(conn, "handshake timeout");
+	if (conn->closing) {
+		if (conn->ssl != NULL && conn->phase == CONN_PHASE_OPEN)
+			SSL_shutdown(conn->ssl); /* best effort close_notify */
+		conn_finish(conn, conn->close_reason, conn->close_detail);
+	} else if (conn->phase != CONN_PHASE_OPEN) {
+		conn_finish(conn, CONN_CLOSE_HANDSHAKE_TIMEOUT, "handshake timeout");
+	}
 }
 
 /* The timer runs from accept and nothing the peer sends resets it: a
@@ -354,17 +446,54 @@ static void conn_on_probation_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!conn->closing && conn->on_probation)
-		conn_finish(conn, "first request timeout");
+		conn_finish(conn, CONN_CLOSE_FIRST_REQUEST_TIMEOUT, "first request timeout");
+}
+
+static void conn_on_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *conn = arg;
+	(void)fd;
+	(void)what;
+	if (conn->closing || conn->finished)
+		return;
+	conn_enter(conn);
+	conn_dispatch(conn, CONN_EVENT_DRAINED);
+	conn_leave(conn);
 }
 
 /* ---- output accounting ---- */
 
-/* Brings this conn's part of the thread's total up to date. */
-static void conn_count_output(struct conn *conn)
+size_t conn_output_queued(const struct conn *conn)
 {
 	size_t queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	if (conn->plain != NULL)
+		queued += evbuffer_get_length(bufferevent_get_output(conn->plain));
+	return queued;
+}
+
+/* Brings this conn's part of the thread's total up to date, and sees what
+ * the new length means: a closing conn whose output has all gone finishes,
+ * and one back at its low-water mark reports DRAINED (from the loop, as
+ * this runs inside libevent's writes and the owner's conn_write). */
+static void conn_count_output(struct conn *conn)
+{
+	size_t queued = conn_output_queued(conn);
 	conn_output_total_now = conn_output_total_now - conn->output_counted + queued;
 	conn->output_counted = queued;
+	if (conn->finished)
+		return;
+	if (conn->closing && queued == 0) {
+		event_active(conn->timer, EV_TIMEOUT, 0);
+		return;
+	}
+	if (conn->drained_event == NULL)
+		return;
+	if (queued > conn->limits.output_low_water) {
+		conn->above_low_water = true;
+	} else if (conn->above_low_water) {
+		conn->above_low_water = false;
+		event_active(conn->drained_event, EV_TIMEOUT, 0);
+	}
 }
 
 static void conn_on_output_change(struct evbuffer *buffer, const struct evbuffer_cb_info *info,
@@ -405,7 +534,7 @@ static void conn_relieve_output(void)
 			  "output_total=%zu output_total_max=%zu",
 			  worst->id, worst->peer, worst->output_counted, conn_output_total_now,
 			  conn_output_total_cap);
-		conn_abort(worst, "output total limit");
+		conn_abort(worst, CONN_CLOSE_OUTPUT_TOTAL, "output total limit");
 	}
 }
 
@@ -417,11 +546,6 @@ void conn_set_output_total_max(size_t max)
 size_t conn_output_total(void)
 {
 	return conn_output_total_now;
-}
-
-size_t conn_output_queued(const struct conn *conn)
-{
-	return evbuffer_get_length(bufferevent_get_output(conn->bev));
 }
 
 /* ---- creation ---- */
@@ -450,44 +574,77 @@ static void conn_set_signalling_options(evutil_socket_t fd)
 		   sizeof(unacknowledged_ms));
 }
 
-static struct conn *conn_new(struct event_base *base, SSL *ssl, evutil_socket_t fd,
-			     enum bufferevent_ssl_state state, const struct sockaddr *peer,
-			     const struct conn_limits *limits, conn_callback *callback, void *arg)
+/* Points the owner's callbacks, limits and output count at BEV, now the
+ * one the owner reads and writes. */
+static int conn_use_bufferevent(struct conn *conn, struct bufferevent *bev)
 {
+	conn->bev = bev;
+	if (conn->ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	bufferevent_setcb(bev, conn_on_read, NULL, conn_on_event, conn);
+	conn->output_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_on_output_change, conn);
+	if (conn->output_cb == NULL)
+		return -1;
+	/* The owner must decide on what is buffered before more is read, so a
+	 * peer can never make the edge hold more than this. */
+	bufferevent_setwatermark(bev, EV_READ, 0, conn->limits.input_max);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+static void conn_arm_handshake_timer(struct conn *conn)
+{
+	struct timeval handshake = { .tv_sec = conn->limits.handshake_timeout_s };
+	evtimer_add(conn->timer, &handshake);
+}
+
+/* A conn on FD, plain when SSL is NULL; on failure FD is closed and SSL freed. */
+static struct conn *conn_new(struct event_base *base, evutil_socket_t fd, SSL *ssl,
+			     enum bufferevent_ssl_state state, const struct sockaddr *peer,
+			     const struct conn_limits *limits, const struct conn_owner *owner)
+{
+	const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct bufferevent *bev = NULL;
 	struct conn *conn = calloc(1, sizeof(*conn));
 	if (conn == NULL)
 		goto fail;
 	conn->id = conn_next_id++;
 	conn->base = base;
+	conn->fd = fd;
 	conn->ssl = ssl;
 	conn->limits = *limits;
-	conn->callback = callback;
-	conn->arg = arg;
+	conn->owner = *owner;
 	address_format(peer, true, conn->peer, sizeof(conn->peer));
 	conn->timer = evtimer_new(base, conn_on_timer, conn);
-	if (conn->timer == NULL || conn_table_add(conn) < 0)
+	if (conn->timer == NULL)
 		goto fail;
-	conn->bev = bufferevent_openssl_socket_new(base, fd, ssl, state,
-						   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (conn->bev == NULL) {
+	if (limits->output_low_water > 0) {
+		conn->drained_event = event_new(base, -1, 0, conn_on_drained, conn);
+		if (conn->drained_event == NULL)
+			goto fail;
+	}
+	bev = ssl != NULL ? bufferevent_openssl_socket_new(base, fd, ssl, state, options)
+			  : bufferevent_socket_new(base, fd, options);
+	if (bev == NULL)
+		goto fail;
+	/* From here freeing the bufferevent frees the SSL and closes FD. */
+	ssl = NULL;
+	fd = -1;
+	if (conn_table_add(conn) < 0)
+		goto fail;
+	if (conn_use_bufferevent(conn, bev) < 0) {
 		conn_table_remove(conn);
 		goto fail;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
-	conn_set_signalling_options(fd >= 0 ? fd : bufferevent_getfd(conn->bev));
-	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write, conn_on_event, conn);
-	conn->output_cb =
-		evbuffer_add_cb(bufferevent_get_output(conn->bev), conn_on_output_change, conn);
-	/* The owner must decide on what is buffered before more is read, so a
-	 * peer can never make the edge hold more than this. */
-	bufferevent_setwatermark(conn->bev, EV_READ, 0, limits->input_max);
-	struct timeval handshake = { .tv_sec = limits->handshake_timeout_s };
-	evtimer_add(conn->timer, &handshake);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	conn_set_signalling_options(conn->fd);
 	return conn;
 fail:
 	if (conn != NULL && conn->timer != NULL)
 		event_free(conn->timer);
+	if (conn != NULL && conn->drained_event != NULL)
+		event_free(conn->drained_event);
+	if (bev != NULL)
+		bufferevent_free(bev);
 	free(conn);
 	SSL_free(ssl);
 	if (fd >= 0)
@@ -495,21 +652,27 @@ fail:
 	return NULL;
 }
 
-struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t fd,
-			 const struct sockaddr *peer, int peer_len,
-			 const struct conn_limits *limits, conn_callback *callback, void *arg)
+struct conn *conn_accept(struct event_base *base, evutil_socket_t fd, const struct sockaddr *peer,
+			 int peer_len, struct tls_server *server, const struct conn_limits *limits,
+			 const struct conn_owner *owner)
 {
 	(void)peer_len;
-	SSL *ssl = SSL_new(ctx);
-	if (ssl == NULL) {
+	SSL *ssl = NULL;
+	if (server != NULL && (ssl = tls_server_open(server)) == NULL) {
 		evutil_closesocket(fd);
 		return NULL;
 	}
-	struct conn *conn =
-		conn_new(base, ssl, fd, BUFFEREVENT_SSL_ACCEPTING, peer, limits, callback, arg);
+	struct conn *conn = conn_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, peer, limits, owner);
 	if (conn == NULL)
 		return NULL;
 	conn->on_probation = true;
+	if (server != NULL) {
+		conn->server = tls_server_hold(server);
+		conn->phase = CONN_PHASE_HANDSHAKE;
+		conn_arm_handshake_timer(conn);
+	} else {
+		conn_open(conn);
+	}
 	if (limits->first_request_timeout_s > 0) {
 		conn->probation_timer = evtimer_new(base, conn_on_probation_timer, conn);
 		if (conn->probation_timer == NULL) {
@@ -522,10 +685,14 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_t 
 	return conn;
 }
 
-struct conn *conn_connect(struct event_base *base, SSL *ssl, const struct sockaddr *peer,
-			  int peer_len, const struct sockaddr *local, int local_len,
-			  const struct conn_limits *limits, conn_callback *callback, void *arg)
+struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, int peer_len,
+			  const struct sockaddr *local, int local_len, struct tls_client *client,
+			  const struct tls_expect *expect, const struct conn_limits *limits,
+			  const struct conn_owner *owner)
 {
+	SSL *ssl = NULL;
+	if (client != NULL && (ssl = tls_client_open(client, expect)) == NULL)
+		return NULL;
 	evutil_socket_t fd = socket(peer->sa_family, SOCK_STREAM, 0);
 	if (fd < 0) {
 		SSL_free(ssl);
@@ -538,52 +705,134 @@ struct conn *conn_connect(struct event_base *base, SSL *ssl, const struct sockad
 		return NULL;
 	}
 	struct conn *conn =
-		conn_new(base, ssl, fd, BUFFEREVENT_SSL_CONNECTING, peer, limits, callback, arg);
+		conn_new(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING, peer, limits, owner);
 	if (conn == NULL)
 		return NULL;
+	if (client != NULL)
+		conn->client = tls_client_hold(client);
 	conn->outbound = true;
+	conn->phase = CONN_PHASE_CONNECTING;
+	conn_arm_handshake_timer(conn);
 	if (bufferevent_socket_connect(conn->bev, peer, peer_len) < 0) {
 		/* The failure is reported as CLOSED from the loop, like any other. */
-		conn_set_reason(conn, "connect failed");
+		conn_set_reason(conn, CONN_CLOSE_CONNECT_FAILED, "connect failed");
 		conn->closing = true;
-		event_del(conn->timer);
-		event_active(conn->timer, EV_TIMEOUT, 0);
+		conn_finish_soon(conn);
 	}
 	return conn;
 }
 
+/* ---- upgrading in place ---- */
+
+/* Puts TLS (SSL, in STATE) on top of the plain bufferevent.  Nothing the
+ * peer sent in plaintext may be waiting: it would reach the owner as if it
+ * had come over TLS (the STARTTLS command injection of CVE-2011-0411). */
+static int conn_upgrade(struct conn *conn, SSL *ssl, enum bufferevent_ssl_state state)
+{
+	struct bufferevent *plain = conn->bev;
+
+	if (evbuffer_get_length(bufferevent_get_input(plain)) > 0) {
+		SSL_free(ssl);
+		conn_abort(conn, CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE, "plaintext after STARTTLS");
+		return -1;
+	}
+	struct bufferevent *tls = bufferevent_openssl_filter_new(
+		conn->base, plain, ssl, state, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
+		return -1;
+	}
+	/* The plain one keeps its output count (the "proceed" may still be
+	 * queued there) and loses its idle timeout: the handshake timer runs. */
+	conn->plain = plain;
+	conn->plain_output_cb = conn->output_cb;
+	conn->output_cb = NULL;
+	conn->ssl = ssl;
+	bufferevent_set_timeouts(plain, NULL, NULL);
+	bufferevent_enable(plain, EV_READ | EV_WRITE);
+	conn->phase = CONN_PHASE_HANDSHAKE;
+	if (conn_use_bufferevent(conn, tls) < 0) {
+		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
+		return -1;
+	}
+	conn_arm_handshake_timer(conn);
+	return 0;
+}
+
+/* Only a plain conn that is open can be upgraded, and only once. */
+static bool conn_can_upgrade(const struct conn *conn)
+{
+	return conn->ssl == NULL && conn->phase == CONN_PHASE_OPEN && !conn->closing &&
+	       !conn->finished;
+}
+
+int conn_start_tls_server(struct conn *conn, struct tls_server *server)
+{
+	if (!conn_can_upgrade(conn))
+		return -1;
+	SSL *ssl = tls_server_open(server);
+	if (ssl == NULL) {
+		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
+		return -1;
+	}
+	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_ACCEPTING) < 0)
+		return -1;
+	conn->server = tls_server_hold(server);
+	return 0;
+}
+
+int conn_start_tls_client(struct conn *conn, struct tls_client *client,
+			  const struct tls_expect *expect)
+{
+	if (!conn_can_upgrade(conn))
+		return -1;
+	SSL *ssl = tls_client_open(client, expect);
+	if (ssl == NULL) {
+		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
+		return -1;
+	}
+	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_CONNECTING) < 0)
+		return -1;
+	conn->client = tls_client_hold(client);
+	return 0;
+}
+
 /* ---- I/O ---- */
 
-void conn_close(struct conn *conn, const char *reason)
+void conn_close(struct conn *conn, enum conn_close_reason reason, const char *detail)
 {
 	if (conn->finished || conn->closing)
 		return;
 	conn->closing = true;
-	conn_set_reason(conn, reason);
+	conn_set_reason(conn, reason, detail);
 	bufferevent_disable(conn->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0 && conn->ready) {
-		/* conn_on_write finishes once the output drained; the timer bounds the wait. */
+	if (conn_output_queued(conn) > 0 && conn->phase == CONN_PHASE_OPEN) {
+		/* The output count finishes it once all has gone; the timer bounds the wait. */
 		struct timeval grace = { .tv_sec = conn->limits.handshake_timeout_s };
 		evtimer_add(conn->timer, &grace);
 		return;
 	}
-	event_del(conn->timer);
-	event_active(conn->timer, EV_TIMEOUT, 0);
+	conn_finish_soon(conn);
 }
 
-void conn_abort(struct conn *conn, const char *reason)
+void conn_abort(struct conn *conn, enum conn_close_reason reason, const char *detail)
 {
 	if (conn->finished)
 		return;
-	conn_set_reason(conn, reason);
+	conn_set_reason(conn, reason, detail);
 	conn->closing = true;
 	conn_stop_probation_timer(conn);
 	conn_budget_leave(&conn->budget);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
 	struct evbuffer *output = bufferevent_get_output(conn->bev);
 	evbuffer_drain(output, evbuffer_get_length(output));
-	event_del(conn->timer);
-	event_active(conn->timer, EV_TIMEOUT, 0);
+	if (conn->plain != NULL) {
+		bufferevent_disable(conn->plain, EV_READ | EV_WRITE);
+		output = bufferevent_get_output(conn->plain);
+		evbuffer_drain(output, evbuffer_get_length(output));
+	}
+	conn_finish_soon(conn);
 }
 
 int conn_join_budget(struct conn *conn, struct conn_budget *budget, const struct sockaddr *peer)
@@ -618,17 +867,16 @@ struct evbuffer *conn_input(struct conn *conn)
 
 size_t conn_output_room(const struct conn *conn)
 {
-	size_t queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	size_t queued = conn_output_queued(conn);
 	return queued < conn->limits.output_max ? conn->limits.output_max - queued : 0;
 }
 
 int conn_write(struct conn *conn, const void *data, size_t len)
 {
-	struct evbuffer *output = bufferevent_get_output(conn->bev);
 	if (conn->finished || conn->closing)
 		return -1;
-	if (evbuffer_get_length(output) + len > conn->limits.output_max) {
-		conn_abort(conn, "output limit exceeded");
+	if (conn_output_queued(conn) + len > conn->limits.output_max) {
+		conn_abort(conn, CONN_CLOSE_OUTPUT_OVERFLOW, "output limit exceeded");
 		return -1;
 	}
 	if (bufferevent_write(conn->bev, data, len) < 0)
@@ -647,12 +895,17 @@ uint64_t conn_id(const struct conn *conn)
 
 evutil_socket_t conn_fd(const struct conn *conn)
 {
-	return bufferevent_getfd(conn->bev);
+	return conn->fd;
 }
 
 bool conn_ready(const struct conn *conn)
 {
-	return conn->ready && !conn->closing && !conn->finished;
+	return conn->phase == CONN_PHASE_OPEN && !conn->closing && !conn->finished;
+}
+
+bool conn_secure(const struct conn *conn)
+{
+	return conn->secure;
 }
 
 const char *conn_peer(const struct conn *conn)
@@ -690,23 +943,22 @@ void conn_set_reading(struct conn *conn, bool reading)
 	}
 }
 
-const char *conn_close_reason(const struct conn *conn)
+enum conn_close_reason conn_close_reason(const struct conn *conn)
 {
 	return conn->close_reason;
 }
 
-void conn_set_callback(struct conn *conn, conn_callback *callback, void *arg)
+const char *conn_close_detail(const struct conn *conn)
 {
-	conn->callback = callback;
-	conn->arg = arg;
+	return conn->close_detail;
 }
 
-void *conn_user(const struct conn *conn)
+enum tls_failure_kind conn_tls_failure(const struct conn *conn)
 {
-	return conn->user;
+	return conn->tls_failure;
 }
 
-void conn_set_user(struct conn *conn, void *user)
+const struct conn_owner *conn_owner(const struct conn *conn)
 {
-	conn->user = user;
+	return &conn->owner;
 }

@@ -12,6 +12,7 @@
 #include "tls.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ static int names_dup_callback(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, vo
 
 /* Why our checks refused a handshake, and whom (NULL when no certificate). */
 struct tls_refusal {
+	enum tls_failure_kind kind;
 	char *subject;
 	char text[];
 };
@@ -159,7 +161,7 @@ static void tls_error(char *err, size_t err_size, const char *format, ...)
 
 /* Keeps the first reason our checks refused SSL, and CERT's subject apart
  * from it (the log gives each its own field). */
-static void tls_refuse(SSL *ssl, const char *reason, X509 *cert)
+static void tls_refuse(SSL *ssl, enum tls_failure_kind kind, const char *reason, X509 *cert)
 {
 	struct tls_refusal *refusal;
 	char *subject;
@@ -174,6 +176,7 @@ static void tls_refuse(SSL *ssl, const char *reason, X509 *cert)
 		free(subject);
 		return;
 	}
+	refusal->kind = kind;
 	refusal->subject = subject;
 	memcpy(refusal->text, reason, size);
 	if (!SSL_set_ex_data(ssl, ssl_failure_index, refusal))
@@ -191,6 +194,38 @@ const char *tls_failure(const SSL *ssl)
 {
 	const struct tls_refusal *refusal = tls_refusal(ssl);
 	return refusal != NULL ? refusal->text : NULL;
+}
+
+enum tls_failure_kind tls_failure_kind(const SSL *ssl)
+{
+	const struct tls_refusal *refusal = tls_refusal(ssl);
+	return refusal != NULL ? refusal->kind : TLS_FAILURE_NONE;
+}
+
+bool tls_failure_is_certificate(enum tls_failure_kind kind)
+{
+	return kind == TLS_FAILURE_NO_CERTIFICATE || kind == TLS_FAILURE_CERTIFICATE_UNTRUSTED ||
+	       kind == TLS_FAILURE_CERTIFICATE_NAME ||
+	       kind == TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER;
+}
+
+enum tls_failure_kind tls_error_kind(unsigned long error)
+{
+	if (ERR_GET_LIB(error) != ERR_LIB_SSL)
+		return TLS_FAILURE_PROTOCOL;
+	switch (ERR_GET_REASON(error)) {
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		return TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER;
+	default:
+		return TLS_FAILURE_PROTOCOL;
+	}
 }
 
 const char *tls_failure_subject(const SSL *ssl)
@@ -223,7 +258,7 @@ static int tls_verify_callback(int preverify_ok, X509_STORE_CTX *store)
 	if (!preverify_ok) {
 		snprintf(reason, sizeof(reason), "certificate not trusted: %s",
 			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
-		tls_refuse(ssl, reason, leaf);
+		tls_refuse(ssl, TLS_FAILURE_CERTIFICATE_UNTRUSTED, reason, leaf);
 		return 0;
 	}
 	if (X509_STORE_CTX_get_error_depth(store) != 0)
@@ -232,7 +267,7 @@ static int tls_verify_callback(int preverify_ok, X509_STORE_CTX *store)
 	if (allowed == NULL ||
 	    tls_cert_matches(leaf, (const char *const *)allowed->names, allowed->n))
 		return 1;
-	tls_refuse(ssl, "certificate name not allowed", leaf);
+	tls_refuse(ssl, TLS_FAILURE_CERTIFICATE_NAME, "certificate name not allowed", leaf);
 	/* Makes OpenSSL send "bad certificate" rather than a generic alert. */
 	X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
 	return 0;
@@ -247,7 +282,7 @@ static int tls_client_hello_callback(SSL *ssl, int *alert, void *arg)
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &extension, &length) == 1 &&
 	    length > 0)
 		return SSL_CLIENT_HELLO_SUCCESS;
-	tls_refuse(ssl, "no SNI", NULL);
+	tls_refuse(ssl, TLS_FAILURE_NO_SNI, "no SNI", NULL);
 	*alert = SSL_AD_UNRECOGNIZED_NAME;
 	return SSL_CLIENT_HELLO_ERROR;
 }
@@ -265,7 +300,8 @@ static void tls_info_callback(const SSL *ssl, int where, int value)
 	error = ERR_peek_last_error();
 	if (ERR_GET_LIB(error) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(error) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-		tls_refuse((SSL *)ssl, "no client certificate", NULL); /* the SSL is ours */
+		/* the SSL is ours */
+		tls_refuse((SSL *)ssl, TLS_FAILURE_NO_CERTIFICATE, "no client certificate", NULL);
 }
 
 /* ---- contexts ---- */
@@ -723,4 +759,207 @@ char *tls_cert_subject(X509 *cert)
 	}
 	BIO_free(bio);
 	return subject;
+}
+
+/* ---- handles ---- */
+
+struct tls_server {
+	SSL_CTX *ctx;
+	atomic_uint references;
+	tls_certificate_chooser *chooser;
+	void *chooser_arg;
+};
+
+struct tls_client {
+	SSL_CTX *ctx;
+	atomic_uint references;
+};
+
+struct tls_identity {
+	X509 *certificate;
+	EVP_PKEY *key;
+	STACK_OF(X509) * chain; /* after the leaf, as in the file */
+};
+
+struct tls_server *tls_server_new(const struct listener_config *listener,
+				  const char *const *peer_names, size_t n_peer_names, char *err,
+				  size_t err_size)
+{
+	struct tls_server *server = calloc(1, sizeof(*server));
+	if (server == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	server->ctx = tls_server_context(listener, peer_names, n_peer_names, err, err_size);
+	if (server->ctx == NULL) {
+		free(server);
+		return NULL;
+	}
+	atomic_init(&server->references, 1);
+	return server;
+}
+
+struct tls_server *tls_server_hold(struct tls_server *server)
+{
+	atomic_fetch_add(&server->references, 1);
+	return server;
+}
+
+void tls_server_release(struct tls_server *server)
+{
+	if (server == NULL || atomic_fetch_sub(&server->references, 1) != 1)
+		return;
+	SSL_CTX_free(server->ctx);
+	free(server);
+}
+
+/* Runs once the ClientHello is read (after require_sni's check, which is a
+ * client hello callback) and before the certificate is chosen, so the
+ * identity set here is the one sent. */
+static int tls_servername_callback(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_server *server = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	const struct tls_identity *identity = NULL;
+
+	switch (server->chooser(server->chooser_arg, name, &identity)) {
+	case TLS_CERTIFICATE_DEFAULT:
+		return SSL_TLSEXT_ERR_OK;
+	case TLS_CERTIFICATE_CHOSEN:
+		if (identity != NULL && SSL_use_cert_and_key(ssl, identity->certificate,
+							     identity->key, identity->chain, 1) == 1)
+			return SSL_TLSEXT_ERR_OK;
+		tls_refuse(ssl, TLS_FAILURE_PROTOCOL, "cannot use the chosen certificate", NULL);
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	case TLS_CERTIFICATE_REFUSED:
+		break;
+	}
+	tls_refuse(ssl, TLS_FAILURE_SERVER_NAME_REFUSED, "server name refused", NULL);
+	*alert = SSL_AD_UNRECOGNIZED_NAME;
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+void tls_server_choose_certificate(struct tls_server *server, tls_certificate_chooser *chooser,
+				   void *arg)
+{
+	server->chooser = chooser;
+	server->chooser_arg = arg;
+	SSL_CTX_set_tlsext_servername_callback(server->ctx, tls_servername_callback);
+	SSL_CTX_set_tlsext_servername_arg(server->ctx, server);
+}
+
+SSL *tls_server_open(struct tls_server *server)
+{
+	return SSL_new(server->ctx);
+}
+
+struct tls_client *tls_client_new(const char *certificate, const char *key, const char *ca_file,
+				  char *err, size_t err_size)
+{
+	struct tls_client *client = calloc(1, sizeof(*client));
+	if (client == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	client->ctx = tls_client_context(certificate, key, ca_file, err, err_size);
+	if (client->ctx == NULL) {
+		free(client);
+		return NULL;
+	}
+	atomic_init(&client->references, 1);
+	return client;
+}
+
+struct tls_client *tls_client_hold(struct tls_client *client)
+{
+	atomic_fetch_add(&client->references, 1);
+	return client;
+}
+
+void tls_client_release(struct tls_client *client)
+{
+	if (client == NULL || atomic_fetch_sub(&client->references, 1) != 1)
+		return;
+	SSL_CTX_free(client->ctx);
+	free(client);
+}
+
+SSL *tls_client_open(struct tls_client *client, const struct tls_expect *expect)
+{
+	SSL *ssl = SSL_new(client->ctx);
+	if (ssl == NULL || tls_client_expect(ssl, expect->server_name, expect->names,
+					     expect->n_names) < 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+/* ---- identities chosen per connection ---- */
+
+void tls_identity_free(struct tls_identity *identity)
+{
+	if (identity == NULL)
+		return;
+	X509_free(identity->certificate);
+	EVP_PKEY_free(identity->key);
+	sk_X509_pop_free(identity->chain, X509_free);
+	free(identity);
+}
+
+/* The leaf, then every further certificate of the file as its chain. */
+static int tls_identity_read_chain(struct tls_identity *identity, const char *certificate)
+{
+	BIO *bio = BIO_new_file(certificate, "r");
+	X509 *next;
+
+	if (bio == NULL)
+		return -1;
+	identity->certificate = PEM_read_bio_X509(bio, NULL, tls_no_password, NULL);
+	identity->chain = sk_X509_new_null();
+	if (identity->certificate == NULL || identity->chain == NULL) {
+		BIO_free(bio);
+		return -1;
+	}
+	while ((next = PEM_read_bio_X509(bio, NULL, tls_no_password, NULL)) != NULL) {
+		if (!sk_X509_push(identity->chain, next)) {
+			X509_free(next);
+			BIO_free(bio);
+			return -1;
+		}
+	}
+	BIO_free(bio);
+	ERR_clear_error(); /* the end of the file reads as "no start line" */
+	return 0;
+}
+
+struct tls_identity *tls_identity_load(const char *certificate, const char *key, char *err,
+				       size_t err_size)
+{
+	struct tls_identity *identity = calloc(1, sizeof(*identity));
+
+	ERR_clear_error();
+	if (identity == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	if (tls_identity_read_chain(identity, certificate) < 0) {
+		tls_error(err, err_size, "%s: cannot load certificate chain", certificate);
+		tls_identity_free(identity);
+		return NULL;
+	}
+	identity->key = tls_read_key(key);
+	if (identity->key == NULL) {
+		tls_error(err, err_size, "%s: cannot load private key", key);
+		tls_identity_free(identity);
+		return NULL;
+	}
+	if (X509_check_private_key(identity->certificate, identity->key) != 1) {
+		tls_error(err, err_size, "%s: private key does not match certificate %s", key,
+			  certificate);
+		tls_identity_free(identity);
+		return NULL;
+	}
+	return identity;
 }

@@ -6,7 +6,15 @@
  * (some SIP clients fail on them, and sxedge does no resumption).  A context
  * may carry a list of names that the peer's certificate must match; the
  * check runs inside the handshake, so a peer with the wrong name is refused
- * before it can send a byte, and tls_failure() tells why for the log. */
+ * before it can send a byte, and tls_failure() tells why for the log.
+ *
+ * The protocol code holds contexts only as handles: a struct tls_server
+ * (one listener's certificate, client certificate rules, and optionally a
+ * per-connection certificate choice by SNI) or a struct tls_client (the
+ * identity the edge presents on its outbound links).  Handles are counted:
+ * every connection holds the handle it was set up with, so a reload can
+ * build new handles from a new configuration beside the old ones while old
+ * connections keep theirs.  Only lib/conn opens SSL objects from them. */
 #ifndef SXEDGE_TLS_H
 #define SXEDGE_TLS_H
 
@@ -17,6 +25,82 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+
+/* ---- handles for the protocol code ---- */
+
+struct tls_server;
+struct tls_client;
+
+/* What an outbound connection sends as SNI (NULL or an IP literal: none)
+ * and the names the server certificate must match (one of N). */
+struct tls_expect {
+	const char *server_name;
+	const char *const *names;
+	size_t n_names;
+};
+
+/* Why a handshake failed, as far as sxedge can tell. */
+enum tls_failure_kind {
+	TLS_FAILURE_NONE,
+	TLS_FAILURE_PROTOCOL, /* OpenSSL refused: version, cipher, bad record, peer's alert */
+	TLS_FAILURE_NO_SNI, /* require_sni and the client sent none */
+	TLS_FAILURE_SERVER_NAME_REFUSED, /* the certificate chooser refused the SNI */
+	TLS_FAILURE_NO_CERTIFICATE, /* a required client certificate was missing */
+	TLS_FAILURE_CERTIFICATE_UNTRUSTED, /* the chain does not lead to a trusted CA */
+	TLS_FAILURE_CERTIFICATE_NAME, /* trusted, but no allowed name */
+	TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER, /* the peer's alert refused ours */
+};
+
+/* The kinds that mean "a certificate was refused", on either side. */
+bool tls_failure_is_certificate(enum tls_failure_kind kind);
+
+/* The kind of a handshake failure that our checks did not cause, from the
+ * OpenSSL error it left (a peer's certificate alert, or any other). */
+enum tls_failure_kind tls_error_kind(unsigned long error);
+
+/* A server handle for LISTENER, as tls_server_context(); one reference.
+ * On failure returns NULL and writes a message naming the file into ERR. */
+struct tls_server *tls_server_new(const struct listener_config *listener,
+				  const char *const *peer_names, size_t n_peer_names, char *err,
+				  size_t err_size);
+
+/* A certificate and key to present, with the chain after the leaf. */
+struct tls_identity;
+struct tls_identity *tls_identity_load(const char *certificate, const char *key, char *err,
+				       size_t err_size);
+void tls_identity_free(struct tls_identity *identity);
+
+enum tls_certificate_choice {
+	TLS_CERTIFICATE_DEFAULT, /* the listener's own certificate */
+	TLS_CERTIFICATE_CHOSEN, /* the identity the chooser set */
+	TLS_CERTIFICATE_REFUSED, /* end the handshake (alert unrecognized_name) */
+};
+
+/* Picks the certificate for one handshake from the SNI the client sent
+ * (SERVER_NAME, NULL without one).  With TLS_CERTIFICATE_CHOSEN it sets
+ * *IDENTITY, which must stay valid until the handle is gone. */
+typedef enum tls_certificate_choice tls_certificate_chooser(void *arg, const char *server_name,
+							    const struct tls_identity **identity);
+
+/* Makes SERVER ask CHOOSER (with ARG, which must outlive SERVER) on every
+ * handshake.  Runs after require_sni's check. */
+void tls_server_choose_certificate(struct tls_server *server, tls_certificate_chooser *chooser,
+				   void *arg);
+
+struct tls_server *tls_server_hold(struct tls_server *server);
+void tls_server_release(struct tls_server *server);
+
+/* A client handle, as tls_client_context(); one reference. */
+struct tls_client *tls_client_new(const char *certificate, const char *key, const char *ca_file,
+				  char *err, size_t err_size);
+struct tls_client *tls_client_hold(struct tls_client *client);
+void tls_client_release(struct tls_client *client);
+
+/* For lib/conn: a new SSL for one connection (NULL when out of memory). */
+SSL *tls_server_open(struct tls_server *server);
+SSL *tls_client_open(struct tls_client *client, const struct tls_expect *expect);
+
+/* ---- the OpenSSL layer under the handles (lib/conn and the tests) ---- */
 
 /* A server context for LISTENER: its certificate and key, its client
  * certificate mode (verified against ca_file) and require_sni.  When
@@ -57,6 +141,9 @@ char *tls_cert_subject(X509 *cert);
 /* Why our own checks refused the handshake on SSL (no SNI, certificate
  * name not allowed, chain not trusted), or NULL if they did not. */
 const char *tls_failure(const SSL *ssl);
+/* The same refusal as a kind: TLS_FAILURE_NONE when our checks did not
+ * refuse (OpenSSL itself may still have). */
+enum tls_failure_kind tls_failure_kind(const SSL *ssl);
 
 /* The subject of the certificate our checks refused on SSL, or NULL. */
 const char *tls_failure_subject(const SSL *ssl);

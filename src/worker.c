@@ -26,7 +26,7 @@
 struct worker_listener {
 	struct worker *worker;
 	const struct listener_config *config;
-	SSL_CTX *ctx;
+	struct tls_server *server; /* in worker->tls */
 	struct evconnlistener *listener;
 };
 
@@ -36,8 +36,7 @@ struct worker {
 	struct sip_context sip;
 	struct worker_listener *listeners;
 	size_t n_listeners;
-	SSL_CTX *pool_ctx;
-	SSL_CTX *federation_ctx; /* NULL without a federation listener */
+	struct worker_tls *tls;
 	struct event *sigterm;
 	struct event *sigint;
 	struct event *sighup;
@@ -48,57 +47,98 @@ struct worker {
 	bool sip_ready; /* sip holds something to free */
 };
 
-/* ---- TLS contexts ---- */
+/* ---- TLS handles ---- */
 
-static SSL_CTX *worker_listener_ctx(const struct sxedge_config *config,
-				    const struct listener_config *listener, FILE *errors)
+/* Every TLS handle built from one configuration.  Connections and links
+ * hold references to the handles they use, so a set built from a new
+ * configuration can replace this one while they keep theirs. */
+struct worker_tls {
+	struct tls_server **servers; /* one per listener, in configuration order */
+	size_t n_servers;
+	struct tls_client *pool; /* the internal listener's identity, towards the pool */
+	struct tls_client *federation; /* towards partners; NULL without a federation listener */
+};
+
+static struct tls_server *worker_listener_tls(const struct sxedge_config *config,
+					      const struct listener_config *listener, FILE *errors)
 {
 	char err[512];
 	/* The pool's members are known by name; partners are bound per request
 	 * by their domain (policy), so any certificate from ca_file may connect. */
 	bool internal = listener->role == ROLE_INTERNAL;
-	SSL_CTX *ctx = tls_server_context(listener,
-					  internal ? (const char *const *)config->pool.fqdns : NULL,
-					  internal ? config->pool.n_fqdns : 0, err, sizeof(err));
-	if (ctx == NULL)
+	struct tls_server *server =
+		tls_server_new(listener, internal ? (const char *const *)config->pool.fqdns : NULL,
+			       internal ? config->pool.n_fqdns : 0, err, sizeof(err));
+	if (server == NULL)
 		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, listener->line,
 			listener->name, err);
-	return ctx;
+	return server;
 }
 
 /* Outbound links present the certificate of the listener on their side:
  * the internal one to the pool, the federation one to partners. */
-static SSL_CTX *worker_client_ctx(const struct sxedge_config *config, enum listener_role role,
-				  FILE *errors)
+static struct tls_client *worker_client_tls(const struct sxedge_config *config,
+					    enum listener_role role, FILE *errors)
 {
 	const struct listener_config *listener = config_listener(config, role);
 	char err[512];
-	SSL_CTX *ctx = tls_client_context(listener->certificate, listener->key, listener->ca_file,
-					  err, sizeof(err));
-	if (ctx == NULL)
+	struct tls_client *client = tls_client_new(listener->certificate, listener->key,
+						   listener->ca_file, err, sizeof(err));
+	if (client == NULL)
 		fprintf(errors, "%s:%d: outbound links of listener %s: %s\n", config->path,
 			listener->line, listener->name, err);
-	return ctx;
+	return client;
+}
+
+static void worker_tls_free(struct worker_tls *tls)
+{
+	if (tls == NULL)
+		return;
+	for (size_t i = 0; i < tls->n_servers; i++)
+		tls_server_release(tls->servers[i]);
+	free(tls->servers);
+	tls_client_release(tls->pool);
+	tls_client_release(tls->federation);
+	free(tls);
+}
+
+/* Builds every handle CONFIG needs, reporting each one that fails to ERRORS. */
+static struct worker_tls *worker_tls_new(const struct sxedge_config *config, FILE *errors)
+{
+	struct worker_tls *tls = calloc(1, sizeof(*tls));
+	bool failed = false;
+
+	if (tls == NULL || (tls->servers = calloc(config->n_listeners + 1,
+						  sizeof(*tls->servers))) == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		worker_tls_free(tls);
+		return NULL;
+	}
+	tls->n_servers = config->n_listeners;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		tls->servers[i] = worker_listener_tls(config, &config->listeners[i], errors);
+		failed |= tls->servers[i] == NULL;
+	}
+	if (config_listener(config, ROLE_INTERNAL) != NULL) {
+		tls->pool = worker_client_tls(config, ROLE_INTERNAL, errors);
+		failed |= tls->pool == NULL;
+	}
+	if (config_listener(config, ROLE_FEDERATION) != NULL) {
+		tls->federation = worker_client_tls(config, ROLE_FEDERATION, errors);
+		failed |= tls->federation == NULL;
+	}
+	if (failed) {
+		worker_tls_free(tls);
+		return NULL;
+	}
+	return tls;
 }
 
 int worker_check_tls(const struct sxedge_config *config, FILE *errors)
 {
-	int status = 0;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		SSL_CTX *ctx = worker_listener_ctx(config, &config->listeners[i], errors);
-		if (ctx == NULL)
-			status = -1;
-		SSL_CTX_free(ctx);
-	}
-	for (int role = ROLE_INTERNAL; role < SIP_ROLE_COUNT; role++) {
-		if (config_listener(config, (enum listener_role)role) == NULL)
-			continue;
-		SSL_CTX *client_ctx = worker_client_ctx(config, (enum listener_role)role, errors);
-		if (client_ctx == NULL)
-			status = -1;
-		SSL_CTX_free(client_ctx);
-	}
-	return status;
+	struct worker_tls *tls = worker_tls_new(config, errors);
+	worker_tls_free(tls);
+	return tls != NULL ? 0 : -1;
 }
 
 /* ---- listeners ---- */
@@ -111,7 +151,7 @@ static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd
 	(void)listener;
 
 	/* Each role's budget is checked there: see sip_session_accept. */
-	sip_session_accept(&worker->sip, wl->config->role, wl->ctx, fd, peer, peer_len);
+	sip_session_accept(&worker->sip, wl->config->role, wl->server, fd, peer, peer_len);
 }
 
 /* accept() fails when the process is out of file descriptors (EMFILE) and
@@ -187,9 +227,7 @@ static int worker_listen(struct worker *worker, FILE *errors)
 		struct worker_listener *wl = &worker->listeners[i];
 		wl->worker = worker;
 		wl->config = &config->listeners[i];
-		wl->ctx = worker_listener_ctx(config, wl->config, errors);
-		if (wl->ctx == NULL)
-			return -1;
+		wl->server = worker->tls->servers[i];
 		evutil_socket_t fd = worker_bind(wl->config, err, sizeof(err));
 		if (fd < 0) {
 			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, wl->config->line,
@@ -301,16 +339,9 @@ struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
 		goto fail;
 	}
 	worker->sip_ready = true;
-	if (worker_listen(worker, errors) < 0)
+	worker->tls = worker_tls_new(config, errors);
+	if (worker->tls == NULL || worker_listen(worker, errors) < 0)
 		goto fail;
-	worker->pool_ctx = worker_client_ctx(config, ROLE_INTERNAL, errors);
-	if (worker->pool_ctx == NULL)
-		goto fail;
-	if (config_listener(config, ROLE_FEDERATION) != NULL) {
-		worker->federation_ctx = worker_client_ctx(config, ROLE_FEDERATION, errors);
-		if (worker->federation_ctx == NULL)
-			goto fail;
-	}
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
 	worker->sighup = evsignal_new(worker->base, SIGHUP, worker_on_sighup, worker);
@@ -327,7 +358,7 @@ fail:
 
 int worker_run(struct worker *worker)
 {
-	if (sip_context_start(&worker->sip, worker->pool_ctx, worker->federation_ctx) < 0) {
+	if (sip_context_start(&worker->sip, worker->tls->pool, worker->tls->federation) < 0) {
 		log_event(LOG_LEVEL_ERROR, "start_failed",
 			  "reason=\"cannot set up outbound links\"");
 		return -1;
@@ -348,7 +379,6 @@ void worker_free(struct worker *worker)
 	for (size_t i = 0; i < worker->n_listeners; i++) {
 		if (worker->listeners[i].listener != NULL)
 			evconnlistener_free(worker->listeners[i].listener);
-		SSL_CTX_free(worker->listeners[i].ctx);
 	}
 	free(worker->listeners);
 	if (worker->sigterm != NULL)
@@ -363,8 +393,7 @@ void worker_free(struct worker *worker)
 		event_free(worker->drain_timer);
 	if (worker->sip_ready)
 		sip_context_free(&worker->sip);
-	SSL_CTX_free(worker->pool_ctx);
-	SSL_CTX_free(worker->federation_ctx);
+	worker_tls_free(worker->tls);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	free(worker);

@@ -125,13 +125,14 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 	return 0;
 }
 
-int sip_context_start(struct sip_context *context, SSL_CTX *pool_ctx, SSL_CTX *federation_ctx)
+int sip_context_start(struct sip_context *context, struct tls_client *pool_client,
+		      struct tls_client *federation_client)
 {
-	context->pool = sip_pool_new(context, pool_ctx);
+	context->pool = sip_pool_new(context, pool_client);
 	if (context->pool == NULL)
 		return -1;
-	if (federation_ctx != NULL) {
-		context->federation = sip_federation_new(context, federation_ctx);
+	if (federation_client != NULL) {
+		context->federation = sip_federation_new(context, federation_client);
 		if (context->federation == NULL)
 			return -1;
 	}

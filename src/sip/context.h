@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include <event2/event.h>
-#include <openssl/ssl.h>
 
 #include "config.h"
 #include "conn.h"
@@ -52,7 +51,8 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 
 /* Starts the links: to the pool with POOL_CTX, to partners with
  * FEDERATION_CTX (NULL without a federation listener).  Returns 0 or -1. */
-int sip_context_start(struct sip_context *context, SSL_CTX *pool_ctx, SSL_CTX *federation_ctx);
+int sip_context_start(struct sip_context *context, struct tls_client *pool_client,
+		      struct tls_client *federation_client);
 
 /* Closes every connection and frees everything the context holds. */
 void sip_context_free(struct sip_context *context);

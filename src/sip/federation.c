@@ -84,7 +84,7 @@ struct partner_link {
 
 struct sip_federation {
 	struct sip_context *context;
-	SSL_CTX *client_ctx;
+	struct tls_client *client; /* held */
 	struct sockaddr_storage local; /* the federation listener's address, any port */
 	int local_len;
 	struct partner_link *links;
@@ -282,7 +282,7 @@ static void link_up(struct partner_link *link)
 
 	link->session = sip_session_attach(context, link->conn, ROLE_FEDERATION, link->partner);
 	if (link->session == NULL) {
-		conn_close(link->conn, "out of memory");
+		conn_close(link->conn, CONN_CLOSE_OUT_OF_MEMORY, "out of memory");
 		return;
 	}
 	event_del(link->deadline);
@@ -298,14 +298,16 @@ static void link_up(struct partner_link *link)
 
 static void link_connect_next(struct partner_link *link);
 
-/* Our own certificate checks say "certificate ..." (tls_failure). */
-static enum link_failure link_failure_of(const char *reason)
+static enum link_failure link_failure_of(enum conn_close_reason reason)
 {
-	if (strstr(reason, "certificate") != NULL)
+	switch (reason) {
+	case CONN_CLOSE_CERTIFICATE_REFUSED:
 		return FAILURE_REFUSED;
-	if (strstr(reason, "timeout") != NULL)
+	case CONN_CLOSE_HANDSHAKE_TIMEOUT:
 		return FAILURE_TIMEOUT;
-	return FAILURE_UNREACHABLE;
+	default:
+		return FAILURE_UNREACHABLE;
+	}
 }
 
 static void link_on_conn_event(struct conn *conn, enum conn_event event, void *arg)
@@ -314,7 +316,7 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 	char quoted[300], detail[300];
 
 	switch (event) {
-	case CONN_EVENT_READY:
+	case CONN_EVENT_TLS_READY:
 		if (!link_pin_matches(link)) {
 			link_note_failure(link, FAILURE_REFUSED, "certificate pin mismatch");
 			conn_free(conn);
@@ -325,6 +327,7 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 		link_up(link);
 		break;
 	case CONN_EVENT_DATA:
+	case CONN_EVENT_DRAINED:
 		sip_session_on_event(conn, event, link->session);
 		break;
 	case CONN_EVENT_CLOSED:
@@ -334,18 +337,18 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 			link->session = NULL;
 			log_event(LOG_LEVEL_NOTICE, "partner_down", "domain=%s reason=%s",
 				  link->domain,
-				  log_quote(quoted, sizeof(quoted), conn_close_reason(conn)));
+				  log_quote(quoted, sizeof(quoted), conn_close_detail(conn)));
 			link_set_state(link, LINK_IDLE);
 			/* Requests that came while it was closing wait for a new link. */
 			if (link->queue_head != NULL)
 				link_start(link);
 			return;
 		}
-		snprintf(detail, sizeof(detail), "%s%s%s%s", conn_close_reason(conn),
+		snprintf(detail, sizeof(detail), "%s%s%s%s", conn_close_detail(conn),
 			 conn_peer_subject(conn) ? " (subject " : "",
 			 conn_peer_subject(conn) ? conn_peer_subject(conn) : "",
 			 conn_peer_subject(conn) ? ")" : "");
-		link_note_failure(link, link_failure_of(detail), detail);
+		link_note_failure(link, link_failure_of(conn_close_reason(conn)), detail);
 		link_connect_next(link);
 		break;
 	}
@@ -361,19 +364,25 @@ static void link_connect_next(struct partner_link *link)
 	while (link->next_address < link->n_addresses) {
 		const struct sockaddr_storage *address = &link->addresses[link->next_address++];
 		const struct dns_target *target = &link->plan.targets[link->next_target - 1];
-		SSL *ssl = SSL_new(federation->client_ctx);
 		n_names = partner_expected_names(link->partner, target->host, names, 16);
-		if (ssl == NULL || tls_client_expect(ssl, target->host, names, n_names) < 0) {
-			SSL_free(ssl);
-			continue;
-		}
+		const struct tls_expect expect = {
+			.server_name = target->host,
+			.names = names,
+			.n_names = n_names,
+		};
+		const struct conn_owner owner = {
+			.protocol = CONN_PROTOCOL_SIP,
+			.role = ROLE_FEDERATION,
+			.callback = link_on_conn_event,
+			.arg = link,
+		};
 		bool same_family = address->ss_family == federation->local.ss_family;
-		link->conn = conn_connect(context->base, ssl, (const struct sockaddr *)address,
+		link->conn = conn_connect(context->base, (const struct sockaddr *)address,
 					  address_length(address),
 					  same_family ? (const struct sockaddr *)&federation->local
 						      : NULL,
-					  same_family ? federation->local_len : 0,
-					  &context->conn_limits, link_on_conn_event, link);
+					  same_family ? federation->local_len : 0, federation->client,
+					  &expect, &context->conn_limits, &owner);
 		if (link->conn != NULL) {
 			/* Every user's traffic to the partner depends on it. */
 			conn_set_shed_rank(link->conn, CONN_SHED_LAST);
@@ -575,7 +584,7 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		link_start(link);
 }
 
-struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *client_ctx)
+struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client)
 {
 	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
 	struct sip_federation *federation = calloc(1, sizeof(*federation));
@@ -583,7 +592,7 @@ struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *
 	if (federation == NULL)
 		return NULL;
 	federation->context = context;
-	federation->client_ctx = client_ctx;
+	federation->client = tls_client_hold(client);
 	/* Outbound links leave from the external interface, as partners expect.
 	 * A wildcard listener address binds nothing in particular. */
 	federation->local_len = address_parse(listener->address, 0, &federation->local);
@@ -603,5 +612,6 @@ void sip_federation_free(struct sip_federation *federation)
 		federation->links = link->next;
 		link_free(link);
 	}
+	tls_client_release(federation->client);
 	free(federation);
 }

@@ -11,8 +11,6 @@
 
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "context.h"
 #include "message.h"
 #include "routing.h"
@@ -21,7 +19,7 @@ struct sip_federation;
 
 /* CLIENT_CTX presents the federation listener's certificate and trusts its
  * ca_file.  Returns NULL when out of memory. */
-struct sip_federation *sip_federation_new(struct sip_context *context, SSL_CTX *client_ctx);
+struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client);
 void sip_federation_free(struct sip_federation *federation);
 
 /* Relays REQUEST (taken over: freed here) that arrived from the pool on

@@ -27,7 +27,7 @@ struct pool_link {
 
 struct sip_pool {
 	struct sip_context *context;
-	SSL_CTX *client_ctx;
+	struct tls_client *client; /* held */
 	struct sockaddr_storage relay;
 	int relay_len;
 	struct sockaddr_storage local; /* the internal listener's address, any port */
@@ -48,10 +48,10 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 	char reason[300];
 
 	switch (event) {
-	case CONN_EVENT_READY:
+	case CONN_EVENT_TLS_READY:
 		link->session = sip_session_attach(pool->context, conn, ROLE_INTERNAL, NULL);
 		if (link->session == NULL) {
-			conn_close(conn, "out of memory");
+			conn_close(conn, CONN_CLOSE_OUT_OF_MEMORY, "out of memory");
 			return;
 		}
 		link->backoff_s = config->reconnect_min_s;
@@ -59,6 +59,7 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 			  conn_peer(conn));
 		break;
 	case CONN_EVENT_DATA:
+	case CONN_EVENT_DRAINED:
 		sip_session_on_event(conn, event, link->session);
 		break;
 	case CONN_EVENT_CLOSED:
@@ -66,7 +67,7 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 			sip_session_on_event(conn, event, link->session);
 		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
 			  pool->relay_text,
-			  log_quote(reason, sizeof(reason), conn_close_reason(conn)),
+			  log_quote(reason, sizeof(reason), conn_close_detail(conn)),
 			  link->backoff_s);
 		link->conn = NULL;
 		link->session = NULL;
@@ -94,20 +95,23 @@ static void pool_link_connect(struct pool_link *link)
 	struct conn_limits limits = pool->context->conn_limits;
 	limits.idle_timeout_s = 0;
 
-	SSL *ssl = SSL_new(pool->client_ctx);
-	if (ssl == NULL ||
-	    tls_client_expect(ssl, config->relay_host, (const char *const *)config->fqdns,
-			      config->n_fqdns) < 0) {
-		SSL_free(ssl);
-		link->conn = NULL;
-	} else {
-		link->conn = conn_connect(pool->context->base, ssl, (struct sockaddr *)&pool->relay,
-					  pool->relay_len, (struct sockaddr *)&pool->local,
-					  pool->local_len, &limits, pool_link_on_event, link);
-		/* Every user's traffic depends on it: slow readers go first. */
-		if (link->conn != NULL)
-			conn_set_shed_rank(link->conn, CONN_SHED_LAST);
-	}
+	const struct tls_expect expect = {
+		.server_name = config->relay_host,
+		.names = (const char *const *)config->fqdns,
+		.n_names = config->n_fqdns,
+	};
+	const struct conn_owner owner = {
+		.protocol = CONN_PROTOCOL_SIP,
+		.role = ROLE_INTERNAL,
+		.callback = pool_link_on_event,
+		.arg = link,
+	};
+	link->conn = conn_connect(pool->context->base, (struct sockaddr *)&pool->relay,
+				  pool->relay_len, (struct sockaddr *)&pool->local, pool->local_len,
+				  pool->client, &expect, &limits, &owner);
+	/* Every user's traffic depends on it: slow readers go first. */
+	if (link->conn != NULL)
+		conn_set_shed_rank(link->conn, CONN_SHED_LAST);
 	if (link->conn == NULL) {
 		log_event(LOG_LEVEL_WARNING, "pool_down",
 			  "peer=%s reason=\"cannot connect\" retry_in=%u", pool->relay_text,
@@ -117,7 +121,7 @@ static void pool_link_connect(struct pool_link *link)
 	}
 }
 
-struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx)
+struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client)
 {
 	const struct sxedge_config *config = context->config;
 	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
@@ -126,7 +130,7 @@ struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx)
 	if (pool == NULL)
 		return NULL;
 	pool->context = context;
-	pool->client_ctx = client_ctx;
+	pool->client = tls_client_hold(client);
 	snprintf(pool->relay_text, sizeof(pool->relay_text),
 		 strchr(config->pool.relay_host, ':') ? "[%s]:%u" : "%s:%u",
 		 config->pool.relay_host, config->pool.relay_port);
@@ -135,15 +139,15 @@ struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx)
 	pool->local_len = address_parse(internal->address, 0, &pool->local);
 	if (pool->relay_len == 0 || pool->local_len == 0 ||
 	    pool->relay.ss_family != pool->local.ss_family) {
-		free(pool);
+		sip_pool_free(pool);
+		return NULL;
+	}
+	pool->links = calloc(config->pool.connections, sizeof(*pool->links));
+	if (pool->links == NULL) {
+		sip_pool_free(pool);
 		return NULL;
 	}
 	pool->n_links = config->pool.connections;
-	pool->links = calloc(pool->n_links, sizeof(*pool->links));
-	if (pool->links == NULL) {
-		free(pool);
-		return NULL;
-	}
 	for (unsigned i = 0; i < pool->n_links; i++) {
 		struct pool_link *link = &pool->links[i];
 		link->pool = pool;
@@ -173,6 +177,7 @@ void sip_pool_free(struct sip_pool *pool)
 		}
 	}
 	free(pool->links);
+	tls_client_release(pool->client);
 	free(pool);
 }
 

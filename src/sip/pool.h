@@ -5,8 +5,6 @@
 #ifndef SXEDGE_SIP_POOL_H
 #define SXEDGE_SIP_POOL_H
 
-#include <openssl/ssl.h>
-
 #include "conn.h"
 #include "context.h"
 
@@ -15,7 +13,7 @@ struct sip_pool;
 /* Starts connecting at once.  CLIENT_CTX presents the edge's internal
  * certificate.  Returns NULL when out of memory or the relay address is
  * not an IP literal. */
-struct sip_pool *sip_pool_new(struct sip_context *context, SSL_CTX *client_ctx);
+struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client);
 void sip_pool_free(struct sip_pool *pool);
 
 /* A ready link to the pool (round robin), or NULL when none is up. */

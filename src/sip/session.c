@@ -71,7 +71,7 @@ static void session_log(const struct sip_session *session, enum log_level level,
 static void session_fail(struct sip_session *session, const char *reason)
 {
 	session_log(session, LOG_LEVEL_NOTICE, "framing_error", "", reason);
-	conn_close(session->conn, reason);
+	conn_close(session->conn, CONN_CLOSE_LOCAL, reason);
 }
 
 static void session_reply(struct sip_session *session, const struct sip_message *request,
@@ -523,20 +523,22 @@ static void session_free(struct sip_session *session)
 static void session_on_closed(struct sip_session *session)
 {
 	struct conn *conn = session->conn;
-	char reason[300], subject[300] = "", quoted[300];
+	char reason[300], subject[300] = "", quoted[300], close[64];
+	const char *name = conn_close_reason_name(conn_close_reason(conn));
 
 	if (!session->inbound) {
 		/* outbound links are logged by their owner (pool_down) */
-	} else if (conn_user(conn) == NULL) {
-		/* never became READY: the handshake failed or was refused */
+	} else if (!conn_secure(conn)) {
+		/* the handshake failed, was refused or never finished */
 		if (conn_peer_subject(conn) != NULL)
 			snprintf(subject, sizeof(subject), " subject=%s",
 				 log_quote(quoted, sizeof(quoted), conn_peer_subject(conn)));
-		log_event(LOG_LEVEL_NOTICE, "tls_refused", "role=%s peer=%s reason=%s%s",
+		log_event(LOG_LEVEL_NOTICE, "tls_refused", "role=%s peer=%s reason=%s%s close=%s",
 			  config_role_name(session->role), conn_peer(conn),
-			  log_quote(reason, sizeof(reason), conn_close_reason(conn)), subject);
+			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject, name);
 	} else {
-		session_log(session, LOG_LEVEL_INFO, "conn_close", "", conn_close_reason(conn));
+		snprintf(close, sizeof(close), "close=%s ", name);
+		session_log(session, LOG_LEVEL_INFO, "conn_close", close, conn_close_detail(conn));
 	}
 	session_free(session);
 }
@@ -544,16 +546,18 @@ static void session_on_closed(struct sip_session *session)
 void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg)
 {
 	struct sip_session *session = arg;
+	(void)conn; /* the session's own */
 
 	switch (event) {
-	case CONN_EVENT_READY:
-		conn_set_user(conn, session);
+	case CONN_EVENT_TLS_READY:
 		if (session->inbound)
 			session_log(session, LOG_LEVEL_INFO, "conn_open", "", "handshake done");
 		break;
 	case CONN_EVENT_DATA:
 		session_on_data(session);
 		break;
+	case CONN_EVENT_DRAINED:
+		break; /* SIP sets no low-water mark: relay checks the room before each write */
 	case CONN_EVENT_CLOSED:
 		session_on_closed(session);
 		break;
@@ -612,12 +616,13 @@ static bool session_admit(struct sip_context *context, enum listener_role role,
 		  budget->name, conn_id(oldest), conn_peer(oldest), budget->name, source,
 		  conn_ready(oldest) ? "yes" : "no");
 	snprintf(quoted, sizeof(quoted), "shed: %s connection limit", budget->name);
-	conn_abort(oldest, quoted);
+	conn_abort(oldest, CONN_CLOSE_BUDGET_SHED, quoted);
 	return true;
 }
 
-void sip_session_accept(struct sip_context *context, enum listener_role role, SSL_CTX *ctx,
-			evutil_socket_t fd, const struct sockaddr *peer, int peer_len)
+void sip_session_accept(struct sip_context *context, enum listener_role role,
+			struct tls_server *server, evutil_socket_t fd, const struct sockaddr *peer,
+			int peer_len)
 {
 	if (!session_admit(context, role, peer)) {
 		evutil_closesocket(fd);
@@ -638,8 +643,13 @@ void sip_session_accept(struct sip_context *context, enum listener_role role, SS
 	struct conn_limits limits = context->conn_limits;
 	limits.first_request_timeout_s = context->config->limits.first_request_timeout_s;
 	limits.proven_by_handshake = role == ROLE_INTERNAL;
-	session->conn = conn_accept(context->base, ctx, fd, peer, peer_len, &limits,
-				    sip_session_on_event, session);
+	const struct conn_owner owner = {
+		.protocol = CONN_PROTOCOL_SIP,
+		.role = (int)role,
+		.callback = sip_session_on_event,
+		.arg = session,
+	};
+	session->conn = conn_accept(context->base, fd, peer, peer_len, server, &limits, &owner);
 	if (session->conn == NULL) {
 		session_free(session);
 		return;
@@ -661,7 +671,6 @@ struct sip_session *sip_session_attach(struct sip_context *context, struct conn 
 	session->conn = conn;
 	session->partner = partner;
 	session->speaks_for_partner = role == ROLE_FEDERATION;
-	conn_set_user(conn, session);
 	return session;
 }
 
@@ -676,8 +685,7 @@ void sip_context_close_all(struct sip_context *context)
 
 enum listener_role sip_conn_role(const struct conn *conn)
 {
-	const struct sip_session *session = conn_user(conn);
-	return session != NULL ? session->role : ROLE_INTERNAL;
+	return (enum listener_role)conn_owner(conn)->role;
 }
 
 struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain)

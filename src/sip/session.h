@@ -7,7 +7,6 @@
 #define SXEDGE_SIP_SESSION_H
 
 #include <event2/util.h>
-#include <openssl/ssl.h>
 
 #include "config.h"
 #include "conn.h"
@@ -18,12 +17,13 @@ struct sip_session;
 /* Frees every accepted connection and its session at once (shutdown). */
 void sip_context_close_all(struct sip_context *context);
 
-/* Accepts FD from a listener of ROLE with TLS context CTX, within ROLE's
+/* Accepts FD from a listener of ROLE with its TLS handle SERVER, within ROLE's
  * connection budget: a connection over its source's per-address cap is
  * refused; at a full budget the oldest connection still on probation is shed
  * to make room, and without one the newcomer is refused. */
-void sip_session_accept(struct sip_context *context, enum listener_role role, SSL_CTX *ctx,
-			evutil_socket_t fd, const struct sockaddr *peer, int peer_len);
+void sip_session_accept(struct sip_context *context, enum listener_role role,
+			struct tls_server *server, evutil_socket_t fd, const struct sockaddr *peer,
+			int peer_len);
 
 /* Makes a session for an outbound CONN of ROLE whose events its owner
  * forwards with sip_session_on_event.  A link to a partner names its
@@ -41,7 +41,7 @@ void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg);
  * or NULL. */
 struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain);
 
-/* The role of the session on CONN (ROLE_INTERNAL for a conn without one). */
+/* The role CONN was accepted or connected with (its owner's role field). */
 enum listener_role sip_conn_role(const struct conn *conn);
 
 #endif
