@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* Check suite for lib/conn: real TLS connections over loopback between a
- * conn_accept() server and a conn_connect() client on one event loop.
+/* Check suite for lib/conn: real connections over loopback between a
+ * conn_accept() server and a conn_connect() client on one event loop: TLS
+ * from the first byte, plain, and plain upgraded in place (STARTTLS).
  * The "pressure" case runs several at once: the first-request timeout, the
  * budget's shedding of a conn on probation, and the output total. */
 #include <check.h>
@@ -23,7 +24,14 @@ struct side {
 	struct conn *conn;
 	bool ready;
 	bool closed;
-	char reason[256];
+	enum conn_close_reason close_reason;
+	enum tls_failure_kind tls_failure;
+	char reason[256]; /* conn_close_detail() */
+	size_t names_at_ready; /* peer certificate names known at TLS_READY */
+	bool starttls; /* plain: upgrade on "STARTTLS\r\n" (server) or "PROCEED\r\n" (client) */
+	int upgrade_result; /* of conn_start_tls_*() */
+	size_t drained_events;
+	size_t queued_at_drained;
 	char subject[256]; /* the peer's, as known when it closed */
 	char received[256];
 	size_t received_len; /* what is kept in received */
@@ -42,8 +50,9 @@ struct fixture {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct sockaddr_in address;
-	SSL_CTX *server_ctx;
-	SSL_CTX *client_ctx;
+	struct tls_server *server_tls;
+	struct tls_client *client_tls;
+	bool plain; /* accept and connect without TLS */
 	struct conn_limits limits;
 	struct side server;
 	struct side client;
@@ -58,13 +67,38 @@ struct fixture {
 
 static struct fixture fx;
 
+/* The plaintext phase of STARTTLS: the server answers "STARTTLS" with
+ * "PROCEED" and upgrades; the client upgrades on "PROCEED".  Whatever
+ * follows the command in the same read stays in the input. */
+static void side_on_plain_data(struct side *side, struct conn *conn)
+{
+	struct evbuffer *input = conn_input(conn);
+	bool server = side == &fx.server;
+	const char *command = server ? "STARTTLS\r\n" : "PROCEED\r\n";
+	size_t len = strlen(command);
+
+	if (evbuffer_get_length(input) < len)
+		return;
+	ck_assert_int_eq(memcmp(evbuffer_pullup(input, (ev_ssize_t)len), command, len), 0);
+	evbuffer_drain(input, len);
+	if (server) {
+		conn_write(conn, "PROCEED\r\n", 9);
+		side->upgrade_result = conn_start_tls_server(conn, fx.server_tls);
+	} else {
+		const char *names[] = { "edge.example.test" };
+		const struct tls_expect expect = { "edge.example.test", names, 1 };
+		side->upgrade_result = conn_start_tls_client(conn, fx.client_tls, &expect);
+	}
+}
+
 static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 {
 	struct side *side = arg;
 	struct evbuffer *input;
 
 	switch (event) {
-	case CONN_EVENT_READY:
+	case CONN_EVENT_TLS_READY:
+		conn_peer_names(conn, &side->names_at_ready);
 		side->ready = true;
 		if (side->write_on_ready)
 			conn_write(conn, "hello", 5);
@@ -73,6 +107,10 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 		break;
 	case CONN_EVENT_DATA:
 		side->data_events++;
+		if (side->starttls && !conn_secure(conn)) {
+			side_on_plain_data(side, conn);
+			break;
+		}
 		if (side->hold_input)
 			break;
 		input = conn_input(conn);
@@ -89,9 +127,15 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 			event_base_loopbreak(fx.base);
 		}
 		break;
+	case CONN_EVENT_DRAINED:
+		side->drained_events++;
+		side->queued_at_drained = conn_output_queued(conn);
+		break;
 	case CONN_EVENT_CLOSED:
 		side->closed = true;
-		snprintf(side->reason, sizeof(side->reason), "%s", conn_close_reason(conn));
+		side->close_reason = conn_close_reason(conn);
+		side->tls_failure = conn_tls_failure(conn);
+		snprintf(side->reason, sizeof(side->reason), "%s", conn_close_detail(conn));
 		snprintf(side->subject, sizeof(side->subject), "%s",
 			 conn_peer_subject(conn) ? conn_peer_subject(conn) : "");
 		side->conn = NULL;
@@ -110,8 +154,9 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 	}
 	struct side *side = fx.n_accepted == 0 ? &fx.server : &fx.extra_servers[fx.n_accepted - 1];
 	fx.n_accepted++;
-	side->conn = conn_accept(fx.base, fx.server_ctx, fd, peer, peer_len, &fx.limits,
-				 side_on_event, side);
+	const struct conn_owner owner = { CONN_PROTOCOL_SIP, ROLE_FEDERATION, side_on_event, side };
+	side->conn = conn_accept(fx.base, fd, peer, peer_len, fx.plain ? NULL : fx.server_tls,
+				 &fx.limits, &owner);
 	if (fx.budget != NULL && side->conn != NULL)
 		ck_assert_int_eq(conn_join_budget(side->conn, fx.budget, peer), 0);
 }
@@ -135,7 +180,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(fx.base);
 }
 
-static SSL_CTX *server_ctx(enum client_cert_mode mode, const char *allowed)
+static struct tls_server *server_tls(enum client_cert_mode mode, const char *allowed)
 {
 	char *cert = test_pki_path("edge.crt"), *key = test_pki_path("edge.key");
 	char *ca = test_pki_path("ca.crt");
@@ -149,16 +194,16 @@ static SSL_CTX *server_ctx(enum client_cert_mode mode, const char *allowed)
 	};
 	char err[256];
 	const char *names[] = { allowed };
-	SSL_CTX *ctx = tls_server_context(&listener, allowed ? names : NULL, allowed ? 1 : 0, err,
-					  sizeof(err));
-	ck_assert_msg(ctx != NULL, "server context: %s", err);
+	struct tls_server *server =
+		tls_server_new(&listener, allowed ? names : NULL, allowed ? 1 : 0, err, sizeof(err));
+	ck_assert_msg(server != NULL, "server context: %s", err);
 	free(cert);
 	free(key);
 	free(ca);
-	return ctx;
+	return server;
 }
 
-static SSL_CTX *client_ctx(const char *name)
+static struct tls_client *client_tls(const char *name)
 {
 	char file[64];
 	snprintf(file, sizeof(file), "%s.crt", name);
@@ -167,12 +212,12 @@ static SSL_CTX *client_ctx(const char *name)
 	char *key = test_pki_path(file);
 	char *ca = test_pki_path("ca.crt");
 	char err[256];
-	SSL_CTX *ctx = tls_client_context(cert, key, ca, err, sizeof(err));
-	ck_assert_msg(ctx != NULL, "client context: %s", err);
+	struct tls_client *client = tls_client_new(cert, key, ca, err, sizeof(err));
+	ck_assert_msg(client != NULL, "client context: %s", err);
 	free(cert);
 	free(key);
 	free(ca);
-	return ctx;
+	return client;
 }
 
 static void setup(void)
@@ -191,8 +236,8 @@ static void setup(void)
 					  .output_max = 65536 };
 	fx.deadline = evtimer_new(fx.base, on_deadline, NULL);
 	fx.keep_alive = evtimer_new(fx.base, on_keep_alive, NULL);
-	fx.server_ctx = server_ctx(CLIENT_CERT_REQUIRED, "pool1.example.test");
-	fx.client_ctx = client_ctx("pool1");
+	fx.server_tls = server_tls(CLIENT_CERT_REQUIRED, "pool1.example.test");
+	fx.client_tls = client_tls("pool1");
 }
 
 static void teardown(void)
@@ -206,23 +251,23 @@ static void teardown(void)
 	evconnlistener_free(fx.listener);
 	event_free(fx.deadline);
 	event_free(fx.keep_alive);
-	SSL_CTX_free(fx.server_ctx);
-	SSL_CTX_free(fx.client_ctx);
+	tls_server_release(fx.server_tls);
+	tls_client_release(fx.client_tls);
 	event_base_free(fx.base);
 }
 
 /* Connects SIDE as a client whose input stops at INPUT_MAX bytes (0: none). */
 static void connect_side(struct side *side, const char *expected_name, size_t input_max)
 {
-	SSL *ssl = SSL_new(fx.client_ctx);
 	const char *names[] = { expected_name };
-	ck_assert_int_eq(tls_client_expect(ssl, expected_name, names, 1), 0);
+	const struct tls_expect expect = { expected_name, names, 1 };
+	const struct conn_owner owner = { CONN_PROTOCOL_SIP, ROLE_INTERNAL, side_on_event, side };
 	/* The client never times out on its own: the server's limits are under test. */
 	struct conn_limits client_limits = fx.limits;
 	client_limits.idle_timeout_s = 0;
 	client_limits.input_max = input_max;
-	side->conn = conn_connect(fx.base, ssl, (struct sockaddr *)&fx.address, sizeof(fx.address),
-				  NULL, 0, &client_limits, side_on_event, side);
+	side->conn = conn_connect(fx.base, (struct sockaddr *)&fx.address, sizeof(fx.address), NULL,
+				  0, fx.plain ? NULL : fx.client_tls, &expect, &client_limits, &owner);
 	ck_assert_ptr_nonnull(side->conn);
 }
 
@@ -294,10 +339,12 @@ START_TEST(test_close_flushes_and_reports)
 	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
 	uint64_t id = conn_id(fx.server.conn);
 	conn_write(fx.server.conn, "bye", 3);
-	conn_close(fx.server.conn, "done here");
+	conn_close(fx.server.conn, CONN_CLOSE_LOCAL, "done here");
 	RUN_UNTIL(fx.server.closed && fx.client.closed, 5);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_LOCAL);
 	ck_assert_str_eq(fx.server.reason, "done here");
 	ck_assert_str_eq(fx.client.received, "bye");
+	ck_assert_int_eq(fx.client.close_reason, CONN_CLOSE_PEER);
 	ck_assert_str_eq(fx.client.reason, "peer closed");
 	ck_assert_ptr_null(conn_find(id));
 }
@@ -309,6 +356,7 @@ START_TEST(test_handshake_timeout)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&fx.address, sizeof(fx.address)), 0);
 	RUN_UNTIL(fx.server.closed, 4);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_HANDSHAKE_TIMEOUT);
 	ck_assert_str_eq(fx.server.reason, "handshake timeout");
 	close(fd);
 }
@@ -323,6 +371,8 @@ START_TEST(test_plain_bytes_refused)
 	RUN_UNTIL(fx.server.closed, 4);
 	ck_assert_msg(strncmp(fx.server.reason, "handshake failed", 16) == 0, "reason: %s",
 		      fx.server.reason);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_TLS_FAILED);
+	ck_assert_int_eq(fx.server.tls_failure, TLS_FAILURE_PROTOCOL);
 	ck_assert(!fx.server.ready);
 	close(fd);
 }
@@ -330,14 +380,16 @@ END_TEST
 
 START_TEST(test_client_name_not_allowed)
 {
-	SSL_CTX_free(fx.client_ctx);
-	fx.client_ctx = client_ctx("other"); /* right CA, wrong name */
+	tls_client_release(fx.client_tls);
+	fx.client_tls = client_tls("other"); /* right CA, wrong name */
 	connect_client("edge.example.test");
 	RUN_UNTIL(fx.server.closed, 5);
 	ck_assert(!fx.server.ready);
 	ck_assert_msg(strstr(fx.server.reason, "not allowed") != NULL, "reason: %s",
 		      fx.server.reason);
 	ck_assert_str_eq(fx.server.subject, "CN=other.example.test");
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_CERTIFICATE_REFUSED);
+	ck_assert_int_eq(fx.server.tls_failure, TLS_FAILURE_CERTIFICATE_NAME);
 }
 END_TEST
 
@@ -348,6 +400,7 @@ START_TEST(test_server_name_checked_by_client)
 	ck_assert(!fx.client.ready);
 	ck_assert_msg(strstr(fx.client.reason, "not allowed") != NULL, "reason: %s",
 		      fx.client.reason);
+	ck_assert_int_eq(fx.client.close_reason, CONN_CLOSE_CERTIFICATE_REFUSED);
 }
 END_TEST
 
@@ -359,6 +412,7 @@ START_TEST(test_output_limit)
 	ck_assert_int_eq(conn_write(fx.server.conn, block, sizeof(block)), 0);
 	ck_assert_int_eq(conn_write(fx.server.conn, block, sizeof(block)), -1);
 	RUN_UNTIL(fx.server.closed, 5);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_OUTPUT_OVERFLOW);
 	ck_assert_str_eq(fx.server.reason, "output limit exceeded");
 }
 END_TEST
@@ -392,6 +446,7 @@ START_TEST(test_idle_timeout)
 	connect_client("edge.example.test");
 	RUN_UNTIL(fx.server.closed, 5);
 	ck_assert(fx.server.ready);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_IDLE_TIMEOUT);
 	ck_assert_str_eq(fx.server.reason, "idle timeout");
 }
 END_TEST
@@ -406,6 +461,111 @@ START_TEST(test_free_inside_callback)
 	ck_assert(!fx.server.closed); /* conn_free reports no CLOSED */
 	RUN_UNTIL(fx.client.closed, 5);
 	ck_assert(fx.client.closed);
+}
+END_TEST
+
+/* ---- plain, upgraded in place, drained, owned ---- */
+
+START_TEST(test_plain_exchange)
+{
+	fx.plain = true;
+	connect_client(NULL);
+	/* Written before the TCP connect completes: it waits for it. */
+	ck_assert_int_eq(conn_write(fx.client.conn, "hello", 5), 0);
+	RUN_UNTIL(fx.server.received_len == 5, 5);
+	ck_assert_str_eq(fx.server.received, "hello");
+	ck_assert_int_eq(conn_write(fx.server.conn, "world", 5), 0);
+	RUN_UNTIL(fx.client.received_len == 5, 5);
+	ck_assert_str_eq(fx.client.received, "world");
+	ck_assert(conn_ready(fx.server.conn) && conn_ready(fx.client.conn));
+	ck_assert(!conn_secure(fx.server.conn) && !conn_secure(fx.client.conn));
+	ck_assert(!fx.server.ready && !fx.client.ready); /* no TLS_READY without TLS */
+	ck_assert_ptr_null(conn_peer_subject(fx.server.conn));
+}
+END_TEST
+
+START_TEST(test_starttls_upgrade_in_place)
+{
+	fx.plain = true;
+	fx.server.starttls = true;
+	fx.client.starttls = true;
+	connect_client(NULL);
+	ck_assert_int_eq(conn_write(fx.client.conn, "STARTTLS\r\n", 10), 0);
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert_int_eq(fx.server.upgrade_result, 0);
+	ck_assert_int_eq(fx.client.upgrade_result, 0);
+	ck_assert(conn_secure(fx.server.conn) && conn_secure(fx.client.conn));
+	/* Each side knew the other's certificate names when TLS_READY came. */
+	ck_assert_uint_eq(fx.server.names_at_ready, 1);
+	ck_assert_uint_eq(fx.client.names_at_ready, 2);
+	ck_assert_str_eq(conn_peer_subject(fx.server.conn), "CN=pool1.example.test");
+	ck_assert_ptr_nonnull(conn_peer_fingerprint(fx.client.conn));
+	/* Bytes now go over TLS. */
+	ck_assert_int_eq(conn_write(fx.client.conn, "hello", 5), 0);
+	RUN_UNTIL(fx.server.received_len == 5, 5);
+	ck_assert_str_eq(fx.server.received, "hello");
+	/* A conn is upgraded once. */
+	ck_assert_int_eq(conn_start_tls_server(fx.server.conn, fx.server_tls), -1);
+	ck_assert(conn_ready(fx.server.conn));
+}
+END_TEST
+
+/* What the peer sent after STARTTLS in the same packet must never be
+ * taken as if it came over TLS (CVE-2011-0411). */
+START_TEST(test_starttls_leftover_plaintext_refused)
+{
+	fx.plain = true;
+	fx.server.starttls = true;
+	connect_client(NULL);
+	const char *injected = "STARTTLS\r\nINJECTED COMMAND\r\n";
+	ck_assert_int_eq(conn_write(fx.client.conn, injected, strlen(injected)), 0);
+	RUN_UNTIL(fx.server.closed, 5);
+	ck_assert(fx.server.closed);
+	ck_assert_int_eq(fx.server.upgrade_result, -1);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE);
+	ck_assert_str_eq(conn_close_reason_name(fx.server.close_reason), "plaintext_after_upgrade");
+	ck_assert(!fx.server.ready);
+}
+END_TEST
+
+START_TEST(test_drained_below_low_water)
+{
+	static char block[300000];
+	fx.limits.output_max = sizeof(block) * 2;
+	fx.limits.output_low_water = 16384;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert_int_eq(conn_write(fx.server.conn, block, sizeof(block)), 0);
+	ck_assert_uint_eq(fx.server.drained_events, 0);
+	RUN_UNTIL(fx.server.drained_events > 0 && fx.client.received_total == sizeof(block), 5);
+	ck_assert_uint_eq(fx.server.drained_events, 1);
+	ck_assert_uint_le(fx.server.queued_at_drained, 16384);
+	/* The client wrote nothing: it never was above its mark. */
+	ck_assert_uint_eq(fx.client.drained_events, 0);
+}
+END_TEST
+
+START_TEST(test_owner_fields)
+{
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	const struct conn_owner *server = conn_owner(fx.server.conn);
+	const struct conn_owner *client = conn_owner(fx.client.conn);
+	ck_assert_int_eq(server->protocol, CONN_PROTOCOL_SIP);
+	ck_assert_int_eq(server->role, ROLE_FEDERATION);
+	ck_assert_ptr_eq(server->arg, &fx.server);
+	ck_assert_int_eq(client->role, ROLE_INTERNAL);
+	ck_assert_ptr_eq(client->arg, &fx.client);
+}
+END_TEST
+
+START_TEST(test_close_reason_names)
+{
+	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_PEER), "peer_closed");
+	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_CERTIFICATE_REFUSED),
+			 "certificate_refused");
+	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_OUTPUT_OVERFLOW), "output_overflow");
+	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_OUT_OF_MEMORY), "out_of_memory");
 }
 END_TEST
 
@@ -436,6 +596,7 @@ START_TEST(test_first_request_timeout_ignores_keep_alives)
 	event_active(fx.keep_alive, EV_TIMEOUT, 0);
 	RUN_UNTIL(fx.server.closed, 4);
 	ck_assert(fx.server.closed);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_FIRST_REQUEST_TIMEOUT);
 	ck_assert_str_eq(fx.server.reason, "first request timeout");
 	/* Keep-alives kept coming, and did not push the deadline back. */
 	ck_assert_uint_ge(fx.server.received_total, 8);
@@ -503,16 +664,17 @@ START_TEST(test_budget_sheds_oldest_on_probation)
 	conn_end_probation(fx.server.conn);
 	struct conn *oldest = conn_budget_oldest_on_probation(&budget);
 	ck_assert_ptr_eq(oldest, fx.extra_servers[0].conn);
-	conn_abort(oldest, "shed: access connection limit");
+	conn_abort(oldest, CONN_CLOSE_BUDGET_SHED, "shed: access connection limit");
 	/* Its place is free at once, before its CLOSED. */
 	ck_assert_uint_eq(budget.used, 1);
 	ck_assert(!fx.extra_servers[0].closed);
 	RUN_UNTIL(fx.extra_servers[0].closed && fx.extra_clients[0].closed, 5);
 	ck_assert_str_eq(fx.extra_servers[0].reason, "shed: access connection limit");
+	ck_assert_int_eq(fx.extra_servers[0].close_reason, CONN_CLOSE_BUDGET_SHED);
 	ck_assert_ptr_null(conn_budget_oldest_on_probation(&budget));
 	ck_assert(conn_ready(fx.server.conn));
 	/* A closed conn gives its place back. */
-	conn_close(fx.server.conn, "bye");
+	conn_close(fx.server.conn, CONN_CLOSE_LOCAL, "bye");
 	RUN_UNTIL(fx.server.closed, 5);
 	ck_assert_uint_eq(budget.used, 0);
 	fx.budget = NULL;
@@ -588,6 +750,7 @@ START_TEST(test_output_total_sheds_outsiders_first)
 
 	RUN_UNTIL(fx.server.closed && fx.extra_servers[0].closed && fx.extra_servers[1].closed, 5);
 	ck_assert_str_eq(fx.server.reason, "output total limit");
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_OUTPUT_TOTAL);
 	ck_assert_str_eq(fx.extra_servers[0].reason, "output total limit");
 	ck_assert_str_eq(fx.extra_servers[1].reason, "output total limit");
 }
@@ -644,6 +807,12 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_input_limit);
 	tcase_add_test(tcase, test_idle_timeout);
 	tcase_add_test(tcase, test_free_inside_callback);
+	tcase_add_test(tcase, test_plain_exchange);
+	tcase_add_test(tcase, test_starttls_upgrade_in_place);
+	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);
+	tcase_add_test(tcase, test_drained_below_low_water);
+	tcase_add_test(tcase, test_owner_fields);
+	tcase_add_test(tcase, test_close_reason_names);
 	suite_add_tcase(suite, tcase);
 
 	TCase *pressure = tcase_create("pressure");
