@@ -348,7 +348,8 @@ static void conn_fail(struct conn *conn)
 		return;
 	}
 	if (conn->phase == CONN_PHASE_CONNECTING && !conn_tcp_connected(conn)) {
-		conn_finish(conn, CONN_CLOSE_CONNECT_FAILED, "cannot connect (refused or unreachable)");
+		conn_finish(conn, CONN_CLOSE_CONNECT_FAILED,
+			    "cannot connect (refused or unreachable)");
 		return;
 	}
 	if (ERR_GET_LIB(error) != 0) {

@@ -826,8 +826,9 @@ static int tls_servername_callback(SSL *ssl, int *alert, void *arg)
 	case TLS_CERTIFICATE_DEFAULT:
 		return SSL_TLSEXT_ERR_OK;
 	case TLS_CERTIFICATE_CHOSEN:
-		if (identity != NULL && SSL_use_cert_and_key(ssl, identity->certificate,
-							     identity->key, identity->chain, 1) == 1)
+		if (identity != NULL &&
+		    SSL_use_cert_and_key(ssl, identity->certificate, identity->key, identity->chain,
+					 1) == 1)
 			return SSL_TLSEXT_ERR_OK;
 		tls_refuse(ssl, TLS_FAILURE_PROTOCOL, "cannot use the chosen certificate", NULL);
 		*alert = SSL_AD_INTERNAL_ERROR;
@@ -888,8 +889,8 @@ void tls_client_release(struct tls_client *client)
 SSL *tls_client_open(struct tls_client *client, const struct tls_expect *expect)
 {
 	SSL *ssl = SSL_new(client->ctx);
-	if (ssl == NULL || tls_client_expect(ssl, expect->server_name, expect->names,
-					     expect->n_names) < 0) {
+	if (ssl == NULL ||
+	    tls_client_expect(ssl, expect->server_name, expect->names, expect->n_names) < 0) {
 		SSL_free(ssl);
 		return NULL;
 	}

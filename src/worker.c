@@ -108,8 +108,8 @@ static struct worker_tls *worker_tls_new(const struct sxedge_config *config, FIL
 	struct worker_tls *tls = calloc(1, sizeof(*tls));
 	bool failed = false;
 
-	if (tls == NULL || (tls->servers = calloc(config->n_listeners + 1,
-						  sizeof(*tls->servers))) == NULL) {
+	if (tls == NULL ||
+	    (tls->servers = calloc(config->n_listeners + 1, sizeof(*tls->servers))) == NULL) {
 		fprintf(errors, "%s: out of memory\n", config->path);
 		worker_tls_free(tls);
 		return NULL;

@@ -377,12 +377,11 @@ static void link_connect_next(struct partner_link *link)
 			.arg = link,
 		};
 		bool same_family = address->ss_family == federation->local.ss_family;
-		link->conn = conn_connect(context->base, (const struct sockaddr *)address,
-					  address_length(address),
-					  same_family ? (const struct sockaddr *)&federation->local
-						      : NULL,
-					  same_family ? federation->local_len : 0, federation->client,
-					  &expect, &context->conn_limits, &owner);
+		link->conn = conn_connect(
+			context->base, (const struct sockaddr *)address, address_length(address),
+			same_family ? (const struct sockaddr *)&federation->local : NULL,
+			same_family ? federation->local_len : 0, federation->client, &expect,
+			&context->conn_limits, &owner);
 		if (link->conn != NULL) {
 			/* Every user's traffic to the partner depends on it. */
 			conn_set_shed_rank(link->conn, CONN_SHED_LAST);

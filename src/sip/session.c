@@ -535,7 +535,8 @@ static void session_on_closed(struct sip_session *session)
 				 log_quote(quoted, sizeof(quoted), conn_peer_subject(conn)));
 		log_event(LOG_LEVEL_NOTICE, "tls_refused", "role=%s peer=%s reason=%s%s close=%s",
 			  config_role_name(session->role), conn_peer(conn),
-			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject, name);
+			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject,
+			  name);
 	} else {
 		snprintf(close, sizeof(close), "close=%s ", name);
 		session_log(session, LOG_LEVEL_INFO, "conn_close", close, conn_close_detail(conn));

@@ -194,8 +194,8 @@ static struct tls_server *server_tls(enum client_cert_mode mode, const char *all
 	};
 	char err[256];
 	const char *names[] = { allowed };
-	struct tls_server *server =
-		tls_server_new(&listener, allowed ? names : NULL, allowed ? 1 : 0, err, sizeof(err));
+	struct tls_server *server = tls_server_new(&listener, allowed ? names : NULL,
+						   allowed ? 1 : 0, err, sizeof(err));
 	ck_assert_msg(server != NULL, "server context: %s", err);
 	free(cert);
 	free(key);
@@ -266,8 +266,9 @@ static void connect_side(struct side *side, const char *expected_name, size_t in
 	struct conn_limits client_limits = fx.limits;
 	client_limits.idle_timeout_s = 0;
 	client_limits.input_max = input_max;
-	side->conn = conn_connect(fx.base, (struct sockaddr *)&fx.address, sizeof(fx.address), NULL,
-				  0, fx.plain ? NULL : fx.client_tls, &expect, &client_limits, &owner);
+	side->conn =
+		conn_connect(fx.base, (struct sockaddr *)&fx.address, sizeof(fx.address), NULL, 0,
+			     fx.plain ? NULL : fx.client_tls, &expect, &client_limits, &owner);
 	ck_assert_ptr_nonnull(side->conn);
 }
 

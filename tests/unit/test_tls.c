@@ -140,19 +140,25 @@ struct handshake {
 	unsigned long server_error;
 };
 
-static void handshake_start(struct handshake *h, SSL_CTX *client_ctx, SSL_CTX *server_ctx)
+/* Joins CLIENT and SERVER, which H takes over. */
+static void handshake_join(struct handshake *h, SSL *client, SSL *server)
 {
 	BIO *client_bio, *server_bio;
 
 	memset(h, 0, sizeof(*h));
-	h->client = SSL_new(client_ctx);
-	h->server = SSL_new(server_ctx);
+	h->client = client;
+	h->server = server;
 	ck_assert(h->client != NULL && h->server != NULL);
 	ck_assert(BIO_new_bio_pair(&client_bio, 0, &server_bio, 0) == 1);
 	SSL_set_bio(h->client, client_bio, client_bio);
 	SSL_set_bio(h->server, server_bio, server_bio);
 	SSL_set_connect_state(h->client);
 	SSL_set_accept_state(h->server);
+}
+
+static void handshake_start(struct handshake *h, SSL_CTX *client_ctx, SSL_CTX *server_ctx)
+{
+	handshake_join(h, SSL_new(client_ctx), SSL_new(server_ctx));
 }
 
 static int handshake_step(SSL *ssl, unsigned long *error)
@@ -796,6 +802,140 @@ START_TEST(test_client_with_no_names_refuses_all)
 }
 END_TEST
 
+/* ---- the certificate chosen by SNI ---- */
+
+/* Two names get two certificates; any other name gets what
+ * chooser_unknown says. */
+struct chooser {
+	const struct tls_identity *other;
+	const struct tls_identity *pool1;
+	enum tls_certificate_choice unknown;
+	char last_name[64];
+};
+
+static enum tls_certificate_choice choose_by_name(void *arg, const char *server_name,
+						  const struct tls_identity **identity)
+{
+	struct chooser *chooser = arg;
+	snprintf(chooser->last_name, sizeof(chooser->last_name), "%s",
+		 server_name != NULL ? server_name : "(none)");
+	if (server_name != NULL && strcmp(server_name, "other.example.test") == 0) {
+		*identity = chooser->other;
+		return TLS_CERTIFICATE_CHOSEN;
+	}
+	if (server_name != NULL && strcmp(server_name, "pool1.example.test") == 0) {
+		*identity = chooser->pool1;
+		return TLS_CERTIFICATE_CHOSEN;
+	}
+	return chooser->unknown;
+}
+
+static struct tls_identity *identity(const char *base)
+{
+	char file[64], err[512] = "";
+	snprintf(file, sizeof(file), "%s.crt", base);
+	char *certificate = test_pki_path(file);
+	snprintf(file, sizeof(file), "%s.key", base);
+	char *key = test_pki_path(file);
+	struct tls_identity *loaded = tls_identity_load(certificate, key, err, sizeof(err));
+	ck_assert_msg(loaded != NULL, "identity %s: %s", base, err);
+	free(certificate);
+	free(key);
+	return loaded;
+}
+
+/* A handshake with SNI SERVER_NAME against a server (default certificate
+ * edge) that asks CHOOSER; the client takes any name, so the subject it
+ * saw shows which certificate was sent (NULL when refused). */
+static char *handshake_by_name(struct chooser *chooser, const char *server_name,
+			       enum tls_failure_kind *failure)
+{
+	struct listener_config listener = make_listener(CLIENT_CERT_NONE, false);
+	char err[512] = "";
+	struct tls_server *server = tls_server_new(&listener, NULL, 0, err, sizeof(err));
+	char *ca_file = test_pki_path("ca.crt");
+	struct tls_client *client = tls_client_new(NULL, NULL, ca_file, err, sizeof(err));
+	static const char *const any[] = { "edge.example.test", "other.example.test",
+					   "pool1.example.test" };
+	const struct tls_expect expect = { server_name, any, 3 };
+	struct handshake h;
+	char *subject = NULL;
+
+	ck_assert(server != NULL && client != NULL);
+	tls_server_choose_certificate(server, choose_by_name, chooser);
+	handshake_join(&h, tls_client_open(client, &expect), tls_server_open(server));
+	handshake_run(&h);
+	*failure = tls_failure_kind(h.server);
+	if (h.client_state == 1)
+		subject = peer_subject(h.client);
+	handshake_end(&h);
+	/* The SSL objects hold the contexts; the handles may go first. */
+	tls_server_release(server);
+	tls_client_release(client);
+	free(ca_file);
+	free_listener(&listener);
+	return subject;
+}
+
+START_TEST(test_certificate_chosen_by_sni)
+{
+	struct chooser chooser = { identity("other"), identity("pool1"), TLS_CERTIFICATE_DEFAULT,
+				   "" };
+	enum tls_failure_kind failure;
+	char *subject;
+
+	subject = handshake_by_name(&chooser, "other.example.test", &failure);
+	ck_assert_str_eq(chooser.last_name, "other.example.test");
+	ck_assert_pstr_eq(subject, "CN=other.example.test");
+	free(subject);
+	subject = handshake_by_name(&chooser, "pool1.example.test", &failure);
+	ck_assert_pstr_eq(subject, "CN=pool1.example.test");
+	free(subject);
+	/* An unknown name, and no name at all, get the listener's own. */
+	subject = handshake_by_name(&chooser, "nobody.example.test", &failure);
+	ck_assert_pstr_eq(subject, "CN=edge.example.test");
+	free(subject);
+	subject = handshake_by_name(&chooser, NULL, &failure);
+	ck_assert_str_eq(chooser.last_name, "(none)");
+	ck_assert_pstr_eq(subject, "CN=edge.example.test");
+	free(subject);
+	tls_identity_free((struct tls_identity *)chooser.other);
+	tls_identity_free((struct tls_identity *)chooser.pool1);
+}
+END_TEST
+
+START_TEST(test_certificate_chooser_refuses)
+{
+	struct chooser chooser = { identity("other"), identity("pool1"), TLS_CERTIFICATE_REFUSED,
+				   "" };
+	enum tls_failure_kind failure;
+	char *subject = handshake_by_name(&chooser, "nobody.example.test", &failure);
+
+	ck_assert_ptr_null(subject);
+	ck_assert_int_eq(failure, TLS_FAILURE_SERVER_NAME_REFUSED);
+	subject = handshake_by_name(&chooser, "other.example.test", &failure);
+	ck_assert_pstr_eq(subject, "CN=other.example.test");
+	ck_assert_int_eq(failure, TLS_FAILURE_NONE);
+	free(subject);
+	tls_identity_free((struct tls_identity *)chooser.other);
+	tls_identity_free((struct tls_identity *)chooser.pool1);
+}
+END_TEST
+
+START_TEST(test_identity_errors)
+{
+	char *certificate = test_pki_path("pool1.crt"), *key = test_pki_path("other.key");
+	char err[512] = "";
+	ck_assert_ptr_null(tls_identity_load(certificate, key, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "private key does not match certificate") != NULL, "got \"%s\"",
+		      err);
+	ck_assert_ptr_null(tls_identity_load("/nonexistent.crt", key, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "cannot load certificate chain") != NULL, "got \"%s\"", err);
+	free(certificate);
+	free(key);
+}
+END_TEST
+
 START_TEST(test_failure_null)
 {
 	ck_assert_ptr_null(tls_failure(NULL));
@@ -845,6 +985,9 @@ static Suite *tls_suite(void)
 	tcase_add_test(handshakes, test_client_accepts_internal_name);
 	tcase_add_test(handshakes, test_client_with_no_names_refuses_all);
 	tcase_add_test(handshakes, test_failure_null);
+	tcase_add_test(handshakes, test_certificate_chosen_by_sni);
+	tcase_add_test(handshakes, test_certificate_chooser_refuses);
+	tcase_add_test(handshakes, test_identity_errors);
 	suite_add_tcase(suite, handshakes);
 	return suite;
 }
