@@ -81,7 +81,8 @@ struct conn {
 	bool outbound;
 	bool on_probation;
 	bool secure; /* the TLS handshake completed */
-	bool closing; /* flushing before close */
+	bool closing; /* conn_close, conn_abort or a failed connect: finishing soon */
+	bool flushing; /* conn_close: what is queued goes out first */
 	bool finished; /* CLOSED reported or conn_free called */
 	bool free_pending;
 	unsigned depth; /* callbacks currently running on this conn */
@@ -431,7 +432,8 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (conn->closing) {
-		if (conn->ssl != NULL && conn->phase == CONN_PHASE_OPEN)
+		if (conn->flushing && conn->ssl != NULL && conn->phase == CONN_PHASE_OPEN &&
+		    conn_output_queued(conn) == 0)
 			SSL_shutdown(conn->ssl); /* best effort close_notify */
 		conn_finish(conn, conn->close_reason, conn->close_detail);
 	} else if (conn->phase != CONN_PHASE_OPEN) {
@@ -806,6 +808,7 @@ void conn_close(struct conn *conn, enum conn_close_reason reason, const char *de
 	if (conn->finished || conn->closing)
 		return;
 	conn->closing = true;
+	conn->flushing = true;
 	conn_set_reason(conn, reason, detail);
 	bufferevent_disable(conn->bev, EV_READ);
 	if (conn_output_queued(conn) > 0 && conn->phase == CONN_PHASE_OPEN) {
@@ -823,6 +826,7 @@ void conn_abort(struct conn *conn, enum conn_close_reason reason, const char *de
 		return;
 	conn_set_reason(conn, reason, detail);
 	conn->closing = true;
+	conn->flushing = false;
 	conn_stop_probation_timer(conn);
 	conn_budget_leave(&conn->budget);
 	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
