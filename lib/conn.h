@@ -127,7 +127,7 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, 
 /* Upgrades a plain, open conn in place (STARTTLS): the handshake starts
  * after what is already queued for the peer (the "proceed") has gone, and
  * TLS_READY follows.  The peer must not send anything between its request
- * and the handshake (RFC 6120 5.4.3.3, RFC 3207 4): plaintext still in
+ * and the handshake (RFC 6120 §5.4, RFC 3207): plaintext still in
  * conn_input() would be read as if it had come over TLS, so the conn is
  * closed instead (CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE) and -1 returned, as
  * when it is not plain and open. */

@@ -546,6 +546,25 @@ START_TEST(test_drained_below_low_water)
 }
 END_TEST
 
+/* A port nobody listens on: the connect fails, as its own reason. */
+START_TEST(test_connect_refused)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in closed = { .sin_family = AF_INET,
+				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(closed);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&closed, sizeof(closed)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&closed, &len), 0);
+	close(fd);
+	fx.address = closed;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.client.closed, 5);
+	ck_assert(fx.client.closed);
+	ck_assert_int_eq(fx.client.close_reason, CONN_CLOSE_CONNECT_FAILED);
+	ck_assert_str_eq(fx.client.reason, "cannot connect (refused or unreachable)");
+}
+END_TEST
+
 START_TEST(test_owner_fields)
 {
 	connect_client("edge.example.test");
@@ -812,6 +831,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_starttls_upgrade_in_place);
 	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);
 	tcase_add_test(tcase, test_drained_below_low_water);
+	tcase_add_test(tcase, test_connect_refused);
 	tcase_add_test(tcase, test_owner_fields);
 	tcase_add_test(tcase, test_close_reason_names);
 	suite_add_tcase(suite, tcase);
