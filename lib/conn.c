@@ -742,7 +742,8 @@ static int conn_upgrade(struct conn *conn, SSL *ssl, enum bufferevent_ssl_state 
 	struct bufferevent *tls = bufferevent_openssl_filter_new(
 		conn->base, plain, ssl, state, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL) {
-		SSL_free(ssl);
+		/* Not freed here: once libevent got as far as its own object,
+		 * freeing that has freed the SSL already. */
 		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
 		return -1;
 	}

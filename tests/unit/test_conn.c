@@ -511,6 +511,34 @@ START_TEST(test_starttls_upgrade_in_place)
 }
 END_TEST
 
+/* Once upgraded, the input limit still holds: the TLS layer stops taking
+ * from the plain one when its own input is full. */
+START_TEST(test_starttls_input_limit)
+{
+	static char block[100000];
+	fx.plain = true;
+	fx.limits.input_max = 1000;
+	fx.limits.output_max = sizeof(block);
+	fx.server.starttls = true;
+	fx.client.starttls = true;
+	fx.server.hold_input = true;
+	connect_client(NULL);
+	ck_assert_int_eq(conn_write(fx.client.conn, "STARTTLS\r\n", 10), 0);
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert_int_eq(conn_write(fx.client.conn, block, sizeof(block)), 0);
+	size_t events = fx.server.data_events;
+	RUN_UNTIL(fx.server.data_events > events + 3, 1);
+	struct evbuffer *input = conn_input(fx.server.conn);
+	ck_assert_uint_ge(evbuffer_get_length(input), 1000);
+	ck_assert_uint_le(evbuffer_get_length(input), 1000 + 16384);
+	size_t total = evbuffer_get_length(input);
+	evbuffer_drain(input, total);
+	fx.server.hold_input = false;
+	RUN_UNTIL(total + fx.server.received_total >= sizeof(block), 5);
+	ck_assert_uint_eq(total + fx.server.received_total, sizeof(block));
+}
+END_TEST
+
 /* What the peer sent after STARTTLS in the same packet must never be
  * taken as if it came over TLS (CVE-2011-0411). */
 START_TEST(test_starttls_leftover_plaintext_refused)
@@ -829,6 +857,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_free_inside_callback);
 	tcase_add_test(tcase, test_plain_exchange);
 	tcase_add_test(tcase, test_starttls_upgrade_in_place);
+	tcase_add_test(tcase, test_starttls_input_limit);
 	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);
 	tcase_add_test(tcase, test_drained_below_low_water);
 	tcase_add_test(tcase, test_connect_refused);
