@@ -539,6 +539,23 @@ START_TEST(test_starttls_input_limit)
 }
 END_TEST
 
+/* A peer that asks for TLS and then never starts it: the handshake
+ * timeout runs from the upgrade, the idle timeout no longer. */
+START_TEST(test_starttls_handshake_timeout)
+{
+	fx.plain = true;
+	fx.limits.idle_timeout_s = 30;
+	fx.server.starttls = true;
+	connect_client(NULL);
+	ck_assert_int_eq(conn_write(fx.client.conn, "STARTTLS\r\n", 10), 0);
+	RUN_UNTIL(fx.server.closed, 4);
+	ck_assert(fx.server.closed);
+	ck_assert_int_eq(fx.server.upgrade_result, 0);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_HANDSHAKE_TIMEOUT);
+	ck_assert_str_eq(fx.client.received, "PROCEED\r\n");
+}
+END_TEST
+
 /* What the peer sent after STARTTLS in the same packet must never be
  * taken as if it came over TLS (CVE-2011-0411). */
 START_TEST(test_starttls_leftover_plaintext_refused)
@@ -858,6 +875,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_plain_exchange);
 	tcase_add_test(tcase, test_starttls_upgrade_in_place);
 	tcase_add_test(tcase, test_starttls_input_limit);
+	tcase_add_test(tcase, test_starttls_handshake_timeout);
 	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);
 	tcase_add_test(tcase, test_drained_below_low_water);
 	tcase_add_test(tcase, test_connect_refused);
