@@ -591,6 +591,32 @@ START_TEST(test_drained_below_low_water)
 }
 END_TEST
 
+static enum tls_certificate_choice count_choice(void *arg, const char *server_name,
+						const struct tls_identity **identity)
+{
+	(void)server_name;
+	(void)identity;
+	(*(int *)arg)++;
+	return TLS_CERTIFICATE_DEFAULT;
+}
+
+/* A reload drops the old handles while their conns are still in their
+ * handshake: each conn holds the handle it was accepted with. */
+START_TEST(test_conn_keeps_its_server_handle)
+{
+	int choices = 0;
+	tls_server_choose_certificate(fx.server_tls, count_choice, &choices);
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.n_accepted == 1, 5);
+	ck_assert_ptr_nonnull(fx.server.conn);
+	tls_server_release(fx.server_tls);
+	fx.server_tls = NULL;
+	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
+	ck_assert(fx.server.ready && fx.client.ready);
+	ck_assert_int_eq(choices, 1);
+}
+END_TEST
+
 /* A port nobody listens on: the connect fails, as its own reason. */
 START_TEST(test_connect_refused)
 {
@@ -879,6 +905,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);
 	tcase_add_test(tcase, test_drained_below_low_water);
 	tcase_add_test(tcase, test_connect_refused);
+	tcase_add_test(tcase, test_conn_keeps_its_server_handle);
 	tcase_add_test(tcase, test_owner_fields);
 	tcase_add_test(tcase, test_close_reason_names);
 	suite_add_tcase(suite, tcase);
