@@ -53,7 +53,8 @@ enum conn_close_reason {
 	CONN_CLOSE_IDLE_TIMEOUT,
 	CONN_CLOSE_FIRST_REQUEST_TIMEOUT,
 	CONN_CLOSE_TLS_FAILED, /* the handshake failed; conn_tls_failure() says how */
-	CONN_CLOSE_CERTIFICATE_REFUSED, /* our checks refused the peer's certificate */
+	CONN_CLOSE_CERTIFICATE_REFUSED, /* our checks refused the peer's certificate, or its
+					   alert refused ours */
 	CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE, /* bytes came before the handshake they must wait for */
 	CONN_CLOSE_OUTPUT_OVERFLOW, /* a write past output_max */
 	CONN_CLOSE_OUTPUT_TOTAL, /* shed to bring the thread's output total under its cap */
@@ -129,8 +130,8 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, 
  * TLS_READY follows.  The peer must not send anything between its request
  * and the handshake (RFC 6120 §5.4, RFC 3207): plaintext still in
  * conn_input() would be read as if it had come over TLS, so the conn is
- * closed instead (CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE) and -1 returned, as
- * when it is not plain and open. */
+ * closed instead (CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE) and -1 returned.
+ * A conn that is not plain and open is left as it is, and -1 returned. */
 int conn_start_tls_server(struct conn *conn, struct tls_server *server);
 int conn_start_tls_client(struct conn *conn, struct tls_client *client,
 			  const struct tls_expect *expect);
