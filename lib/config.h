@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: ISC */
-/* config: the sxedge configuration file (INI, parsed with libinih).
+/* config: the sxedge configuration, as an immutable snapshot.
  *
  * config_load() reads and validates a whole file and reports every problem
  * as "FILE:LINE: message" (LINE 0 for what is missing from the file as a
  * whole), so an operator can fix them all in one go.  A configuration either
- * loads completely or not at all; nothing half-valid is ever returned. */
+ * loads completely or not at all; nothing half-valid is ever returned.
+ *
+ * What a file may hold is given by a schema: the roles a listener may have
+ * (one row each) and the modules whose sections it may hold.  The core's
+ * own sections ([global], [limits], [listener NAME]) are always there; each
+ * protocol module brings its own (config_module.h).
+ *
+ * A loaded snapshot never changes.  It is reference-counted: the worker
+ * holds one and so does every connection's session, so a reload can give
+ * the worker a new snapshot while established connections go on with the
+ * one they were accepted under; the last reference frees it. */
 #ifndef SXEDGE_CONFIG_H
 #define SXEDGE_CONFIG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,12 +27,48 @@
 
 #include "log.h"
 
-enum listener_role {
-	ROLE_ACCESS, /* remote users' SIP clients, server-auth TLS */
-	ROLE_INTERNAL, /* the front-end pool, mutual TLS */
-	ROLE_FEDERATION, /* partner edges and public IM providers, mutual TLS both ways */
+#define CONFIG_ROLES_MAX   8 /* rows in a schema's role table */
+#define CONFIG_MODULES_MAX 4 /* modules in a schema */
+
+enum config_transport {
+	CONFIG_TRANSPORT_TCP,
+	CONFIG_TRANSPORT_TLS,
+	CONFIG_TRANSPORT_UDP,
 };
-#define SIP_ROLE_COUNT 3 /* roles that carry SIP, which index per-side tables */
+
+enum config_tls_mode {
+	CONFIG_TLS_NONE, /* no TLS on the listener (tcp, udp) */
+	CONFIG_TLS_SERVER_AUTH, /* the edge shows its certificate, asks for none */
+	CONFIG_TLS_MUTUAL, /* and requires one from the peer */
+};
+
+/* One row of the role table: everything that depends on a listener's role
+ * and not on its protocol's logic.  Counts, budgets and listener checks all
+ * derive from these rows, so a new role is one more row. */
+struct config_role {
+	const char *name; /* role = NAME; also max_connections_NAME in [limits] */
+	const char *protocol; /* the protocol module that serves it (protocol.h) */
+	enum config_transport transport;
+	enum config_tls_mode tls;
+	bool required; /* the file must have a listener of this role */
+	bool unique; /* at most one listener of this role */
+	/* Connections reserved for this role out of max_connections by default
+	 * (a tenth of max_connections when that is less); 0 for the one role
+	 * that gets what the others leave. */
+	unsigned reserved_connections;
+	/* Mutual TLS: who the peer's certificate names, for the message when
+	 * client_certificate is not "required". */
+	const char *peer_identity;
+};
+
+struct config_module;
+
+struct config_schema {
+	const struct config_role *roles;
+	size_t n_roles; /* at most CONFIG_ROLES_MAX */
+	const struct config_module *const *modules;
+	size_t n_modules; /* at most CONFIG_MODULES_MAX */
+};
 
 enum client_cert_mode {
 	CLIENT_CERT_NONE,
@@ -32,59 +79,16 @@ enum client_cert_mode {
 struct listener_config {
 	char *name; /* section name after "listener ", e.g. "access" */
 	int line; /* line of the section header */
-	enum listener_role role;
+	unsigned role; /* index in the schema's role table */
 	char *address; /* bind address, IPv4 or IPv6 literal */
 	uint16_t port;
 	char *advertise_host; /* host put in Via/Record-Route/Path; default: address */
 	uint16_t advertise_port; /* default: port */
-	char *certificate; /* PEM chain, leaf first */
+	char *certificate; /* PEM chain, leaf first (TLS roles) */
 	char *key;
 	char *ca_file; /* CAs trusted for client certificates (and for the pool) */
-	enum client_cert_mode client_cert; /* default: none for access, required for internal */
+	enum client_cert_mode client_cert; /* default: by the role's TLS mode */
 	bool require_sni; /* refuse handshakes without SNI; default no */
-};
-
-struct pool_config {
-	char **fqdns; /* names accepted in pool certificates (internal listener and outbound) */
-	size_t n_fqdns;
-	char *relay_host; /* address the edge relays to */
-	uint16_t relay_port;
-	unsigned connections; /* persistent connections to keep open, default 1 */
-	unsigned reconnect_min_s; /* back-off after a failed connect, default 1 */
-	unsigned reconnect_max_s; /* back-off cap, default 30 */
-};
-
-enum partner_type {
-	PARTNER_FEDERATED, /* another organisation's edge */
-	PARTNER_PROVIDER, /* a public IM provider */
-};
-
-/* A [partner DOMAIN] section: a domain we federate with. */
-struct partner_config {
-	char *domain; /* lower case, from the section name */
-	int line; /* line of the section header */
-	enum partner_type type;
-	char **edges; /* FQDNs of its edge(s): names its certificate must carry and, */
-	size_t n_edges; /* unless address is set, where we connect (port 5061); none: SRV */
-	char *address_host; /* optional: connect here (IP literal) instead of resolving */
-	uint16_t address_port; /* default 5061 */
-	bool fingerprint_set;
-	unsigned char fingerprint[32]; /* SHA-256 of its edge certificate (DER), when pinned */
-	unsigned rate; /* requests per second accepted from it; 0: unlimited */
-	unsigned burst; /* bucket size; default: rate */
-};
-
-/* The [federation] section. */
-struct federation_config {
-	bool open; /* discover domains without a [partner] section by DNS SRV */
-	char **blocked; /* domains (and their subdomains) never federated with */
-	size_t n_blocked;
-	char *dns_server_host; /* resolver address (IP literal); NULL: the system's */
-	uint16_t dns_server_port; /* default 53 */
-	unsigned queue_max; /* requests waiting per partner while its link is set up, default 64 */
-	unsigned connect_timeout_s; /* resolve + connect + handshake to a partner, default 10 */
-	unsigned max_connections_per_address; /* inbound federation connections per source address,
-						 default 16 */
 };
 
 struct limits_config {
@@ -97,12 +101,10 @@ struct limits_config {
 	size_t output_max; /* bytes queued towards one peer, default 1 MiB */
 	unsigned drain_timeout_s; /* SIGTERM grace period, default 10 */
 	unsigned max_connections; /* accepted connections in all, default 10000 */
-	/* Each role's own share of max_connections, so that no role can take
-	 * the room of another (see check_connection_budgets in config.c). */
-	unsigned max_connections_access; /* default: what the other roles leave */
-	unsigned max_connections_internal; /* default 100, at most a tenth of max_connections */
-	unsigned max_connections_federation; /* default 1000, at most a tenth of max_connections;
-						used only with a federation listener */
+	/* Each role's own share of max_connections (max_connections_ROLE), so
+	 * that no role can take the room of another; indexed like the schema's
+	 * roles (see config_core.c). */
+	unsigned max_connections_role[CONFIG_ROLES_MAX];
 	unsigned max_connections_per_address_access; /* per source address, default 256 */
 	unsigned first_request_timeout_s; /* accept to first valid request, default 10 */
 	size_t output_total_max; /* bytes queued towards all peers together, default 64 MiB */
@@ -121,35 +123,45 @@ struct run_as_config {
 };
 
 struct sxedge_config {
+	atomic_uint references; /* the only field that changes after loading */
+	const struct config_schema *schema;
 	char *path;
 	enum log_level log_level; /* default notice */
 	uint16_t node_id; /* this edge node inside an edge pool, default 1 */
 	bool flow_secret_set; /* false: a random secret is made at start */
 	unsigned char flow_secret[32];
-	char **domains; /* our SIP domains, lower case */
+	char **domains; /* our domains, lower case */
 	size_t n_domains;
 	struct run_as_config run_as;
 	struct listener_config *listeners;
 	size_t n_listeners;
-	struct pool_config pool;
 	struct limits_config limits;
-	struct federation_config federation;
-	struct partner_config *partners;
-	size_t n_partners;
+	/* Each module's parsed sections, by its place in schema->modules (see
+	 * config_module_data). */
+	void *modules[CONFIG_MODULES_MAX];
 };
 
-/* Loads PATH.  On success returns the configuration; on failure writes one
+/* Loads PATH as SCHEMA describes (which must outlive the snapshot).  On
+ * success returns the snapshot with one reference; on failure writes one
  * "PATH:LINE: message" line per problem to ERRORS and returns NULL. */
-struct sxedge_config *config_load(const char *path, FILE *errors);
-void config_free(struct sxedge_config *config);
+const struct sxedge_config *config_load(const char *path, FILE *errors,
+					const struct config_schema *schema);
+
+/* Another reference to CONFIG (returned); config_unref gives one back and
+ * frees the snapshot with the last.  Both may be called from any thread. */
+const struct sxedge_config *config_ref(const struct sxedge_config *config);
+void config_unref(const struct sxedge_config *config);
+
+/* The sections MODULE parsed, or NULL when the schema has no MODULE. */
+const void *config_module_data(const struct sxedge_config *config,
+			       const struct config_module *module);
 
 /* The first listener with ROLE, or NULL. */
-const struct listener_config *config_listener(const struct sxedge_config *config,
-					      enum listener_role role);
+const struct listener_config *config_listener(const struct sxedge_config *config, unsigned role);
 /* Domains compare case-insensitively, a trailing dot ignored. */
 bool config_is_our_domain(const struct sxedge_config *config, const char *domain);
-/* The [partner] section for DOMAIN, or NULL. */
-const struct partner_config *config_partner(const struct sxedge_config *config, const char *domain);
-const char *config_role_name(enum listener_role role);
+/* The role table row of LISTENER. */
+const struct config_role *config_listener_role(const struct sxedge_config *config,
+					       const struct listener_config *listener);
 
 #endif

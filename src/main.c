@@ -10,8 +10,8 @@
 
 #include "config.h"
 #include "log.h"
-#include "message.h"
 #include "privileges.h"
+#include "protocols.h"
 #include "run_as.h"
 #include "worker.h"
 
@@ -32,42 +32,44 @@ static void usage(FILE *out)
 /* Exit status 0 when the whole configuration, certificates included, is usable. */
 static int check_only(const char *path)
 {
-	struct sxedge_config *config = config_load(path, stderr);
+	const struct sxedge_config *config = config_load(path, stderr, &sxedge_protocols.schema);
 	if (config == NULL)
 		return 1;
 	int status = run_as_check(config, privileges_are_root(), stderr) == 0 ? 0 : 1;
-	if (worker_check_tls(config, stderr) != 0)
+	if (worker_check(config, &sxedge_protocols, stderr) != 0)
 		status = 1;
 	if (status == 0)
 		fprintf(stderr, "%s: configuration ok\n", path);
-	config_free(config);
+	config_unref(config);
 	return status;
 }
 
 static int serve(const char *path)
 {
-	struct sxedge_config *config = config_load(path, stderr);
+	const struct sxedge_config *config = config_load(path, stderr, &sxedge_protocols.schema);
 	if (config == NULL)
 		return 1;
 	if (run_as_check(config, privileges_are_root(), stderr) < 0) {
-		config_free(config);
+		config_unref(config);
 		return 1;
 	}
 	log_set_level(config->log_level);
 	/* A peer that vanishes mid-write must cost one connection, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	sip_message_init();
+	for (size_t i = 0; i < sxedge_protocols.n_protocols; i++)
+		if (sxedge_protocols.protocols[i]->process_init != NULL)
+			sxedge_protocols.protocols[i]->process_init();
 	/* Everything that needs root happens in worker_new(): ports bound, keys
 	 * and certificates read, the open-files limit raised.  Nothing after it
 	 * may need root: outbound links and logs (stderr) do not. */
-	struct worker *worker = worker_new(config, stderr);
+	struct worker *worker = worker_new(config, &sxedge_protocols, stderr);
 	int status = 1;
 	if (worker != NULL && run_as_apply(config) == 0)
 		status = worker_run(worker) == 0 ? 0 : 1;
 	else
 		log_event(LOG_LEVEL_ERROR, "start_failed", "config=%s", path);
 	worker_free(worker);
-	config_free(config);
+	config_unref(config);
 	return status;
 }
 

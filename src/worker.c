@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /* worker: an event loop serving every listener of the configuration.
  *
- * Start-up order matters for an edge: all TLS contexts are built and all
- * ports bound before the loop runs, so a mistake is reported before any
- * traffic is served.  SIGTERM stops accepting at once, then the loop keeps
- * relaying on open connections until they are gone or drain_timeout ends. */
+ * The worker keeps a listener table: one row per [listener], with its
+ * role's transport and the protocol that serves it (protocol.h).  Start-up
+ * order matters for an edge: every protocol's state (TLS contexts) is built
+ * and every socket, stream or datagram, bound before the loop runs, so a
+ * mistake is reported before any traffic is served.  SIGTERM stops
+ * accepting at once, then the loop keeps serving open connections until
+ * every protocol has none left or drain_timeout ends.
+ *
+ * Everything a worker uses is reached from its struct: it shares nothing
+ * mutable with another worker, so several can run side by side, one event
+ * loop (and thread) each. */
 #include "worker.h"
 
 #include <errno.h>
@@ -17,26 +24,29 @@
 
 #include <event2/listener.h>
 
-#include "log.h"
 #include "address.h"
-#include "context.h"
-#include "session.h"
-#include "tls.h"
+#include "log.h"
+
+#define DATAGRAM_MAX 65535 /* the largest UDP payload */
 
 struct worker_listener {
 	struct worker *worker;
 	const struct listener_config *config;
-	struct tls_server *server; /* in worker->tls */
-	struct evconnlistener *listener;
+	const struct config_role *role;
+	const struct protocol *protocol;
+	void *protocol_state;
+	struct evconnlistener *listener; /* tcp, tls */
+	struct event *datagrams; /* udp */
+	evutil_socket_t datagram_fd;
 };
 
 struct worker {
 	struct event_base *base;
-	const struct sxedge_config *config;
-	struct sip_context sip;
+	const struct sxedge_config *config; /* the worker's reference */
+	const struct protocol_table *table;
+	void *states[CONFIG_MODULES_MAX]; /* each protocol's, parallel to table->protocols */
 	struct worker_listener *listeners;
 	size_t n_listeners;
-	struct worker_tls *tls;
 	struct event *sigterm;
 	struct event *sigint;
 	struct event *sighup;
@@ -44,114 +54,48 @@ struct worker {
 	struct event *resume_timer; /* listeners paused after an accept error */
 	unsigned drain_left_s;
 	bool draining;
-	bool sip_ready; /* sip holds something to free */
 };
 
-/* ---- TLS handles ---- */
-
-/* Every TLS handle built from one configuration.  Connections and links
- * hold references to the handles they use, so a set built from a new
- * configuration can replace this one while they keep theirs. */
-struct worker_tls {
-	struct tls_server **servers; /* one per listener, in configuration order */
-	size_t n_servers;
-	struct tls_client *pool; /* the internal listener's identity, towards the pool */
-	struct tls_client *federation; /* towards partners; NULL without a federation listener */
-};
-
-static struct tls_server *worker_listener_tls(const struct sxedge_config *config,
-					      const struct listener_config *listener, FILE *errors)
+/* The connections open on every protocol together. */
+static unsigned worker_open_connections(const struct worker *worker)
 {
-	char err[512];
-	/* The pool's members are known by name; partners are bound per request
-	 * by their domain (policy), so any certificate from ca_file may connect. */
-	bool internal = listener->role == ROLE_INTERNAL;
-	struct tls_server *server =
-		tls_server_new(listener, internal ? (const char *const *)config->pool.fqdns : NULL,
-			       internal ? config->pool.n_fqdns : 0, err, sizeof(err));
-	if (server == NULL)
-		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, listener->line,
-			listener->name, err);
-	return server;
+	unsigned open = 0;
+	for (size_t i = 0; i < worker->table->n_protocols; i++)
+		if (worker->states[i] != NULL)
+			open += worker->table->protocols[i]->open_connections(worker->states[i]);
+	return open;
 }
 
-/* Outbound links present the certificate of the listener on their side:
- * the internal one to the pool, the federation one to partners. */
-static struct tls_client *worker_client_tls(const struct sxedge_config *config,
-					    enum listener_role role, FILE *errors)
+static size_t worker_protocol_index(const struct protocol_table *table,
+				    const struct config_role *role)
 {
-	const struct listener_config *listener = config_listener(config, role);
-	char err[512];
-	struct tls_client *client = tls_client_new(listener->certificate, listener->key,
-						   listener->ca_file, err, sizeof(err));
-	if (client == NULL)
-		fprintf(errors, "%s:%d: outbound links of listener %s: %s\n", config->path,
-			listener->line, listener->name, err);
-	return client;
+	for (size_t i = 0; i < table->n_protocols; i++) {
+		if (strcmp(table->protocols[i]->name, role->protocol) == 0)
+			return i;
+	}
+	return table->n_protocols;
 }
 
-static void worker_tls_free(struct worker_tls *tls)
+int worker_check(const struct sxedge_config *config, const struct protocol_table *table,
+		 FILE *errors)
 {
-	if (tls == NULL)
-		return;
-	for (size_t i = 0; i < tls->n_servers; i++)
-		tls_server_release(tls->servers[i]);
-	free(tls->servers);
-	tls_client_release(tls->pool);
-	tls_client_release(tls->federation);
-	free(tls);
+	int status = 0;
+	for (size_t i = 0; i < table->n_protocols; i++)
+		if (table->protocols[i]->check != NULL &&
+		    table->protocols[i]->check(config, errors) < 0)
+			status = -1;
+	return status;
 }
 
-/* Builds every handle CONFIG needs, reporting each one that fails to ERRORS. */
-static struct worker_tls *worker_tls_new(const struct sxedge_config *config, FILE *errors)
-{
-	struct worker_tls *tls = calloc(1, sizeof(*tls));
-	bool failed = false;
-
-	if (tls == NULL ||
-	    (tls->servers = calloc(config->n_listeners + 1, sizeof(*tls->servers))) == NULL) {
-		fprintf(errors, "%s: out of memory\n", config->path);
-		worker_tls_free(tls);
-		return NULL;
-	}
-	tls->n_servers = config->n_listeners;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		tls->servers[i] = worker_listener_tls(config, &config->listeners[i], errors);
-		failed |= tls->servers[i] == NULL;
-	}
-	if (config_listener(config, ROLE_INTERNAL) != NULL) {
-		tls->pool = worker_client_tls(config, ROLE_INTERNAL, errors);
-		failed |= tls->pool == NULL;
-	}
-	if (config_listener(config, ROLE_FEDERATION) != NULL) {
-		tls->federation = worker_client_tls(config, ROLE_FEDERATION, errors);
-		failed |= tls->federation == NULL;
-	}
-	if (failed) {
-		worker_tls_free(tls);
-		return NULL;
-	}
-	return tls;
-}
-
-int worker_check_tls(const struct sxedge_config *config, FILE *errors)
-{
-	struct worker_tls *tls = worker_tls_new(config, errors);
-	worker_tls_free(tls);
-	return tls != NULL ? 0 : -1;
-}
-
-/* ---- listeners ---- */
+/* ---- stream listeners ---- */
 
 static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 			     struct sockaddr *peer, int peer_len, void *arg)
 {
 	struct worker_listener *wl = arg;
-	struct worker *worker = wl->worker;
 	(void)listener;
 
-	/* Each role's budget is checked there: see sip_session_accept. */
-	sip_session_accept(&worker->sip, wl->config->role, wl->server, fd, peer, peer_len);
+	wl->protocol->accept(wl->protocol_state, wl->config, fd, peer, peer_len);
 }
 
 /* accept() fails when the process is out of file descriptors (EMFILE) and
@@ -168,9 +112,8 @@ static void worker_on_accept_error(struct evconnlistener *listener, void *arg)
 	if (evtimer_pending(worker->resume_timer, NULL))
 		return;
 	log_event(LOG_LEVEL_WARNING, "accept_failed",
-		  "role=%s reason=\"%s\" connections=%u paused_for=1",
-		  config_role_name(wl->config->role), evutil_socket_error_to_string(error),
-		  worker->sip.inbound);
+		  "role=%s reason=\"%s\" connections=%u paused_for=1", wl->role->name,
+		  evutil_socket_error_to_string(error), worker_open_connections(worker));
 	for (size_t i = 0; i < worker->n_listeners; i++)
 		if (worker->listeners[i].listener != NULL)
 			evconnlistener_disable(worker->listeners[i].listener);
@@ -188,7 +131,31 @@ static void worker_on_resume(evutil_socket_t fd, short what, void *arg)
 			evconnlistener_enable(worker->listeners[i].listener);
 }
 
-static evutil_socket_t worker_bind(const struct listener_config *listener, char *err,
+/* ---- datagram listeners ---- */
+
+/* Every datagram waiting is read at once, up to a bound, so one busy
+ * listener cannot keep the loop from the others. */
+static void worker_on_datagram(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_listener *wl = arg;
+	unsigned char data[DATAGRAM_MAX];
+	(void)what;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		ssize_t size =
+			recvfrom(fd, data, sizeof(data), 0, (struct sockaddr *)&peer, &peer_len);
+		if (size < 0)
+			return; /* EAGAIN, or an ICMP error of an earlier answer: nothing to do */
+		wl->protocol->datagram(wl->protocol_state, wl->config, fd, data, (size_t)size,
+				       (struct sockaddr *)&peer, peer_len);
+	}
+}
+
+/* ---- binding ---- */
+
+static evutil_socket_t worker_bind(const struct listener_config *listener, bool datagram, char *err,
 				   size_t err_size)
 {
 	struct sockaddr_storage addr;
@@ -199,11 +166,11 @@ static evutil_socket_t worker_bind(const struct listener_config *listener, char 
 		snprintf(err, err_size, "bad address %s", listener->address);
 		return -1;
 	}
-	evutil_socket_t fd = socket(addr.ss_family, SOCK_STREAM, 0);
+	evutil_socket_t fd = socket(addr.ss_family, datagram ? SOCK_DGRAM : SOCK_STREAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (addr.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, 511) < 0 ||
+	    bind(fd, (struct sockaddr *)&addr, len) < 0 || (!datagram && listen(fd, 511) < 0) ||
 	    evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0) {
 		snprintf(err, err_size, "cannot listen on %s port %u: %s", listener->address,
 			 listener->port, strerror(errno));
@@ -214,26 +181,25 @@ static evutil_socket_t worker_bind(const struct listener_config *listener, char 
 	return fd;
 }
 
-static int worker_listen(struct worker *worker, FILE *errors)
+static int worker_listen_one(struct worker *worker, struct worker_listener *wl, FILE *errors)
 {
 	const struct sxedge_config *config = worker->config;
+	bool datagram = wl->role->transport == CONFIG_TRANSPORT_UDP;
 	char err[300];
 
-	worker->listeners = calloc(config->n_listeners, sizeof(*worker->listeners));
-	if (worker->listeners == NULL)
+	evutil_socket_t fd = worker_bind(wl->config, datagram, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, wl->config->line,
+			wl->config->name, err);
 		return -1;
-	worker->n_listeners = config->n_listeners;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		struct worker_listener *wl = &worker->listeners[i];
-		wl->worker = worker;
-		wl->config = &config->listeners[i];
-		wl->server = worker->tls->servers[i];
-		evutil_socket_t fd = worker_bind(wl->config, err, sizeof(err));
-		if (fd < 0) {
-			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, wl->config->line,
-				wl->config->name, err);
+	}
+	if (datagram) {
+		wl->datagram_fd = fd;
+		wl->datagrams =
+			event_new(worker->base, fd, EV_READ | EV_PERSIST, worker_on_datagram, wl);
+		if (wl->datagrams == NULL || event_add(wl->datagrams, NULL) < 0)
 			return -1;
-		}
+	} else {
 		wl->listener =
 			evconnlistener_new(worker->base, worker_on_accept, wl,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -242,11 +208,57 @@ static int worker_listen(struct worker *worker, FILE *errors)
 			return -1;
 		}
 		evconnlistener_set_error_cb(wl->listener, worker_on_accept_error);
-		log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u",
-			  config_role_name(wl->config->role), wl->config->address,
-			  wl->config->port);
+	}
+	log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u", wl->role->name,
+		  wl->config->address, wl->config->port);
+	return 0;
+}
+
+static int worker_listen(struct worker *worker, FILE *errors)
+{
+	const struct sxedge_config *config = worker->config;
+
+	worker->listeners =
+		calloc(config->n_listeners ? config->n_listeners : 1, sizeof(*worker->listeners));
+	if (worker->listeners == NULL)
+		return -1;
+	worker->n_listeners = config->n_listeners;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		struct worker_listener *wl = &worker->listeners[i];
+		wl->worker = worker;
+		wl->config = &config->listeners[i];
+		wl->role = config_listener_role(config, wl->config);
+		wl->datagram_fd = -1;
+		size_t protocol = worker_protocol_index(worker->table, wl->role);
+		if (protocol == worker->table->n_protocols) {
+			fprintf(errors, "%s:%d: listener %s: no protocol %s in this build\n",
+				config->path, wl->config->line, wl->config->name,
+				wl->role->protocol);
+			return -1;
+		}
+		wl->protocol = worker->table->protocols[protocol];
+		wl->protocol_state = worker->states[protocol];
+		if (worker_listen_one(worker, wl, errors) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* No new connections, no new datagrams. */
+static void worker_close_listeners(struct worker *worker)
+{
+	for (size_t i = 0; i < worker->n_listeners; i++) {
+		struct worker_listener *wl = &worker->listeners[i];
+		if (wl->listener != NULL)
+			evconnlistener_free(wl->listener);
+		wl->listener = NULL;
+		if (wl->datagrams != NULL)
+			event_free(wl->datagrams);
+		wl->datagrams = NULL;
+		if (wl->datagram_fd >= 0)
+			close(wl->datagram_fd);
+		wl->datagram_fd = -1;
+	}
 }
 
 /* ---- signals and draining ---- */
@@ -257,7 +269,7 @@ static void worker_on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (worker->sip.inbound == 0 || worker->drain_left_s == 0) {
+	if (worker_open_connections(worker) == 0 || worker->drain_left_s == 0) {
 		event_base_loopexit(worker->base, NULL);
 		return;
 	}
@@ -275,11 +287,9 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 		return;
 	worker->draining = true;
 	log_event(LOG_LEVEL_NOTICE, "draining", "signal=%d connections=%u timeout=%u",
-		  (int)signal_number, worker->sip.inbound, worker->config->limits.drain_timeout_s);
-	for (size_t i = 0; i < worker->n_listeners; i++) {
-		evconnlistener_free(worker->listeners[i].listener);
-		worker->listeners[i].listener = NULL;
-	}
+		  (int)signal_number, worker_open_connections(worker),
+		  worker->config->limits.drain_timeout_s);
+	worker_close_listeners(worker);
 	worker->drain_left_s = worker->config->limits.drain_timeout_s;
 	event_active(worker->drain_timer, EV_TIMEOUT, 0);
 }
@@ -297,7 +307,8 @@ static void worker_on_sighup(evutil_socket_t signal_number, short what, void *ar
 
 /* Accepted connections need descriptors: use all the hard limit allows, and
  * say so when max_connections cannot fit in it. */
-static void worker_raise_file_limit(const struct sxedge_config *config)
+static void worker_raise_file_limit(const struct sxedge_config *config,
+				    const struct protocol_table *table)
 {
 	struct rlimit limit;
 	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
@@ -307,8 +318,11 @@ static void worker_raise_file_limit(const struct sxedge_config *config)
 		setrlimit(RLIMIT_NOFILE, &limit);
 		getrlimit(RLIMIT_NOFILE, &limit);
 	}
-	/* Listeners, pool and partner links, resolver sockets, logs. */
-	rlim_t reserve = 64 + config->pool.connections + config->n_partners;
+	/* Listeners, resolver sockets, logs, and every protocol's outbound links. */
+	rlim_t reserve = 64;
+	for (size_t i = 0; i < table->n_protocols; i++)
+		if (table->protocols[i]->outbound_links != NULL)
+			reserve += table->protocols[i]->outbound_links(config);
 	if (limit.rlim_cur != RLIM_INFINITY &&
 	    config->limits.max_connections + reserve > limit.rlim_cur)
 		log_event(
@@ -320,27 +334,47 @@ static void worker_raise_file_limit(const struct sxedge_config *config)
 
 /* ---- life cycle ---- */
 
-struct worker *worker_new(const struct sxedge_config *config, FILE *errors)
+/* Each protocol's per-worker state, or -1 (with lines on ERRORS). */
+static int worker_protocols_new(struct worker *worker, FILE *errors)
 {
-	char err[300];
+	if (worker->table->n_protocols > CONFIG_MODULES_MAX)
+		return -1;
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		worker->states[i] = worker->table->protocols[i]->worker_new(worker->base,
+									    worker->config, errors);
+		if (worker->states[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void worker_protocols_free(struct worker *worker)
+{
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		if (worker->states[i] != NULL)
+			worker->table->protocols[i]->worker_free(worker->states[i]);
+		worker->states[i] = NULL;
+	}
+	for (size_t i = 0; i < worker->n_listeners; i++)
+		worker->listeners[i].protocol_state = NULL;
+}
+
+struct worker *worker_new(const struct sxedge_config *config, const struct protocol_table *table,
+			  FILE *errors)
+{
 	struct worker *worker = calloc(1, sizeof(*worker));
 	if (worker == NULL)
 		return NULL;
-	worker->config = config;
-	worker_raise_file_limit(config);
+	worker->config = config_ref(config);
+	worker->table = table;
+	worker_raise_file_limit(config, table);
 	worker->base = event_base_new();
 	if (worker->base == NULL)
 		goto fail;
 	worker->resume_timer = evtimer_new(worker->base, worker_on_resume, worker);
 	if (worker->resume_timer == NULL)
 		goto fail;
-	if (sip_context_init(&worker->sip, worker->base, config, err, sizeof(err)) < 0) {
-		fprintf(errors, "%s: %s\n", config->path, err);
-		goto fail;
-	}
-	worker->sip_ready = true;
-	worker->tls = worker_tls_new(config, errors);
-	if (worker->tls == NULL || worker_listen(worker, errors) < 0)
+	if (worker_protocols_new(worker, errors) < 0 || worker_listen(worker, errors) < 0)
 		goto fail;
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
@@ -358,16 +392,24 @@ fail:
 
 int worker_run(struct worker *worker)
 {
-	if (sip_context_start(&worker->sip, worker->tls->pool, worker->tls->federation) < 0) {
-		log_event(LOG_LEVEL_ERROR, "start_failed",
-			  "reason=\"cannot set up outbound links\"");
-		return -1;
+	char described[256] = "";
+
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		const struct protocol *protocol = worker->table->protocols[i];
+		if (protocol->worker_start != NULL &&
+		    protocol->worker_start(worker->states[i]) < 0) {
+			log_event(LOG_LEVEL_ERROR, "start_failed",
+				  "reason=\"cannot set up outbound links\"");
+			return -1;
+		}
+		size_t used = strlen(described);
+		if (protocol->describe != NULL)
+			protocol->describe(worker->states[i], described + used,
+					   sizeof(described) - used);
 	}
-	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu pool=%s:%u", worker->n_listeners,
-		  worker->config->pool.relay_host, worker->config->pool.relay_port);
+	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu%s", worker->n_listeners, described);
 	int status = event_base_dispatch(worker->base) < 0 ? -1 : 0;
-	sip_context_free(&worker->sip);
-	worker->sip_ready = false;
+	worker_protocols_free(worker);
 	log_event(LOG_LEVEL_NOTICE, "stopped", "status=%d", status);
 	return status;
 }
@@ -376,10 +418,8 @@ void worker_free(struct worker *worker)
 {
 	if (worker == NULL)
 		return;
-	for (size_t i = 0; i < worker->n_listeners; i++) {
-		if (worker->listeners[i].listener != NULL)
-			evconnlistener_free(worker->listeners[i].listener);
-	}
+	if (worker->listeners != NULL)
+		worker_close_listeners(worker);
 	free(worker->listeners);
 	if (worker->sigterm != NULL)
 		event_free(worker->sigterm);
@@ -391,10 +431,9 @@ void worker_free(struct worker *worker)
 		event_free(worker->resume_timer);
 	if (worker->drain_timer != NULL)
 		event_free(worker->drain_timer);
-	if (worker->sip_ready)
-		sip_context_free(&worker->sip);
-	worker_tls_free(worker->tls);
+	worker_protocols_free(worker);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
+	config_unref(worker->config);
 	free(worker);
 }

@@ -23,23 +23,23 @@ static struct sip_hop context_hop(const struct sxedge_config *config, enum liste
 
 static int context_init_federation(struct sip_context *context, char *err, size_t err_size)
 {
-	const struct sxedge_config *config = context->config;
-	const struct federation_config *federation = &config->federation;
+	const struct sip_config *sip = context->sip;
+	const struct federation_config *federation = &sip->federation;
 	uint64_t now = sip_context_now_ms(context);
 
 	context->dns = dns_new(context->base, federation->dns_server_host,
 			       federation->dns_server_port, err, err_size);
 	if (context->dns == NULL)
 		return -1;
-	context->partner_limits = calloc(config->n_partners ? config->n_partners : 1,
-					 sizeof(*context->partner_limits));
+	context->partner_limits =
+		calloc(sip->n_partners ? sip->n_partners : 1, sizeof(*context->partner_limits));
 	if (context->partner_limits == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < config->n_partners; i++)
-		rate_limit_init(&context->partner_limits[i], config->partners[i].rate,
-				config->partners[i].burst, now);
+	for (size_t i = 0; i < sip->n_partners; i++)
+		rate_limit_init(&context->partner_limits[i], sip->partners[i].rate,
+				sip->partners[i].burst, now);
 	return 0;
 }
 
@@ -49,13 +49,13 @@ static int context_init_budgets(struct sip_context *context)
 {
 	const struct limits_config *limits = &context->config->limits;
 	if (conn_budget_init(&context->budgets[ROLE_ACCESS], "access",
-			     limits->max_connections_access,
+			     limits->max_connections_role[ROLE_ACCESS],
 			     limits->max_connections_per_address_access) < 0 ||
 	    conn_budget_init(&context->budgets[ROLE_INTERNAL], "internal",
-			     limits->max_connections_internal, 0) < 0 ||
+			     limits->max_connections_role[ROLE_INTERNAL], 0) < 0 ||
 	    conn_budget_init(&context->budgets[ROLE_FEDERATION], "federation",
-			     limits->max_connections_federation,
-			     context->config->federation.max_connections_per_address) < 0)
+			     limits->max_connections_role[ROLE_FEDERATION],
+			     context->sip->federation.max_connections_per_address) < 0)
 		return -1;
 	return 0;
 }
@@ -93,11 +93,12 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 	memset(context, 0, sizeof(*context));
 	context->base = base;
 	context->config = config;
+	context->sip = sip_config(config);
 	if (context_init_flow_key(context, err, err_size) < 0)
 		return -1;
 	context->edge.config = config;
 	context->edge.flow_key = &context->flow_key;
-	for (int role = 0; role < SIP_ROLE_COUNT; role++)
+	for (int role = 0; role < ROLE_COUNT; role++)
 		context->edge.hops[role] = context_hop(config, (enum listener_role)role);
 	context->frame_limits = (struct sip_frame_limits){
 		.max_message = config->limits.sip_max_message,
@@ -148,7 +149,7 @@ void sip_context_free(struct sip_context *context)
 	context->pool = NULL;
 	dns_free(context->dns);
 	context->dns = NULL;
-	for (int role = 0; role < SIP_ROLE_COUNT; role++)
+	for (int role = 0; role < ROLE_COUNT; role++)
 		conn_budget_clear(&context->budgets[role]);
 	free(context->partner_limits);
 	context->partner_limits = NULL;

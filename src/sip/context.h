@@ -18,6 +18,7 @@
 #include "framing.h"
 #include "ratelimit.h"
 #include "routing.h"
+#include "sip_config.h"
 
 struct sip_pool;
 struct sip_federation;
@@ -26,6 +27,7 @@ struct sip_session;
 struct sip_context {
 	struct event_base *base;
 	const struct sxedge_config *config;
+	const struct sip_config *sip; /* its SIP sections */
 	struct flow_key flow_key;
 	struct sip_edge edge;
 	struct sip_frame_limits frame_limits;
@@ -33,10 +35,10 @@ struct sip_context {
 	struct sip_pool *pool;
 	struct sip_federation *federation; /* NULL without a federation listener */
 	struct dns *dns; /* NULL without a federation listener */
-	struct rate_limit *partner_limits; /* parallel to config->partners */
+	struct rate_limit *partner_limits; /* parallel to sip->partners */
 	/* Accepted connections by role (the listener's): each role's own share
 	 * of max_connections, with the per-address caps of access and federation. */
-	struct conn_budget budgets[SIP_ROLE_COUNT];
+	struct conn_budget budgets[ROLE_COUNT];
 	unsigned inbound; /* accepted connections currently open */
 	struct sip_session *sessions; /* those connections' sessions */
 };

@@ -256,7 +256,7 @@ static void link_on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(detail, sizeof(detail), "no answer within %u s (%s)",
-		 link->federation->context->config->federation.connect_timeout_s,
+		 link->federation->context->sip->federation.connect_timeout_s,
 		 link_state_names[link->state]);
 	link_fail(link, 504, "Partner Timeout", detail);
 }
@@ -459,7 +459,7 @@ static void link_start(struct partner_link *link)
 {
 	struct sip_context *context = link->federation->context;
 	const struct partner_config *partner = link->partner;
-	struct timeval limit = { .tv_sec = context->config->federation.connect_timeout_s };
+	struct timeval limit = { .tv_sec = context->sip->federation.connect_timeout_s };
 	char name[300];
 
 	link->failure = FAILURE_NOT_FOUND;
@@ -570,7 +570,7 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		federation_relay_over(context, inbound, arrival_id, request, decision);
 		return;
 	}
-	if (link->queued >= context->config->federation.queue_max) {
+	if (link->queued >= context->sip->federation.queue_max) {
 		char detail[80];
 		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
 			 link->queued);

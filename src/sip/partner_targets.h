@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "sip_config.h"
 #include "dns.h"
 
 #define PARTNER_SRV_PREFIX "_sipfederationtls._tcp."

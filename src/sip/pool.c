@@ -44,7 +44,7 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 {
 	struct pool_link *link = arg;
 	struct sip_pool *pool = link->pool;
-	const struct pool_config *config = &pool->context->config->pool;
+	const struct pool_config *config = &pool->context->sip->pool;
 	char reason[300];
 
 	switch (event) {
@@ -90,7 +90,7 @@ static void pool_link_on_retry(evutil_socket_t fd, short what, void *arg)
 static void pool_link_connect(struct pool_link *link)
 {
 	struct sip_pool *pool = link->pool;
-	const struct pool_config *config = &pool->context->config->pool;
+	const struct pool_config *config = &pool->context->sip->pool;
 	/* Links to the pool stay open however quiet: only the pool may close them. */
 	struct conn_limits limits = pool->context->conn_limits;
 	limits.idle_timeout_s = 0;
@@ -132,26 +132,26 @@ struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *cl
 	pool->context = context;
 	pool->client = tls_client_hold(client);
 	snprintf(pool->relay_text, sizeof(pool->relay_text),
-		 strchr(config->pool.relay_host, ':') ? "[%s]:%u" : "%s:%u",
-		 config->pool.relay_host, config->pool.relay_port);
-	pool->relay_len =
-		address_parse(config->pool.relay_host, config->pool.relay_port, &pool->relay);
+		 strchr(context->sip->pool.relay_host, ':') ? "[%s]:%u" : "%s:%u",
+		 context->sip->pool.relay_host, context->sip->pool.relay_port);
+	pool->relay_len = address_parse(context->sip->pool.relay_host,
+					context->sip->pool.relay_port, &pool->relay);
 	pool->local_len = address_parse(internal->address, 0, &pool->local);
 	if (pool->relay_len == 0 || pool->local_len == 0 ||
 	    pool->relay.ss_family != pool->local.ss_family) {
 		sip_pool_free(pool);
 		return NULL;
 	}
-	pool->links = calloc(config->pool.connections, sizeof(*pool->links));
+	pool->links = calloc(context->sip->pool.connections, sizeof(*pool->links));
 	if (pool->links == NULL) {
 		sip_pool_free(pool);
 		return NULL;
 	}
-	pool->n_links = config->pool.connections;
+	pool->n_links = context->sip->pool.connections;
 	for (unsigned i = 0; i < pool->n_links; i++) {
 		struct pool_link *link = &pool->links[i];
 		link->pool = pool;
-		link->backoff_s = config->pool.reconnect_min_s;
+		link->backoff_s = context->sip->pool.reconnect_min_s;
 		link->retry_timer = evtimer_new(context->base, pool_link_on_retry, link);
 		if (link->retry_timer == NULL) {
 			sip_pool_free(pool);

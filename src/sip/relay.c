@@ -27,7 +27,7 @@ static void relay_log_peer(uint64_t conn_id, char *out, size_t size)
 	struct conn *conn = conn_find(conn_id);
 	if (conn != NULL)
 		snprintf(out, size, "role=%s conn=%" PRIu64 " peer=%s",
-			 config_role_name(sip_conn_role(conn)), conn_id, conn_peer(conn));
+			 role_name(sip_conn_role(conn)), conn_id, conn_peer(conn));
 	else
 		snprintf(out, size, "conn=%" PRIu64 " peer=gone", conn_id);
 }
@@ -112,7 +112,7 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	if (data == NULL)
 		return SIP_RELAY_FAILED;
 	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%s to=%" PRIu64,
-		  config_role_name(arrival_role), arrival_id,
+		  role_name(arrival_role), arrival_id,
 		  log_quote(method, sizeof(method), request->osip->sip_method), conn_id(target));
 	enum sip_relay_result result = sip_send(target, data, len);
 	free(data);

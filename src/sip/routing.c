@@ -124,7 +124,7 @@ static unsigned hop_sides(const char *host, uint16_t port, const struct sip_edge
 {
 	unsigned sides = 0;
 
-	for (int role = 0; role < SIP_ROLE_COUNT; role++) {
+	for (int role = 0; role < ROLE_COUNT; role++) {
 		const struct sip_hop *hop = &edge->hops[role];
 
 		if (hop->host != NULL && port == hop->port && host_equal(host, hop->host))
@@ -619,7 +619,7 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	/* A response comes back from the side its request was sent to: the
 	 * pool (our internal Via), a user (our access Via) or a partner (our
 	 * federation Via). */
-	if ((unsigned)arrival >= SIP_ROLE_COUNT || !(sides & SIDE(arrival))) {
+	if ((unsigned)arrival >= ROLE_COUNT || !(sides & SIDE(arrival))) {
 		decision->reason = "Response From Wrong Side";
 		return;
 	}

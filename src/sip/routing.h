@@ -12,6 +12,8 @@
 #include <osipparser2/osip_parser.h>
 
 #include "config.h"
+#include "roles.h"
+#include "sip_config.h"
 #include "flow_token.h"
 
 /* One side of the edge as SIP sees it: the host and port advertised in Via,
@@ -25,7 +27,7 @@ struct sip_hop {
 struct sip_edge {
 	const struct sxedge_config *config; /* our domains, partners, block list */
 	const struct flow_key *flow_key;
-	struct sip_hop hops[SIP_ROLE_COUNT]; /* indexed by listener role */
+	struct sip_hop hops[ROLE_COUNT]; /* indexed by listener role */
 };
 
 /* What routing knows of the connection a request arrived on. */

@@ -25,6 +25,10 @@
 
 struct sip_session {
 	struct sip_context *context;
+	/* The snapshot the connection was accepted (or made) under: a reload
+	 * gives the worker a new one, and this one lives on until the
+	 * connection ends. */
+	const struct sxedge_config *config;
 	struct conn *conn;
 	enum listener_role role;
 	bool inbound;
@@ -62,8 +66,8 @@ static void session_log(const struct sip_session *session, enum log_level level,
 {
 	char quoted[300];
 	log_event(level, event, "role=%s conn=%" PRIu64 " peer=%s %sreason=%s",
-		  config_role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
-		  what, log_quote(quoted, sizeof(quoted), reason));
+		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn), what,
+		  log_quote(quoted, sizeof(quoted), reason));
 }
 
 /* ---- answering ---- */
@@ -124,7 +128,7 @@ static bool session_partner_take(struct sip_session *session, const struct partn
 
 	if (partner == NULL)
 		return true;
-	struct rate_limit *limit = &context->partner_limits[partner - context->config->partners];
+	struct rate_limit *limit = &context->partner_limits[partner - context->sip->partners];
 	return rate_limit_take(limit, sip_context_now_ms(context), retry_after);
 }
 
@@ -170,7 +174,7 @@ static void session_to_pool(struct sip_session *session, const struct sip_messag
 	struct conn *target = sip_pool_pick(context->pool);
 	if (target == NULL) {
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n",
-			 context->config->pool.reconnect_min_s);
+			 context->sip->pool.reconnect_min_s);
 		session_reply(session, request, 503, "Pool Unavailable", retry_after);
 		return;
 	}
@@ -225,7 +229,7 @@ static void session_route(struct sip_session *session, struct sip_message *reque
 		}
 		/* A partner edge, unlike a user, can be reached again. */
 		decision.action = SIP_ACTION_TO_PARTNER;
-		decision.partner = config_partner(context->config, decision.domain);
+		decision.partner = sip_config_partner(context->sip, decision.domain);
 		/* fall through */
 	case SIP_ACTION_TO_PARTNER:
 		sip_federation_relay(context->federation, conn_id(session->conn), request,
@@ -261,7 +265,7 @@ static void session_on_discovered(void *arg, enum dns_status status,
 	if (status == DNS_OK)
 		partner_targets_from_srv(
 			session->discovered_domain,
-			config_partner(session->context->config, session->discovered_domain),
+			sip_config_partner(session->context->sip, session->discovered_domain),
 			targets, n, &found);
 	session->discovered = calloc(found.n ? found.n : 1, sizeof(*session->discovered));
 	for (size_t i = 0; session->discovered != NULL && i < found.n; i++) {
@@ -517,6 +521,7 @@ static void session_free(struct sip_session *session)
 	for (size_t i = 0; i < session->n_bound; i++)
 		free(session->bound[i]);
 	event_free(session->message_timer);
+	config_unref(session->config);
 	free(session);
 }
 
@@ -534,7 +539,7 @@ static void session_on_closed(struct sip_session *session)
 			snprintf(subject, sizeof(subject), " subject=%s",
 				 log_quote(quoted, sizeof(quoted), conn_peer_subject(conn)));
 		log_event(LOG_LEVEL_NOTICE, "tls_refused", "role=%s peer=%s reason=%s%s close=%s",
-			  config_role_name(session->role), conn_peer(conn),
+			  role_name(session->role), conn_peer(conn),
 			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject,
 			  name);
 	} else {
@@ -577,6 +582,7 @@ static struct sip_session *session_new(struct sip_context *context, enum listene
 		free(session);
 		return NULL;
 	}
+	session->config = config_ref(context->config);
 	return session;
 }
 

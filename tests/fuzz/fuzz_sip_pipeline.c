@@ -16,6 +16,7 @@
 
 #include "framing.h"
 #include "message.h"
+#include "protocols.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "via_branch.h"
@@ -27,12 +28,16 @@ static char *partner_edges[] = { "edge.partner.test" };
 static struct partner_config partners[] = {
 	{ .domain = "partner.test", .edges = partner_edges, .n_edges = 1 },
 };
-static struct sxedge_config config = {
-	.domains = domains,
-	.n_domains = 1,
+static struct sip_config sip = {
 	.federation = { .open = true, .queue_max = 8, .connect_timeout_s = 1 },
 	.partners = partners,
 	.n_partners = 1,
+};
+static struct sxedge_config config = {
+	.schema = &sxedge_protocols.schema,
+	.domains = domains,
+	.n_domains = 1,
+	.modules = { &sip },
 };
 /* Secret 01 02 03 and zeros, node 1, boot 7: built on the first input. */
 static struct flow_key key;
@@ -172,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	enum listener_role arrival = (enum listener_role)(data[0] % SIP_ROLE_COUNT);
+	enum listener_role arrival = (enum listener_role)(data[0] % ROLE_COUNT);
 	const char *stream = (const char *)data + 1;
 	size_t left = size - 1;
 

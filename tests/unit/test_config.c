@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "protocols.h"
+#include "roles.h"
+#include "sip_config.h"
 
 /* ---- Fixture: a folder with certificate files and config files ---- */
 
@@ -78,7 +81,7 @@ static char *write_config(const char *text)
 
 struct loaded {
 	char *path;
-	struct sxedge_config *config;
+	const struct sxedge_config *config;
 	char *errors; /* everything config_load wrote */
 	size_t n_errors;
 };
@@ -89,7 +92,7 @@ static void load_path(struct loaded *loaded, const char *path)
 	FILE *errors = open_memstream(&loaded->errors, &size);
 
 	ck_assert_ptr_nonnull(errors);
-	loaded->config = config_load(path, errors);
+	loaded->config = config_load(path, errors, &sxedge_protocols.schema);
 	fclose(errors);
 	loaded->n_errors = 0;
 	for (const char *c = loaded->errors; *c != '\0'; c++)
@@ -104,7 +107,7 @@ static void load(struct loaded *loaded, const char *text)
 
 static void loaded_free(struct loaded *loaded)
 {
-	config_free(loaded->config);
+	config_unref(loaded->config);
 	free(loaded->path);
 	free(loaded->errors);
 }
@@ -278,7 +281,7 @@ START_TEST(test_full_file)
 	ck_assert_int_eq(inside->client_cert, CLIENT_CERT_REQUIRED);
 	ck_assert(!inside->require_sni);
 
-	const struct pool_config *pool = &config->pool;
+	const struct pool_config *pool = &sip_config(config)->pool;
 	ck_assert_uint_eq(pool->n_fqdns, 2);
 	ck_assert_str_eq(pool->fqdns[0], "pool1.example.test");
 	ck_assert_str_eq(pool->fqdns[1], "pool2.example.test");
@@ -314,11 +317,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config->limits.output_max, 1048576);
 	ck_assert_uint_eq(config->limits.drain_timeout_s, 10);
 	ck_assert_uint_eq(config->limits.max_connections, 10000);
-	ck_assert_uint_eq(config->pool.connections, 1);
-	ck_assert_uint_eq(config->pool.reconnect_min_s, 1);
-	ck_assert_uint_eq(config->pool.reconnect_max_s, 30);
-	ck_assert_str_eq(config->pool.relay_host, "127.0.0.1");
-	ck_assert_uint_eq(config->pool.relay_port, 25061);
+	ck_assert_uint_eq(sip_config(config)->pool.connections, 1);
+	ck_assert_uint_eq(sip_config(config)->pool.reconnect_min_s, 1);
+	ck_assert_uint_eq(sip_config(config)->pool.reconnect_max_s, 30);
+	ck_assert_str_eq(sip_config(config)->pool.relay_host, "127.0.0.1");
+	ck_assert_uint_eq(sip_config(config)->pool.relay_port, 25061);
 
 	const struct listener_config *access = config_listener(config, ROLE_ACCESS);
 	ck_assert_ptr_nonnull(access);
@@ -739,12 +742,12 @@ START_TEST(test_relay_ip_of_internal_family)
 	struct loaded loaded;
 	load(&loaded, GLOBAL_OK ACCESS_OK INTERNAL_AT("0.0.0.0") POOL_AT("10.0.1.10:5061"));
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert_str_eq(loaded.config->pool.relay_host, "10.0.1.10");
+	ck_assert_str_eq(sip_config(loaded.config)->pool.relay_host, "10.0.1.10");
 	loaded_free(&loaded);
 	load(&loaded, GLOBAL_OK ACCESS_OK INTERNAL_AT("::") POOL_AT("[fd00::10]:5061"));
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert_str_eq(loaded.config->pool.relay_host, "fd00::10");
-	ck_assert_uint_eq(loaded.config->pool.relay_port, 5061);
+	ck_assert_str_eq(sip_config(loaded.config)->pool.relay_host, "fd00::10");
+	ck_assert_uint_eq(sip_config(loaded.config)->pool.relay_port, 5061);
 	loaded_free(&loaded);
 	load(&loaded,
 	     GLOBAL_OK ACCESS_OK INTERNAL_AT("fd00::1") POOL_AT("[::ffff:10.0.1.10]:5061"));
@@ -807,8 +810,8 @@ START_TEST(test_list_keys_add_up)
 	ck_assert_uint_eq(loaded.config->n_domains, 3);
 	ck_assert_str_eq(loaded.config->domains[1], "example.org");
 	ck_assert_str_eq(loaded.config->domains[2], "third.test");
-	ck_assert_uint_eq(loaded.config->pool.n_fqdns, 2);
-	ck_assert_str_eq(loaded.config->pool.fqdns[1], "pool2.example.test");
+	ck_assert_uint_eq(sip_config(loaded.config)->pool.n_fqdns, 2);
+	ck_assert_str_eq(sip_config(loaded.config)->pool.fqdns[1], "pool2.example.test");
 	loaded_free(&loaded);
 	/* A bad line of a repeated list is still an error on its own line. */
 	expect_one_error(
@@ -904,7 +907,7 @@ START_TEST(test_no_error_stream)
 {
 	char *path = write_config("[global]\n");
 
-	ck_assert_ptr_null(config_load(path, NULL));
+	ck_assert_ptr_null(config_load(path, NULL, &sxedge_protocols.schema));
 	free(path);
 }
 END_TEST
@@ -978,9 +981,9 @@ START_TEST(test_full_federation)
 	ck_assert_uint_eq(listener->advertise_port, 5061);
 	ck_assert_int_eq(listener->client_cert, CLIENT_CERT_REQUIRED);
 	ck_assert(listener->require_sni);
-	ck_assert_str_eq(config_role_name(listener->role), "federation");
+	ck_assert_str_eq(role_name(listener->role), "federation");
 
-	const struct federation_config *federation = &config->federation;
+	const struct federation_config *federation = &sip_config(config)->federation;
 	ck_assert(federation->open);
 	ck_assert_uint_eq(federation->n_blocked, 3);
 	ck_assert_str_eq(federation->blocked[0], "spam.test");
@@ -992,8 +995,8 @@ START_TEST(test_full_federation)
 	ck_assert_uint_eq(federation->connect_timeout_s, 20);
 	ck_assert_uint_eq(federation->max_connections_per_address, 4);
 
-	ck_assert_uint_eq(config->n_partners, 4);
-	const struct partner_config *partner = &config->partners[0];
+	ck_assert_uint_eq(sip_config(config)->n_partners, 4);
+	const struct partner_config *partner = &sip_config(config)->partners[0];
 	ck_assert_str_eq(partner->domain, "partner.test");
 	ck_assert_int_eq(partner->line, 37);
 	ck_assert_int_eq(partner->type, PARTNER_FEDERATED);
@@ -1009,7 +1012,7 @@ START_TEST(test_full_federation)
 	ck_assert_uint_eq(partner->rate, 50);
 	ck_assert_uint_eq(partner->burst, 200);
 
-	const struct partner_config *provider = &config->partners[1];
+	const struct partner_config *provider = &sip_config(config)->partners[1];
 	ck_assert_str_eq(provider->domain, "im.provider.test");
 	ck_assert_int_eq(provider->line, 45);
 	ck_assert_int_eq(provider->type, PARTNER_PROVIDER);
@@ -1024,19 +1027,19 @@ START_TEST(test_full_federation)
 	ck_assert_uint_eq(provider->rate, 10);
 	ck_assert_uint_eq(provider->burst, 10); /* burst 0: the rate */
 
-	ck_assert_str_eq(config->partners[2].address_host, "fd00::20");
-	ck_assert_uint_eq(config->partners[2].address_port, 5061);
-	ck_assert(!config->partners[2].fingerprint_set);
-	ck_assert_str_eq(config->partners[3].address_host, "fd00::21");
-	ck_assert_uint_eq(config->partners[3].address_port, 15061);
+	ck_assert_str_eq(sip_config(config)->partners[2].address_host, "fd00::20");
+	ck_assert_uint_eq(sip_config(config)->partners[2].address_port, 5061);
+	ck_assert(!sip_config(config)->partners[2].fingerprint_set);
+	ck_assert_str_eq(sip_config(config)->partners[3].address_host, "fd00::21");
+	ck_assert_uint_eq(sip_config(config)->partners[3].address_port, 15061);
 
-	ck_assert_ptr_eq(config_partner(config, "partner.test"), partner);
-	ck_assert_ptr_eq(config_partner(config, "PARTNER.Test"), partner);
-	ck_assert_ptr_eq(config_partner(config, "IM.provider.test"), provider);
-	ck_assert_ptr_null(config_partner(config, "sub.partner.test"));
-	ck_assert_ptr_null(config_partner(config, "partner"));
-	ck_assert_ptr_null(config_partner(config, "example.test"));
-	ck_assert_ptr_null(config_partner(config, NULL));
+	ck_assert_ptr_eq(sip_config_partner(sip_config(config), "partner.test"), partner);
+	ck_assert_ptr_eq(sip_config_partner(sip_config(config), "PARTNER.Test"), partner);
+	ck_assert_ptr_eq(sip_config_partner(sip_config(config), "IM.provider.test"), provider);
+	ck_assert_ptr_null(sip_config_partner(sip_config(config), "sub.partner.test"));
+	ck_assert_ptr_null(sip_config_partner(sip_config(config), "partner"));
+	ck_assert_ptr_null(sip_config_partner(sip_config(config), "example.test"));
+	ck_assert_ptr_null(sip_config_partner(sip_config(config), NULL));
 	loaded_free(&loaded);
 }
 END_TEST
@@ -1048,7 +1051,7 @@ START_TEST(test_federation_defaults)
 	/* Without [federation], without any federation listener. */
 	load(&loaded, MINIMAL);
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	const struct federation_config *federation = &loaded.config->federation;
+	const struct federation_config *federation = &sip_config(loaded.config)->federation;
 	ck_assert(!federation->open);
 	ck_assert_uint_eq(federation->n_blocked, 0);
 	ck_assert_ptr_null(federation->blocked);
@@ -1057,19 +1060,19 @@ START_TEST(test_federation_defaults)
 	ck_assert_uint_eq(federation->queue_max, 64);
 	ck_assert_uint_eq(federation->connect_timeout_s, 10);
 	ck_assert_uint_eq(federation->max_connections_per_address, 16);
-	ck_assert_uint_eq(loaded.config->n_partners, 0);
-	ck_assert_ptr_null(loaded.config->partners);
+	ck_assert_uint_eq(sip_config(loaded.config)->n_partners, 0);
+	ck_assert_ptr_null(sip_config(loaded.config)->partners);
 	ck_assert_ptr_null(config_listener(loaded.config, ROLE_FEDERATION));
-	ck_assert_ptr_null(config_partner(loaded.config, "partner.test"));
+	ck_assert_ptr_null(sip_config_partner(sip_config(loaded.config), "partner.test"));
 	loaded_free(&loaded);
 
 	/* An empty [federation] (open = no needs no listener), a DNS server
 	 * without a port, and a partner with nothing but its name. */
 	load(&loaded, MINIMAL "[federation]\nopen = no\ndns_server = 127.0.0.53\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert(!loaded.config->federation.open);
-	ck_assert_str_eq(loaded.config->federation.dns_server_host, "127.0.0.53");
-	ck_assert_uint_eq(loaded.config->federation.dns_server_port, 53);
+	ck_assert(!sip_config(loaded.config)->federation.open);
+	ck_assert_str_eq(sip_config(loaded.config)->federation.dns_server_host, "127.0.0.53");
+	ck_assert_uint_eq(sip_config(loaded.config)->federation.dns_server_port, 53);
 	loaded_free(&loaded);
 
 	load(&loaded, MINIMAL_FEDERATION "[partner partner.test]\n");
@@ -1080,8 +1083,8 @@ START_TEST(test_federation_defaults)
 	ck_assert_str_eq(listener->advertise_host, "127.0.0.1");
 	ck_assert_uint_eq(listener->advertise_port, 15062);
 	ck_assert(!listener->require_sni);
-	ck_assert_uint_eq(loaded.config->n_partners, 1);
-	const struct partner_config *partner = &loaded.config->partners[0];
+	ck_assert_uint_eq(sip_config(loaded.config)->n_partners, 1);
+	const struct partner_config *partner = &sip_config(loaded.config)->partners[0];
 	ck_assert_str_eq(partner->domain, "partner.test");
 	ck_assert_int_eq(partner->line, 26);
 	ck_assert_int_eq(partner->type, PARTNER_FEDERATED);
@@ -1139,7 +1142,7 @@ START_TEST(test_partner_section_names)
 	/* Tabs and extra blanks around the domain are fine; it is stored lower case. */
 	load(&loaded, MINIMAL_FEDERATION "[ partner \t Partner.Test ]\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert_str_eq(loaded.config->partners[0].domain, "partner.test");
+	ck_assert_str_eq(sip_config(loaded.config)->partners[0].domain, "partner.test");
 	loaded_free(&loaded);
 	/* Unknown keys name the section. */
 	expect_one_error(MINIMAL_FEDERATION "[partner partner.test]\nedges = e.partner.test\n", 27,
@@ -1268,7 +1271,7 @@ START_TEST(test_partner_fingerprint)
 	load(&loaded, text);
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	for (unsigned i = 0; i < 32; i++)
-		ck_assert_uint_eq(loaded.config->partners[0].fingerprint[i], i);
+		ck_assert_uint_eq(sip_config(loaded.config)->partners[0].fingerprint[i], i);
 	loaded_free(&loaded);
 
 	load(&loaded, MINIMAL_FEDERATION
@@ -1276,9 +1279,9 @@ START_TEST(test_partner_fingerprint)
 	     "fingerprint = SHA256:ff:FE:fdfc:FB:fa:f9:f8f7f6f5f4f3f2f1f0:ef:ee:ed:ec:eb:"
 	     "ea:e9:e8:e7:e6:e5:e4:e3:e2:e1:e0\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert(loaded.config->partners[0].fingerprint_set);
+	ck_assert(sip_config(loaded.config)->partners[0].fingerprint_set);
 	for (unsigned i = 0; i < 32; i++)
-		ck_assert_uint_eq(loaded.config->partners[0].fingerprint[i], 0xff - i);
+		ck_assert_uint_eq(sip_config(loaded.config)->partners[0].fingerprint[i], 0xff - i);
 	loaded_free(&loaded);
 }
 END_TEST
@@ -1493,11 +1496,11 @@ START_TEST(test_helpers)
 	struct loaded loaded;
 	struct sxedge_config empty = { 0 };
 
-	config_free(NULL);
-	ck_assert_str_eq(config_role_name(ROLE_ACCESS), "access");
-	ck_assert_str_eq(config_role_name(ROLE_INTERNAL), "internal");
-	ck_assert_str_eq(config_role_name(ROLE_FEDERATION), "federation");
-	ck_assert_ptr_null(config_partner(&empty, "partner.test"));
+	config_unref(NULL);
+	ck_assert_str_eq(role_name(ROLE_ACCESS), "access");
+	ck_assert_str_eq(role_name(ROLE_INTERNAL), "internal");
+	ck_assert_str_eq(role_name(ROLE_FEDERATION), "federation");
+	ck_assert_ptr_null(sip_config_partner(&(struct sip_config){ 0 }, "partner.test"));
 	ck_assert_ptr_null(config_listener(&empty, ROLE_ACCESS));
 	ck_assert(!config_is_our_domain(&empty, "example.test"));
 
@@ -1529,8 +1532,8 @@ START_TEST(test_connection_limits_defaults)
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	const struct limits_config *limits = &loaded.config->limits;
 	/* No federation listener: access gets all but the pool's share. */
-	ck_assert_uint_eq(limits->max_connections_internal, 100);
-	ck_assert_uint_eq(limits->max_connections_access, 9900);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_INTERNAL], 100);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_ACCESS], 9900);
 	ck_assert_uint_eq(limits->max_connections_per_address_access, 256);
 	ck_assert_uint_eq(limits->first_request_timeout_s, 10);
 	ck_assert_uint_eq(limits->output_total_max, 67108864);
@@ -1539,18 +1542,18 @@ START_TEST(test_connection_limits_defaults)
 	load(&loaded, MINIMAL_FEDERATION);
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	limits = &loaded.config->limits;
-	ck_assert_uint_eq(limits->max_connections_internal, 100);
-	ck_assert_uint_eq(limits->max_connections_federation, 1000);
-	ck_assert_uint_eq(limits->max_connections_access, 8900);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_INTERNAL], 100);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_FEDERATION], 1000);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_ACCESS], 8900);
 	loaded_free(&loaded);
 
 	/* A small max_connections: the reserved shares shrink to a tenth. */
 	load(&loaded, MINIMAL_FEDERATION "[limits]\nmax_connections = 50\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	limits = &loaded.config->limits;
-	ck_assert_uint_eq(limits->max_connections_internal, 5);
-	ck_assert_uint_eq(limits->max_connections_federation, 5);
-	ck_assert_uint_eq(limits->max_connections_access, 40);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_INTERNAL], 5);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_FEDERATION], 5);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_ACCESS], 40);
 	loaded_free(&loaded);
 }
 END_TEST
@@ -1571,9 +1574,9 @@ START_TEST(test_connection_limits_values)
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	const struct limits_config *limits = &loaded.config->limits;
 	ck_assert_uint_eq(limits->max_connections, 3000);
-	ck_assert_uint_eq(limits->max_connections_access, 2000);
-	ck_assert_uint_eq(limits->max_connections_internal, 10);
-	ck_assert_uint_eq(limits->max_connections_federation, 990);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_ACCESS], 2000);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_INTERNAL], 10);
+	ck_assert_uint_eq(limits->max_connections_role[ROLE_FEDERATION], 990);
 	ck_assert_uint_eq(limits->max_connections_per_address_access, 50);
 	ck_assert_uint_eq(limits->first_request_timeout_s, 4);
 	ck_assert_uint_eq(limits->output_total_max, 131072);
@@ -1582,7 +1585,7 @@ START_TEST(test_connection_limits_values)
 	/* Set shares leave the rest to access. */
 	load(&loaded, MINIMAL "[limits]\nmax_connections = 1000\nmax_connections_internal = 1\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert_uint_eq(loaded.config->limits.max_connections_access, 999);
+	ck_assert_uint_eq(loaded.config->limits.max_connections_role[ROLE_ACCESS], 999);
 	loaded_free(&loaded);
 
 	/* Without a federation listener its share is not taken from access. */

@@ -186,7 +186,6 @@ static struct tls_server *server_tls(enum client_cert_mode mode, const char *all
 	char *ca = test_pki_path("ca.crt");
 	struct listener_config listener = {
 		.name = "test",
-		.role = ROLE_INTERNAL,
 		.certificate = cert,
 		.key = key,
 		.ca_file = ca,

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "protocols.h"
 
 /* ---- Fixture: a configuration with every kind of domain ---- */
 
@@ -30,6 +31,7 @@ enum {
 };
 
 static struct partner_config partners[N_PARTNERS];
+static struct sip_config sip;
 static struct sxedge_config config;
 static unsigned char pin[32];
 
@@ -53,12 +55,16 @@ static void setup(void)
 	partners[IM_SPAM] = (struct partner_config){ .domain = "im.spam.test",
 						     .edges = spam_edges,
 						     .n_edges = 1 };
-	config = (struct sxedge_config){
-		.domains = domains,
-		.n_domains = 2,
+	sip = (struct sip_config){
 		.federation = { .blocked = blocked, .n_blocked = 2 },
 		.partners = partners,
 		.n_partners = N_PARTNERS,
+	};
+	config = (struct sxedge_config){
+		.schema = &sxedge_protocols.schema,
+		.domains = domains,
+		.n_domains = 2,
+		.modules = { &sip },
 	};
 }
 
@@ -94,7 +100,7 @@ START_TEST(test_blocked)
 	ck_assert_int_eq(verdict("spam.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("Spam.TEST.", NULL), POLICY_BLOCKED);
 	/* Open federation does not unblock. */
-	config.federation.open = true;
+	sip.federation.open = true;
 	ck_assert_int_eq(verdict("spam.test", NULL), POLICY_BLOCKED);
 	/* A name that only ends in the same letters is somebody else. */
 	ck_assert_int_eq(verdict("notspam.test", NULL), POLICY_DISCOVER);
@@ -105,7 +111,7 @@ START_TEST(test_blocked_subdomain)
 {
 	ck_assert_int_eq(verdict("mail.spam.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("a.b.c.SPAM.test", NULL), POLICY_BLOCKED);
-	config.federation.open = true;
+	sip.federation.open = true;
 	ck_assert_int_eq(verdict("x.spam.test.", NULL), POLICY_BLOCKED);
 }
 END_TEST
@@ -116,7 +122,7 @@ START_TEST(test_blocked_partner)
 	 * and for a partner below a blocked domain. */
 	ck_assert_int_eq(verdict("evil.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("im.spam.test", NULL), POLICY_BLOCKED);
-	config.federation.n_blocked = 0;
+	sip.federation.n_blocked = 0;
 	ck_assert_int_eq(verdict("evil.test", &partners[EVIL]), POLICY_PARTNER);
 	ck_assert_int_eq(verdict("im.spam.test", &partners[IM_SPAM]), POLICY_PARTNER);
 }
@@ -129,8 +135,8 @@ START_TEST(test_ours)
 	ck_assert_int_eq(verdict("example.test", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("EXAMPLE.org.", NULL), POLICY_OURS);
 	/* Never blocked, even by a block list entry above them. */
-	config.federation.blocked = wide_block;
-	config.federation.n_blocked = 2;
+	sip.federation.blocked = wide_block;
+	sip.federation.n_blocked = 2;
 	ck_assert_int_eq(verdict("example.test", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("example.org", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("partner.test", NULL), POLICY_BLOCKED);
@@ -141,7 +147,7 @@ END_TEST
 
 START_TEST(test_unknown_open_federation)
 {
-	config.federation.open = true;
+	sip.federation.open = true;
 	ck_assert_int_eq(verdict("unknown.test", NULL), POLICY_DISCOVER);
 	ck_assert_int_eq(verdict("Unknown.Test.", NULL), POLICY_DISCOVER);
 	ck_assert_int_eq(verdict("sub.example.test", NULL), POLICY_DISCOVER);

@@ -11,6 +11,7 @@
 
 #include "message.h"
 #include "policy.h"
+#include "protocols.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "test_keys.h"
@@ -57,19 +58,27 @@ static struct partner_config partners[] = {
 	}
 
 /* Closed federation (partners only) and open federation. */
-static struct sxedge_config config = {
-	.domains = domains,
-	.n_domains = 2,
+static struct sip_config sip = {
 	.federation = FEDERATION(false),
 	.partners = partners,
 	.n_partners = 3,
 };
-static struct sxedge_config open_config = {
-	.domains = domains,
-	.n_domains = 2,
+static struct sip_config open_sip = {
 	.federation = FEDERATION(true),
 	.partners = partners,
 	.n_partners = 3,
+};
+static struct sxedge_config config = {
+	.schema = &sxedge_protocols.schema,
+	.domains = domains,
+	.n_domains = 2,
+	.modules = { &sip },
+};
+static struct sxedge_config open_config = {
+	.schema = &sxedge_protocols.schema,
+	.domains = domains,
+	.n_domains = 2,
+	.modules = { &open_sip },
 };
 
 /* The wall clock of the tests, in seconds. */
@@ -420,7 +429,7 @@ static osip_message_t *broken(size_t i, const char *method)
 
 START_TEST(test_request_check_failure_propagates)
 {
-	for (int role = 0; role < SIP_ROLE_COUNT; role++) {
+	for (int role = 0; role < ROLE_COUNT; role++) {
 		osip_message_t *msg = broken((size_t)_i, "INVITE");
 		struct sip_reject reject = { 0, NULL };
 		struct sip_decision d;

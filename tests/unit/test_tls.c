@@ -78,7 +78,6 @@ static struct listener_config make_listener(enum client_cert_mode mode, bool req
 	struct listener_config listener;
 	memset(&listener, 0, sizeof(listener));
 	listener.name = "internal";
-	listener.role = ROLE_INTERNAL;
 	listener.certificate = test_pki_path("edge.crt");
 	listener.key = test_pki_path("edge.key");
 	listener.ca_file = test_pki_path("ca.crt");

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "sip_config.h"
 
 enum policy_verdict {
 	POLICY_OURS, /* one of our own domains */

@@ -110,15 +110,15 @@ enum policy_verdict policy_domain(const struct sxedge_config *config, const char
 	 * must not cut us off from ourselves. */
 	if (config_is_our_domain(config, name))
 		return POLICY_OURS;
-	if (is_blocked(&config->federation, name))
+	if (is_blocked(&sip_config(config)->federation, name))
 		return POLICY_BLOCKED;
-	const struct partner_config *found = config_partner(config, name);
+	const struct partner_config *found = sip_config_partner(sip_config(config), name);
 	if (found != NULL) {
 		if (partner != NULL)
 			*partner = found;
 		return POLICY_PARTNER;
 	}
-	if (config->federation.open && is_dns_name(name, length))
+	if (sip_config(config)->federation.open && is_dns_name(name, length))
 		return POLICY_DISCOVER;
 	return POLICY_REFUSED;
 }

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: ISC */
+/* protocol: what a protocol module gives the core, one entry per protocol.
+ *
+ * The worker only knows listeners, their roles (roles.h) and this table:
+ * it binds every listener of the configuration, stream or datagram, and
+ * hands what arrives on it to the protocol its role names: an accepted
+ * socket to accept, a datagram to datagram.  Each protocol keeps its own
+ * per-worker state (made by worker_new, started by worker_start once every
+ * socket is bound and root given up, freed by worker_free), counts its own
+ * open connections, and closes them all on request; the worker adds the
+ * counts of every protocol for its logs, the accept pause and the drain.
+ * A protocol's configuration sections come with it (config_module.h).
+ *
+ * A new protocol is: its rows in the role table (roles.c), one entry here
+ * (filled by its module, e.g. sip_protocol.c), listed in protocols.c with
+ * its configuration module. */
+#ifndef SXEDGE_PROTOCOL_H
+#define SXEDGE_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "config.h"
+
+struct protocol {
+	const char *name; /* as the role table's rows name it */
+	/* Once per process, before any worker (library set-up); may be NULL. */
+	void (*process_init)(void);
+	/* What `sxedge -t` checks beyond the file (certificates and keys): one
+	 * line per problem on ERRORS and -1, or 0.  May be NULL. */
+	int (*check)(const struct sxedge_config *config, FILE *errors);
+
+	/* The protocol's state in one worker: made while the process may still
+	 * be root (keys are read here), or NULL with lines on ERRORS. */
+	void *(*worker_new)(struct event_base *base, const struct sxedge_config *config,
+			    FILE *errors);
+	/* Once every listener is bound and root given up: outbound links and
+	 * the like.  Returns 0 or -1. */
+	int (*worker_start)(void *state);
+	/* Closes whatever is still open and frees STATE. */
+	void (*worker_free)(void *state);
+
+	/* A connection accepted on a stream LISTENER (tcp or tls) of one of its
+	 * roles: FD is the protocol's to keep or close.  NULL when it has no
+	 * stream roles. */
+	void (*accept)(void *state, const struct listener_config *listener, evutil_socket_t fd,
+		       const struct sockaddr *peer, int peer_len);
+	/* A datagram received on a udp LISTENER of one of its roles; FD is the
+	 * listener's, for answers.  NULL when it has no udp roles. */
+	void (*datagram)(void *state, const struct listener_config *listener, evutil_socket_t fd,
+			 const unsigned char *data, size_t size, const struct sockaddr *peer,
+			 socklen_t peer_len);
+	/* Accepted connections (or flows) currently open. */
+	unsigned (*open_connections)(const void *state);
+	/* Descriptors its outbound links may hold at most (counted into the
+	 * open-files limit beside max_connections); may be NULL. */
+	unsigned (*outbound_links)(const struct sxedge_config *config);
+	/* " key=value" fields of the worker's ready line, into BUF; may be NULL. */
+	void (*describe)(const void *state, char *buf, size_t size);
+};
+
+/* The roles, the protocols and their configuration modules of a build. */
+struct protocol_table {
+	struct config_schema schema;
+	const struct protocol *const *protocols;
+	size_t n_protocols;
+};
+
+#endif

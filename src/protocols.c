@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: ISC */
+/* protocols: sxedge's protocol table: the role table, each protocol's
+ * entry and its configuration module. */
+#include "protocols.h"
+
+#include "roles.h"
+#include "sip_config.h"
+#include "sip_protocol.h"
+
+static const struct config_module *const modules[] = { &sip_config_module };
+static const struct protocol *const protocols[] = { &sip_protocol };
+
+const struct protocol_table sxedge_protocols = {
+	.schema = {
+		.roles = roles,
+		.n_roles = ROLE_COUNT,
+		.modules = modules,
+		.n_modules = sizeof(modules) / sizeof(modules[0]),
+	},
+	.protocols = protocols,
+	.n_protocols = sizeof(protocols) / sizeof(protocols[0]),
+};
