@@ -18,6 +18,9 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "protocols.h"
+#include "roles.h"
+#include "sip_config.h"
 
 static char scratch[4096]; /* TMPDIR/sxedge-fuzz-config.XXXXXX */
 static int scratch_fd = -1;
@@ -111,6 +114,7 @@ static void write_config(const uint8_t *data, size_t size)
 static void check_loaded(const struct sxedge_config *config)
 {
 	const struct limits_config *limits = &config->limits;
+	const struct sip_config *sip = sip_config(config);
 
 	FUZZ_REQUIRE(config->n_domains > 0);
 	for (size_t i = 0; i < config->n_domains; i++)
@@ -121,22 +125,27 @@ static void check_loaded(const struct sxedge_config *config)
 		const struct listener_config *listener = &config->listeners[i];
 		FUZZ_REQUIRE(listener->address != NULL && listener->port != 0);
 		FUZZ_REQUIRE(listener->advertise_host != NULL && listener->advertise_port != 0);
+		FUZZ_REQUIRE(listener->role < ROLE_COUNT);
+		/* Every role of the table is a TLS one today. */
 		FUZZ_REQUIRE(listener->certificate != NULL && listener->key != NULL);
+		FUZZ_REQUIRE(roles[listener->role].tls != CONFIG_TLS_MUTUAL ||
+			     listener->client_cert == CLIENT_CERT_REQUIRED);
 		FUZZ_REQUIRE(listener->client_cert == CLIENT_CERT_NONE ||
 			     listener->ca_file != NULL);
 	}
-	FUZZ_REQUIRE(config->pool.n_fqdns > 0 && config->pool.relay_host != NULL);
-	FUZZ_REQUIRE(config->pool.reconnect_min_s <= config->pool.reconnect_max_s);
+	FUZZ_REQUIRE(sip->pool.n_fqdns > 0 && sip->pool.relay_host != NULL);
+	FUZZ_REQUIRE(sip->pool.reconnect_min_s <= sip->pool.reconnect_max_s);
 	FUZZ_REQUIRE(limits->sip_max_line <= limits->sip_max_message);
 	FUZZ_REQUIRE(limits->output_max >= 2 * limits->sip_max_message);
 	FUZZ_REQUIRE(limits->output_total_max >= limits->output_max);
 	/* Every role has room, and the budgets fit in the whole. */
-	unsigned long long budgets = (unsigned long long)limits->max_connections_access +
-				     limits->max_connections_internal +
-				     (config_listener(config, ROLE_FEDERATION) != NULL
-					      ? limits->max_connections_federation
-					      : 0);
-	FUZZ_REQUIRE(limits->max_connections_access > 0 && limits->max_connections_internal > 0);
+	unsigned long long budgets = 0;
+	for (unsigned role = 0; role < ROLE_COUNT; role++) {
+		if (!roles[role].required && config_listener(config, role) == NULL)
+			continue;
+		FUZZ_REQUIRE(limits->max_connections_role[role] > 0);
+		budgets += limits->max_connections_role[role];
+	}
 	FUZZ_REQUIRE(budgets <= limits->max_connections);
 	/* Never dropped to root, and root only when allowed. */
 	const struct run_as_config *run_as = &config->run_as;
@@ -144,24 +153,25 @@ static void check_loaded(const struct sxedge_config *config)
 	FUZZ_REQUIRE(run_as->user != NULL || run_as->group == NULL);
 	FUZZ_REQUIRE(run_as->group != NULL || run_as->gid == run_as->user_gid);
 	FUZZ_REQUIRE(!(run_as->allow_root && run_as->user != NULL));
-	for (size_t i = 0; i < config->n_partners; i++) {
-		const struct partner_config *partner = &config->partners[i];
-		FUZZ_REQUIRE(config_partner(config, partner->domain) == partner);
+	for (size_t i = 0; i < sip->n_partners; i++) {
+		const struct partner_config *partner = &sip->partners[i];
+		FUZZ_REQUIRE(sip_config_partner(sip, partner->domain) == partner);
 		FUZZ_REQUIRE(!config_is_our_domain(config, partner->domain));
 		FUZZ_REQUIRE(partner->address_host == NULL || partner->n_edges > 0);
 		FUZZ_REQUIRE(partner->address_port != 0);
 	}
-	FUZZ_REQUIRE(config->n_partners == 0 || config_listener(config, ROLE_FEDERATION) != NULL);
+	FUZZ_REQUIRE(sip->n_partners == 0 || config_listener(config, ROLE_FEDERATION) != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	write_config(data, size);
 	in_loader = true;
-	struct sxedge_config *config = config_load(config_path, dev_null);
+	const struct sxedge_config *config =
+		config_load(config_path, dev_null, &sxedge_protocols.schema);
 	in_loader = false;
 	if (config != NULL)
 		check_loaded(config);
-	config_free(config);
+	config_unref(config);
 	return 0;
 }

@@ -1491,6 +1491,41 @@ START_TEST(test_run_as_errors)
 }
 END_TEST
 
+/* A reload swaps the worker's snapshot; a connection accepted under the
+ * old one keeps it whole until it ends, and the last holder frees it. */
+START_TEST(test_snapshot_outlives_swap)
+{
+	struct loaded first, second;
+
+	load(&first, GLOBAL_WITH("node_id = 1\n"));
+	load(&second, GLOBAL_WITH("node_id = 2\n"));
+	ck_assert_ptr_nonnull(first.config);
+	ck_assert_ptr_nonnull(second.config);
+
+	const struct sxedge_config *worker = config_ref(first.config); /* the worker's */
+	const struct sxedge_config *session = config_ref(worker); /* accepted under it */
+	config_unref(first.config); /* the loader's reference */
+	first.config = NULL;
+
+	/* The swap: the worker gives back the old snapshot for the new one. */
+	config_unref(worker);
+	worker = config_ref(second.config);
+	ck_assert_uint_eq(worker->node_id, 2);
+
+	/* The session's snapshot is still there, and only the session holds it. */
+	ck_assert_uint_eq(atomic_load(&session->references), 1);
+	ck_assert_uint_eq(session->node_id, 1);
+	ck_assert_str_eq(session->domains[0], "example.test");
+	ck_assert_str_eq(sip_config(session)->pool.relay_host, "127.0.0.1");
+	config_unref(session); /* the last: freed (the leak checks see it go) */
+
+	ck_assert_uint_eq(atomic_load(&worker->references), 2);
+	config_unref(worker);
+	loaded_free(&first);
+	loaded_free(&second);
+}
+END_TEST
+
 START_TEST(test_helpers)
 {
 	struct loaded loaded;
@@ -1681,6 +1716,7 @@ static Suite *config_suite(void)
 	tcase_add_test(errors, test_several_errors);
 	tcase_add_test(errors, test_no_error_stream);
 	tcase_add_test(errors, test_helpers);
+	tcase_add_test(errors, test_snapshot_outlives_swap);
 	suite_add_tcase(suite, errors);
 
 	tcase_add_checked_fixture(federation, setup, teardown);
