@@ -68,13 +68,12 @@ struct config_loader {
 	bool out_of_memory;
 
 	/* The section the current line belongs to: NULL before the first
-	 * header, SKIPPED after one that was reported. */
+	 * header and after one that was reported (SKIPPING). */
 	struct config_seen *current;
+	bool skipping;
 	void *base;
 	char label[CONFIG_DOMAIN_NAME_MAX + 16]; /* "global", "partner partner.test" */
 };
-
-static struct config_seen skipped;
 
 /* ---- For modules ---- */
 
@@ -231,7 +230,7 @@ void config_list_origin_note(struct config_loader *loader, const struct config_o
 	struct list_origin *grown =
 		realloc(loader->list_origins, (loader->n_list_origins + 1) * sizeof(*grown));
 
-	if (grown == NULL || loader->current == NULL || loader->current == &skipped)
+	if (grown == NULL || loader->current == NULL)
 		return; /* checks on single entries then blame the section header */
 	loader->list_origins = grown;
 	grown[loader->n_list_origins++] = (struct list_origin){
@@ -288,13 +287,15 @@ static void section_enter(struct config_loader *loader, struct config_seen *seen
 			  const char *label)
 {
 	loader->current = seen;
+	loader->skipping = false;
 	loader->base = base;
 	snprintf(loader->label, sizeof(loader->label), "%s", label);
 }
 
 static void section_skip(struct config_loader *loader)
 {
-	section_enter(loader, &skipped, NULL, "");
+	section_enter(loader, NULL, NULL, "");
+	loader->skipping = true;
 }
 
 /* NAME is "KEYWORD", "KEYWORD NAME" or something else: returns NAME for the
@@ -411,7 +412,7 @@ static void on_pair(void *user, int line, const char *key, const char *value)
 	char quoted[CONFIG_QUOTE_SIZE];
 
 	loader->line = line;
-	if (loader->current == &skipped)
+	if (loader->skipping)
 		return; /* the header was reported; its keys would only add noise */
 	if (loader->current == NULL) {
 		config_report(loader, line, "key %s outside of any section",
@@ -440,7 +441,7 @@ static void on_broken_line(void *user, int line, const char *message)
 	struct config_loader *loader = user;
 
 	config_report(loader, line, "%s", message);
-	if (loader->current != NULL && loader->current != &skipped)
+	if (loader->current != NULL)
 		loader->current->broken = true;
 }
 

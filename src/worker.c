@@ -420,6 +420,7 @@ void worker_free(struct worker *worker)
 		return;
 	if (worker->listeners != NULL)
 		worker_close_listeners(worker);
+	worker_protocols_free(worker);
 	free(worker->listeners);
 	if (worker->sigterm != NULL)
 		event_free(worker->sigterm);
@@ -431,7 +432,6 @@ void worker_free(struct worker *worker)
 		event_free(worker->resume_timer);
 	if (worker->drain_timer != NULL)
 		event_free(worker->drain_timer);
-	worker_protocols_free(worker);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	config_unref(worker->config);
