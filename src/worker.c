@@ -238,6 +238,13 @@ static int worker_listen(struct worker *worker, FILE *errors)
 		}
 		wl->protocol = worker->table->protocols[protocol];
 		wl->protocol_state = worker->states[protocol];
+		bool datagram = wl->role->transport == CONFIG_TRANSPORT_UDP;
+		if (datagram ? wl->protocol->datagram == NULL : wl->protocol->accept == NULL) {
+			fprintf(errors, "%s:%d: listener %s: protocol %s takes no %s listeners\n",
+				config->path, wl->config->line, wl->config->name,
+				wl->role->protocol, datagram ? "udp" : "stream");
+			return -1;
+		}
 		if (worker_listen_one(worker, wl, errors) < 0)
 			return -1;
 	}

@@ -297,6 +297,33 @@ START_TEST(test_unknown_protocol)
 }
 END_TEST
 
+/* A udp role served by a protocol without a datagram handler is refused. */
+START_TEST(test_protocol_without_handler)
+{
+	static const struct protocol stream_only = {
+		.name = "echo",
+		.worker_new = echo_worker_new,
+		.worker_free = echo_worker_free,
+		.accept = echo_accept,
+		.open_connections = echo_open_connections,
+	};
+	static const struct protocol *const only[] = { &stream_only };
+	static const struct protocol_table table = {
+		.schema = { .roles = test_roles, .n_roles = 2 },
+		.protocols = only,
+		.n_protocols = 1,
+	};
+	char *text = NULL;
+	size_t size = 0;
+	FILE *errors = open_memstream(&text, &size);
+
+	ck_assert_ptr_null(worker_new(config, &table, errors));
+	fclose(errors);
+	ck_assert_str_eq(text, "test.conf:1: listener udp: protocol echo takes no udp listeners\n");
+	free(text);
+}
+END_TEST
+
 static Suite *worker_suite(void)
 {
 	Suite *suite = suite_create("worker");
@@ -307,6 +334,7 @@ static Suite *worker_suite(void)
 	tcase_add_test(listeners_case, test_datagrams_and_accepts_reach_the_protocol);
 	tcase_add_test(listeners_case, test_drain_counts_the_protocols_connections);
 	tcase_add_test(listeners_case, test_unknown_protocol);
+	tcase_add_test(listeners_case, test_protocol_without_handler);
 	tcase_set_timeout(listeners_case, 10);
 	suite_add_tcase(suite, listeners_case);
 	return suite;
