@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "roles.h"
 #include "conn.h"
 #include "test_pki.h"
 #include "tls.h"
