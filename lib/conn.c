@@ -563,18 +563,18 @@ size_t conn_output_total(void)
  * Keep-alive: a peer that vanishes without a word (power loss, a firewall
  * dropping state) must not leave a quiet connection, such as a pool link,
  * looking alive for ever: TCP probes it after 30 s idle and gives up after
- * 3 lost probes or 30 s of unacknowledged data. */
+ * 3 lost probes, at 60 s of silence.  No TCP_USER_TIMEOUT: on Linux it
+ * overrides the probe count, so one lost probe reset the connection, and
+ * connections that went quiet together probe in the same tick, so a burst
+ * of probes lost together closed blocks of idle clients at once. */
 static void conn_set_signalling_options(evutil_socket_t fd)
 {
 	int on = 1, idle = 30, interval = 10, count = 3;
-	unsigned int unacknowledged_ms = 30000;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged_ms,
-		   sizeof(unacknowledged_ms));
 }
 
 /* Points the owner's callbacks, limits and output count at BEV, now the

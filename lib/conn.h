@@ -64,11 +64,10 @@ enum conn_close_reason {
 
 const char *conn_close_reason_name(enum conn_close_reason reason);
 
-/* The protocols whose sessions own conns. */
+/* The protocols whose sessions own conns: each protocol module that owns
+ * conns has its value here. */
 enum conn_protocol {
 	CONN_PROTOCOL_SIP,
-	CONN_PROTOCOL_XMPP,
-	CONN_PROTOCOL_TURN,
 };
 
 struct conn;

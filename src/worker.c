@@ -200,9 +200,11 @@ static int worker_listen_one(struct worker *worker, struct worker_listener *wl, 
 		if (wl->datagrams == NULL || event_add(wl->datagrams, NULL) < 0)
 			return -1;
 	} else {
+		/* Backlog 0: listening already with worker_bind's 511; -1 would
+		 * have libevent listen again with its own 128. */
 		wl->listener =
 			evconnlistener_new(worker->base, worker_on_accept, wl,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (wl->listener == NULL) {
 			close(fd);
 			return -1;

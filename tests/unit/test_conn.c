@@ -330,6 +330,9 @@ START_TEST(test_signalling_socket_options)
 		ck_assert_msg(socket_option(conns[i], SOL_SOCKET, SO_KEEPALIVE) != 0,
 			      "%s conn without SO_KEEPALIVE", i == 0 ? "accepted" : "outbound");
 		ck_assert_int_eq(socket_option(conns[i], IPPROTO_TCP, TCP_KEEPIDLE), 30);
+		ck_assert_int_eq(socket_option(conns[i], IPPROTO_TCP, TCP_KEEPCNT), 3);
+		/* A user timeout would override the probe count (one lost probe resets). */
+		ck_assert_int_eq(socket_option(conns[i], IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
 	}
 }
 END_TEST
