@@ -129,11 +129,12 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 int sip_context_start(struct sip_context *context, struct tls_client *pool_client,
 		      struct tls_client *federation_client)
 {
-	context->pool = sip_pool_new(context, pool_client);
+	context->pool = sip_pool_new(context, pool_client, &sip_session_link_handler);
 	if (context->pool == NULL)
 		return -1;
 	if (federation_client != NULL) {
-		context->federation = sip_federation_new(context, federation_client);
+		context->federation =
+			sip_federation_new(context, federation_client, &sip_session_link_handler);
 		if (context->federation == NULL)
 			return -1;
 	}
@@ -143,6 +144,7 @@ int sip_context_start(struct sip_context *context, struct tls_client *pool_clien
 void sip_context_free(struct sip_context *context)
 {
 	sip_context_close_all(context);
+	domain_index_clear(&context->bound);
 	sip_federation_free(context->federation);
 	context->federation = NULL;
 	sip_pool_free(context->pool);

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "conn_budget.h"
 #include "dns.h"
+#include "domain_index.h"
 #include "flow_token.h"
 #include "framing.h"
 #include "ratelimit.h"
@@ -41,6 +42,10 @@ struct sip_context {
 	struct conn_budget budgets[ROLE_COUNT];
 	unsigned inbound; /* accepted connections currently open */
 	struct sip_session *sessions; /* those connections' sessions */
+	/* Partner domain -> the accepted federation connections whose
+	 * certificate was found to speak for it (a request from the domain on
+	 * one passed the binding check): they carry our requests to it too. */
+	struct domain_index bound;
 };
 
 /* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a

@@ -23,35 +23,11 @@
 
 #include "address.h"
 #include "dns.h"
+#include "link.h"
 #include "log.h"
 #include "partner_targets.h"
 #include "relay.h"
-#include "session.h"
 #include "tls.h"
-
-enum link_state {
-	LINK_IDLE,
-	LINK_RESOLVING, /* SRV look-up */
-	LINK_ADDRESSING, /* address look-up of the current target */
-	LINK_CONNECTING, /* TCP and TLS to the current address */
-	LINK_UP,
-};
-
-static const char *const link_state_names[] = {
-	[LINK_IDLE] = "idle",
-	[LINK_RESOLVING] = "resolving",
-	[LINK_ADDRESSING] = "addressing",
-	[LINK_CONNECTING] = "connecting",
-	[LINK_UP] = "up",
-};
-
-/* A request from the pool waiting for its link. */
-struct waiting_request {
-	uint64_t arrival_id;
-	struct sip_message *request;
-	struct sip_decision decision;
-	struct waiting_request *next;
-};
 
 /* Why the last attempt failed, in order of how much it tells the pool. */
 enum link_failure {
@@ -65,18 +41,14 @@ struct partner_link {
 	struct sip_federation *federation;
 	char *domain;
 	const struct partner_config *partner; /* NULL: discovered (open federation) */
-	enum link_state state;
+	struct sip_link out; /* its state, connection, session, requests in flight */
 	struct dns_query *query;
 	struct partner_targets plan; /* in the order to try */
 	size_t next_target;
 	struct sockaddr_storage *addresses; /* of the current target */
 	size_t n_addresses;
 	size_t next_address;
-	struct conn *conn;
-	struct sip_session *session; /* once up */
 	struct event *deadline; /* connect_timeout for the whole set-up */
-	struct waiting_request *queue_head, *queue_tail;
-	unsigned queued;
 	enum link_failure failure;
 	char failure_detail[300];
 	struct partner_link *next;
@@ -89,18 +61,14 @@ struct sip_federation {
 	int local_len;
 	struct partner_link *links;
 	size_t n_links;
+	struct domain_index links_by_domain;
+	const struct sip_link_handler *handler;
 };
 
 #define FEDERATION_IDLE_SWEEP 256 /* links kept before idle ones are dropped */
+#define FEDERATION_BOUND_FIND 16 /* bound connections of a domain looked at for a ready one */
 
 /* ---- logging and the state machine ---- */
-
-static void link_set_state(struct partner_link *link, enum link_state state)
-{
-	log_event(LOG_LEVEL_DEBUG, "partner_state", "domain=%s from=%s to=%s", link->domain,
-		  link_state_names[link->state], link_state_names[state]);
-	link->state = state;
-}
 
 /* Keeps the most telling failure of this set-up. */
 static void link_note_failure(struct partner_link *link, enum link_failure failure,
@@ -118,7 +86,7 @@ static void link_note_failure(struct partner_link *link, enum link_failure failu
  * what failed towards the link's partner (RFC 3261 §20.43: 399 is the
  * miscellaneous code; the text carries the detail). */
 static void link_refuse(struct partner_link *link, uint64_t arrival_id,
-			const struct sip_message *request, int status, const char *reason,
+			const struct sip_message *request, int status, enum sip_reason reason,
 			const char *detail)
 {
 	struct sip_context *context = link->federation->context;
@@ -136,41 +104,18 @@ static void link_refuse(struct partner_link *link, uint64_t arrival_id,
 	text[i] = '\0';
 	snprintf(warning, sizeof(warning), "Warning: 399 %s%.255s%s \"%.255s: %s\"\r\n",
 		 ipv6 ? "[" : "", listener->advertise_host, ipv6 ? "]" : "", link->domain, text);
-	sip_answer_request(context, arrival_id, request, status, reason, warning);
+	sip_answer_request(context, arrival_id, ROLE_INTERNAL, request, status, reason, NULL,
+			   warning);
 }
-
-/* ---- the waiting queue ---- */
 
 static void link_enqueue(struct partner_link *link, uint64_t arrival_id,
 			 struct sip_message *request, const struct sip_decision *decision)
 {
-	struct waiting_request *waiting = calloc(1, sizeof(*waiting));
-	if (waiting == NULL) {
-		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", "out of memory");
+	if (!sip_link_enqueue(&link->out, arrival_id, request, decision)) {
+		link_refuse(link, arrival_id, request, 503, SIP_REASON_PARTNER_QUEUE_FULL,
+			    "out of memory");
 		sip_message_free(request);
-		return;
 	}
-	waiting->arrival_id = arrival_id;
-	waiting->request = request;
-	waiting->decision = *decision;
-	if (link->queue_tail != NULL)
-		link->queue_tail->next = waiting;
-	else
-		link->queue_head = waiting;
-	link->queue_tail = waiting;
-	link->queued++;
-}
-
-static struct waiting_request *link_dequeue(struct partner_link *link)
-{
-	struct waiting_request *waiting = link->queue_head;
-	if (waiting == NULL)
-		return NULL;
-	link->queue_head = waiting->next;
-	if (link->queue_head == NULL)
-		link->queue_tail = NULL;
-	link->queued--;
-	return waiting;
 }
 
 /* Relays REQUEST from the pool over CONN, a connection with the partner. */
@@ -178,16 +123,22 @@ static void federation_relay_over(struct sip_context *context, struct conn *conn
 				  uint64_t arrival_id, struct sip_message *request,
 				  const struct sip_decision *decision)
 {
-	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn) !=
-	    SIP_RELAY_OK)
-		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
+	if (sip_relay_request(context, arrival_id, ROLE_INTERNAL, request, decision, conn,
+			      ROLE_FEDERATION, NULL) != SIP_RELAY_OK)
+		sip_answer_request(context, arrival_id, ROLE_INTERNAL, request, 500,
+				   SIP_REASON_CANNOT_RELAY, NULL, NULL);
 	sip_message_free(request);
 }
 
 static void link_relay(struct partner_link *link, uint64_t arrival_id, struct sip_message *request,
 		       const struct sip_decision *decision)
 {
-	federation_relay_over(link->federation->context, link->conn, arrival_id, request, decision);
+	struct sip_context *context = link->federation->context;
+	if (sip_link_relay(&link->out, arrival_id, ROLE_INTERNAL, request, decision) !=
+	    SIP_RELAY_OK)
+		sip_answer_request(context, arrival_id, ROLE_INTERNAL, request, 500,
+				   SIP_REASON_CANNOT_RELAY, NULL, NULL);
+	sip_message_free(request);
 }
 
 /* ---- ending a set-up ---- */
@@ -205,25 +156,28 @@ static void link_stop_attempt(struct partner_link *link)
 {
 	dns_cancel(link->query);
 	link->query = NULL;
-	if (link->conn != NULL && link->session == NULL) {
-		conn_free(link->conn);
-		link->conn = NULL;
+	if (link->out.conn != NULL && link->out.session == NULL) {
+		conn_free(link->out.conn);
+		link->out.conn = NULL;
 	}
 	link_forget_targets(link);
 	event_del(link->deadline);
 }
 
 /* Answers every waiting request with STATUS REASON and goes idle. */
-static void link_fail(struct partner_link *link, int status, const char *reason, const char *detail)
+static void link_fail(struct partner_link *link, int status, enum sip_reason reason,
+		      const char *detail)
 {
 	char quoted[240];
-	struct waiting_request *waiting;
+	struct sip_link_waiting *waiting;
 
 	link_stop_attempt(link);
-	link_set_state(link, LINK_IDLE);
-	log_event(LOG_LEVEL_WARNING, "partner_failed", "domain=%s status=%d reason=%s waiting=%u",
-		  link->domain, status, log_quote(quoted, sizeof(quoted), detail), link->queued);
-	while ((waiting = link_dequeue(link)) != NULL) {
+	sip_link_set_state(&link->out, SIP_LINK_IDLE);
+	log_event(LOG_LEVEL_WARNING, "partner_failed",
+		  "domain=%s status=%d reason=%s waiting=%u reason_code=%s", link->domain, status,
+		  log_quote(quoted, sizeof(quoted), detail), link->out.queued,
+		  sip_reason_name(reason));
+	while ((waiting = sip_link_dequeue(&link->out)) != NULL) {
 		link_refuse(link, waiting->arrival_id, waiting->request, status, reason, detail);
 		sip_message_free(waiting->request);
 		free(waiting);
@@ -235,16 +189,16 @@ static void link_fail_with_best(struct partner_link *link)
 {
 	switch (link->failure) {
 	case FAILURE_REFUSED:
-		link_fail(link, 502, "Partner Certificate Refused", link->failure_detail);
+		link_fail(link, 502, SIP_REASON_PARTNER_CERTIFICATE_REFUSED, link->failure_detail);
 		break;
 	case FAILURE_UNREACHABLE:
-		link_fail(link, 503, "Partner Unreachable", link->failure_detail);
+		link_fail(link, 503, SIP_REASON_PARTNER_UNREACHABLE, link->failure_detail);
 		break;
 	case FAILURE_TIMEOUT:
-		link_fail(link, 504, "Partner Timeout", link->failure_detail);
+		link_fail(link, 504, SIP_REASON_PARTNER_TIMEOUT, link->failure_detail);
 		break;
 	case FAILURE_NOT_FOUND:
-		link_fail(link, 503, "Partner Not Found", link->failure_detail);
+		link_fail(link, 503, SIP_REASON_PARTNER_NOT_FOUND, link->failure_detail);
 		break;
 	}
 }
@@ -257,8 +211,8 @@ static void link_on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	snprintf(detail, sizeof(detail), "no answer within %u s (%s)",
 		 link->federation->context->sip->federation.connect_timeout_s,
-		 link_state_names[link->state]);
-	link_fail(link, 504, "Partner Timeout", detail);
+		 sip_link_state_name(link->out.state));
+	link_fail(link, 504, SIP_REASON_PARTNER_TIMEOUT, detail);
 }
 
 /* ---- connecting ---- */
@@ -268,7 +222,7 @@ static void link_start(struct partner_link *link);
 
 static bool link_pin_matches(const struct partner_link *link)
 {
-	const unsigned char *fingerprint = conn_peer_fingerprint(link->conn);
+	const unsigned char *fingerprint = conn_peer_fingerprint(link->out.conn);
 	if (link->partner == NULL || !link->partner->fingerprint_set)
 		return true;
 	return fingerprint != NULL &&
@@ -277,20 +231,18 @@ static bool link_pin_matches(const struct partner_link *link)
 
 static void link_up(struct partner_link *link)
 {
-	struct sip_context *context = link->federation->context;
-	struct waiting_request *waiting;
+	struct sip_link_waiting *waiting;
 
-	link->session = sip_session_attach(context, link->conn, ROLE_FEDERATION, link->partner);
-	if (link->session == NULL) {
-		conn_close(link->conn, CONN_CLOSE_OUT_OF_MEMORY, "out of memory");
+	if (!sip_link_attach(&link->out, link->partner)) {
+		conn_close(link->out.conn, CONN_CLOSE_OUT_OF_MEMORY, "out of memory");
 		return;
 	}
 	event_del(link->deadline);
 	link_forget_targets(link);
-	link_set_state(link, LINK_UP);
+	sip_link_set_state(&link->out, SIP_LINK_UP);
 	log_event(LOG_LEVEL_NOTICE, "partner_up", "domain=%s conn=%" PRIu64 " peer=%s",
-		  link->domain, conn_id(link->conn), conn_peer(link->conn));
-	while ((waiting = link_dequeue(link)) != NULL) {
+		  link->domain, conn_id(link->out.conn), conn_peer(link->out.conn));
+	while ((waiting = sip_link_dequeue(&link->out)) != NULL) {
 		link_relay(link, waiting->arrival_id, waiting->request, &waiting->decision);
 		free(waiting);
 	}
@@ -320,7 +272,7 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 		if (!link_pin_matches(link)) {
 			link_note_failure(link, FAILURE_REFUSED, "certificate pin mismatch");
 			conn_free(conn);
-			link->conn = NULL;
+			link->out.conn = NULL;
 			link_connect_next(link);
 			return;
 		}
@@ -328,19 +280,21 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 		break;
 	case CONN_EVENT_DATA:
 	case CONN_EVENT_DRAINED:
-		sip_session_on_event(conn, event, link->session);
+		sip_link_forward(&link->out, conn, event);
 		break;
 	case CONN_EVENT_CLOSED:
-		link->conn = NULL;
-		if (link->session != NULL) {
-			sip_session_on_event(conn, event, link->session);
-			link->session = NULL;
+		link->out.conn = NULL;
+		if (link->out.session != NULL) {
+			sip_link_forward(&link->out, conn, event);
 			log_event(LOG_LEVEL_NOTICE, "partner_down", "domain=%s reason=%s",
 				  link->domain,
 				  log_quote(quoted, sizeof(quoted), conn_close_detail(conn)));
-			link_set_state(link, LINK_IDLE);
+			sip_link_set_state(&link->out, SIP_LINK_IDLE);
+			/* What was relayed over it is answered: the next request
+			 * from the pool sets up a new link at once. */
+			sip_link_lost(&link->out, 1);
 			/* Requests that came while it was closing wait for a new link. */
-			if (link->queue_head != NULL)
+			if (link->out.queue_head != NULL)
 				link_start(link);
 			return;
 		}
@@ -377,15 +331,15 @@ static void link_connect_next(struct partner_link *link)
 			.arg = link,
 		};
 		bool same_family = address->ss_family == federation->local.ss_family;
-		link->conn = conn_connect(
+		link->out.conn = conn_connect(
 			context->base, (const struct sockaddr *)address, address_length(address),
 			same_family ? (const struct sockaddr *)&federation->local : NULL,
 			same_family ? federation->local_len : 0, federation->client, &expect,
 			&context->conn_limits, &owner);
-		if (link->conn != NULL) {
+		if (link->out.conn != NULL) {
 			/* Every user's traffic to the partner depends on it. */
-			conn_set_shed_rank(link->conn, CONN_SHED_LAST);
-			link_set_state(link, LINK_CONNECTING);
+			conn_set_shed_rank(link->out.conn, CONN_SHED_LAST);
+			sip_link_set_state(&link->out, SIP_LINK_CONNECTING);
 			return;
 		}
 	}
@@ -429,7 +383,7 @@ static void link_next_target(struct partner_link *link)
 		return;
 	}
 	const struct dns_target *target = &link->plan.targets[link->next_target++];
-	link_set_state(link, LINK_ADDRESSING);
+	sip_link_set_state(&link->out, SIP_LINK_ADDRESSING);
 	link->query = dns_resolve_addresses(context->dns, target->host, target->port,
 					    link_on_addresses, link);
 	if (link->query == NULL)
@@ -468,7 +422,7 @@ static void link_start(struct partner_link *link)
 	partner_targets_configured(partner, &link->plan);
 	if (link->plan.n == 0) {
 		snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, link->domain);
-		link_set_state(link, LINK_RESOLVING);
+		sip_link_set_state(&link->out, SIP_LINK_RESOLVING);
 		link->query = dns_resolve_srv(context->dns, name, link_on_srv, link);
 		if (link->query == NULL)
 			link_on_srv(link, DNS_FAILED, NULL, 0);
@@ -481,17 +435,12 @@ static void link_start(struct partner_link *link)
 
 static void link_free(struct partner_link *link)
 {
-	struct waiting_request *waiting;
-
 	link_stop_attempt(link);
-	if (link->conn != NULL) {
-		sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
-		conn_free(link->conn);
+	if (link->out.conn != NULL) {
+		sip_link_forward(&link->out, link->out.conn, CONN_EVENT_CLOSED);
+		conn_free(link->out.conn);
 	}
-	while ((waiting = link_dequeue(link)) != NULL) {
-		sip_message_free(waiting->request);
-		free(waiting);
-	}
+	sip_link_clear(&link->out);
 	event_free(link->deadline);
 	free(link->domain);
 	free(link);
@@ -505,9 +454,10 @@ static void federation_sweep_idle(struct sip_federation *federation)
 	struct partner_link **at = &federation->links;
 	while (*at != NULL) {
 		struct partner_link *link = *at;
-		if (link->state == LINK_IDLE && link->queue_head == NULL) {
+		if (link->out.state == SIP_LINK_IDLE && link->out.queue_head == NULL) {
 			*at = link->next;
 			federation->n_links--;
+			domain_index_remove(&federation->links_by_domain, link->domain, link);
 			link_free(link);
 		} else {
 			at = &link->next;
@@ -520,9 +470,9 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 {
 	struct partner_link *link;
 
-	for (link = federation->links; link != NULL; link = link->next)
-		if (strcasecmp(link->domain, domain) == 0)
-			return link;
+	void *found;
+	if (domain_index_find(&federation->links_by_domain, domain, &found, 1) > 0)
+		return found;
 	if (federation->n_links >= FEDERATION_IDLE_SWEEP)
 		federation_sweep_idle(federation);
 	link = calloc(1, sizeof(*link));
@@ -531,8 +481,11 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 	link->federation = federation;
 	link->partner = partner;
 	link->domain = strdup(domain);
+	sip_link_init(&link->out, federation->context, ROLE_FEDERATION, link->domain,
+		      federation->handler);
 	link->deadline = evtimer_new(federation->context->base, link_on_deadline, link);
-	if (link->domain == NULL || link->deadline == NULL) {
+	if (link->domain == NULL || link->deadline == NULL ||
+	    domain_index_add(&federation->links_by_domain, link->domain, link) < 0) {
 		free(link->domain);
 		if (link->deadline != NULL)
 			event_free(link->deadline);
@@ -545,6 +498,19 @@ static struct partner_link *federation_link(struct sip_federation *federation, c
 	return link;
 }
 
+/* An accepted connection whose certificate was found to speak for DOMAIN
+ * and that is still up (context.h: the index of bound connections). */
+static struct conn *federation_bound_conn(const struct sip_context *context, const char *domain)
+{
+	void *found[FEDERATION_BOUND_FIND];
+	size_t n = domain_index_find(&context->bound, domain, found, FEDERATION_BOUND_FIND);
+
+	for (size_t i = 0; i < n && i < FEDERATION_BOUND_FIND; i++)
+		if (conn_ready(found[i]))
+			return found[i];
+	return NULL;
+}
+
 void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
 			  struct sip_message *request, const struct sip_decision *decision)
 {
@@ -552,38 +518,40 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 	struct partner_link *link =
 		federation_link(federation, decision->domain, decision->partner);
 	if (link == NULL) {
-		sip_answer_request(context, arrival_id, request, 500, "Cannot Relay Request", NULL);
+		sip_answer_request(context, arrival_id, ROLE_INTERNAL, request, 500,
+				   SIP_REASON_CANNOT_RELAY, NULL, NULL);
 		sip_message_free(request);
 		return;
 	}
-	if (link->state == LINK_UP && conn_ready(link->conn)) {
+	if (link->out.state == SIP_LINK_UP && conn_ready(link->out.conn)) {
 		link_relay(link, arrival_id, request, decision);
 		return;
 	}
 	/* The partner's own connection to us, once its certificate proved the
 	 * domain, carries our requests too (RFC 5923): one connection between
 	 * two edges, whichever opened it. */
-	struct conn *inbound = sip_session_bound_conn(context, decision->domain);
+	struct conn *inbound = federation_bound_conn(context, decision->domain);
 	if (inbound != NULL) {
 		log_event(LOG_LEVEL_INFO, "partner_reuse", "domain=%s conn=%" PRIu64 " peer=%s",
 			  decision->domain, conn_id(inbound), conn_peer(inbound));
 		federation_relay_over(context, inbound, arrival_id, request, decision);
 		return;
 	}
-	if (link->queued >= context->sip->federation.queue_max) {
+	if (link->out.queued >= context->sip->federation.queue_max) {
 		char detail[80];
 		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
-			 link->queued);
-		link_refuse(link, arrival_id, request, 503, "Partner Queue Full", detail);
+			 link->out.queued);
+		link_refuse(link, arrival_id, request, 503, SIP_REASON_PARTNER_QUEUE_FULL, detail);
 		sip_message_free(request);
 		return;
 	}
 	link_enqueue(link, arrival_id, request, decision);
-	if (link->state == LINK_IDLE)
+	if (link->out.state == SIP_LINK_IDLE)
 		link_start(link);
 }
 
-struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client)
+struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client,
+					  const struct sip_link_handler *handler)
 {
 	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
 	struct sip_federation *federation = calloc(1, sizeof(*federation));
@@ -592,6 +560,7 @@ struct sip_federation *sip_federation_new(struct sip_context *context, struct tl
 		return NULL;
 	federation->context = context;
 	federation->client = tls_client_hold(client);
+	federation->handler = handler;
 	/* Outbound links leave from the external interface, as partners expect.
 	 * A wildcard listener address binds nothing in particular. */
 	federation->local_len = address_parse(listener->address, 0, &federation->local);
@@ -611,6 +580,7 @@ void sip_federation_free(struct sip_federation *federation)
 		federation->links = link->next;
 		link_free(link);
 	}
+	domain_index_clear(&federation->links_by_domain);
 	tls_client_release(federation->client);
 	free(federation);
 }

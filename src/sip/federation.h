@@ -12,14 +12,17 @@
 #include <stdint.h>
 
 #include "context.h"
+#include "link.h"
 #include "message.h"
 #include "routing.h"
 
 struct sip_federation;
 
-/* CLIENT_CTX presents the federation listener's certificate and trusts its
- * ca_file.  Returns NULL when out of memory. */
-struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client);
+/* CLIENT presents the federation listener's certificate and trusts its
+ * ca_file; HANDLER gets what a partner sends on a link that is up.
+ * Returns NULL when out of memory. */
+struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client,
+					  const struct sip_link_handler *handler);
 void sip_federation_free(struct sip_federation *federation);
 
 /* Relays REQUEST (taken over: freed here) that arrived from the pool on

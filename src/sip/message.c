@@ -315,17 +315,10 @@ static bool copied_to_response(enum sip_header_kind kind)
 	       kind == SIP_HEADER_CALL_ID || kind == SIP_HEADER_CSEQ;
 }
 
-char *sip_response_build(const struct sip_message *request, int status, const char *reason,
-			 const char *extra, size_t *len)
+/* Adds the fields of REQUEST a response copies, with our To tag when
+ * ADD_TAG, each on its own line. */
+static void add_copied_fields(struct text *text, const struct sip_message *request, bool add_tag)
 {
-	const osip_message_t *parsed = request->osip;
-	if (!response_arguments_ok(status, reason, extra) || osip_list_size(&parsed->vias) <= 0 ||
-	    parsed->from == NULL || parsed->to == NULL || parsed->call_id == NULL ||
-	    parsed->cseq == NULL)
-		return NULL;
-
-	struct text text = { 0 };
-	text_add_format(&text, "SIP/2.0 %d %s\r\n", status, reason);
 	for (size_t i = 0; i < request->headers.n_fields; i++) {
 		const struct sip_header *field = &request->headers.fields[i];
 		if (!copied_to_response(field->kind))
@@ -333,14 +326,55 @@ char *sip_response_build(const struct sip_message *request, int status, const ch
 		size_t end = field->end;
 		while (end > field->value && is_line_white(request->data[end - 1]))
 			end--;
-		text_add(&text, request->data + field->start, end - field->start);
-		if (field->kind == SIP_HEADER_TO && response_adds_tag(parsed, status)) {
+		text_add(text, request->data + field->start, end - field->start);
+		if (field->kind == SIP_HEADER_TO && add_tag) {
 			char tag[32];
-			response_tag(parsed, tag, sizeof(tag));
-			text_add_format(&text, ";tag=%s", tag);
+			response_tag(request->osip, tag, sizeof(tag));
+			text_add_format(text, ";tag=%s", tag);
 		}
-		text_add_string(&text, "\r\n");
+		text_add_string(text, "\r\n");
 	}
+}
+
+static bool response_fields_present(const osip_message_t *parsed)
+{
+	return osip_list_size(&parsed->vias) > 0 && parsed->from != NULL && parsed->to != NULL &&
+	       parsed->call_id != NULL && parsed->cseq != NULL;
+}
+
+char *sip_response_build(const struct sip_message *request, int status, const char *reason,
+			 const char *extra, size_t *len)
+{
+	const osip_message_t *parsed = request->osip;
+	if (!response_arguments_ok(status, reason, extra) || !response_fields_present(parsed))
+		return NULL;
+
+	struct text text = { 0 };
+	text_add_format(&text, "SIP/2.0 %d %s\r\n", status, reason);
+	add_copied_fields(&text, request, response_adds_tag(parsed, status));
+	if (extra != NULL)
+		text_add_string(&text, extra);
+	text_add_string(&text, "Content-Length: 0\r\n\r\n");
+	return text_finish(&text, len);
+}
+
+char *sip_response_fields(const struct sip_message *request, size_t *len)
+{
+	if (!response_fields_present(request->osip))
+		return NULL;
+	struct text text = { 0 };
+	add_copied_fields(&text, request, response_adds_tag(request->osip, 500));
+	return text_finish(&text, len);
+}
+
+char *sip_response_from_fields(const char *fields, size_t fields_len, int status,
+			       const char *reason, const char *extra, size_t *len)
+{
+	if (status < 200 || !response_arguments_ok(status, reason, extra))
+		return NULL;
+	struct text text = { 0 };
+	text_add_format(&text, "SIP/2.0 %d %s\r\n", status, reason);
+	text_add(&text, fields, fields_len);
 	if (extra != NULL)
 		text_add_string(&text, extra);
 	text_add_string(&text, "Content-Length: 0\r\n\r\n");

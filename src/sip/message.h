@@ -57,6 +57,18 @@ bool sip_response_check(const osip_message_t *response);
 char *sip_response_build(const struct sip_message *request, int status, const char *reason,
 			 const char *extra, size_t *len);
 
+/* The lines a final response to REQUEST copies from it, as
+ * sip_response_build writes them (the To tag added when it has none), so
+ * that the request can be answered later without keeping it: a malloc'd
+ * buffer, *LEN its length; NULL when REQUEST lacks what a response needs. */
+char *sip_response_fields(const struct sip_message *request, size_t *len);
+
+/* The final response STATUS (200..699) REASON made of FIELDS (from
+ * sip_response_fields) and EXTRA, as sip_response_build would have made it
+ * from the request.  NULL on bad arguments or out of memory. */
+char *sip_response_from_fields(const char *fields, size_t fields_len, int status,
+			       const char *reason, const char *extra, size_t *len);
+
 /* The domain (host part) of a From/To/Request-URI, or NULL. */
 const char *sip_uri_domain(const osip_uri_t *uri);
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* pool: the edge's links to the internal front-end pool.
  *
- * Each link is a small state machine: connecting -> up -> (closed) ->
- * waiting for the back-off timer -> connecting.  A link that is up carries a
- * SIP session of role internal, so what the pool sends back on it (responses,
- * and requests Kamailio chooses to reuse the connection for) goes through the
- * same pipeline as traffic on the internal listener. */
+ * Each link (link.h) goes connecting -> up -> (closed) -> waiting for the
+ * back-off timer -> connecting.  A link that is up carries a SIP session of
+ * role internal, so what the pool sends back on it (responses, and requests
+ * Kamailio chooses to reuse the connection for) goes through the same
+ * pipeline as traffic on the internal listener. */
 #include "pool.h"
 
 #include <inttypes.h>
@@ -14,15 +14,11 @@
 
 #include "address.h"
 #include "log.h"
-#include "session.h"
-#include "tls.h"
 
 struct pool_link {
+	struct sip_link link;
 	struct sip_pool *pool;
-	struct conn *conn; /* NULL while waiting to reconnect */
-	struct sip_session *session; /* set once the link is up */
 	struct event *retry_timer;
-	unsigned backoff_s;
 };
 
 struct sip_pool {
@@ -40,42 +36,47 @@ struct sip_pool {
 
 static void pool_link_connect(struct pool_link *link);
 
+/* Waits for the back-off, then tries again; says so as event=pool_down. */
+static void pool_link_wait(struct pool_link *link, const char *reason)
+{
+	const struct pool_config *config = &link->pool->context->sip->pool;
+	char quoted[300];
+
+	unsigned delay = sip_link_back_off(&link->link, config->reconnect_max_s);
+	sip_link_set_state(&link->link, SIP_LINK_WAITING);
+	log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
+		  link->pool->relay_text, log_quote(quoted, sizeof(quoted), reason), delay);
+	struct timeval wait = { .tv_sec = delay };
+	evtimer_add(link->retry_timer, &wait);
+}
+
 static void pool_link_on_event(struct conn *conn, enum conn_event event, void *arg)
 {
 	struct pool_link *link = arg;
 	struct sip_pool *pool = link->pool;
 	const struct pool_config *config = &pool->context->sip->pool;
-	char reason[300];
 
 	switch (event) {
 	case CONN_EVENT_TLS_READY:
-		link->session = sip_session_attach(pool->context, conn, ROLE_INTERNAL, NULL);
-		if (link->session == NULL) {
+		if (!sip_link_attach(&link->link, NULL)) {
 			conn_close(conn, CONN_CLOSE_OUT_OF_MEMORY, "out of memory");
 			return;
 		}
-		link->backoff_s = config->reconnect_min_s;
+		link->link.backoff_s = config->reconnect_min_s;
+		sip_link_set_state(&link->link, SIP_LINK_UP);
 		log_event(LOG_LEVEL_NOTICE, "pool_up", "conn=%" PRIu64 " peer=%s", conn_id(conn),
 			  conn_peer(conn));
 		break;
 	case CONN_EVENT_DATA:
 	case CONN_EVENT_DRAINED:
-		sip_session_on_event(conn, event, link->session);
+		sip_link_forward(&link->link, conn, event);
 		break;
 	case CONN_EVENT_CLOSED:
-		if (link->session != NULL)
-			sip_session_on_event(conn, event, link->session);
-		log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
-			  pool->relay_text,
-			  log_quote(reason, sizeof(reason), conn_close_detail(conn)),
-			  link->backoff_s);
-		link->conn = NULL;
-		link->session = NULL;
-		struct timeval delay = { .tv_sec = link->backoff_s };
-		evtimer_add(link->retry_timer, &delay);
-		link->backoff_s = link->backoff_s * 2 > config->reconnect_max_s
-					  ? config->reconnect_max_s
-					  : link->backoff_s * 2;
+		sip_link_forward(&link->link, conn, event);
+		link->link.conn = NULL;
+		pool_link_wait(link, conn_close_detail(conn));
+		/* What was relayed over it gets its answer now, with the wait. */
+		sip_link_lost(&link->link, sip_link_retry_after(&link->link));
 		break;
 	}
 }
@@ -94,7 +95,6 @@ static void pool_link_connect(struct pool_link *link)
 	/* Links to the pool stay open however quiet: only the pool may close them. */
 	struct conn_limits limits = pool->context->conn_limits;
 	limits.idle_timeout_s = 0;
-
 	const struct tls_expect expect = {
 		.server_name = config->relay_host,
 		.names = (const char *const *)config->fqdns,
@@ -106,22 +106,21 @@ static void pool_link_connect(struct pool_link *link)
 		.callback = pool_link_on_event,
 		.arg = link,
 	};
-	link->conn = conn_connect(pool->context->base, (struct sockaddr *)&pool->relay,
-				  pool->relay_len, (struct sockaddr *)&pool->local, pool->local_len,
-				  pool->client, &expect, &limits, &owner);
-	/* Every user's traffic depends on it: slow readers go first. */
-	if (link->conn != NULL)
-		conn_set_shed_rank(link->conn, CONN_SHED_LAST);
-	if (link->conn == NULL) {
-		log_event(LOG_LEVEL_WARNING, "pool_down",
-			  "peer=%s reason=\"cannot connect\" retry_in=%u", pool->relay_text,
-			  link->backoff_s);
-		struct timeval delay = { .tv_sec = link->backoff_s };
-		evtimer_add(link->retry_timer, &delay);
+	struct conn *conn = conn_connect(pool->context->base, (struct sockaddr *)&pool->relay,
+					 pool->relay_len, (struct sockaddr *)&pool->local,
+					 pool->local_len, pool->client, &expect, &limits, &owner);
+	if (conn == NULL) {
+		pool_link_wait(link, "cannot connect");
+		return;
 	}
+	/* Every user's traffic depends on it: slow readers go first. */
+	conn_set_shed_rank(conn, CONN_SHED_LAST);
+	link->link.conn = conn;
+	sip_link_set_state(&link->link, SIP_LINK_CONNECTING);
 }
 
-struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client)
+struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client,
+			      const struct sip_link_handler *handler)
 {
 	const struct sxedge_config *config = context->config;
 	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
@@ -150,8 +149,9 @@ struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *cl
 	pool->n_links = context->sip->pool.connections;
 	for (unsigned i = 0; i < pool->n_links; i++) {
 		struct pool_link *link = &pool->links[i];
+		sip_link_init(&link->link, context, ROLE_INTERNAL, pool->relay_text, handler);
 		link->pool = pool;
-		link->backoff_s = context->sip->pool.reconnect_min_s;
+		link->link.backoff_s = context->sip->pool.reconnect_min_s;
 		link->retry_timer = evtimer_new(context->base, pool_link_on_retry, link);
 		if (link->retry_timer == NULL) {
 			sip_pool_free(pool);
@@ -170,23 +170,34 @@ void sip_pool_free(struct sip_pool *pool)
 		struct pool_link *link = &pool->links[i];
 		if (link->retry_timer != NULL)
 			event_free(link->retry_timer);
-		if (link->conn != NULL) {
-			if (link->session != NULL)
-				sip_session_on_event(link->conn, CONN_EVENT_CLOSED, link->session);
-			conn_free(link->conn);
+		if (link->link.conn != NULL) {
+			sip_link_forward(&link->link, link->link.conn, CONN_EVENT_CLOSED);
+			conn_free(link->link.conn);
 		}
+		sip_link_clear(&link->link);
 	}
 	free(pool->links);
 	tls_client_release(pool->client);
 	free(pool);
 }
 
-struct conn *sip_pool_pick(struct sip_pool *pool)
+struct sip_link *sip_pool_pick(struct sip_pool *pool)
 {
 	for (unsigned tried = 0; tried < pool->n_links; tried++) {
 		struct pool_link *link = &pool->links[pool->next++ % pool->n_links];
-		if (link->session != NULL && conn_ready(link->conn))
-			return link->conn;
+		if (link->link.state == SIP_LINK_UP && conn_ready(link->link.conn))
+			return &link->link;
 	}
 	return NULL;
+}
+
+unsigned sip_pool_retry_after(const struct sip_pool *pool)
+{
+	unsigned soonest = 0;
+	for (unsigned i = 0; i < pool->n_links; i++) {
+		unsigned after = sip_link_retry_after(&pool->links[i].link);
+		if (after > 0 && (soonest == 0 || after < soonest))
+			soonest = after;
+	}
+	return soonest > 0 ? soonest : 1;
 }

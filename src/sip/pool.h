@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: ISC */
-/* pool: the edge's persistent mutual-TLS connections to the internal
- * front-end pool.  It keeps the configured number of links open, reconnects
- * with exponential back-off, and hands out a ready link for each request. */
+/* pool: the edge's persistent mutual-TLS links to the internal front-end
+ * pool.  It keeps the configured number of links (link.h) open, reconnects
+ * each with exponential back-off, and hands out a ready link for each
+ * request. */
 #ifndef SXEDGE_SIP_POOL_H
 #define SXEDGE_SIP_POOL_H
 
-#include "conn.h"
 #include "context.h"
+#include "link.h"
 
 struct sip_pool;
 
-/* Starts connecting at once.  CLIENT_CTX presents the edge's internal
- * certificate.  Returns NULL when out of memory or the relay address is
- * not an IP literal. */
-struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client);
+/* Starts connecting at once.  CLIENT presents the edge's internal
+ * certificate; HANDLER gets what the pool sends on a link that is up.
+ * Returns NULL when out of memory or the relay address is not an IP
+ * literal. */
+struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client,
+			      const struct sip_link_handler *handler);
 void sip_pool_free(struct sip_pool *pool);
 
-/* A ready link to the pool (round robin), or NULL when none is up. */
-struct conn *sip_pool_pick(struct sip_pool *pool);
+/* A link that is up (round robin), or NULL when none is. */
+struct sip_link *sip_pool_pick(struct sip_pool *pool);
+
+/* Seconds until a link may be up again (the soonest of their back-offs),
+ * for the Retry-After of a request that found none up. */
+unsigned sip_pool_retry_after(const struct sip_pool *pool);
 
 #endif

@@ -1,84 +1,96 @@
 /* SPDX-License-Identifier: ISC */
 /* relay: rewriting and writing a request to its next hop, and answering a
  * request locally.  Both work from connection ids, not session pointers,
- * because a partner link may relay or answer a request whose arrival
- * connection has gone in the meantime. */
+ * because a link may relay or answer a request whose arrival connection
+ * has gone in the meantime. */
 #include "relay.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "log.h"
 #include "framing.h"
+#include "log.h"
 #include "message.h"
 #include "rewrite.h"
-#include "session.h"
 #include "via_branch.h"
 
-bool sip_conn_is_external(const struct conn *conn)
-{
-	enum listener_role role = sip_conn_role(conn);
-	return role == ROLE_ACCESS || role == ROLE_FEDERATION;
-}
-
-static void relay_log_peer(uint64_t conn_id, char *out, size_t size)
-{
-	struct conn *conn = conn_find(conn_id);
-	if (conn != NULL)
-		snprintf(out, size, "role=%s conn=%" PRIu64 " peer=%s",
-			 role_name(sip_conn_role(conn)), conn_id, conn_peer(conn));
-	else
-		snprintf(out, size, "conn=%" PRIu64 " peer=gone", conn_id);
-}
-
-enum sip_relay_result sip_send(struct conn *target, const char *data, size_t len)
+enum sip_relay_result sip_send(struct conn *target, enum listener_role target_role,
+			       const char *data, size_t len)
 {
 	char quoted[64];
 
 	if (!sip_frame_is_one_message(data, len)) {
-		log_event(LOG_LEVEL_WARNING, "sip_drop", "conn=%" PRIu64 " peer=%s reason=%s",
-			  conn_id(target), conn_peer(target),
-			  log_quote(quoted, sizeof(quoted), "output is not one message"));
+		log_event(LOG_LEVEL_WARNING, "sip_drop",
+			  "conn=%" PRIu64 " peer=%s reason=%s reason_code=%s", conn_id(target),
+			  conn_peer(target),
+			  log_quote(quoted, sizeof(quoted),
+				    sip_reason_phrase(SIP_REASON_NOT_FRAMED_ONCE)),
+			  sip_reason_name(SIP_REASON_NOT_FRAMED_ONCE));
 		return SIP_RELAY_FAILED;
 	}
-	if (sip_conn_role(target) != ROLE_ACCESS && len > conn_output_room(target))
+	if (target_role != ROLE_ACCESS && len > conn_output_room(target))
 		return SIP_RELAY_BUSY;
 	return conn_write(target, data, len) < 0 ? SIP_RELAY_FAILED : SIP_RELAY_OK;
 }
 
-int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
-		       const struct sip_message *request, int status, const char *reason,
-		       const char *extra)
+/* Logs the refusal and writes RESPONSE to the arrival connection. */
+static void answer(uint64_t arrival_id, enum listener_role arrival_role, const char *method,
+		   int status, enum sip_reason reason, const char *phrase, const char *response,
+		   size_t len)
 {
-	char who[160], quoted[300], method[100];
 	struct conn *arrival = conn_find(arrival_id);
+	char quoted[300], quoted_method[100];
+
+	log_event(LOG_LEVEL_NOTICE, "sip_reject",
+		  "role=%s conn=%" PRIu64 " peer=%s method=%s status=%d reason=%s reason_code=%s",
+		  role_name(arrival_role), arrival_id,
+		  arrival != NULL ? conn_peer(arrival) : "gone",
+		  log_quote(quoted_method, sizeof(quoted_method), method), status,
+		  log_quote(quoted, sizeof(quoted), phrase), sip_reason_name(reason));
+	if (response != NULL && arrival != NULL && conn_ready(arrival))
+		sip_send(arrival, arrival_role, response, len);
+}
+
+int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
+		       enum listener_role arrival_role, const struct sip_message *request,
+		       int status, enum sip_reason reason, const char *phrase, const char *extra)
+{
 	const osip_message_t *parsed = request->osip;
-	size_t len;
+	size_t len = 0;
 	(void)context;
 
-	relay_log_peer(arrival_id, who, sizeof(who));
-	log_event(LOG_LEVEL_NOTICE, "sip_reject", "%s method=%s status=%d reason=%s", who,
-		  log_quote(method, sizeof(method), parsed->sip_method ? parsed->sip_method : "?"),
-		  status, log_quote(quoted, sizeof(quoted), reason));
-	if (MSG_IS_ACK(parsed))
-		return 0; /* an ACK is never answered */
-	char *response = sip_response_build(request, status, reason, extra, &len);
-	if (response == NULL)
-		return -1;
-	if (arrival != NULL && conn_ready(arrival))
-		sip_send(arrival, response, len);
+	if (phrase == NULL)
+		phrase = sip_reason_phrase(reason);
+	bool ack = MSG_IS_ACK(parsed); /* an ACK is never answered */
+	char *response = ack ? NULL : sip_response_build(request, status, phrase, extra, &len);
+	answer(arrival_id, arrival_role, parsed->sip_method ? parsed->sip_method : "?", status,
+	       reason, phrase, response, len);
 	free(response);
-	return 0;
+	return ack || response != NULL ? 0 : -1;
+}
+
+void sip_answer_fields(struct sip_context *context, uint64_t arrival_id,
+		       enum listener_role arrival_role, const char *method, const char *fields,
+		       size_t fields_len, int status, enum sip_reason reason, const char *extra)
+{
+	const char *phrase = sip_reason_phrase(reason);
+	size_t len = 0;
+	(void)context;
+
+	char *response = sip_response_from_fields(fields, fields_len, status, phrase, extra, &len);
+	answer(arrival_id, arrival_role, method, status, reason, phrase, response, len);
+	free(response);
 }
 
 enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t arrival_id,
 					enum listener_role arrival_role,
 					const struct sip_message *request,
-					const struct sip_decision *decision, struct conn *target)
+					const struct sip_decision *decision, struct conn *target,
+					enum listener_role target_role, char *branch_out)
 {
-	enum listener_role departure_role = sip_conn_role(target);
-	bool external_target = sip_conn_is_external(target);
+	bool external_target = target_role == ROLE_ACCESS || target_role == ROLE_FEDERATION;
 	/* Record-Route and Path name the external connection of this crossing:
 	 * requests that come back from the pool must find it. */
 	uint64_t external_id = external_target ? conn_id(target) : arrival_id;
@@ -98,7 +110,7 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	struct sip_request_rewrite rewrite = {
 		.routes_to_pop = decision->routes_to_pop,
 		.arrival = context->edge.hops[arrival_role],
-		.departure = context->edge.hops[departure_role],
+		.departure = context->edge.hops[target_role],
 		.branch = branch,
 		.stamp = stamp,
 		.flow_token = token,
@@ -114,7 +126,9 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%s to=%" PRIu64,
 		  role_name(arrival_role), arrival_id,
 		  log_quote(method, sizeof(method), request->osip->sip_method), conn_id(target));
-	enum sip_relay_result result = sip_send(target, data, len);
+	enum sip_relay_result result = sip_send(target, target_role, data, len);
 	free(data);
+	if (branch_out != NULL)
+		memcpy(branch_out, branch, VIA_BRANCH_SIZE);
 	return result;
 }

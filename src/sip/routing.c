@@ -29,6 +29,7 @@
 
 #include "message.h"
 #include "policy.h"
+#include "reason.h"
 #include "via_branch.h"
 
 #define SIP_PORT  5060
@@ -186,8 +187,8 @@ static bool method_is(const osip_message_t *request, const char *method)
 
 /* A refusal: the reason goes back as a response, but never to an ACK,
  * which gets no response (RFC 3261 §17.2.3); it is dropped instead. */
-static void refuse(const osip_message_t *request, int status, const char *reason,
-		   struct sip_decision *decision)
+static void refuse_as(const osip_message_t *request, int status, enum sip_reason code,
+		      const char *phrase, struct sip_decision *decision)
 {
 	memset(decision, 0, sizeof(*decision));
 	if (method_is(request, "ACK")) {
@@ -196,7 +197,14 @@ static void refuse(const osip_message_t *request, int status, const char *reason
 		decision->action = SIP_ACTION_REPLY;
 		decision->status = status;
 	}
-	decision->reason = reason;
+	decision->code = code;
+	decision->reason = phrase;
+}
+
+static void refuse(const osip_message_t *request, int status, enum sip_reason code,
+		   struct sip_decision *decision)
+{
+	refuse_as(request, status, code, sip_reason_phrase(code), decision);
 }
 
 static bool to_tagged(const osip_message_t *request)
@@ -314,11 +322,11 @@ static void route_from_access(const osip_message_t *request, const struct sip_ed
 	unsigned sides;
 
 	if (!config_is_our_domain(edge->config, from_domain(request))) {
-		refuse(request, 403, "From Domain Not Served", decision);
+		refuse(request, 403, SIP_REASON_FROM_DOMAIN_NOT_SERVED, decision);
 		return;
 	}
 	if (!own_routes_sealed(request, edge)) {
-		refuse(request, 403, "Forged Route", decision);
+		refuse(request, 403, SIP_REASON_FORGED_ROUTE, decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_POOL;
@@ -358,7 +366,11 @@ static bool bind_domain(const osip_message_t *request, const struct sip_peer *pe
 		return false;
 	}
 	if (binding != BINDING_OK) {
-		refuse(request, 403, policy_binding_reason(binding), decision);
+		refuse_as(request, 403,
+			  binding == BINDING_FINGERPRINT_MISMATCH
+				  ? SIP_REASON_CERTIFICATE_PIN_MISMATCH
+				  : SIP_REASON_CERTIFICATE_NOT_FOR_DOMAIN,
+			  policy_binding_reason(binding), decision);
 		return false;
 	}
 	return true;
@@ -374,20 +386,20 @@ static bool from_domain_bound(const osip_message_t *request, const struct sip_pe
 	*domain = from_domain(request);
 	*partner = NULL;
 	if (*domain == NULL) {
-		refuse(request, 403, "Domain Not Federated", decision);
+		refuse(request, 403, SIP_REASON_DOMAIN_NOT_FEDERATED, decision);
 		return false;
 	}
 	switch (policy_domain(edge->config, *domain, partner)) {
 	case POLICY_BLOCKED:
-		refuse(request, 403, "Domain Blocked", decision);
+		refuse(request, 403, SIP_REASON_DOMAIN_BLOCKED, decision);
 		return false;
 	case POLICY_OURS:
 		/* Only our own users speak for our domains, and they come
 		 * through access where the pool authenticates them. */
-		refuse(request, 403, "From Domain Is Ours", decision);
+		refuse(request, 403, SIP_REASON_FROM_DOMAIN_IS_OURS, decision);
 		return false;
 	case POLICY_REFUSED:
-		refuse(request, 403, "Domain Not Federated", decision);
+		refuse(request, 403, SIP_REASON_DOMAIN_NOT_FEDERATED, decision);
 		return false;
 	case POLICY_PARTNER:
 		/* The configured spelling lives as long as the configuration. */
@@ -412,13 +424,13 @@ static void route_from_federation(const osip_message_t *request, const struct si
 	unsigned routes = own_routes(request, ROLE_FEDERATION, edge, &token_uri, &sides);
 
 	if (!own_routes_sealed(request, edge)) {
-		refuse(request, 403, "Forged Route", decision);
+		refuse(request, 403, SIP_REASON_FORGED_ROUTE, decision);
 		return;
 	}
 	if (!from_domain_bound(request, peer, edge, &domain, &partner, decision))
 		return;
 	if (!config_is_our_domain(edge->config, to_domain(request))) {
-		refuse(request, 403, "To Domain Not Ours", decision);
+		refuse(request, 403, SIP_REASON_TO_DOMAIN_NOT_OURS, decision);
 		return;
 	}
 	/* In a dialog the Request-URI is a Contact, which names a host, not a
@@ -427,13 +439,13 @@ static void route_from_federation(const osip_message_t *request, const struct si
 	 * dialog across the federation side has (we Record-Route them all). */
 	if (!(to_tagged(request) && routes > 0) &&
 	    !config_is_our_domain(edge->config, request_uri_domain(request))) {
-		refuse(request, 403, "Request-URI Domain Not Ours", decision);
+		refuse(request, 403, SIP_REASON_REQUEST_URI_NOT_OURS, decision);
 		return;
 	}
 	if (method_is(request, "REGISTER")) {
 		/* Partners never register with us: only our users have a
 		 * registrar here. */
-		refuse(request, 403, "Registration Not Allowed", decision);
+		refuse(request, 403, SIP_REASON_REGISTRATION_NOT_ALLOWED, decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_POOL;
@@ -454,19 +466,19 @@ static bool partner_of_request_uri(const osip_message_t *request, const struct s
 	*domain = request_uri_domain(request);
 	*partner = NULL;
 	if (*domain == NULL || !has_federation_side(edge)) {
-		refuse(request, 404, "No Flow Token", decision);
+		refuse(request, 404, SIP_REASON_NO_FLOW_TOKEN, decision);
 		return false;
 	}
 	switch (policy_domain(edge->config, *domain, partner)) {
 	case POLICY_OURS:
 		/* Our user, but no connection of theirs named. */
-		refuse(request, 404, "No Flow Token", decision);
+		refuse(request, 404, SIP_REASON_NO_FLOW_TOKEN, decision);
 		return false;
 	case POLICY_BLOCKED:
-		refuse(request, 403, "Domain Blocked", decision);
+		refuse(request, 403, SIP_REASON_DOMAIN_BLOCKED, decision);
 		return false;
 	case POLICY_REFUSED:
-		refuse(request, 403, "Domain Not Federated", decision);
+		refuse(request, 403, SIP_REASON_DOMAIN_NOT_FEDERATED, decision);
 		return false;
 	case POLICY_PARTNER:
 		*domain = (*partner)->domain;
@@ -475,7 +487,7 @@ static bool partner_of_request_uri(const osip_message_t *request, const struct s
 		*partner = NULL;
 		return true;
 	}
-	refuse(request, 404, "No Flow Token", decision);
+	refuse(request, 404, SIP_REASON_NO_FLOW_TOKEN, decision);
 	return false;
 }
 
@@ -491,7 +503,7 @@ static void route_to_partner(const osip_message_t *request, const struct sip_edg
 	if (!partner_of_request_uri(request, edge, &domain, &partner, decision))
 		return;
 	if (!config_is_our_domain(edge->config, from_domain(request))) {
-		refuse(request, 403, "From Domain Not Ours", decision);
+		refuse(request, 403, SIP_REASON_FROM_DOMAIN_NOT_OURS, decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_PARTNER;
@@ -552,13 +564,13 @@ static void route_from_internal(const osip_message_t *request, const struct sip_
 	case FLOW_OPEN_OK:
 		break;
 	case FLOW_OPEN_FORGED:
-		refuse(request, 403, "Invalid Flow Token", decision);
+		refuse(request, 403, SIP_REASON_INVALID_FLOW_TOKEN, decision);
 		return;
 	case FLOW_OPEN_STALE:
 		/* RFC 5626 §5.3: the flow is gone (an earlier boot of this node)
 		 * or not here (another node of a pool sharing our secret); the
 		 * pool tries the user's other flow, or the client reconnects. */
-		refuse(request, 430, "Flow Failed", decision);
+		refuse(request, 430, SIP_REASON_FLOW_FAILED, decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_CONN;
@@ -575,7 +587,11 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
 
 	memset(decision, 0, sizeof(*decision));
 	if (!sip_request_check(request, &reject)) {
-		refuse(request, reject.status, reject.reason, decision);
+		refuse_as(request, reject.status,
+			  reject.status == 483	 ? SIP_REASON_TOO_MANY_HOPS
+			  : reject.status == 505 ? SIP_REASON_VERSION_NOT_SUPPORTED
+						 : SIP_REASON_MALFORMED_REQUEST,
+			  reject.reason, decision);
 		return;
 	}
 	switch (peer->role) {
@@ -590,10 +606,17 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
 		return;
 	}
 	/* A role this version does not route (only reached with a bad value). */
-	refuse(request, 403, "Role Not Routed", decision);
+	refuse(request, 403, SIP_REASON_ROLE_NOT_ROUTED, decision);
 }
 
 /* ---- Responses ---------------------------------------------------------- */
+
+static void drop_response(enum sip_reason code, struct sip_decision *decision)
+{
+	decision->action = SIP_ACTION_DROP;
+	decision->code = code;
+	decision->reason = sip_reason_phrase(code);
+}
 
 /* A response goes back where its request came from: the connection named in
  * the branch of the Via we added. */
@@ -608,19 +631,19 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	memset(decision, 0, sizeof(*decision));
 	decision->action = SIP_ACTION_DROP;
 	if (!sip_response_check(response)) {
-		decision->reason = "Malformed Response";
+		drop_response(SIP_REASON_MALFORMED_RESPONSE, decision);
 		return;
 	}
 	sides = via_sides(via, edge);
 	if (sides == 0) {
-		decision->reason = "Via Not Ours";
+		drop_response(SIP_REASON_VIA_NOT_OURS, decision);
 		return;
 	}
 	/* A response comes back from the side its request was sent to: the
 	 * pool (our internal Via), a user (our access Via) or a partner (our
 	 * federation Via). */
 	if ((unsigned)arrival >= ROLE_COUNT || !(sides & SIDE(arrival))) {
-		decision->reason = "Response From Wrong Side";
+		drop_response(SIP_REASON_RESPONSE_FROM_WRONG_SIDE, decision);
 		return;
 	}
 	branch = param_value(&via->via_params, "branch", NULL);
@@ -628,10 +651,10 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	case FLOW_OPEN_OK:
 		break;
 	case FLOW_OPEN_FORGED:
-		decision->reason = "Forged Via Branch";
+		drop_response(SIP_REASON_FORGED_VIA_BRANCH, decision);
 		return;
 	case FLOW_OPEN_STALE:
-		decision->reason = "Stale Via Branch";
+		drop_response(SIP_REASON_STALE_VIA_BRANCH, decision);
 		return;
 	}
 	switch (via_stamp_check(edge->flow_key, branch,
@@ -639,10 +662,10 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	case VIA_STAMP_OK:
 		break;
 	case VIA_STAMP_FORGED:
-		decision->reason = "Forged Via Stamp";
+		drop_response(SIP_REASON_FORGED_VIA_STAMP, decision);
 		return;
 	case VIA_STAMP_EXPIRED:
-		decision->reason = "Expired Via Stamp";
+		drop_response(SIP_REASON_EXPIRED_VIA_STAMP, decision);
 		return;
 	}
 	decision->action = SIP_ACTION_TO_CONN;
@@ -651,4 +674,33 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 	 * out to a user or a partner, so any pool connection can carry the
 	 * response back. */
 	decision->pool_fallback = arrival == ROLE_ACCESS || arrival == ROLE_FEDERATION;
+}
+
+/* ---- What is left when the named connection is gone --------------------- */
+
+void sip_route_flow_gone(struct sip_decision *decision)
+{
+	/* A partner edge, unlike a user, can be reached again. */
+	if (decision->partner_fallback) {
+		decision->action = SIP_ACTION_TO_PARTNER;
+		return;
+	}
+	memset(decision, 0, sizeof(*decision));
+	decision->action = SIP_ACTION_REPLY;
+	decision->status = 430;
+	decision->code = SIP_REASON_FLOW_FAILED;
+	decision->reason = sip_reason_phrase(SIP_REASON_FLOW_FAILED);
+}
+
+enum sip_response_target sip_route_response_target(const struct sip_decision *decision,
+						   bool target_ready,
+						   enum listener_role target_role)
+{
+	/* pool_fallback says the response goes back towards the pool: a branch
+	 * naming a connection on the other side (a user's, a partner's) is
+	 * not one it may take. */
+	bool external = target_role == ROLE_ACCESS || target_role == ROLE_FEDERATION;
+	if (target_ready && external != decision->pool_fallback)
+		return SIP_RESPONSE_TO_CONN;
+	return decision->pool_fallback ? SIP_RESPONSE_TO_POOL : SIP_RESPONSE_DROP;
 }

@@ -15,6 +15,7 @@
 #include "roles.h"
 #include "sip_config.h"
 #include "flow_token.h"
+#include "reason.h"
 
 /* One side of the edge as SIP sees it: the host and port advertised in Via,
  * Record-Route and Path.  IPv6 is bracketed in URIs. */
@@ -56,6 +57,7 @@ struct sip_decision {
 	enum sip_action action;
 	uint64_t conn_id; /* TO_CONN */
 	int status; /* REPLY */
+	enum sip_reason code; /* REPLY and DROP: why, by name */
 	const char *reason; /* REPLY and DROP: the reason phrase / log reason */
 	const char *domain; /* TO_PARTNER, DISCOVER; TO_CONN with a partner fallback */
 	const struct partner_config *partner; /* TO_PARTNER and bound inbound requests:
@@ -97,6 +99,26 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
  * federation). */
 void sip_route_response(const osip_message_t *response, enum listener_role arrival,
 			const struct sip_edge *edge, uint64_t now, struct sip_decision *decision);
+
+/* The pool's request routed TO_CONN whose connection is gone (or not an
+ * external one): TO_PARTNER when it has a partner fallback, else REPLY
+ * 430 "Flow Failed" (RFC 5626 §5.3: the pool tries the user's other flow). */
+void sip_route_flow_gone(struct sip_decision *decision);
+
+enum sip_response_target {
+	SIP_RESPONSE_TO_CONN, /* the connection the branch names */
+	SIP_RESPONSE_TO_POOL, /* any pool link that is up */
+	SIP_RESPONSE_DROP, /* "connection gone" */
+};
+
+/* Where a response routed TO_CONN goes, given whether the connection its
+ * branch names is there and ready (TARGET_READY) and its role.  A response
+ * towards the pool (pool_fallback) may only take a pool connection, any
+ * other only an external one; a response towards the pool whose named
+ * link is gone takes another. */
+enum sip_response_target sip_route_response_target(const struct sip_decision *decision,
+						   bool target_ready,
+						   enum listener_role target_role);
 
 /* Is URI one of this edge's own (the advertised host and port of any side;
  * the port defaults to 5061 for sips: or transport=tls, else 5060)? */

@@ -14,14 +14,16 @@
 
 #include "address.h"
 #include "federation.h"
+#include "link.h"
 #include "log.h"
 #include "message.h"
 #include "partner_targets.h"
 #include "pool.h"
+#include "reason.h"
 #include "relay.h"
 #include "rewrite.h"
 
-#define SESSION_BOUND_MAX 4
+#define SESSION_BOUND_MAX 4 /* partner domains one connection may speak for */
 
 struct sip_session {
 	struct sip_context *context;
@@ -57,6 +59,7 @@ struct sip_session {
 	 * counts against (NULL: none known, or a discovered domain). */
 	const struct partner_config *partner;
 	bool speaks_for_partner; /* an outbound link, or a domain was bound */
+	struct sip_link *link; /* the outbound link it runs on, or NULL */
 };
 
 /* ---- logging ---- */
@@ -70,40 +73,73 @@ static void session_log(const struct sip_session *session, enum log_level level,
 		  log_quote(quoted, sizeof(quoted), reason));
 }
 
-/* ---- answering ---- */
-
-static void session_fail(struct sip_session *session, const char *reason)
+/* A dropped message, with the name of its reason. */
+static void session_drop(const struct sip_session *session, enum log_level level,
+			 enum sip_reason reason, const char *phrase)
 {
-	session_log(session, LOG_LEVEL_NOTICE, "framing_error", "", reason);
-	conn_close(session->conn, CONN_CLOSE_LOCAL, reason);
+	char quoted[300];
+	log_event(level, "sip_drop", "role=%s conn=%" PRIu64 " peer=%s reason=%s reason_code=%s",
+		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
+		  log_quote(quoted, sizeof(quoted),
+			    phrase != NULL ? phrase : sip_reason_phrase(reason)),
+		  sip_reason_name(reason));
 }
 
+/* ---- answering ---- */
+
+/* Closes a stream that cannot be cut into messages, for REASON (PHRASE,
+ * when not NULL, says more). */
+static void session_fail(struct sip_session *session, enum sip_reason reason, const char *phrase)
+{
+	char quoted[300];
+	if (phrase == NULL)
+		phrase = sip_reason_phrase(reason);
+	log_event(LOG_LEVEL_NOTICE, "framing_error",
+		  "role=%s conn=%" PRIu64 " peer=%s reason=%s reason_code=%s",
+		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
+		  log_quote(quoted, sizeof(quoted), phrase), sip_reason_name(reason));
+	conn_close(session->conn, CONN_CLOSE_LOCAL, phrase);
+}
+
+/* Answers REQUEST with STATUS and REASON's phrase (or PHRASE when not NULL). */
 static void session_reply(struct sip_session *session, const struct sip_message *request,
-			  int status, const char *reason, const char *extra)
+			  int status, enum sip_reason reason, const char *phrase, const char *extra)
 {
 	/* Without Via, From, To, Call-ID and CSeq no response can be matched:
 	 * a peer sending such requests is not speaking SIP. */
-	if (sip_answer_request(session->context, conn_id(session->conn), request, status, reason,
-			       extra) < 0)
-		session_fail(session, "unanswerable request");
+	if (sip_answer_request(session->context, conn_id(session->conn), session->role, request,
+			       status, reason, phrase, extra) < 0)
+		session_fail(session, SIP_REASON_UNANSWERABLE_REQUEST, NULL);
+}
+
+/* Answers a request the relay could not pass on (RESULT). */
+static void session_relay_failed(struct sip_session *session, const struct sip_message *request,
+				 enum sip_relay_result result, enum listener_role target_role)
+{
+	switch (result) {
+	case SIP_RELAY_OK:
+		break;
+	case SIP_RELAY_FAILED:
+		session_reply(session, request, 500, SIP_REASON_CANNOT_RELAY, NULL, NULL);
+		break;
+	case SIP_RELAY_BUSY:
+		session_reply(session, request, 503,
+			      target_role == ROLE_INTERNAL ? SIP_REASON_POOL_BUSY
+							   : SIP_REASON_PARTNER_BUSY,
+			      NULL, "Retry-After: 1\r\n");
+		break;
+	}
 }
 
 static void session_relay(struct sip_session *session, const struct sip_message *request,
 			  const struct sip_decision *decision, struct conn *target)
 {
-	switch (sip_relay_request(session->context, conn_id(session->conn), session->role, request,
-				  decision, target)) {
-	case SIP_RELAY_OK:
-		break;
-	case SIP_RELAY_FAILED:
-		session_reply(session, request, 500, "Cannot Relay Request", NULL);
-		break;
-	case SIP_RELAY_BUSY:
-		session_reply(session, request, 503,
-			      sip_conn_role(target) == ROLE_INTERNAL ? "Pool Busy" : "Partner Busy",
-			      "Retry-After: 1\r\n");
-		break;
-	}
+	enum listener_role target_role = sip_conn_role(target);
+	session_relay_failed(session, request,
+			     sip_relay_request(session->context, conn_id(session->conn),
+					       session->role, request, decision, target,
+					       target_role, NULL),
+			     target_role);
 }
 
 /* ---- requests ---- */
@@ -142,18 +178,27 @@ static bool session_within_rate(struct sip_session *session, const struct sip_me
 	if (session_partner_take(session, partner, &retry_after))
 		return true;
 	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
-	session_reply(session, request, 503, "Rate Limit Exceeded", extra);
+	session_reply(session, request, 503, SIP_REASON_PARTNER_RATE_LIMIT, NULL, extra);
 	return false;
 }
 
+/* An accepted connection whose certificate spoke for DOMAIN can carry our
+ * requests to it: the context's index finds it. */
 static void session_remember_binding(struct sip_session *session, const char *domain)
 {
+	if (!session->inbound)
+		return;
 	for (size_t i = 0; i < session->n_bound; i++)
 		if (strcasecmp(session->bound[i], domain) == 0)
 			return;
-	if (session->n_bound < SESSION_BOUND_MAX &&
-	    (session->bound[session->n_bound] = strdup(domain)) != NULL)
-		session->n_bound++;
+	if (session->n_bound >= SESSION_BOUND_MAX)
+		return;
+	char *copy = strdup(domain);
+	if (copy == NULL || domain_index_add(&session->context->bound, copy, session->conn) < 0) {
+		free(copy);
+		return;
+	}
+	session->bound[session->n_bound++] = copy;
 }
 
 static void session_to_pool(struct sip_session *session, const struct sip_message *request,
@@ -171,14 +216,19 @@ static void session_to_pool(struct sip_session *session, const struct sip_messag
 		if (session->partner == NULL)
 			session->partner = decision->partner;
 	}
-	struct conn *target = sip_pool_pick(context->pool);
-	if (target == NULL) {
+	struct sip_link *link = sip_pool_pick(context->pool);
+	if (link == NULL) {
+		/* The time until a link to the pool is tried again. */
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n",
-			 context->sip->pool.reconnect_min_s);
-		session_reply(session, request, 503, "Pool Unavailable", retry_after);
+			 sip_pool_retry_after(context->pool));
+		session_reply(session, request, 503, SIP_REASON_POOL_UNAVAILABLE, NULL,
+			      retry_after);
 		return;
 	}
-	session_relay(session, request, decision, target);
+	session_relay_failed(
+		session, request,
+		sip_link_relay(link, conn_id(session->conn), session->role, request, decision),
+		ROLE_INTERNAL);
 }
 
 static void session_discover(struct sip_session *session, struct sip_message *request,
@@ -193,7 +243,8 @@ static void session_route(struct sip_session *session, struct sip_message *reque
 	struct conn *target;
 
 	if (request->refusal != NULL) {
-		session_reply(session, request, 400, request->refusal, NULL);
+		session_reply(session, request, 400, SIP_REASON_MALFORMED_REQUEST, request->refusal,
+			      NULL);
 		sip_message_free(request);
 		return;
 	}
@@ -206,10 +257,11 @@ static void session_route(struct sip_session *session, struct sip_message *reque
 		conn_end_probation(session->conn);
 	switch (decision.action) {
 	case SIP_ACTION_REPLY:
-		session_reply(session, request, decision.status, decision.reason, NULL);
+		session_reply(session, request, decision.status, decision.code, decision.reason,
+			      NULL);
 		break;
 	case SIP_ACTION_DROP:
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
+		session_drop(session, LOG_LEVEL_INFO, decision.code, decision.reason);
 		break;
 	case SIP_ACTION_DISCOVER:
 		session_discover(session, request, decision.domain);
@@ -223,13 +275,13 @@ static void session_route(struct sip_session *session, struct sip_message *reque
 			session_relay(session, request, &decision, target);
 			break;
 		}
-		if (!decision.partner_fallback || context->federation == NULL) {
-			session_reply(session, request, 430, "Flow Failed", NULL);
+		sip_route_flow_gone(&decision);
+		if (decision.action == SIP_ACTION_REPLY) {
+			session_reply(session, request, decision.status, decision.code,
+				      decision.reason, NULL);
 			break;
 		}
-		/* A partner edge, unlike a user, can be reached again. */
-		decision.action = SIP_ACTION_TO_PARTNER;
-		decision.partner = sip_config_partner(context->sip, decision.domain);
+		/* TO_PARTNER */
 		/* fall through */
 	case SIP_ACTION_TO_PARTNER:
 		sip_federation_relay(context->federation, conn_id(session->conn), request,
@@ -287,7 +339,7 @@ static void session_discover(struct sip_session *session, struct sip_message *re
 	session->discovered_domain = strdup(domain);
 	snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, domain);
 	if (session->discovered_domain == NULL || session->context->dns == NULL) {
-		session_reply(session, request, 500, "Cannot Look Up Domain", NULL);
+		session_reply(session, request, 500, SIP_REASON_CANNOT_LOOK_UP_DOMAIN, NULL, NULL);
 		sip_message_free(request);
 		return;
 	}
@@ -308,9 +360,13 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 	size_t len;
 
 	if (response->refusal != NULL) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", response->refusal);
+		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_MALFORMED_RESPONSE,
+			     response->refusal);
 		return;
 	}
+	/* A final answer over an outbound link ends its request's wait there. */
+	if (session->link != NULL)
+		sip_link_on_response(session->link, response);
 	/* Our requests reach a partner over its link or over its own
 	 * connection once that proved a domain: a response on any other
 	 * federation connection answers nothing we sent there.  And a
@@ -318,44 +374,53 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 	 * that one seen response cannot be replayed at line rate. */
 	unsigned retry_after;
 	if (session->role == ROLE_FEDERATION && !session->speaks_for_partner) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "",
-			    "response on unbound connection");
+		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_RESPONSE_ON_UNBOUND, NULL);
 		return;
 	}
 	if (session->role == ROLE_FEDERATION &&
 	    !session_partner_take(session, session->partner, &retry_after)) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "partner rate limit exceeded");
+		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_PARTNER_RATE_LIMIT_RESPONSE, NULL);
 		return;
 	}
 	sip_route_response(response->osip, session->role, &context->edge,
 			   sip_context_now_ms(context) / 1000, &decision);
 	if (decision.action != SIP_ACTION_TO_CONN) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", decision.reason);
+		session_drop(session, LOG_LEVEL_INFO, decision.code, decision.reason);
 		return;
 	}
 	struct conn *target = conn_find(decision.conn_id);
-	if (target != NULL && sip_conn_is_external(target) == decision.pool_fallback)
-		target = NULL; /* a branch naming a connection on the wrong side */
-	if ((target == NULL || !conn_ready(target)) && decision.pool_fallback)
-		target = sip_pool_pick(context->pool);
-	if (target == NULL || !conn_ready(target)) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "connection gone");
+	enum listener_role target_role = ROLE_INTERNAL;
+	switch (sip_route_response_target(&decision, target != NULL && conn_ready(target),
+					  target != NULL ? sip_conn_role(target) : ROLE_INTERNAL)) {
+	case SIP_RESPONSE_TO_CONN:
+		target_role = sip_conn_role(target);
+		break;
+	case SIP_RESPONSE_TO_POOL: {
+		struct sip_link *link = sip_pool_pick(context->pool);
+		target = link != NULL ? link->conn : NULL;
+		break;
+	}
+	case SIP_RESPONSE_DROP:
+		target = NULL;
+		break;
+	}
+	if (target == NULL) {
+		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_CONNECTION_GONE, NULL);
 		return;
 	}
 	char *data = sip_response_forward(response, &len);
 	if (data == NULL) {
-		session_log(session, LOG_LEVEL_INFO, "sip_drop", "", "cannot remove our Via");
+		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_CANNOT_REMOVE_VIA, NULL);
 		return;
 	}
-	switch (sip_send(target, data, len)) {
+	switch (sip_send(target, target_role, data, len)) {
 	case SIP_RELAY_OK:
 		break;
 	case SIP_RELAY_BUSY:
-		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "", "next hop busy");
+		session_drop(session, LOG_LEVEL_WARNING, SIP_REASON_NEXT_HOP_BUSY, NULL);
 		break;
 	case SIP_RELAY_FAILED:
-		session_log(session, LOG_LEVEL_WARNING, "sip_drop", "",
-			    "output to the next hop failed");
+		session_drop(session, LOG_LEVEL_WARNING, SIP_REASON_NEXT_HOP_FAILED, NULL);
 		break;
 	}
 	free(data);
@@ -366,11 +431,11 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 /* Answers a message whose framing failed but whose header block is whole,
  * when it is a request; the stream is closed by the caller if need be. */
 static void session_refuse_block(struct sip_session *session, const char *data, size_t len,
-				 int status, const char *reason)
+				 int status, enum sip_reason reason)
 {
 	struct sip_message *message = sip_message_read(data, len);
 	if (message != NULL && MSG_IS_REQUEST(message->osip))
-		session_reply(session, message, status, reason, NULL);
+		session_reply(session, message, status, reason, NULL, NULL);
 	sip_message_free(message);
 }
 
@@ -378,7 +443,7 @@ static void session_on_message(struct sip_session *session, const char *data, si
 {
 	struct sip_message *message = sip_message_read(data, len);
 	if (message == NULL) {
-		session_fail(session, "unparseable message");
+		session_fail(session, SIP_REASON_UNPARSEABLE_MESSAGE, NULL);
 		return;
 	}
 	if (MSG_IS_REQUEST(message->osip)) {
@@ -437,24 +502,26 @@ static size_t session_on_frame(struct sip_session *session, const char *data, si
 		session_on_message(session, data, frame.total);
 		return frame.total;
 	case SIP_FRAME_TOO_MANY_HEADERS:
-		session_refuse_block(session, data, frame.total, 513, "Too Many Headers");
+		session_refuse_block(session, data, frame.total, 513, SIP_REASON_TOO_MANY_HEADERS);
 		return frame.total;
 	case SIP_FRAME_TOO_LARGE:
-		session_refuse_block(session, data, frame.header_len, 513, "Message Too Large");
-		session_fail(session, "message too large");
+		session_refuse_block(session, data, frame.header_len, 513,
+				     SIP_REASON_MESSAGE_TOO_LARGE);
+		session_fail(session, SIP_REASON_STREAM_TOO_LARGE, NULL);
 		return 0;
 	case SIP_FRAME_BAD_LENGTH:
-		session_refuse_block(session, data, frame.header_len, 400, "Bad Content-Length");
-		session_fail(session, "bad Content-Length");
+		session_refuse_block(session, data, frame.header_len, 400,
+				     SIP_REASON_BAD_CONTENT_LENGTH);
+		session_fail(session, SIP_REASON_STREAM_BAD_CONTENT_LENGTH, NULL);
 		return 0;
 	case SIP_FRAME_LINE_TOO_LONG:
-		session_fail(session, "line too long");
+		session_fail(session, SIP_REASON_LINE_TOO_LONG, NULL);
 		return 0;
 	case SIP_FRAME_HEADER_TOO_LARGE:
-		session_fail(session, "header too large");
+		session_fail(session, SIP_REASON_HEADER_TOO_LARGE, NULL);
 		return 0;
 	case SIP_FRAME_MALFORMED:
-		session_fail(session, frame.reason);
+		session_fail(session, SIP_REASON_MALFORMED_STREAM, frame.reason);
 		return 0;
 	}
 	return 0;
@@ -499,7 +566,7 @@ static void session_on_message_timeout(evutil_socket_t fd, short what, void *arg
 	struct sip_session *session = arg;
 	(void)fd;
 	(void)what;
-	session_fail(session, "message timeout");
+	session_fail(session, SIP_REASON_MESSAGE_TIMEOUT, NULL);
 }
 
 /* ---- life cycle ---- */
@@ -518,8 +585,10 @@ static void session_free(struct sip_session *session)
 	dns_cancel(session->discovery);
 	sip_message_free(session->waiting);
 	session_forget_discovery(session);
-	for (size_t i = 0; i < session->n_bound; i++)
+	for (size_t i = 0; i < session->n_bound; i++) {
+		domain_index_remove(&session->context->bound, session->bound[i], session->conn);
 		free(session->bound[i]);
+	}
 	event_free(session->message_timer);
 	config_unref(session->config);
 	free(session);
@@ -668,18 +737,23 @@ void sip_session_accept(struct sip_context *context, enum listener_role role,
 	}
 }
 
-struct sip_session *sip_session_attach(struct sip_context *context, struct conn *conn,
-				       enum listener_role role,
-				       const struct partner_config *partner)
+static struct sip_session *session_attach(struct sip_link *link,
+					  const struct partner_config *partner)
 {
-	struct sip_session *session = session_new(context, role);
+	struct sip_session *session = session_new(link->context, link->role);
 	if (session == NULL)
 		return NULL;
-	session->conn = conn;
+	session->conn = link->conn;
 	session->partner = partner;
-	session->speaks_for_partner = role == ROLE_FEDERATION;
+	session->link = link;
+	session->speaks_for_partner = link->role == ROLE_FEDERATION;
 	return session;
 }
+
+const struct sip_link_handler sip_session_link_handler = {
+	.attach = session_attach,
+	.on_event = sip_session_on_event,
+};
 
 void sip_context_close_all(struct sip_context *context)
 {
@@ -690,20 +764,13 @@ void sip_context_close_all(struct sip_context *context)
 	}
 }
 
+bool sip_conn_is_external(const struct conn *conn)
+{
+	enum listener_role role = sip_conn_role(conn);
+	return role == ROLE_ACCESS || role == ROLE_FEDERATION;
+}
+
 enum listener_role sip_conn_role(const struct conn *conn)
 {
 	return (enum listener_role)conn_owner(conn)->role;
-}
-
-struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain)
-{
-	for (const struct sip_session *session = context->sessions; session != NULL;
-	     session = session->next) {
-		if (session->role != ROLE_FEDERATION || !conn_ready(session->conn))
-			continue;
-		for (size_t i = 0; i < session->n_bound; i++)
-			if (strcasecmp(session->bound[i], domain) == 0)
-				return session->conn;
-	}
-	return NULL;
 }

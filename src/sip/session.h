@@ -11,6 +11,7 @@
 #include "config.h"
 #include "conn.h"
 #include "context.h"
+#include "link.h"
 
 struct sip_session;
 
@@ -25,23 +26,20 @@ void sip_session_accept(struct sip_context *context, enum listener_role role,
 			struct tls_server *server, evutil_socket_t fd, const struct sockaddr *peer,
 			int peer_len);
 
-/* Makes a session for an outbound CONN of ROLE whose events its owner
- * forwards with sip_session_on_event.  A link to a partner names its
- * [partner] section (NULL for a discovered one), whose rate limit the
+/* What the pool and partner links hand their connections to once up: a
+ * session of the link's role on its conn, whose final responses end their
+ * requests' wait on the link (sip_link_on_response).  A partner link names
+ * its [partner] section (NULL for a discovered one), whose rate limit the
  * responses on it count against. */
-struct sip_session *sip_session_attach(struct sip_context *context, struct conn *conn,
-				       enum listener_role role,
-				       const struct partner_config *partner);
+extern const struct sip_link_handler sip_session_link_handler;
 
 /* The conn callback of sessions (ARG is the session). */
 void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg);
 
-/* An accepted federation connection whose certificate has been found to
- * speak for DOMAIN (a request from DOMAIN on it passed the binding check),
- * or NULL. */
-struct conn *sip_session_bound_conn(const struct sip_context *context, const char *domain);
-
 /* The role CONN was accepted or connected with (its owner's role field). */
 enum listener_role sip_conn_role(const struct conn *conn);
+
+/* Is CONN one of the edge's external connections (access or federation)? */
+bool sip_conn_is_external(const struct conn *conn);
 
 #endif

@@ -12,6 +12,7 @@
 #include "message.h"
 #include "policy.h"
 #include "protocols.h"
+#include "reason.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "test_keys.h"
@@ -2098,6 +2099,84 @@ START_TEST(test_uri_is_ours_other_schemes)
 }
 END_TEST
 
+/* The pool's request whose named connection is gone: a partner edge can
+ * be reached again over its link, a user cannot (430, RFC 5626 §5.3). */
+START_TEST(test_flow_gone_falls_back_to_partner_or_430)
+{
+	char token[FLOW_TOKEN_LEN + 1], in[128], fed[128], ext[128], extra[512];
+	struct sip_decision d;
+
+	flow_token_seal(&key, 4244, token);
+	own_uri(in, sizeof(in), token, false);
+	side_uri(fed, sizeof(fed), token, ROLE_FEDERATION);
+	own_uri(ext, sizeof(ext), token, true);
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, fed);
+	d = route_from_pool_to(&edge, "BYE", "sip:carol@192.0.2.20:5061;transport=tls",
+			       "example.test", "partner.test", ";tag=c1", extra);
+	sip_route_flow_gone(&d);
+	ck_assert_int_eq(d.action, SIP_ACTION_TO_PARTNER);
+	ck_assert_str_eq(d.domain, "partner.test");
+	ck_assert_ptr_eq(d.partner, &partners[0]);
+	ck_assert_uint_eq(d.routes_to_pop, 2);
+	/* A user's flow: nothing to fall back to. */
+	snprintf(extra, sizeof(extra), "Route: %s, %s\r\n", in, ext);
+	d = route_from_pool_to(&edge, "BYE", "sip:bob@192.0.2.30", "example.test", "example.test",
+			       ";tag=c1", extra);
+	ck_assert(!d.partner_fallback);
+	sip_route_flow_gone(&d);
+	assert_refused(&d, SIP_ACTION_REPLY, 430, "Flow Failed");
+	ck_assert_int_eq(d.code, SIP_REASON_FLOW_FAILED);
+}
+END_TEST
+
+/* A response towards the pool (pool_fallback) takes only a pool link, and
+ * another one when its own is gone; a response towards a user or partner
+ * takes only that external connection. */
+START_TEST(test_response_target_sides)
+{
+	struct sip_decision towards_pool = { .action = SIP_ACTION_TO_CONN, .pool_fallback = true };
+	struct sip_decision towards_user = { .action = SIP_ACTION_TO_CONN, .pool_fallback = false };
+
+	ck_assert_int_eq(sip_route_response_target(&towards_pool, true, ROLE_INTERNAL),
+			 SIP_RESPONSE_TO_CONN);
+	ck_assert_int_eq(sip_route_response_target(&towards_pool, false, ROLE_INTERNAL),
+			 SIP_RESPONSE_TO_POOL);
+	/* A branch naming a user's connection on a response from outside. */
+	ck_assert_int_eq(sip_route_response_target(&towards_pool, true, ROLE_ACCESS),
+			 SIP_RESPONSE_TO_POOL);
+	ck_assert_int_eq(sip_route_response_target(&towards_pool, true, ROLE_FEDERATION),
+			 SIP_RESPONSE_TO_POOL);
+	ck_assert_int_eq(sip_route_response_target(&towards_user, true, ROLE_ACCESS),
+			 SIP_RESPONSE_TO_CONN);
+	ck_assert_int_eq(sip_route_response_target(&towards_user, true, ROLE_FEDERATION),
+			 SIP_RESPONSE_TO_CONN);
+	/* Gone, or a pool link named by a response from the pool. */
+	ck_assert_int_eq(sip_route_response_target(&towards_user, false, ROLE_ACCESS),
+			 SIP_RESPONSE_DROP);
+	ck_assert_int_eq(sip_route_response_target(&towards_user, true, ROLE_INTERNAL),
+			 SIP_RESPONSE_DROP);
+}
+END_TEST
+
+/* Every refusal and drop carries the name of its reason, whose phrase is
+ * the one it answers or logs with. */
+START_TEST(test_decisions_name_their_reason)
+{
+	char branch[BRANCH_PARAMS_SIZE], via[320];
+	struct sip_decision d;
+
+	d = route_request(ROLE_ACCESS, "INVITE", "evil.test", "", "");
+	ck_assert_int_eq(d.code, SIP_REASON_FROM_DOMAIN_NOT_SERVED);
+	ck_assert_str_eq(d.reason, sip_reason_phrase(d.code));
+	ck_assert_str_eq(sip_reason_name(d.code), "from_domain_not_served");
+	make_branch(&key, 55, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/TLS " INT_HOST ":5061;branch=%s", branch);
+	d = route_response_via(&edge, ROLE_ACCESS, via);
+	ck_assert_int_eq(d.code, SIP_REASON_RESPONSE_FROM_WRONG_SIDE);
+	ck_assert_str_eq(sip_reason_name(d.code), "response_from_wrong_side");
+}
+END_TEST
+
 static Suite *routing_suite(void)
 {
 	Suite *suite = suite_create("routing");
@@ -2129,6 +2208,7 @@ static Suite *routing_suite(void)
 	tcase_add_test(internal, test_internal_without_token_404);
 	tcase_add_test(internal, test_internal_federation_token_has_partner_fallback);
 	tcase_add_test(internal, test_internal_token_without_partner_fallback);
+	tcase_add_test(internal, test_flow_gone_falls_back_to_partner_or_430);
 	suite_add_tcase(suite, internal);
 
 	tcase_add_test(to_partner, test_internal_partner_domain_goes_to_partner);
@@ -2171,6 +2251,8 @@ static Suite *routing_suite(void)
 	tcase_add_test(responses, test_response_federation_via_from_partner);
 	tcase_add_test(responses, test_response_federation_wrong_side_dropped);
 	tcase_add_test(responses, test_response_malformed_dropped);
+	tcase_add_test(responses, test_response_target_sides);
+	tcase_add_test(responses, test_decisions_name_their_reason);
 	suite_add_tcase(suite, responses);
 
 	tcase_add_test(uris, test_uri_is_ours_ports);

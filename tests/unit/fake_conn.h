@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: ISC */
+/* fake_conn: lib/conn.h without sockets or TLS, for the unit suites of the
+ * SIP modules that sit on connections (relay, link, session).  A test
+ * makes a connection ready, feeds it bytes as if the peer sent them, reads
+ * back what the code wrote to it, and closes it as the peer would; conns
+ * the code opens itself (conn_accept, conn_connect) are fakes too. */
+#ifndef SXEDGE_TESTS_FAKE_CONN_H
+#define SXEDGE_TESTS_FAKE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conn.h"
+
+/* A SIP connection of ROLE from PEER ("ADDR:PORT") whose owner is
+ * CALLBACK/ARG, not ready yet, with OUTPUT_MAX bytes of output room (0:
+ * none). */
+struct conn *fake_conn_new(const char *peer, int role, size_t output_max, conn_callback *callback,
+			   void *arg);
+
+/* The handshake completed: TLS_READY is reported. */
+void fake_conn_ready(struct conn *conn);
+/* The peer sent TEXT: DATA is reported (when reading). */
+void fake_conn_receive(struct conn *conn, const char *text);
+/* The peer went away: CLOSED is reported (CONN_CLOSE_PEER, DETAIL), then
+ * the conn is freed. */
+void fake_conn_drop(struct conn *conn, const char *detail);
+
+/* Everything written to CONN so far, NUL-terminated (valid until the next
+ * write or fake_conn_clear_output). */
+const char *fake_conn_output(struct conn *conn);
+void fake_conn_clear_output(struct conn *conn);
+/* The detail the code closed CONN with (conn_close, conn_abort), or NULL. */
+const char *fake_conn_closed_by_us(const struct conn *conn);
+/* How many times the code called conn_connect; the last conn it got. */
+unsigned fake_conn_connects(void);
+struct conn *fake_conn_last_connected(void);
+
+/* The conn made last (by fake_conn_new, conn_accept or conn_connect). */
+struct conn *fake_conn_newest(void);
+
+/* Frees every fake that is left (between tests). */
+void fake_conn_free_all(void);
+
+#endif
