@@ -115,6 +115,7 @@ static unsigned run_id; /* in every Call-ID and branch: a stateful edge must not
 static unsigned next_connection;
 static unsigned closed_connections;
 static double start_time, end_time, last_ok_time;
+static double own_cpu_before; /* this process's CPU before the first request, in µs */
 static bool sending = true;
 static struct event *pace_timer, *timeout_timer;
 
@@ -633,6 +634,15 @@ static double quantile(const double *values, size_t count, double fraction)
 	return values[rank > 0 ? rank - 1 : 0];
 }
 
+/* This process's utime + stime in µs. */
+static double own_cpu(void)
+{
+	struct rusage usage;
+	getrusage(RUSAGE_SELF, &usage);
+	return (double)usage.ru_utime.tv_sec * 1e6 + (double)usage.ru_utime.tv_usec +
+	       (double)usage.ru_stime.tv_sec * 1e6 + (double)usage.ru_stime.tv_usec;
+}
+
 static void report(unsigned long long ticks, const struct cpu_times *before,
 		   const struct cpu_times *after)
 {
@@ -654,10 +664,7 @@ static void report(unsigned long long ticks, const struct cpu_times *before,
 	double achieved = span > 0 ? (double)ok_count / span : 0;
 	double cpu_us = (double)ticks * 1e6 / (double)sysconf(_SC_CLK_TCK);
 	double wall = (end_time > last_ok_time ? end_time : last_ok_time) - start_time;
-	struct rusage usage;
-	getrusage(RUSAGE_SELF, &usage);
-	double own_us = (double)usage.ru_utime.tv_sec * 1e6 + (double)usage.ru_utime.tv_usec +
-			(double)usage.ru_stime.tv_sec * 1e6 + (double)usage.ru_stime.tv_usec;
+	double own_us = own_cpu() - own_cpu_before;
 	printf("connections=%u offered=%.0f sent=%zu ok=%zu failed=%zu timeouts=%zu "
 	       "achieved=%.0f p50_ms=%.3f p99_ms=%.3f closed=%u",
 	       options.connections, options.rate, sent_count, ok_count,
@@ -773,6 +780,7 @@ int main(int argc, char **argv)
 	struct cpu_times cpu_before, cpu_after;
 	read_cpu_times(&cpu_before);
 	unsigned long long ticks_before = measured_ticks();
+	own_cpu_before = own_cpu();
 	start_time = now();
 	if (options.rate > 0) {
 		/* one tick per message up to 10,000/s, then several per tick */
