@@ -109,6 +109,7 @@ static size_t request_capacity;
 static size_t sent_count; /* requests handed to TLS (their sequence numbers: 0..) */
 static size_t oldest_open; /* every request before this one is finished */
 static size_t ok_count, failed_count, timeout_count, answered_count;
+static size_t status_count[700]; /* final answers other than 2xx, by status */
 static size_t in_flight;
 static unsigned run_id; /* in every Call-ID and branch: a stateful edge must not take a
 			 * request of this run for one of the run before */
@@ -353,6 +354,7 @@ static void finish_request(size_t sequence, int status, double at)
 	} else {
 		request->state = REQUEST_FAILED;
 		failed_count++;
+		status_count[status < 700 ? status : 699]++;
 	}
 	if (options.rate == 0 && sending) {
 		send_request();
@@ -677,6 +679,11 @@ static void report(unsigned long long ticks, const struct cpu_times *before,
 		       wall > 0 ? cpu_us / 1e4 / wall : 0);
 	}
 	printf(" load_cpu_us_per_msg=%.1f", sent_count > 0 ? own_us / (double)sent_count : 0);
+	for (unsigned status = 300; status < 700; status++) {
+		if (status_count[status] > 0) {
+			printf(" status_%u=%zu", status, status_count[status]);
+		}
+	}
 	for (unsigned cpu = 0; cpu < after->count && cpu < before->count; cpu++) {
 		unsigned long long total = after->total[cpu] - before->total[cpu];
 		printf(" cpu%u_busy_pct=%.0f", cpu,
