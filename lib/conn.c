@@ -949,6 +949,11 @@ void conn_set_reading(struct conn *conn, bool reading)
 	}
 }
 
+bool conn_reading(const struct conn *conn)
+{
+	return (bufferevent_get_enabled(conn->bev) & EV_READ) != 0;
+}
+
 enum conn_close_reason conn_close_reason(const struct conn *conn)
 {
 	return conn->close_reason;

@@ -203,6 +203,7 @@ enum tls_failure_kind conn_tls_failure(const struct conn *conn);
 /* Stops (false) or resumes (true) reading from the peer.  While stopped no
  * DATA is reported; what arrived stays buffered. */
 void conn_set_reading(struct conn *conn, bool reading);
+bool conn_reading(const struct conn *conn);
 
 const struct conn_owner *conn_owner(const struct conn *conn);
 

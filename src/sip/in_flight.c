@@ -82,6 +82,12 @@ struct in_flight_entry *in_flight_take_oldest(struct in_flight *table, uint64_t 
 	return entry;
 }
 
+void in_flight_expire(struct in_flight *table, uint64_t now_ms)
+{
+	while (table->oldest != NULL && table->oldest->expires_ms <= now_ms)
+		in_flight_entry_free(take_oldest(table));
+}
+
 void in_flight_clear(struct in_flight *table)
 {
 	struct in_flight_entry *entry;
@@ -116,8 +122,7 @@ enum in_flight_add_result in_flight_add(struct in_flight *table, const char *bra
 	}
 	/* Oldest first: an INVITE may outlive the non-INVITEs after it, which
 	 * then wait for it to go, still within the bound. */
-	while (table->oldest != NULL && table->oldest->expires_ms <= now_ms)
-		in_flight_entry_free(take_oldest(table));
+	in_flight_expire(table, now_ms);
 	struct in_flight_entry *earlier = find(table, key);
 	if (earlier != NULL) {
 		unlink_entry(table, earlier);

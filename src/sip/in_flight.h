@@ -44,6 +44,8 @@ struct in_flight {
 void in_flight_init(struct in_flight *table, size_t max);
 /* Frees every entry. */
 void in_flight_clear(struct in_flight *table);
+/* Frees the entries whose client stopped waiting by NOW_MS. */
+void in_flight_expire(struct in_flight *table, uint64_t now_ms);
 
 enum in_flight_add_result {
 	IN_FLIGHT_ADDED,

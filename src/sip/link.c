@@ -26,6 +26,73 @@ const char *sip_link_state_name(enum sip_link_state state)
 	return state_names[state];
 }
 
+/* ---- intake ---- */
+
+/* Every connection that waited for LINK reads again (those still open). */
+static void sip_link_resume_intake(struct sip_link *link)
+{
+	size_t n = link->n_paused;
+
+	if (n == 0)
+		return;
+	event_del(&link->intake_check);
+	link->n_paused = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct conn *conn = conn_find(link->paused[i]);
+		if (conn != NULL)
+			conn_set_reading(conn, true);
+	}
+	log_event(LOG_LEVEL_INFO, "intake_resumed", "role=%s name=%s in_flight=%zu connections=%zu",
+		  role_name(link->role), link->name, link->in_flight.count, n);
+}
+
+/* While paused: requests never answered leave the table when they expire,
+ * which nothing else would notice while no request comes in. */
+static void sip_link_on_intake_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_link *link = arg;
+	(void)fd;
+	(void)what;
+
+	in_flight_expire(&link->in_flight, sip_context_now_ms(link->context));
+	if (link->in_flight.count <= SIP_LINK_INTAKE_RESUME) {
+		sip_link_resume_intake(link);
+		return;
+	}
+	struct timeval check = { .tv_sec = SIP_LINK_INTAKE_CHECK_MS / 1000 };
+	evtimer_add(&link->intake_check, &check);
+}
+
+/* The connection ARRIVAL_ID (from outside) stops reading until LINK has
+ * answers for what it holds; without memory for its id it goes on. */
+static void sip_link_pause_intake(struct sip_link *link, uint64_t arrival_id)
+{
+	struct conn *conn = conn_find(arrival_id);
+
+	if (conn == NULL || !conn_reading(conn))
+		return;
+	if (link->n_paused == link->paused_size) {
+		size_t size = link->paused_size ? link->paused_size * 2 : 16;
+		uint64_t *paused = realloc(link->paused, size * sizeof(*paused));
+		if (paused == NULL)
+			return;
+		link->paused = paused;
+		link->paused_size = size;
+	}
+	link->paused[link->n_paused++] = arrival_id;
+	conn_set_reading(conn, false);
+	if (!evtimer_pending(&link->intake_check, NULL)) {
+		struct timeval check = { .tv_sec = SIP_LINK_INTAKE_CHECK_MS / 1000 };
+		evtimer_add(&link->intake_check, &check);
+		log_event(LOG_LEVEL_NOTICE, "intake_paused",
+			  "role=%s name=%s in_flight=%zu reason_code=%s", role_name(link->role),
+			  link->name, link->in_flight.count,
+			  sip_reason_name(SIP_REASON_LINK_SATURATED));
+	}
+}
+
+/* ---- life cycle ---- */
+
 void sip_link_init(struct sip_link *link, struct sip_context *context, enum listener_role role,
 		   const char *name, const struct sip_link_handler *handler)
 {
@@ -36,6 +103,7 @@ void sip_link_init(struct sip_link *link, struct sip_context *context, enum list
 	link->handler = handler;
 	link->state = SIP_LINK_IDLE;
 	in_flight_init(&link->in_flight, SIP_LINK_IN_FLIGHT_MAX);
+	evtimer_assign(&link->intake_check, context->base, sip_link_on_intake_check, link);
 }
 
 void sip_link_clear(struct sip_link *link)
@@ -43,6 +111,10 @@ void sip_link_clear(struct sip_link *link)
 	struct sip_link_waiting *waiting;
 
 	in_flight_clear(&link->in_flight);
+	event_del(&link->intake_check);
+	free(link->paused);
+	link->paused = NULL;
+	link->n_paused = link->paused_size = 0;
 	while ((waiting = sip_link_dequeue(link)) != NULL) {
 		sip_message_free(waiting->request);
 		free(waiting);
@@ -134,6 +206,9 @@ enum sip_relay_result sip_link_relay(struct sip_link *link, uint64_t arrival_id,
 			  sip_reason_name(SIP_REASON_IN_FLIGHT_FULL));
 		break;
 	}
+	/* The pool's own connections carry everyone's traffic: never paused. */
+	if (link->in_flight.count >= SIP_LINK_INTAKE_PAUSE && arrival_role != ROLE_INTERNAL)
+		sip_link_pause_intake(link, arrival_id);
 	return result;
 }
 
@@ -149,6 +224,8 @@ void sip_link_on_response(struct sip_link *link, const struct sip_message *respo
 	osip_via_param_get_byname((osip_via_t *)via, "branch", &branch);
 	if (branch != NULL && branch->gvalue != NULL)
 		in_flight_remove(&link->in_flight, branch->gvalue, parsed->cseq->method);
+	if (link->in_flight.count <= SIP_LINK_INTAKE_RESUME)
+		sip_link_resume_intake(link);
 }
 
 void sip_link_lost(struct sip_link *link, unsigned retry_after)
@@ -169,6 +246,7 @@ void sip_link_lost(struct sip_link *link, unsigned retry_after)
 		answered++;
 	}
 	in_flight_clear(&link->in_flight);
+	sip_link_resume_intake(link);
 	if (answered > 0)
 		log_event(LOG_LEVEL_NOTICE, "link_lost",
 			  "role=%s name=%s answered=%u retry_after=%u reason_code=%s",

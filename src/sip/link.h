@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <event2/event_struct.h>
+
 #include "conn.h"
 #include "context.h"
 #include "in_flight.h"
@@ -28,6 +30,17 @@
 /* Requests remembered per link: beyond, the oldest gives way (and is left
  * to its client's timer, as without the table). */
 #define SIP_LINK_IN_FLIGHT_MAX 4096
+
+/* Intake from outside waits while a pool link has this many requests in
+ * flight, until it is down to SIP_LINK_INTAKE_RESUME: the edge then reads
+ * the pool's answers before more requests for it, so a pool slower than
+ * its clients (or an edge short of CPU) holds the excess in the clients'
+ * sockets instead of queueing answers on the link until the pool gives up
+ * on it.  Checked again every SIP_LINK_INTAKE_CHECK_MS while paused, as
+ * requests that get no answer leave the table only when they expire. */
+#define SIP_LINK_INTAKE_PAUSE	 1024
+#define SIP_LINK_INTAKE_RESUME	 512
+#define SIP_LINK_INTAKE_CHECK_MS 1000
 
 enum sip_link_state {
 	SIP_LINK_IDLE, /* nothing to do until a request needs it */
@@ -76,6 +89,11 @@ struct sip_link {
 	/* Back-off (pool links): the next wait, and when the next attempt is. */
 	unsigned backoff_s;
 	uint64_t next_attempt_ms;
+	/* Connections from outside that stopped reading for this link's sake
+	 * (by id: each may close meanwhile), and the timer that checks again. */
+	uint64_t *paused;
+	size_t n_paused, paused_size;
+	struct event intake_check;
 };
 
 const char *sip_link_state_name(enum sip_link_state state);

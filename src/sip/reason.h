@@ -76,7 +76,8 @@
 	X(PARTNER_TIMEOUT, "partner_timeout", "Partner Timeout")                            \
 	X(PARTNER_CERTIFICATE_REFUSED, "partner_certificate_refused",                       \
 	  "Partner Certificate Refused")                                                    \
-	X(IN_FLIGHT_FULL, "in_flight_full", "in-flight table full")
+	X(IN_FLIGHT_FULL, "in_flight_full", "in-flight table full")                         \
+	X(LINK_SATURATED, "link_saturated", "link has too many requests in flight")
 
 enum sip_reason {
 #define SIP_REASON_ENUM(id, name, phrase) SIP_REASON_##id,

@@ -534,8 +534,10 @@ static void session_on_data(struct sip_session *session)
 
 	bool progressed = false;
 
-	while (conn_ready(session->conn) && session->waiting == NULL &&
-	       evbuffer_get_length(input) > 0) {
+	/* Not reading: a link asked its intake to wait (link.h), or a domain
+	 * is being looked up; what is buffered waits with it. */
+	while (conn_ready(session->conn) && conn_reading(session->conn) &&
+	       session->waiting == NULL && evbuffer_get_length(input) > 0) {
 		size_t len = evbuffer_get_length(input);
 		if (len > max)
 			len = max;
@@ -551,7 +553,7 @@ static void session_on_data(struct sip_session *session)
 	}
 	/* The timer runs from the first byte of a message to its last. */
 	if (evbuffer_get_length(input) == 0 || !conn_ready(session->conn) ||
-	    session->waiting != NULL) {
+	    !conn_reading(session->conn) || session->waiting != NULL) {
 		event_del(session->message_timer);
 	} else if (progressed || !evtimer_pending(session->message_timer, NULL)) {
 		struct timeval limit = {

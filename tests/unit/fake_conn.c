@@ -352,6 +352,14 @@ enum tls_failure_kind conn_tls_failure(const struct conn *conn)
 void conn_set_reading(struct conn *conn, bool reading)
 {
 	conn->reading = reading;
+	/* As lib/conn: what arrived while paused is reported on resuming. */
+	if (reading && evbuffer_get_length(conn->input) > 0)
+		report(conn, CONN_EVENT_DATA);
+}
+
+bool conn_reading(const struct conn *conn)
+{
+	return conn->reading;
 }
 
 const struct conn_owner *conn_owner(const struct conn *conn)

@@ -78,6 +78,64 @@ static void pool_answers(int status)
 	sip_message_free(relayed);
 }
 
+/* The pool answers STATUS to every request it received since the last
+ * call (each has Content-Length 0, so a blank line ends it). */
+static void pool_answers_all(int status)
+{
+	char *out = strdup(fake_conn_output(pool_conn));
+	char *end;
+
+	ck_assert_ptr_nonnull(out);
+	fake_conn_clear_output(pool_conn);
+	for (char *at = out; (end = strstr(at, "\r\n\r\n")) != NULL; at = end + 4) {
+		struct sip_message *relayed = sip_message_read(at, (size_t)(end + 4 - at));
+		ck_assert_ptr_nonnull(relayed);
+		size_t len;
+		char *response = sip_response_build(relayed, status, "Pool Says", NULL, &len);
+		ck_assert_ptr_nonnull(response);
+		fake_conn_receive(pool_conn, response);
+		free(response);
+		sip_message_free(relayed);
+	}
+	free(out);
+}
+
+/* Relays the requests that take the link to SIP_LINK_INTAKE_PAUSE in
+ * flight, checking that the user is read until the last of them. */
+static struct sip_link *saturate(void)
+{
+	struct sip_link *link = NULL;
+	char call_id[40];
+
+	for (unsigned i = 0; i < SIP_LINK_INTAKE_PAUSE; i++) {
+		ck_assert(conn_reading(user));
+		snprintf(call_id, sizeof(call_id), "busy-%u@test", i);
+		link = relay("MESSAGE", call_id);
+	}
+	ck_assert_uint_eq(link->in_flight.count, SIP_LINK_INTAKE_PAUSE);
+	return link;
+}
+
+START_TEST(test_intake_waits_for_answers)
+{
+	struct sip_link *link = saturate();
+
+	ck_assert(!conn_reading(user));
+	pool_answers_all(200);
+	ck_assert_uint_eq(link->in_flight.count, 0);
+	ck_assert(conn_reading(user));
+}
+END_TEST
+
+START_TEST(test_intake_resumes_when_the_link_dies)
+{
+	saturate();
+	ck_assert(!conn_reading(user));
+	fake_conn_drop(pool_conn, "peer closed");
+	ck_assert(conn_reading(user));
+}
+END_TEST
+
 START_TEST(test_final_response_ends_the_wait)
 {
 	struct sip_link *link = relay("MESSAGE", "link-1@test");
@@ -218,6 +276,8 @@ int main(void)
 	tcase_add_test(tcase, test_final_response_ends_the_wait);
 	tcase_add_test(tcase, test_link_death_answers_every_request_in_flight);
 	tcase_add_test(tcase, test_back_off_doubles_to_max);
+	tcase_add_test(tcase, test_intake_waits_for_answers);
+	tcase_add_test(tcase, test_intake_resumes_when_the_link_dies);
 	tcase_add_test(tcase, test_partner_link_lost);
 	tcase_add_test(tcase, test_queue_in_order);
 	tcase_add_test(tcase, test_state_names);
