@@ -61,6 +61,7 @@ enum conn_close_reason {
 	CONN_CLOSE_BUDGET_SHED, /* shed to make room in its budget for a newcomer */
 	CONN_CLOSE_OUT_OF_MEMORY,
 };
+#define CONN_CLOSE_REASONS (CONN_CLOSE_OUT_OF_MEMORY + 1)
 
 const char *conn_close_reason_name(enum conn_close_reason reason);
 

@@ -27,6 +27,19 @@ void conn_budget_clear(struct conn_budget *budget)
 	budget->per_address = NULL;
 }
 
+const char *conn_budget_verdict_name(enum conn_budget_verdict verdict)
+{
+	switch (verdict) {
+	case CONN_BUDGET_ADMIT:
+		return "admitted";
+	case CONN_BUDGET_ADDRESS_FULL:
+		return "address_limit";
+	case CONN_BUDGET_FULL:
+		return "connection_limit";
+	}
+	return "unknown";
+}
+
 enum conn_budget_verdict conn_budget_check(const struct conn_budget *budget,
 					   const struct sockaddr *source)
 {

@@ -47,6 +47,11 @@ enum conn_budget_verdict {
 	CONN_BUDGET_ADDRESS_FULL, /* its source holds max_per_address already */
 	CONN_BUDGET_FULL, /* the budget holds max */
 };
+#define CONN_BUDGET_VERDICTS (CONN_BUDGET_FULL + 1)
+
+/* The verdict's stable name, for logs (reason_code=) and metrics: a refusal
+ * is "address_limit" or "connection_limit". */
+const char *conn_budget_verdict_name(enum conn_budget_verdict verdict);
 
 /* Sets up BUDGET; MAX_PER_ADDRESS 0 means no per-address cap.  Returns -1
  * when out of memory. */

@@ -202,6 +202,29 @@ enum tls_failure_kind tls_failure_kind(const SSL *ssl)
 	return refusal != NULL ? refusal->kind : TLS_FAILURE_NONE;
 }
 
+const char *tls_failure_name(enum tls_failure_kind kind)
+{
+	switch (kind) {
+	case TLS_FAILURE_NONE:
+		return "none";
+	case TLS_FAILURE_PROTOCOL:
+		return "protocol";
+	case TLS_FAILURE_NO_SNI:
+		return "no_sni";
+	case TLS_FAILURE_SERVER_NAME_REFUSED:
+		return "server_name_refused";
+	case TLS_FAILURE_NO_CERTIFICATE:
+		return "no_certificate";
+	case TLS_FAILURE_CERTIFICATE_UNTRUSTED:
+		return "certificate_untrusted";
+	case TLS_FAILURE_CERTIFICATE_NAME:
+		return "certificate_name";
+	case TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER:
+		return "certificate_refused_by_peer";
+	}
+	return "unknown";
+}
+
 bool tls_failure_is_certificate(enum tls_failure_kind kind)
 {
 	return kind == TLS_FAILURE_NO_CERTIFICATE || kind == TLS_FAILURE_CERTIFICATE_UNTRUSTED ||

@@ -50,6 +50,10 @@ enum tls_failure_kind {
 	TLS_FAILURE_CERTIFICATE_NAME, /* trusted, but no allowed name */
 	TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER, /* the peer's alert refused ours */
 };
+#define TLS_FAILURE_KINDS (TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER + 1)
+
+/* The kind's stable name, for logs (failure=) and metrics: "no_sni". */
+const char *tls_failure_name(enum tls_failure_kind kind);
 
 /* The kinds that mean "a certificate was refused", on either side. */
 bool tls_failure_is_certificate(enum tls_failure_kind kind);

@@ -660,6 +660,13 @@ START_TEST(test_close_reason_names)
 			 "certificate_refused");
 	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_OUTPUT_OVERFLOW), "output_overflow");
 	ck_assert_str_eq(conn_close_reason_name(CONN_CLOSE_OUT_OF_MEMORY), "out_of_memory");
+	/* Every reason up to the count has a name of its own. */
+	for (int i = 0; i < CONN_CLOSE_REASONS; i++) {
+		ck_assert_str_ne(conn_close_reason_name((enum conn_close_reason)i), "unknown");
+		for (int j = 0; j < i; j++)
+			ck_assert_str_ne(conn_close_reason_name((enum conn_close_reason)i),
+					 conn_close_reason_name((enum conn_close_reason)j));
+	}
 }
 END_TEST
 

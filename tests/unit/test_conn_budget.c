@@ -157,6 +157,16 @@ START_TEST(test_joined_proven)
 }
 END_TEST
 
+/* The names logs and metrics give a refusal, one per verdict. */
+START_TEST(test_verdict_names)
+{
+	ck_assert_str_eq(conn_budget_verdict_name(CONN_BUDGET_ADDRESS_FULL), "address_limit");
+	ck_assert_str_eq(conn_budget_verdict_name(CONN_BUDGET_FULL), "connection_limit");
+	for (int i = 0; i < CONN_BUDGET_VERDICTS; i++)
+		ck_assert_str_ne(conn_budget_verdict_name((enum conn_budget_verdict)i), "unknown");
+}
+END_TEST
+
 static Suite *conn_budget_suite(void)
 {
 	Suite *suite = suite_create("conn_budget");
@@ -166,6 +176,7 @@ static Suite *conn_budget_suite(void)
 	tcase_add_test(tcase, test_ipv6_prefix_counts_as_one);
 	tcase_add_test(tcase, test_probation_queue_oldest_first);
 	tcase_add_test(tcase, test_joined_proven);
+	tcase_add_test(tcase, test_verdict_names);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }

@@ -941,6 +941,21 @@ START_TEST(test_failure_null)
 }
 END_TEST
 
+/* Each kind has its own stable name (logs' failure=, metrics' reason). */
+START_TEST(test_failure_names)
+{
+	ck_assert_str_eq(tls_failure_name(TLS_FAILURE_NO_SNI), "no_sni");
+	ck_assert_str_eq(tls_failure_name(TLS_FAILURE_CERTIFICATE_REFUSED_BY_PEER),
+			 "certificate_refused_by_peer");
+	for (int i = 0; i < TLS_FAILURE_KINDS; i++) {
+		ck_assert_str_ne(tls_failure_name((enum tls_failure_kind)i), "unknown");
+		for (int j = 0; j < i; j++)
+			ck_assert_str_ne(tls_failure_name((enum tls_failure_kind)i),
+					 tls_failure_name((enum tls_failure_kind)j));
+	}
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
 	Suite *suite = suite_create("tls");
@@ -984,6 +999,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(handshakes, test_client_accepts_internal_name);
 	tcase_add_test(handshakes, test_client_with_no_names_refuses_all);
 	tcase_add_test(handshakes, test_failure_null);
+	tcase_add_test(handshakes, test_failure_names);
 	tcase_add_test(handshakes, test_certificate_chosen_by_sni);
 	tcase_add_test(handshakes, test_certificate_chooser_refuses);
 	tcase_add_test(handshakes, test_identity_errors);
