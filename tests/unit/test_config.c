@@ -2,9 +2,9 @@
 /* Unit tests for lib/config: a full file loads with every value, defaults
  * fill the rest, and every class of mistake gives exactly its
  * "FILE:LINE: message" line (several in one run when there are several).
- * The federation options ([federation], [partner DOMAIN], role = federation)
- * and who the daemon runs as ([global] user, group, allow_root) have their
- * own test cases. */
+ * The federation options ([federation], [partner DOMAIN], role = federation),
+ * who the daemon runs as ([global] user, group, allow_root) and the metrics
+ * endpoint ([metrics]) have their own test cases. */
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "metrics_config.h"
 #include "protocols.h"
 #include "roles.h"
 #include "sip_config.h"
@@ -1672,6 +1673,103 @@ START_TEST(test_connection_limits_errors)
 }
 END_TEST
 
+/* ---- [metrics] ---- */
+
+/* Line numbers after MINIMAL: [metrics] 19, its keys from 20. */
+
+START_TEST(test_metrics_absent)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL);
+	ck_assert_ptr_nonnull(loaded.config);
+	ck_assert_ptr_null(metrics_config(loaded.config));
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_metrics_defaults)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL "[metrics]\nport = 9464\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct metrics_config *metrics = metrics_config(loaded.config);
+	ck_assert_ptr_nonnull(metrics);
+	ck_assert_int_eq(metrics->line, 19);
+	ck_assert_str_eq(metrics->address, "127.0.0.1");
+	ck_assert_uint_eq(metrics->port, 9464);
+	ck_assert(!metrics->allow_remote);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_metrics_values)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL "[metrics]\naddress = ::1\nport = 9100\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(metrics_config(loaded.config)->address, "::1");
+	loaded_free(&loaded);
+
+	/* A management network's address, said so. */
+	load(&loaded, MINIMAL "[metrics]\naddress = 192.0.2.7\nport = 9100\nallow_remote = yes\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct metrics_config *metrics = metrics_config(loaded.config);
+	ck_assert_str_eq(metrics->address, "192.0.2.7");
+	ck_assert(metrics->allow_remote);
+	loaded_free(&loaded);
+
+	/* Another port of a listener's address, or another loopback address. */
+	load(&loaded, MINIMAL "[metrics]\nport = 10444\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+	load(&loaded, MINIMAL "[metrics]\naddress = 127.0.0.2\nport = 10443\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_metrics_errors)
+{
+	expect_one_error(MINIMAL "[metrics]\naddress = 127.0.0.1\n", 19,
+			 "missing required key port", "[metrics]");
+	expect_one_error(MINIMAL "[metrics]\nport = 0\n", 20, "port");
+	expect_one_error(MINIMAL "[metrics]\naddress = localhost\nport = 9100\n", 20, "address",
+			 "localhost", "IPv4 or IPv6 address");
+	expect_one_error(MINIMAL "[metrics]\nport = 9100\nallow_remote = maybe\n", 21,
+			 "allow_remote", "maybe");
+	expect_one_error(MINIMAL "[metrics]\nport = 9100\npath = /metrics\n", 21, "unknown key",
+			 "path");
+	/* Never a wildcard, even with allow_remote: it is the internet side too. */
+	expect_one_error(MINIMAL "[metrics]\naddress = 0.0.0.0\nport = 9100\nallow_remote = yes\n",
+			 20, "metrics address 0.0.0.0 is a wildcard", "internet side");
+	expect_one_error(MINIMAL "[metrics]\nport = 9100\naddress = ::\n", 21,
+			 "metrics address :: is a wildcard");
+	expect_one_error(MINIMAL "[metrics]\naddress = 192.0.2.7\nport = 9100\n", 20,
+			 "metrics address 192.0.2.7 is not a loopback address",
+			 "allow_remote = yes");
+	/* A listener's socket, or every address of its port. */
+	expect_one_error(MINIMAL "[metrics]\nport = 15061\n", 19,
+			 "metrics on 127.0.0.1 port 15061 clashes with listener \"internal\"",
+			 "(line 9)");
+	expect_one_error(GLOBAL_OK
+			 "[listener access]\nrole = access\naddress = 0.0.0.0\nport = 10443\n"
+			 "advertise = edge.example.test\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK POOL_OK
+			 "[metrics]\nport = 10443\n",
+			 20, "clashes with listener \"access\" on 0.0.0.0 (line 3)");
+
+	struct loaded loaded;
+	load(&loaded, MINIMAL "[metrics]\nport = 9100\n[metrics]\nport = 9101\n");
+	ck_assert_ptr_null(loaded.config);
+	ck_assert_msg(has_error(&loaded, 21, "duplicate section [metrics]", "line 19", NULL),
+		      "got:\n%s", loaded.errors);
+	loaded_free(&loaded);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *suite = suite_create("config");
@@ -1737,6 +1835,14 @@ static Suite *config_suite(void)
 	tcase_add_test(federation, test_connection_limits_values);
 	tcase_add_test(federation, test_connection_limits_errors);
 	suite_add_tcase(suite, federation);
+
+	TCase *metrics = tcase_create("metrics");
+	tcase_add_checked_fixture(metrics, setup, teardown);
+	tcase_add_test(metrics, test_metrics_absent);
+	tcase_add_test(metrics, test_metrics_defaults);
+	tcase_add_test(metrics, test_metrics_values);
+	tcase_add_test(metrics, test_metrics_errors);
+	suite_add_tcase(suite, metrics);
 
 	tcase_add_checked_fixture(run_as, setup, teardown);
 	tcase_add_test(run_as, test_run_as_defaults);
