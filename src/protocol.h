@@ -7,8 +7,11 @@
  * socket to accept, a datagram to datagram.  Each protocol keeps its own
  * per-worker state (made by worker_new, started by worker_start once every
  * socket is bound and root given up, freed by worker_free), counts its own
- * open connections, and closes them all on request; the worker adds the
- * counts of every protocol for its logs, the accept pause and the drain.
+ * open connections by role, and closes them all on request; the worker adds
+ * the counts of every protocol for its logs, the accept pause and the drain,
+ * and shows each role's on the metrics page.  A protocol counts what only
+ * it knows (messages relayed, refusals by reason) into families of its own
+ * in the worker's metrics registry.
  * A protocol's configuration sections come with it (config_module.h).
  *
  * A new protocol is: its rows in the role table (roles.c), one entry here
@@ -25,6 +28,7 @@
 #include <event2/util.h>
 
 #include "config.h"
+#include "metrics.h"
 
 struct protocol {
 	const char *name; /* as the role table's rows name it */
@@ -35,9 +39,11 @@ struct protocol {
 	int (*check)(const struct sxedge_config *config, FILE *errors);
 
 	/* The protocol's state in one worker: made while the process may still
-	 * be root (keys are read here), or NULL with lines on ERRORS. */
+	 * be root (keys are read here), or NULL with lines on ERRORS.  It
+	 * registers its metric families in METRICS, the worker's registry
+	 * (NULL when metrics are off: its handles then count into nothing). */
 	void *(*worker_new)(struct event_base *base, const struct sxedge_config *config,
-			    FILE *errors);
+			    struct metrics *metrics, FILE *errors);
 	/* Once every listener is bound and root given up: outbound links and
 	 * the like.  Returns 0 or -1. */
 	int (*worker_start)(void *state);
@@ -54,8 +60,9 @@ struct protocol {
 	void (*datagram)(void *state, const struct listener_config *listener, evutil_socket_t fd,
 			 const unsigned char *data, size_t size, const struct sockaddr *peer,
 			 socklen_t peer_len);
-	/* Accepted connections (or flows) currently open. */
-	unsigned (*open_connections)(const void *state);
+	/* Accepted connections (or flows) of ROLE, one of its own roles (an
+	 * index in the role table), currently open. */
+	unsigned (*open_connections)(const void *state, unsigned role);
 	/* Descriptors its outbound links may hold at most (counted into the
 	 * open-files limit beside max_connections); may be NULL. */
 	unsigned (*outbound_links)(const struct sxedge_config *config);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /* protocols: sxedge's protocol table: the role table, each protocol's
- * entry and its configuration module. */
+ * entry and its configuration module, and the [metrics] module the worker
+ * reads. */
 #include "protocols.h"
 
+#include "metrics_config.h"
 #include "roles.h"
 #include "sip_config.h"
 #include "sip_protocol.h"
 
-static const struct config_module *const modules[] = { &sip_config_module };
+static const struct config_module *const modules[] = { &sip_config_module, &metrics_config_module };
 static const struct protocol *const protocols[] = { &sip_protocol };
 
 const struct protocol_table sxedge_protocols = {

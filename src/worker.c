@@ -5,7 +5,9 @@
  * role's transport and the protocol that serves it (protocol.h).  Start-up
  * order matters for an edge: every protocol's state (TLS contexts) is built
  * and every socket, stream or datagram, bound before the loop runs, so a
- * mistake is reported before any traffic is served.  SIGTERM stops
+ * mistake is reported before any traffic is served; so is the metrics
+ * endpoint, with the registry every protocol counts into and the core's own
+ * families (connections open by role, bytes queued, accept pauses).  SIGTERM stops
  * accepting at once, then the loop keeps serving open connections until
  * every protocol has none left or drain_timeout ends.
  *
@@ -25,7 +27,10 @@
 #include <event2/listener.h>
 
 #include "address.h"
+#include "conn.h"
 #include "log.h"
+#include "metrics_config.h"
+#include "metrics_http.h"
 
 #define DATAGRAM_MAX 65535 /* the largest UDP payload */
 
@@ -38,6 +43,13 @@ struct worker_listener {
 	struct evconnlistener *listener; /* tcp, tls */
 	struct event *datagrams; /* udp */
 	evutil_socket_t datagram_fd;
+};
+
+/* What a child of sxedge_connections_open reads: one role's count, from
+ * the protocol that serves it. */
+struct worker_role_gauge {
+	const struct worker *worker;
+	unsigned role;
 };
 
 struct worker {
@@ -54,17 +66,12 @@ struct worker {
 	struct event *resume_timer; /* listeners paused after an accept error */
 	unsigned drain_left_s;
 	bool draining;
+	/* Without [metrics] there is no registry, and every count goes nowhere. */
+	struct metrics *metrics;
+	struct metrics_http *metrics_http;
+	struct worker_role_gauge role_gauges[CONFIG_ROLES_MAX];
+	struct metric_counter *accept_pauses;
 };
-
-/* The connections open on every protocol together. */
-static unsigned worker_open_connections(const struct worker *worker)
-{
-	unsigned open = 0;
-	for (size_t i = 0; i < worker->table->n_protocols; i++)
-		if (worker->states[i] != NULL)
-			open += worker->table->protocols[i]->open_connections(worker->states[i]);
-	return open;
-}
 
 static size_t worker_protocol_index(const struct protocol_table *table,
 				    const struct config_role *role)
@@ -74,6 +81,26 @@ static size_t worker_protocol_index(const struct protocol_table *table,
 			return i;
 	}
 	return table->n_protocols;
+}
+
+/* The connections of ROLE open on the protocol that serves it. */
+static unsigned worker_role_connections(const struct worker *worker, unsigned role)
+{
+	const struct protocol_table *table = worker->table;
+	size_t protocol = worker_protocol_index(table, &table->schema.roles[role]);
+
+	if (protocol == table->n_protocols || worker->states[protocol] == NULL)
+		return 0;
+	return table->protocols[protocol]->open_connections(worker->states[protocol], role);
+}
+
+/* The connections open on every protocol together. */
+static unsigned worker_open_connections(const struct worker *worker)
+{
+	unsigned open = 0;
+	for (unsigned role = 0; role < worker->table->schema.n_roles; role++)
+		open += worker_role_connections(worker, role);
+	return open;
 }
 
 int worker_check(const struct sxedge_config *config, const struct protocol_table *table,
@@ -111,6 +138,7 @@ static void worker_on_accept_error(struct evconnlistener *listener, void *arg)
 
 	if (evtimer_pending(worker->resume_timer, NULL))
 		return;
+	metric_counter_add(worker->accept_pauses, 1);
 	log_event(LOG_LEVEL_WARNING, "accept_failed",
 		  "role=%s reason=\"%s\" connections=%u paused_for=1", wl->role->name,
 		  evutil_socket_error_to_string(error), worker_open_connections(worker));
@@ -253,6 +281,72 @@ static int worker_listen(struct worker *worker, FILE *errors)
 	return 0;
 }
 
+/* ---- the metrics endpoint and the core's families ---- */
+
+static int64_t worker_read_role_connections(void *arg)
+{
+	const struct worker_role_gauge *gauge = arg;
+	return worker_role_connections(gauge->worker, gauge->role);
+}
+
+static int64_t worker_read_output_queued(void *arg)
+{
+	(void)arg;
+	return (int64_t)conn_output_total();
+}
+
+/* What the worker itself knows: the connections each role holds (read from
+ * its protocol when the page is rendered), the bytes queued towards peers,
+ * and how often accepts paused.  Children are made at start, so the page
+ * shows every role from the first scrape. */
+static void worker_register_metrics(struct worker *worker)
+{
+	const struct protocol_table *table = worker->table;
+	static const char *const open_labels[] = { "protocol", "role", NULL };
+	struct metric_family *open = metrics_register(
+		worker->metrics, METRIC_GAUGE, "sxedge_connections_open",
+		"Accepted connections currently open, by protocol and listener role.", open_labels);
+
+	for (unsigned role = 0; role < table->schema.n_roles; role++) {
+		const struct config_role *row = &table->schema.roles[role];
+		if (worker_protocol_index(table, row) == table->n_protocols)
+			continue;
+		struct worker_role_gauge *gauge = &worker->role_gauges[role];
+		*gauge = (struct worker_role_gauge){ .worker = worker, .role = role };
+		const char *const values[] = { row->protocol, row->name, NULL };
+		metric_gauge_read_by(metric_gauge(open, values), worker_read_role_connections,
+				     gauge);
+	}
+	struct metric_family *queued =
+		metrics_register(worker->metrics, METRIC_GAUGE, "sxedge_output_queued_bytes",
+				 "Bytes queued towards peers over all connections.", NULL);
+	metric_gauge_read_by(metric_gauge(queued, NULL), worker_read_output_queued, NULL);
+	struct metric_family *pauses = metrics_register(
+		worker->metrics, METRIC_COUNTER, "sxedge_accept_pauses_total",
+		"Times every listener paused accepting for a second, out of file descriptors.",
+		NULL);
+	worker->accept_pauses = metric_counter(pauses, NULL);
+}
+
+/* Binds the scrape endpoint of [metrics], like a listener: before the loop
+ * runs, while the process may still be root. */
+static int worker_listen_metrics(struct worker *worker, FILE *errors)
+{
+	const struct metrics_config *metrics = metrics_config(worker->config);
+	char err[300];
+
+	worker->metrics_http =
+		metrics_http_new(worker->base, worker->metrics, metrics->address, metrics->port,
+				 metrics->allow_remote, err, sizeof(err));
+	if (worker->metrics_http == NULL) {
+		fprintf(errors, "%s:%d: metrics: %s\n", worker->config->path, metrics->line, err);
+		return -1;
+	}
+	log_event(LOG_LEVEL_NOTICE, "listening", "role=metrics address=%s port=%u",
+		  metrics->address, metrics_http_port(worker->metrics_http));
+	return 0;
+}
+
 /* No new connections, no new datagrams. */
 static void worker_close_listeners(struct worker *worker)
 {
@@ -349,8 +443,8 @@ static int worker_protocols_new(struct worker *worker, FILE *errors)
 	if (worker->table->n_protocols > CONFIG_MODULES_MAX)
 		return -1;
 	for (size_t i = 0; i < worker->table->n_protocols; i++) {
-		worker->states[i] = worker->table->protocols[i]->worker_new(worker->base,
-									    worker->config, errors);
+		worker->states[i] = worker->table->protocols[i]->worker_new(
+			worker->base, worker->config, worker->metrics, errors);
 		if (worker->states[i] == NULL)
 			return -1;
 	}
@@ -383,8 +477,17 @@ struct worker *worker_new(const struct sxedge_config *config, const struct proto
 	worker->resume_timer = evtimer_new(worker->base, worker_on_resume, worker);
 	if (worker->resume_timer == NULL)
 		goto fail;
+	if (metrics_config(config) != NULL && (worker->metrics = metrics_new()) == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		goto fail;
+	}
 	if (worker_protocols_new(worker, errors) < 0 || worker_listen(worker, errors) < 0)
 		goto fail;
+	if (worker->metrics != NULL) {
+		if (worker_listen_metrics(worker, errors) < 0)
+			goto fail;
+		worker_register_metrics(worker);
+	}
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
 	worker->sighup = evsignal_new(worker->base, SIGHUP, worker_on_sighup, worker);
@@ -431,6 +534,9 @@ void worker_free(struct worker *worker)
 		worker_close_listeners(worker);
 	worker_protocols_free(worker);
 	free(worker->listeners);
+	/* After the protocols, whose handles point into the registry. */
+	metrics_http_free(worker->metrics_http);
+	metrics_free(worker->metrics);
 	if (worker->sigterm != NULL)
 		event_free(worker->sigterm);
 	if (worker->sigint != NULL)

@@ -20,6 +20,7 @@
 #include "ratelimit.h"
 #include "routing.h"
 #include "sip_config.h"
+#include "sip_metrics.h"
 
 struct sip_pool;
 struct sip_federation;
@@ -40,12 +41,13 @@ struct sip_context {
 	/* Accepted connections by role (the listener's): each role's own share
 	 * of max_connections, with the per-address caps of access and federation. */
 	struct conn_budget budgets[ROLE_COUNT];
-	unsigned inbound; /* accepted connections currently open */
+	unsigned inbound[ROLE_COUNT]; /* accepted connections currently open, by role */
 	struct sip_session *sessions; /* those connections' sessions */
 	/* Partner domain -> the accepted federation connections whose
 	 * certificate was found to speak for it (a request from the domain on
 	 * one passed the binding check): they carry our requests to it too. */
 	struct domain_index bound;
+	struct sip_metrics metrics; /* what they count (zeroed: into nothing) */
 };
 
 /* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a

@@ -576,7 +576,7 @@ static void session_on_message_timeout(evutil_socket_t fd, short what, void *arg
 static void session_free(struct sip_session *session)
 {
 	if (session->inbound) {
-		session->context->inbound--;
+		session->context->inbound[session->role]--;
 		if (session->prev != NULL)
 			session->prev->next = session->next;
 		else
@@ -609,14 +609,18 @@ static void session_on_closed(struct sip_session *session)
 		if (conn_peer_subject(conn) != NULL)
 			snprintf(subject, sizeof(subject), " subject=%s",
 				 log_quote(quoted, sizeof(quoted), conn_peer_subject(conn)));
-		log_event(LOG_LEVEL_NOTICE, "tls_refused", "role=%s peer=%s reason=%s%s close=%s",
+		log_event(LOG_LEVEL_NOTICE, "tls_refused",
+			  "role=%s peer=%s reason=%s%s close=%s failure=%s",
 			  role_name(session->role), conn_peer(conn),
-			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject,
-			  name);
+			  log_quote(reason, sizeof(reason), conn_close_detail(conn)), subject, name,
+			  tls_failure_name(conn_tls_failure(conn)));
 	} else {
 		snprintf(close, sizeof(close), "close=%s ", name);
 		session_log(session, LOG_LEVEL_INFO, "conn_close", close, conn_close_detail(conn));
 	}
+	if (session->inbound)
+		sip_metrics_closed(&session->context->metrics, session->role,
+				   conn_close_reason(conn), conn_tls_failure(conn));
 	session_free(session);
 }
 
@@ -669,12 +673,15 @@ static bool session_admit(struct sip_context *context, enum listener_role role,
 
 	/* Without the port: the address is what is counted. */
 	address_format(peer, false, source, sizeof(source));
-	switch (conn_budget_check(budget, peer)) {
+	enum conn_budget_verdict verdict = conn_budget_check(budget, peer);
+	switch (verdict) {
 	case CONN_BUDGET_ADMIT:
 		return true;
 	case CONN_BUDGET_ADDRESS_FULL:
 		log_event(LOG_LEVEL_WARNING, "conn_refused",
-			  "role=%s peer=%s reason=\"per-address limit\"", budget->name, source);
+			  "role=%s peer=%s reason=\"per-address limit\" reason_code=%s",
+			  budget->name, source, conn_budget_verdict_name(verdict));
+		sip_metrics_refused(&context->metrics, role, verdict);
 		return false;
 	case CONN_BUDGET_FULL:
 		break;
@@ -682,8 +689,9 @@ static bool session_admit(struct sip_context *context, enum listener_role role,
 	oldest = conn_budget_oldest_on_probation(budget);
 	if (oldest == NULL) {
 		log_event(LOG_LEVEL_WARNING, "conn_refused",
-			  "role=%s peer=%s reason=\"%s connection limit\"", budget->name, source,
-			  budget->name);
+			  "role=%s peer=%s reason=\"%s connection limit\" reason_code=%s",
+			  budget->name, source, budget->name, conn_budget_verdict_name(verdict));
+		sip_metrics_refused(&context->metrics, role, verdict);
 		return false;
 	}
 	/* A connection that never sent a valid request gives way to one that
@@ -712,7 +720,7 @@ void sip_session_accept(struct sip_context *context, enum listener_role role,
 		return;
 	}
 	session->inbound = true;
-	context->inbound++;
+	context->inbound[role]++;
 	session->next = context->sessions;
 	if (session->next != NULL)
 		session->next->prev = session;
@@ -736,7 +744,9 @@ void sip_session_accept(struct sip_context *context, enum listener_role role,
 	if (conn_join_budget(session->conn, &context->budgets[role], peer) < 0) {
 		conn_free(session->conn);
 		session_free(session);
+		return;
 	}
+	sip_metrics_accepted(&context->metrics, role);
 }
 
 static struct sip_session *session_attach(struct sip_link *link,

@@ -139,7 +139,7 @@ static void sip_worker_free(void *state)
 }
 
 static void *sip_worker_new(struct event_base *base, const struct sxedge_config *config,
-			    FILE *errors)
+			    struct metrics *metrics, FILE *errors)
 {
 	struct sip_worker *sip = calloc(1, sizeof(*sip));
 	char err[300];
@@ -153,6 +153,7 @@ static void *sip_worker_new(struct event_base *base, const struct sxedge_config 
 		return NULL;
 	}
 	sip->context_ready = true;
+	sip_metrics_init(&sip->context.metrics, metrics);
 	sip->tls = sip_tls_new(config, errors);
 	if (sip->tls == NULL) {
 		sip_worker_free(sip);
@@ -178,10 +179,10 @@ static void sip_accept(void *state, const struct listener_config *listener, evut
 			   peer_len);
 }
 
-static unsigned sip_open_connections(const void *state)
+static unsigned sip_open_connections(const void *state, unsigned role)
 {
 	const struct sip_worker *sip = state;
-	return sip->context.inbound;
+	return role < ROLE_COUNT ? sip->context.inbound[role] : 0;
 }
 
 /* The pool links and one link per configured partner. */

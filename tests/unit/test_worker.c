@@ -3,8 +3,11 @@
  * the role table names.  A test protocol (no SIP) with a udp role and a tcp
  * role shows that every socket, datagram ones included, is bound by
  * worker_new, that datagrams reach the protocol's datagram handler and
- * accepted sockets its accept handler on the worker's loop, and that the
- * SIGTERM drain waits for the protocol's own open connections. */
+ * accepted sockets its accept handler on the worker's loop, that the
+ * SIGTERM drain waits for the protocol's own open connections, and that
+ * with [metrics] the endpoint is bound by worker_new (a failure named by
+ * the section's line), the protocol gets the registry, and the page shows
+ * each role's open connections. */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics_config.h"
 #include "worker.h"
 
 enum {
@@ -42,14 +46,17 @@ static struct echo {
 	unsigned datagrams, accepted, open;
 	int accepted_fds[4];
 	bool stopping;
+	struct metrics *metrics; /* the registry worker_new was given */
+	char page[4096]; /* the page rendered after the first accept */
 } echo;
 
 static void *echo_worker_new(struct event_base *base, const struct sxedge_config *config,
-			     FILE *errors)
+			     struct metrics *metrics, FILE *errors)
 {
 	(void)base;
 	(void)config;
 	(void)errors;
+	echo.metrics = metrics;
 	return &echo;
 }
 
@@ -104,6 +111,13 @@ static void echo_accept(void *state, const struct listener_config *listener, evu
 		e->accepted_fds[e->open++] = fd;
 	else
 		close(fd);
+	if (e->metrics != NULL && e->accepted == 1) {
+		struct evbuffer *page = evbuffer_new();
+		ck_assert_int_eq(metrics_render(e->metrics, page), 0);
+		ck_assert_uint_lt(evbuffer_get_length(page), sizeof(e->page));
+		evbuffer_copyout(page, e->page, evbuffer_get_length(page));
+		evbuffer_free(page);
+	}
 	echo_maybe_stop(e);
 }
 
@@ -123,10 +137,10 @@ static void echo_datagram(void *state, const struct listener_config *listener, e
 	echo_maybe_stop(e);
 }
 
-static unsigned echo_open_connections(const void *state)
+static unsigned echo_open_connections(const void *state, unsigned role)
 {
 	const struct echo *e = state;
-	return e->open;
+	return role == ROLE_ECHO_TCP ? e->open : 0;
 }
 
 static const struct protocol echo_protocol = {
@@ -324,6 +338,91 @@ START_TEST(test_protocol_without_handler)
 }
 END_TEST
 
+/* ---- [metrics] ---- */
+
+static const struct config_module *const metrics_modules[] = { &metrics_config_module };
+static const struct protocol_table metrics_table = {
+	.schema = { .roles = test_roles, .n_roles = 2, .modules = metrics_modules, .n_modules = 1 },
+	.protocols = test_protocols,
+	.n_protocols = 1,
+};
+static struct metrics_config metrics_section;
+
+/* The configuration gains a [metrics] section at line 7 on PORT. */
+static void enable_metrics(uint16_t port)
+{
+	metrics_section =
+		(struct metrics_config){ .line = 7, .address = "127.0.0.1", .port = port };
+	config->schema = &metrics_table.schema;
+	config->modules[0] = &metrics_section;
+}
+
+/* Without [metrics] the protocol counts into nothing. */
+START_TEST(test_no_metrics_section)
+{
+	struct worker *worker = worker_new(config, &test_table, stderr);
+	ck_assert_ptr_nonnull(worker);
+	ck_assert_ptr_null(echo.metrics);
+	worker_free(worker);
+}
+END_TEST
+
+/* The endpoint is bound by worker_new, like the listeners; the protocol's
+ * worker_new gets the registry; the page reads each role's connections
+ * from the protocol. */
+START_TEST(test_metrics_endpoint_and_page)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+
+	echo.keep_connections = true;
+	enable_metrics(port);
+	struct worker *worker = worker_new(config, &metrics_table, stderr);
+	ck_assert_ptr_nonnull(worker);
+	ck_assert_ptr_nonnull(echo.metrics);
+	struct sockaddr_in address = loopback(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_lt(bind(fd, (struct sockaddr *)&address, sizeof(address)), 0);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	close(fd);
+
+	ck_assert_int_eq(worker_run(worker), 0);
+	ck_assert_msg(strstr(echo.page,
+			     "sxedge_connections_open{protocol=\"echo\",role=\"echo-tcp\"} "
+			     "1\n") != NULL,
+		      "page:\n%s", echo.page);
+	ck_assert_msg(strstr(echo.page,
+			     "sxedge_connections_open{protocol=\"echo\",role=\"echo-udp\"} "
+			     "0\n") != NULL,
+		      "page:\n%s", echo.page);
+	ck_assert_ptr_nonnull(strstr(echo.page, "\nsxedge_output_queued_bytes 0\n"));
+	ck_assert_ptr_nonnull(strstr(echo.page, "\nsxedge_accept_pauses_total 0\n"));
+	worker_free(worker);
+}
+END_TEST
+
+/* A port that cannot be bound is a start error at the section's line. */
+START_TEST(test_metrics_bind_failure)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	struct sockaddr_in address = loopback(port);
+	int taken = socket(AF_INET, SOCK_STREAM, 0);
+	char *text = NULL, expected[128];
+	size_t size = 0;
+	FILE *errors = open_memstream(&text, &size);
+
+	ck_assert_int_eq(bind(taken, (struct sockaddr *)&address, sizeof(address)), 0);
+	ck_assert_int_eq(listen(taken, 1), 0);
+	enable_metrics(port);
+	ck_assert_ptr_null(worker_new(config, &metrics_table, errors));
+	fclose(errors);
+	snprintf(expected, sizeof(expected),
+		 "test.conf:7: metrics: cannot listen on 127.0.0.1 port %u: ", port);
+	ck_assert_msg(strncmp(text, expected, strlen(expected)) == 0, "got: %s", text);
+	free(text);
+	close(taken);
+}
+END_TEST
+
 static Suite *worker_suite(void)
 {
 	Suite *suite = suite_create("worker");
@@ -337,6 +436,14 @@ static Suite *worker_suite(void)
 	tcase_add_test(listeners_case, test_protocol_without_handler);
 	tcase_set_timeout(listeners_case, 10);
 	suite_add_tcase(suite, listeners_case);
+
+	TCase *metrics_case = tcase_create("metrics");
+	tcase_add_checked_fixture(metrics_case, setup, teardown);
+	tcase_add_test(metrics_case, test_no_metrics_section);
+	tcase_add_test(metrics_case, test_metrics_endpoint_and_page);
+	tcase_add_test(metrics_case, test_metrics_bind_failure);
+	tcase_set_timeout(metrics_case, 10);
+	suite_add_tcase(suite, metrics_case);
 	return suite;
 }
 
