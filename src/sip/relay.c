@@ -130,5 +130,8 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	free(data);
 	if (branch_out != NULL)
 		memcpy(branch_out, branch, VIA_BRANCH_SIZE);
+	if (result == SIP_RELAY_OK)
+		sip_metrics_request_relayed(&context->metrics, arrival_role,
+					    request->osip->sip_method);
 	return result;
 }

@@ -415,6 +415,8 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 	}
 	switch (sip_send(target, target_role, data, len)) {
 	case SIP_RELAY_OK:
+		sip_metrics_response_relayed(&context->metrics, session->role,
+					     osip_message_get_cseq(response->osip)->method);
 		break;
 	case SIP_RELAY_BUSY:
 		session_drop(session, LOG_LEVEL_WARNING, SIP_REASON_NEXT_HOP_BUSY, NULL);
