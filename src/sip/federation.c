@@ -54,6 +54,12 @@ struct partner_link {
 	struct partner_link *next;
 };
 
+/* What a child of sxedge_partner_links reads: how many links are in STATE. */
+struct federation_state_gauge {
+	const struct sip_federation *federation;
+	enum sip_link_state state;
+};
+
 struct sip_federation {
 	struct sip_context *context;
 	struct tls_client *client; /* held */
@@ -63,6 +69,7 @@ struct sip_federation {
 	size_t n_links;
 	struct domain_index links_by_domain;
 	const struct sip_link_handler *handler;
+	struct federation_state_gauge gauges[SIP_LINK_STATES];
 };
 
 #define FEDERATION_IDLE_SWEEP 256 /* links kept before idle ones are dropped */
@@ -283,6 +290,8 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 		sip_link_forward(&link->out, conn, event);
 		break;
 	case CONN_EVENT_CLOSED:
+		sip_metrics_link_closed(&link->federation->context->metrics, ROLE_FEDERATION,
+					conn_close_reason(conn), conn_tls_failure(conn));
 		link->out.conn = NULL;
 		if (link->out.session != NULL) {
 			sip_link_forward(&link->out, conn, event);
@@ -550,6 +559,71 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		link_start(link);
 }
 
+/* ---- metrics ---- */
+
+static int64_t federation_read_links(void *arg)
+{
+	const struct federation_state_gauge *gauge = arg;
+	int64_t count = 0;
+	for (const struct partner_link *link = gauge->federation->links; link != NULL;
+	     link = link->next)
+		count += link->out.state == gauge->state;
+	return count;
+}
+
+static int64_t federation_read_in_flight(void *arg)
+{
+	const struct sip_federation *federation = arg;
+	int64_t count = 0;
+	for (const struct partner_link *link = federation->links; link != NULL; link = link->next)
+		count += (int64_t)link->out.in_flight.count;
+	return count;
+}
+
+static int64_t federation_read_queued(void *arg)
+{
+	const struct sip_federation *federation = arg;
+	int64_t count = 0;
+	for (const struct partner_link *link = federation->links; link != NULL; link = link->next)
+		count += link->out.queued;
+	return count;
+}
+
+/* The partner links by state (no domain: that is the peers' word), the
+ * requests in flight over them and those waiting for one to come up, read
+ * when the page is rendered. */
+static void federation_register_metrics(struct sip_federation *federation)
+{
+	static const char *const state_label[] = { "state", NULL };
+	static const char *const role_label[] = { "role", NULL };
+	static const char *const role_federation[] = { "federation", NULL };
+	struct metrics *registry = federation->context->metrics.registry;
+
+	struct metric_family *links =
+		metrics_register(registry, METRIC_GAUGE, "sxedge_partner_links",
+				 "The edge's links to partner edges, by state.", state_label);
+	for (int state = 0; state < SIP_LINK_STATES; state++) {
+		struct federation_state_gauge *gauge = &federation->gauges[state];
+		*gauge = (struct federation_state_gauge){ .federation = federation,
+							  .state = (enum sip_link_state)state };
+		const char *const values[] = { sip_link_state_name(gauge->state), NULL };
+		metric_gauge_read_by(metric_gauge(links, values), federation_read_links, gauge);
+	}
+	struct metric_family *in_flight = metrics_register(
+		registry, METRIC_GAUGE, "sxedge_sip_in_flight_requests",
+		"Requests relayed over the edge's links that await their final response, by the "
+		"role of the far end.",
+		role_label);
+	metric_gauge_read_by(metric_gauge(in_flight, role_federation), federation_read_in_flight,
+			     federation);
+	struct metric_family *queued = metrics_register(
+		registry, METRIC_GAUGE, "sxedge_partner_queued_requests",
+		"Requests from the pool waiting for their partner link to come up.", NULL);
+	metric_gauge_read_by(metric_gauge(queued, NULL), federation_read_queued, federation);
+}
+
+/* ---- life cycle ---- */
+
 struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client,
 					  const struct sip_link_handler *handler)
 {
@@ -568,6 +642,7 @@ struct sip_federation *sip_federation_new(struct sip_context *context, struct tl
 		memset(&federation->local, 0, sizeof(federation->local));
 		federation->local_len = 0;
 	}
+	federation_register_metrics(federation);
 	return federation;
 }
 

@@ -50,6 +50,7 @@ enum sip_link_state {
 	SIP_LINK_UP,
 	SIP_LINK_WAITING, /* back-off before the next attempt */
 };
+#define SIP_LINK_STATES (SIP_LINK_WAITING + 1)
 
 struct sip_session;
 struct sip_link;

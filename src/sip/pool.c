@@ -21,6 +21,12 @@ struct pool_link {
 	struct event *retry_timer;
 };
 
+/* What a child of sxedge_pool_links reads: how many links are in STATE. */
+struct pool_state_gauge {
+	const struct sip_pool *pool;
+	enum sip_link_state state;
+};
+
 struct sip_pool {
 	struct sip_context *context;
 	struct tls_client *client; /* held */
@@ -32,6 +38,7 @@ struct sip_pool {
 	unsigned n_links;
 	unsigned next; /* round robin over links that are up */
 	char relay_text[300];
+	struct pool_state_gauge gauges[SIP_LINK_STATES];
 };
 
 static void pool_link_connect(struct pool_link *link);
@@ -72,6 +79,8 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 		sip_link_forward(&link->link, conn, event);
 		break;
 	case CONN_EVENT_CLOSED:
+		sip_metrics_link_closed(&pool->context->metrics, ROLE_INTERNAL,
+					conn_close_reason(conn), conn_tls_failure(conn));
 		sip_link_forward(&link->link, conn, event);
 		link->link.conn = NULL;
 		pool_link_wait(link, conn_close_detail(conn));
@@ -119,6 +128,57 @@ static void pool_link_connect(struct pool_link *link)
 	sip_link_set_state(&link->link, SIP_LINK_CONNECTING);
 }
 
+/* ---- metrics ---- */
+
+static int64_t pool_read_links(void *arg)
+{
+	const struct pool_state_gauge *gauge = arg;
+	int64_t count = 0;
+	for (unsigned i = 0; i < gauge->pool->n_links; i++)
+		count += gauge->pool->links[i].link.state == gauge->state;
+	return count;
+}
+
+static int64_t pool_read_in_flight(void *arg)
+{
+	const struct sip_pool *pool = arg;
+	int64_t count = 0;
+	for (unsigned i = 0; i < pool->n_links; i++)
+		count += (int64_t)pool->links[i].link.in_flight.count;
+	return count;
+}
+
+/* The links by state (a pool link is only ever connecting, up or waiting
+ * for its back-off) and the requests in flight over them, read when the
+ * page is rendered. */
+static void pool_register_metrics(struct sip_pool *pool)
+{
+	static const enum sip_link_state states[] = { SIP_LINK_CONNECTING, SIP_LINK_UP,
+						      SIP_LINK_WAITING };
+	static const char *const state_label[] = { "state", NULL };
+	static const char *const role_label[] = { "role", NULL };
+	static const char *const internal[] = { "internal", NULL };
+	struct metrics *registry = pool->context->metrics.registry;
+
+	struct metric_family *links =
+		metrics_register(registry, METRIC_GAUGE, "sxedge_pool_links",
+				 "The edge's links to the pool, by state.", state_label);
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		struct pool_state_gauge *gauge = &pool->gauges[states[i]];
+		*gauge = (struct pool_state_gauge){ .pool = pool, .state = states[i] };
+		const char *const values[] = { sip_link_state_name(states[i]), NULL };
+		metric_gauge_read_by(metric_gauge(links, values), pool_read_links, gauge);
+	}
+	struct metric_family *in_flight = metrics_register(
+		registry, METRIC_GAUGE, "sxedge_sip_in_flight_requests",
+		"Requests relayed over the edge's links that await their final response, by the "
+		"role of the far end.",
+		role_label);
+	metric_gauge_read_by(metric_gauge(in_flight, internal), pool_read_in_flight, pool);
+}
+
+/* ---- life cycle ---- */
+
 struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *client,
 			      const struct sip_link_handler *handler)
 {
@@ -159,6 +219,7 @@ struct sip_pool *sip_pool_new(struct sip_context *context, struct tls_client *cl
 		}
 		pool_link_connect(link);
 	}
+	pool_register_metrics(pool);
 	return pool;
 }
 

@@ -35,10 +35,10 @@ enum sip_relay_result sip_send(struct conn *target, enum listener_role target_ro
 	return conn_write(target, data, len) < 0 ? SIP_RELAY_FAILED : SIP_RELAY_OK;
 }
 
-/* Logs the refusal and writes RESPONSE to the arrival connection. */
-static void answer(uint64_t arrival_id, enum listener_role arrival_role, const char *method,
-		   int status, enum sip_reason reason, const char *phrase, const char *response,
-		   size_t len)
+/* Logs and counts the refusal and writes RESPONSE to the arrival connection. */
+static void answer(struct sip_context *context, uint64_t arrival_id,
+		   enum listener_role arrival_role, const char *method, int status,
+		   enum sip_reason reason, const char *phrase, const char *response, size_t len)
 {
 	struct conn *arrival = conn_find(arrival_id);
 	char quoted[300], quoted_method[100];
@@ -49,6 +49,7 @@ static void answer(uint64_t arrival_id, enum listener_role arrival_role, const c
 		  arrival != NULL ? conn_peer(arrival) : "gone",
 		  log_quote(quoted_method, sizeof(quoted_method), method), status,
 		  log_quote(quoted, sizeof(quoted), phrase), sip_reason_name(reason));
+	sip_metrics_rejected(&context->metrics, arrival_role, reason);
 	if (response != NULL && arrival != NULL && conn_ready(arrival))
 		sip_send(arrival, arrival_role, response, len);
 }
@@ -59,14 +60,13 @@ int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
 {
 	const osip_message_t *parsed = request->osip;
 	size_t len = 0;
-	(void)context;
 
 	if (phrase == NULL)
 		phrase = sip_reason_phrase(reason);
 	bool ack = MSG_IS_ACK(parsed); /* an ACK is never answered */
 	char *response = ack ? NULL : sip_response_build(request, status, phrase, extra, &len);
-	answer(arrival_id, arrival_role, parsed->sip_method ? parsed->sip_method : "?", status,
-	       reason, phrase, response, len);
+	answer(context, arrival_id, arrival_role, parsed->sip_method ? parsed->sip_method : "?",
+	       status, reason, phrase, response, len);
 	free(response);
 	return ack || response != NULL ? 0 : -1;
 }
@@ -77,10 +77,9 @@ void sip_answer_fields(struct sip_context *context, uint64_t arrival_id,
 {
 	const char *phrase = sip_reason_phrase(reason);
 	size_t len = 0;
-	(void)context;
 
 	char *response = sip_response_from_fields(fields, fields_len, status, phrase, extra, &len);
-	answer(arrival_id, arrival_role, method, status, reason, phrase, response, len);
+	answer(context, arrival_id, arrival_role, method, status, reason, phrase, response, len);
 	free(response);
 }
 

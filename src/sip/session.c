@@ -73,11 +73,12 @@ static void session_log(const struct sip_session *session, enum log_level level,
 		  log_quote(quoted, sizeof(quoted), reason));
 }
 
-/* A dropped message, with the name of its reason. */
+/* A dropped message, logged and counted with the name of its reason. */
 static void session_drop(const struct sip_session *session, enum log_level level,
 			 enum sip_reason reason, const char *phrase)
 {
 	char quoted[300];
+	sip_metrics_dropped(&session->context->metrics, session->role, reason);
 	log_event(level, "sip_drop", "role=%s conn=%" PRIu64 " peer=%s reason=%s reason_code=%s",
 		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
 		  log_quote(quoted, sizeof(quoted),
@@ -94,6 +95,7 @@ static void session_fail(struct sip_session *session, enum sip_reason reason, co
 	char quoted[300];
 	if (phrase == NULL)
 		phrase = sip_reason_phrase(reason);
+	sip_metrics_dropped(&session->context->metrics, session->role, reason);
 	log_event(LOG_LEVEL_NOTICE, "framing_error",
 		  "role=%s conn=%" PRIu64 " peer=%s reason=%s reason_code=%s",
 		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn),

@@ -46,6 +46,7 @@ void sip_metrics_init(struct sip_metrics *metrics, struct metrics *registry)
 	static const char *const role_method[] = { "role", "method", NULL };
 
 	memset(metrics, 0, sizeof(*metrics));
+	metrics->registry = registry;
 	metrics->accepted = metrics_register(
 		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
 		"Connections accepted (given a place in their role's budget), by listener role.",
@@ -70,6 +71,16 @@ void sip_metrics_init(struct sip_metrics *metrics, struct metrics *registry)
 		registry, METRIC_COUNTER, "sxedge_sip_responses_relayed_total",
 		"SIP responses relayed, by the role they arrived on and the CSeq method.",
 		role_method);
+	metrics->rejected = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_sip_rejected_total",
+		"SIP requests the edge answered itself with a refusal, by the role they arrived "
+		"on and reason.",
+		role_reason);
+	metrics->dropped = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_sip_dropped_total",
+		"SIP messages dropped unanswered, and streams closed that could not be cut into "
+		"messages, by the role they arrived on and reason.",
+		role_reason);
 	for (size_t role = 0; role < ROLE_COUNT; role++) {
 		const char *name = role_name((enum listener_role)role);
 		const char *const accepted[] = { "sip", name, NULL };
@@ -139,4 +150,27 @@ void sip_metrics_response_relayed(struct sip_metrics *metrics, enum listener_rol
 	const char *const values[] = { role_name(role), method_names[label], NULL };
 	metric_counter_add(child(&metrics->responses_by[role][label], metrics->responses, values),
 			   1);
+}
+
+/* The child of FAMILY for ROLE and REASON, in CACHE. */
+static void count_reason(struct metric_counter *cache[ROLE_COUNT][SIP_REASON_COUNT],
+			 struct metric_family *family, enum listener_role role,
+			 enum sip_reason reason)
+{
+	if ((unsigned)reason >= SIP_REASON_COUNT)
+		return;
+	const char *const values[] = { role_name(role), sip_reason_name(reason), NULL };
+	metric_counter_add(child(&cache[role][reason], family, values), 1);
+}
+
+void sip_metrics_rejected(struct sip_metrics *metrics, enum listener_role role,
+			  enum sip_reason reason)
+{
+	count_reason(metrics->rejected_by, metrics->rejected, role, reason);
+}
+
+void sip_metrics_dropped(struct sip_metrics *metrics, enum listener_role role,
+			 enum sip_reason reason)
+{
+	count_reason(metrics->dropped_by, metrics->dropped, role, reason);
 }

@@ -4,8 +4,10 @@
  *
  * Label values come from the code only: the role of the connection a
  * message or connection arrived on, the stable names of lib's enums (the
- * close reason, the TLS failure kind, the budget's verdict) and the method
- * from a fixed list with `other`.  Each child is made the first time it is
+ * close reason, the TLS failure kind, the budget's verdict) and of the SIP
+ * reasons (reason.h, the log's reason_code=), and the method from a fixed
+ * list with `other`.  The links' gauges are registered by their owners
+ * (pool.c, federation.c) in the same registry.  Each child is made the first time it is
  * counted into and its handle kept, so counting is one addition after that;
  * connections accepted and refused are made at start, so they show 0 from
  * the first scrape.  With no registry every call counts into nothing. */
@@ -15,6 +17,7 @@
 #include "conn.h"
 #include "conn_budget.h"
 #include "metrics.h"
+#include "reason.h"
 #include "roles.h"
 #include "tls.h"
 
@@ -45,14 +48,17 @@ enum sip_method_label sip_method_label(const char *method);
 const char *sip_method_label_name(enum sip_method_label label);
 
 struct sip_metrics {
+	struct metrics *registry; /* NULL: metrics are off */
 	struct metric_family *accepted, *refused, *closed, *tls_failures;
-	struct metric_family *requests, *responses;
+	struct metric_family *requests, *responses, *rejected, *dropped;
 	struct metric_counter *accepted_by[ROLE_COUNT];
 	struct metric_counter *refused_by[ROLE_COUNT][CONN_BUDGET_VERDICTS];
 	struct metric_counter *closed_by[ROLE_COUNT][CONN_CLOSE_REASONS];
 	struct metric_counter *tls_failures_by[ROLE_COUNT][TLS_FAILURE_KINDS];
 	struct metric_counter *requests_by[ROLE_COUNT][SIP_METHOD_LABELS];
 	struct metric_counter *responses_by[ROLE_COUNT][SIP_METHOD_LABELS];
+	struct metric_counter *rejected_by[ROLE_COUNT][SIP_REASON_COUNT];
+	struct metric_counter *dropped_by[ROLE_COUNT][SIP_REASON_COUNT];
 };
 
 /* Registers the SIP families in REGISTRY (NULL: metrics are off). */
@@ -78,5 +84,13 @@ void sip_metrics_request_relayed(struct sip_metrics *metrics, enum listener_role
 				 const char *method);
 void sip_metrics_response_relayed(struct sip_metrics *metrics, enum listener_role role,
 				  const char *method);
+/* The edge answered a request that arrived on a connection of ROLE itself,
+ * for REASON (event=sip_reject); or dropped a message of ROLE, or closed a
+ * stream of ROLE that could not be cut into messages (event=sip_drop,
+ * framing_error). */
+void sip_metrics_rejected(struct sip_metrics *metrics, enum listener_role role,
+			  enum sip_reason reason);
+void sip_metrics_dropped(struct sip_metrics *metrics, enum listener_role role,
+			 enum sip_reason reason);
 
 #endif

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -57,6 +58,9 @@ void test_context_init(struct test_context *test, bool start)
 	ck_assert_ptr_nonnull(test->base);
 	ck_assert_int_eq(sip_context_init(&test->sip, test->base, test->config, err, sizeof(err)),
 			 0);
+	test->metrics = metrics_new();
+	ck_assert_ptr_nonnull(test->metrics);
+	sip_metrics_init(&test->sip.metrics, test->metrics);
 	test->client = tls_client_new(certificate, key, ca, err, sizeof(err));
 	ck_assert_msg(test->client != NULL, "%s", err);
 	free(certificate);
@@ -69,6 +73,7 @@ void test_context_init(struct test_context *test, bool start)
 void test_context_free(struct test_context *test)
 {
 	sip_context_free(&test->sip);
+	metrics_free(test->metrics);
 	fake_conn_free_all();
 	tls_client_release(test->client);
 	event_base_free(test->base);
@@ -85,4 +90,26 @@ struct conn *test_context_user(struct test_context *test, const char *peer_addre
 	struct conn *conn = fake_conn_newest();
 	fake_conn_ready(conn);
 	return conn;
+}
+
+long long test_context_metric(const struct test_context *test, const char *series)
+{
+	struct evbuffer *page = evbuffer_new();
+	long long value = -1;
+
+	ck_assert_ptr_nonnull(page);
+	ck_assert_int_eq(metrics_render(test->metrics, page), 0);
+	evbuffer_add(page, "", 1);
+	const char *text = (const char *)evbuffer_pullup(page, -1);
+	size_t length = strlen(series);
+	for (const char *line = text; *line != '\0'; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, series, length) == 0 && line[length] == ' ') {
+			value = strtoll(line + length + 1, NULL, 10);
+			break;
+		}
+		if (strchr(line, '\n') == NULL)
+			break;
+	}
+	evbuffer_free(page);
+	return value;
 }

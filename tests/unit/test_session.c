@@ -3,7 +3,8 @@
  * user's request goes to the pool link and the pool's response comes back;
  * what routing refuses is answered where it came from; what does not
  * frame closes the connection; a request that finds no pool link, or loses
- * it, gets 503 with the real back-off. */
+ * it, gets 503 with the real back-off; and each of these counts once in
+ * its metric family, under its role, method or reason. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,78 @@ START_TEST(test_pool_lost_and_unavailable)
 }
 END_TEST
 
+/* Each path counts where the page shows it. */
+START_TEST(test_counts)
+{
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_connections_accepted_total{protocol="
+						    "\"sip\",role=\"access\"}"),
+			 1);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"up\"}"), 1);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"waiting\"}"), 0);
+
+	user_sends("MESSAGE", "count-1@test", "");
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_requests_relayed_total{role="
+						    "\"access\",method=\"MESSAGE\"}"),
+			 1);
+	ck_assert_int_eq(
+		test_context_metric(&test, "sxedge_sip_in_flight_requests{role=\"internal\"}"), 1);
+	const char *relayed = fake_conn_output(pool_conn);
+	struct sip_message *request = sip_message_read(relayed, strlen(relayed));
+	ck_assert_ptr_nonnull(request);
+	size_t len;
+	char *response = sip_response_build(request, 202, "Accepted", NULL, &len);
+	sip_message_free(request);
+	fake_conn_receive(pool_conn, response);
+	free(response);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_responses_relayed_total{role="
+						    "\"internal\",method=\"MESSAGE\"}"),
+			 1);
+	ck_assert_int_eq(
+		test_context_metric(&test, "sxedge_sip_in_flight_requests{role=\"internal\"}"), 0);
+
+	user_sends("MESSAGE", "count-2@test", "Route: <sip:127.0.0.2:5061;transport=tls;lr>\r\n");
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_rejected_total{role=\"access\","
+						    "reason=\"forged_route\"}"),
+			 1);
+
+	/* A stray response: no Via of ours. */
+	fake_conn_receive(user, "SIP/2.0 200 OK\r\n"
+				"Via: SIP/2.0/TLS 192.0.2.1:40000;branch=z9hG4bK-stray\r\n"
+				"From: <sip:alice@example.test>;tag=a1\r\n"
+				"To: <sip:bob@example.test>;tag=b1\r\n"
+				"Call-ID: count-3@test\r\n"
+				"CSeq: 1 MESSAGE\r\n"
+				"Content-Length: 0\r\n\r\n");
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_dropped_total{role=\"access\","
+						    "reason=\"via_not_ours\"}"),
+			 1);
+
+	user_sends("MESSAGE", "count-4@test", "");
+	fake_conn_drop(pool_conn, "peer closed");
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_rejected_total{role=\"access\","
+						    "reason=\"pool_link_lost\"}"),
+			 1);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"up\"}"), 0);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"waiting\"}"), 1);
+	user_sends("MESSAGE", "count-5@test", "");
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_rejected_total{role=\"access\","
+						    "reason=\"pool_unavailable\"}"),
+			 1);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_requests_relayed_total{role="
+						    "\"access\",method=\"MESSAGE\"}"),
+			 2);
+
+	/* Bytes that cannot be cut into messages close the stream, counted by why. */
+	char line[9000];
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	fake_conn_receive(user, line);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_dropped_total{role=\"access\","
+						    "reason=\"line_too_long\"}"),
+			 1);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *suite = suite_create("session");
@@ -132,6 +205,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tcase, test_refusal_answered_to_sender);
 	tcase_add_test(tcase, test_unframed_input_closes);
 	tcase_add_test(tcase, test_pool_lost_and_unavailable);
+	tcase_add_test(tcase, test_counts);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for src/sip/sip_metrics: each count lands in its family under
  * the labels the code gives (roles, lib's reason names, methods from the
- * fixed list), accepted and refused show 0 from the start, a TLS failure is
- * counted beside the close, and with no registry nothing is counted. */
+ * fixed list, the SIP reasons' names), accepted and refused show 0 from the
+ * start, a TLS failure is counted beside the close, and with no registry
+ * nothing is counted. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,23 @@ START_TEST(test_relayed)
 }
 END_TEST
 
+START_TEST(test_reasons)
+{
+	sip_metrics_rejected(&counted, ROLE_ACCESS, SIP_REASON_FORGED_ROUTE);
+	sip_metrics_rejected(&counted, ROLE_ACCESS, SIP_REASON_FORGED_ROUTE);
+	sip_metrics_rejected(&counted, ROLE_FEDERATION, SIP_REASON_DOMAIN_BLOCKED);
+	sip_metrics_dropped(&counted, ROLE_INTERNAL, SIP_REASON_STALE_VIA_BRANCH);
+	sip_metrics_dropped(&counted, ROLE_ACCESS, SIP_REASON_COUNT); /* no such reason */
+
+	assert_line("sxedge_sip_rejected_total{role=\"access\",reason=\"forged_route\"} 2", true);
+	assert_line("sxedge_sip_rejected_total{role=\"federation\",reason=\"domain_blocked\"} 1",
+		    true);
+	assert_line("sxedge_sip_dropped_total{role=\"internal\",reason=\"stale_via_branch\"} 1",
+		    true);
+	assert_line("sxedge_sip_dropped_total{role=\"access\"", false);
+}
+END_TEST
+
 /* Zeroed handles, or a NULL registry: every call counts into nothing. */
 START_TEST(test_off)
 {
@@ -174,6 +192,7 @@ static Suite *sip_metrics_suite(void)
 	tcase_add_test(tcase, test_connections);
 	tcase_add_test(tcase, test_closes_and_tls_failures);
 	tcase_add_test(tcase, test_relayed);
+	tcase_add_test(tcase, test_reasons);
 	tcase_add_test(tcase, test_off);
 	suite_add_tcase(suite, tcase);
 	return suite;
