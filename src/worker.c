@@ -7,9 +7,9 @@
  * and every socket, stream or datagram, bound before the loop runs, so a
  * mistake is reported before any traffic is served; so is the metrics
  * endpoint, with the registry every protocol counts into and the core's own
- * families (connections open by role, bytes queued, accept pauses).  SIGTERM stops
- * accepting at once, then the loop keeps serving open connections until
- * every protocol has none left or drain_timeout ends.
+ * families (connections open by role, bytes queued, accept pauses).
+ * SIGTERM stops accepting at once, then the loop keeps serving open
+ * connections until every protocol has none left or drain_timeout ends.
  *
  * Everything a worker uses is reached from its struct: it shares nothing
  * mutable with another worker, so several can run side by side, one event

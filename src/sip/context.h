@@ -47,7 +47,10 @@ struct sip_context {
 	 * certificate was found to speak for it (a request from the domain on
 	 * one passed the binding check): they carry our requests to it too. */
 	struct domain_index bound;
-	struct sip_metrics metrics; /* what they count (zeroed: into nothing) */
+	/* What the sessions and links count: zeroed by sip_context_init (into
+	 * nothing), given a registry by sip_metrics_init before
+	 * sip_context_start, whose links register their gauges in it. */
+	struct sip_metrics metrics;
 };
 
 /* Fills CONTEXT from CONFIG (which must outlive it): a random boot id, a
