@@ -17,6 +17,7 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	bool ready, secure, reading, freed, on_probation;
 	enum conn_close_reason close_reason;
+	enum tls_failure_kind tls_failure;
 	char close_detail[128];
 	char closed_by_us[128];
 	struct conn_owner owner;
@@ -82,6 +83,19 @@ void fake_conn_drop(struct conn *conn, const char *detail)
 		return;
 	conn->close_reason = CONN_CLOSE_PEER;
 	snprintf(conn->close_detail, sizeof(conn->close_detail), "%s", detail);
+	conn->ready = false;
+	report(conn, CONN_EVENT_CLOSED);
+	conn->freed = true;
+}
+
+void fake_conn_fail_handshake(struct conn *conn, enum conn_close_reason reason,
+			      enum tls_failure_kind kind)
+{
+	if (conn->freed)
+		return;
+	conn->close_reason = reason;
+	conn->tls_failure = kind;
+	snprintf(conn->close_detail, sizeof(conn->close_detail), "%s", tls_failure_name(kind));
 	conn->ready = false;
 	report(conn, CONN_EVENT_CLOSED);
 	conn->freed = true;
@@ -345,8 +359,7 @@ const char *conn_close_detail(const struct conn *conn)
 
 enum tls_failure_kind conn_tls_failure(const struct conn *conn)
 {
-	(void)conn;
-	return TLS_FAILURE_NONE;
+	return conn->tls_failure;
 }
 
 void conn_set_reading(struct conn *conn, bool reading)

@@ -25,6 +25,10 @@ void fake_conn_receive(struct conn *conn, const char *text);
 /* The peer went away: CLOSED is reported (CONN_CLOSE_PEER, DETAIL), then
  * the conn is freed. */
 void fake_conn_drop(struct conn *conn, const char *detail);
+/* The handshake failed: CLOSED is reported with REASON (CONN_CLOSE_TLS_FAILED
+ * or CONN_CLOSE_CERTIFICATE_REFUSED) and KIND, then the conn is freed. */
+void fake_conn_fail_handshake(struct conn *conn, enum conn_close_reason reason,
+			      enum tls_failure_kind kind);
 
 /* Everything written to CONN so far, NUL-terminated (valid until the next
  * write or fake_conn_clear_output). */

@@ -195,6 +195,39 @@ START_TEST(test_counts)
 }
 END_TEST
 
+/* A pool link whose handshake fails counts its kind; a user who leaves
+ * counts as closed by the peer. */
+START_TEST(test_counts_closes)
+{
+	char series[200];
+
+	/* The fake names its reasons itself. */
+	fake_conn_drop(user, "peer closed");
+	snprintf(series, sizeof(series),
+		 "sxedge_connections_closed_total{protocol=\"sip\",role=\"access\",reason=\"%s\"}",
+		 conn_close_reason_name(CONN_CLOSE_PEER));
+	ck_assert_int_eq(test_context_metric(&test, series), 1);
+	fake_conn_drop(pool_conn, "peer closed");
+	struct timeval wait = { .tv_sec = 1, .tv_usec = 200000 };
+	event_base_loopexit(test.base, &wait);
+	event_base_dispatch(test.base);
+	ck_assert_uint_eq(fake_conn_connects(), 2);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"connecting\"}"), 1);
+	fake_conn_fail_handshake(fake_conn_last_connected(), CONN_CLOSE_CERTIFICATE_REFUSED,
+				 TLS_FAILURE_CERTIFICATE_NAME);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_tls_handshake_failures_total{role="
+						    "\"internal\",reason=\"certificate_name\"}"),
+			 1);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_links{state=\"waiting\"}"), 1);
+	/* A link is no accepted connection. */
+	snprintf(series, sizeof(series),
+		 "sxedge_connections_closed_total{protocol=\"sip\",role="
+		 "\"internal\",reason=\"%s\"}",
+		 conn_close_reason_name(CONN_CLOSE_CERTIFICATE_REFUSED));
+	ck_assert_int_eq(test_context_metric(&test, series), -1);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *suite = suite_create("session");
@@ -206,6 +239,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tcase, test_unframed_input_closes);
 	tcase_add_test(tcase, test_pool_lost_and_unavailable);
 	tcase_add_test(tcase, test_counts);
+	tcase_add_test(tcase, test_counts_closes);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }
