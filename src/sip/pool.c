@@ -148,9 +148,23 @@ static int64_t pool_read_in_flight(void *arg)
 	return count;
 }
 
+/* Connections from outside not read for a saturated link's sake, those
+ * still open (the link keeps the ids of any that closed meanwhile). */
+static int64_t pool_read_paused(void *arg)
+{
+	const struct sip_pool *pool = arg;
+	int64_t count = 0;
+	for (unsigned i = 0; i < pool->n_links; i++) {
+		const struct sip_link *link = &pool->links[i].link;
+		for (size_t j = 0; j < link->n_paused; j++)
+			count += conn_find(link->paused[j]) != NULL;
+	}
+	return count;
+}
+
 /* The links by state (a pool link is only ever connecting, up or waiting
- * for its back-off) and the requests in flight over them, read when the
- * page is rendered. */
+ * for its back-off), the requests in flight over them and the connections
+ * paused for them, read when the page is rendered. */
 static void pool_register_metrics(struct sip_pool *pool)
 {
 	static const enum sip_link_state states[] = { SIP_LINK_CONNECTING, SIP_LINK_UP,
@@ -175,6 +189,12 @@ static void pool_register_metrics(struct sip_pool *pool)
 		"role of the far end.",
 		role_label);
 	metric_gauge_read_by(metric_gauge(in_flight, internal), pool_read_in_flight, pool);
+	struct metric_family *paused = metrics_register(
+		registry, METRIC_GAUGE, "sxedge_pool_intake_paused_connections",
+		"Connections from outside not read while a pool link has too many requests in "
+		"flight.",
+		NULL);
+	metric_gauge_read_by(metric_gauge(paused, NULL), pool_read_paused, pool);
 }
 
 /* ---- life cycle ---- */

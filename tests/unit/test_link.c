@@ -121,9 +121,14 @@ START_TEST(test_intake_waits_for_answers)
 	struct sip_link *link = saturate();
 
 	ck_assert(!conn_reading(user));
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_intake_paused_connections"), 1);
+	ck_assert_int_eq(
+		test_context_metric(&test, "sxedge_sip_in_flight_requests{role=\"internal\"}"),
+		SIP_LINK_INTAKE_PAUSE);
 	pool_answers_all(200);
 	ck_assert_uint_eq(link->in_flight.count, 0);
 	ck_assert(conn_reading(user));
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_pool_intake_paused_connections"), 0);
 }
 END_TEST
 
