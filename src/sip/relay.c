@@ -16,8 +16,8 @@
 #include "rewrite.h"
 #include "via_branch.h"
 
-enum sip_relay_result sip_send(struct conn *target, enum listener_role target_role,
-			       const char *data, size_t len)
+enum sip_relay_result sip_send(struct sip_context *context, struct conn *target,
+			       enum listener_role target_role, const char *data, size_t len)
 {
 	char quoted[64];
 
@@ -28,6 +28,7 @@ enum sip_relay_result sip_send(struct conn *target, enum listener_role target_ro
 			  log_quote(quoted, sizeof(quoted),
 				    sip_reason_phrase(SIP_REASON_NOT_FRAMED_ONCE)),
 			  sip_reason_name(SIP_REASON_NOT_FRAMED_ONCE));
+		sip_metrics_dropped(&context->metrics, target_role, SIP_REASON_NOT_FRAMED_ONCE);
 		return SIP_RELAY_FAILED;
 	}
 	if (target_role != ROLE_ACCESS && len > conn_output_room(target))
@@ -51,7 +52,7 @@ static void answer(struct sip_context *context, uint64_t arrival_id,
 		  log_quote(quoted, sizeof(quoted), phrase), sip_reason_name(reason));
 	sip_metrics_rejected(&context->metrics, arrival_role, reason);
 	if (response != NULL && arrival != NULL && conn_ready(arrival))
-		sip_send(arrival, arrival_role, response, len);
+		sip_send(context, arrival, arrival_role, response, len);
 }
 
 int sip_answer_request(struct sip_context *context, uint64_t arrival_id,
@@ -125,7 +126,7 @@ enum sip_relay_result sip_relay_request(struct sip_context *context, uint64_t ar
 	log_event(LOG_LEVEL_DEBUG, "sip_relay", "role=%s conn=%" PRIu64 " method=%s to=%" PRIu64,
 		  role_name(arrival_role), arrival_id,
 		  log_quote(method, sizeof(method), request->osip->sip_method), conn_id(target));
-	enum sip_relay_result result = sip_send(target, target_role, data, len);
+	enum sip_relay_result result = sip_send(context, target, target_role, data, len);
 	free(data);
 	if (branch_out != NULL)
 		memcpy(branch_out, branch, VIA_BRANCH_SIZE);

@@ -22,11 +22,12 @@ enum sip_relay_result {
 
 /* Writes one message the edge built to TARGET, a connection of role
  * TARGET_ROLE, after the last check that it frames as exactly one message
- * (else it is dropped and logged).  A link that others share (the pool's, a
+ * (else it is dropped, logged and counted as not_framed_once under
+ * TARGET_ROLE in CONTEXT's metrics).  A link that others share (the pool's, a
  * partner's: any role but access) is never closed for lack of room: the
  * message is refused (BUSY) instead. */
-enum sip_relay_result sip_send(struct conn *target, enum listener_role target_role,
-			       const char *data, size_t len);
+enum sip_relay_result sip_send(struct sip_context *context, struct conn *target,
+			       enum listener_role target_role, const char *data, size_t len);
 
 /* Writes REQUEST, which arrived on connection ARRIVAL_ID of role
  * ARRIVAL_ROLE, to TARGET (of role TARGET_ROLE) with the edits DECISION

@@ -415,7 +415,7 @@ static void session_on_response(struct sip_session *session, const struct sip_me
 		session_drop(session, LOG_LEVEL_INFO, SIP_REASON_CANNOT_REMOVE_VIA, NULL);
 		return;
 	}
-	switch (sip_send(target, target_role, data, len)) {
+	switch (sip_send(context, target, target_role, data, len)) {
 	case SIP_RELAY_OK:
 		sip_metrics_response_relayed(&context->metrics, session->role,
 					     osip_message_get_cseq(response->osip)->method);

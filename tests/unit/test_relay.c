@@ -78,10 +78,12 @@ START_TEST(test_send_busy_only_on_shared_links)
 	struct conn *pool = ready_conn("127.0.0.10:5061", ROLE_INTERNAL, 10);
 	struct conn *user = ready_conn("192.0.2.1:40000", ROLE_ACCESS, 10);
 
-	ck_assert_int_eq(sip_send(pool, ROLE_INTERNAL, options, strlen(options)), SIP_RELAY_BUSY);
+	ck_assert_int_eq(sip_send(&test.sip, pool, ROLE_INTERNAL, options, strlen(options)),
+			 SIP_RELAY_BUSY);
 	ck_assert_ptr_null(fake_conn_closed_by_us(pool));
 	ck_assert_str_eq(fake_conn_output(pool), "");
-	ck_assert_int_eq(sip_send(user, ROLE_ACCESS, options, strlen(options)), SIP_RELAY_FAILED);
+	ck_assert_int_eq(sip_send(&test.sip, user, ROLE_ACCESS, options, strlen(options)),
+			 SIP_RELAY_FAILED);
 	ck_assert_str_eq(fake_conn_closed_by_us(user), "output limit");
 }
 END_TEST
@@ -93,9 +95,14 @@ START_TEST(test_send_refuses_what_is_not_one_message)
 	char two[sizeof(options) * 2];
 
 	snprintf(two, sizeof(two), "%s%s", options, options);
-	ck_assert_int_eq(sip_send(pool, ROLE_INTERNAL, two, strlen(two)), SIP_RELAY_FAILED);
+	ck_assert_int_eq(sip_send(&test.sip, pool, ROLE_INTERNAL, two, strlen(two)),
+			 SIP_RELAY_FAILED);
 	ck_assert_str_eq(fake_conn_output(pool), "");
-	ck_assert_int_eq(sip_send(pool, ROLE_INTERNAL, options, strlen(options)), SIP_RELAY_OK);
+	ck_assert_int_eq(test_context_metric(&test, "sxedge_sip_dropped_total{role=\"internal\","
+						    "reason=\"not_framed_once\"}"),
+			 1);
+	ck_assert_int_eq(sip_send(&test.sip, pool, ROLE_INTERNAL, options, strlen(options)),
+			 SIP_RELAY_OK);
 	ck_assert_str_eq(fake_conn_output(pool), options);
 }
 END_TEST
