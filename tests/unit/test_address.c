@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "address.h"
+#include "test_suite.h"
 
 START_TEST(test_parse_ipv4)
 {
@@ -106,9 +107,5 @@ static Suite *address_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(address_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(address_suite());
 }

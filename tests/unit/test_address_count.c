@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "address_count.h"
+#include "test_suite.h"
 
 /* ---- Addresses ---- */
 
@@ -406,12 +407,5 @@ static Suite *address_count_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	runner = srunner_create(address_count_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(address_count_suite());
 }

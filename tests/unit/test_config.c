@@ -21,6 +21,7 @@
 #include "protocols.h"
 #include "roles.h"
 #include "sip_config.h"
+#include "test_suite.h"
 
 /* ---- Fixture: a folder with certificate files and config files ---- */
 
@@ -1854,11 +1855,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(config_suite());
 }

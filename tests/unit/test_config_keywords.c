@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_module.h"
+#include "test_suite.h"
 
 enum echo_mode {
 	ECHO_OFF,
@@ -253,9 +254,5 @@ int main(void)
 	tcase_add_test(tcase, test_module_problems);
 	tcase_add_test(tcase, test_role_table);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

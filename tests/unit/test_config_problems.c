@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "config_problems.h"
+#include "test_suite.h"
 
 START_TEST(test_sorted_by_line)
 {
@@ -53,9 +54,5 @@ int main(void)
 	tcase_add_test(tcase, test_sorted_by_line);
 	tcase_add_test(tcase, test_no_stream);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

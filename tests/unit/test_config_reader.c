@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config_reader.h"
+#include "test_suite.h"
 
 /* Every callback, one line each: "KIND LINE TEXT". */
 static char seen[4096];
@@ -130,9 +131,5 @@ int main(void)
 	tcase_add_test(tcase, test_broken_lines);
 	tcase_add_test(tcase, test_long_line);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "config_values.h"
+#include "test_suite.h"
 
 START_TEST(test_numbers)
 {
@@ -91,9 +92,5 @@ int main(void)
 	tcase_add_test(tcase, test_addresses_and_names);
 	tcase_add_test(tcase, test_host_port);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

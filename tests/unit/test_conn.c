@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "test_pki.h"
 #include "tls.h"
+#include "test_suite.h"
 
 /* What one side of a test connection saw. */
 struct side {
@@ -938,9 +939,5 @@ static Suite *conn_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(conn_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(conn_suite());
 }

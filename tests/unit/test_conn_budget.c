@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conn_budget.h"
+#include "test_suite.h"
 
 /* Stand-ins for conns: the budget only hands their pointers back. */
 static char fake_conns[8];
@@ -183,9 +184,5 @@ static Suite *conn_budget_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(conn_budget_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(conn_budget_suite());
 }

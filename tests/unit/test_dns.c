@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "dns.h"
+#include "test_suite.h"
 
 /* ---- dns_srv_order with a scripted random source ---- */
 
@@ -941,9 +942,5 @@ static Suite *dns_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(dns_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(dns_suite());
 }

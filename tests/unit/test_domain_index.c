@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "domain_index.h"
+#include "test_suite.h"
 
 START_TEST(test_find_by_domain_any_case)
 {
@@ -81,9 +82,5 @@ int main(void)
 	tcase_add_test(tcase, test_remove_one_value);
 	tcase_add_test(tcase, test_many_domains);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

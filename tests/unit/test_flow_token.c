@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "flow_token.h"
+#include "test_suite.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -276,11 +277,5 @@ static Suite *flow_token_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(flow_token_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(flow_token_suite());
 }

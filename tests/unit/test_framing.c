@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "framing.h"
+#include "test_suite.h"
 
 static const struct sip_frame_limits default_limits = {
 	.max_message = 65536,
@@ -678,9 +679,5 @@ static Suite *framing_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(framing_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(framing_suite());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "headers.h"
+#include "test_suite.h"
 
 #define START "MESSAGE sip:bob@example.test SIP/2.0\r\n"
 
@@ -160,9 +161,5 @@ static Suite *headers_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(headers_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(headers_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "in_flight.h"
+#include "test_suite.h"
 
 static char *fields(const char *text)
 {
@@ -140,9 +141,5 @@ int main(void)
 	tcase_add_test(tcase, test_bounded_oldest_gives_way);
 	tcase_add_test(tcase, test_many_entries);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

@@ -11,6 +11,7 @@
 #include "link.h"
 #include "pool.h"
 #include "test_context.h"
+#include "test_suite.h"
 
 static struct test_context test;
 static struct conn *pool_conn;
@@ -287,9 +288,5 @@ int main(void)
 	tcase_add_test(tcase, test_queue_in_order);
 	tcase_add_test(tcase, test_state_names);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "test_suite.h"
 
 /* ---- Capturing stderr ---- */
 
@@ -309,11 +310,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(log_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(log_suite());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "message.h"
+#include "test_suite.h"
 
 #define REQUEST_LINE	 "INVITE sip:bob@example.test SIP/2.0\r\n"
 #define HDR_VIA		 "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK776asdhds\r\n"
@@ -636,9 +637,5 @@ static Suite *message_suite(void)
 int main(void)
 {
 	sip_message_init();
-	SRunner *runner = srunner_create(message_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(message_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "test_suite.h"
 
 /* The label lists the tests use. */
 #define LABELS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -374,12 +375,5 @@ static Suite *metrics_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	runner = srunner_create(metrics_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(metrics_suite());
 }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "metrics_http.h"
+#include "test_suite.h"
 
 /* A test gives up on a response after this long. */
 #define FETCH_TIMEOUT_S 5
@@ -356,12 +357,5 @@ static Suite *metrics_http_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	runner = srunner_create(metrics_http_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(metrics_http_suite());
 }

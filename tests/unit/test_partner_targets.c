@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "partner_targets.h"
+#include "test_suite.h"
 
 static char *two_edges[] = { "edge1.partner.test", "edge2.partner.test" };
 
@@ -139,9 +140,5 @@ static Suite *partner_targets_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(partner_targets_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(partner_targets_suite());
 }

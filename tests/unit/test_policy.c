@@ -10,6 +10,7 @@
 #include "config.h"
 #include "policy.h"
 #include "protocols.h"
+#include "test_suite.h"
 
 /* ---- Fixture: a configuration with every kind of domain ---- */
 
@@ -360,11 +361,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(policy_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(policy_suite());
 }

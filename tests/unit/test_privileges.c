@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "privileges.h"
+#include "test_suite.h"
 
 /* ---- What a child reports back ---- */
 
@@ -482,11 +483,5 @@ static Suite *privileges_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(privileges_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(privileges_suite());
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ratelimit.h"
+#include "test_suite.h"
 
 /* Value *RETRY_AFTER_S holds when a take has not written it. */
 #define UNTOUCHED 777u
@@ -304,12 +305,5 @@ static Suite *ratelimit_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	runner = srunner_create(ratelimit_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(ratelimit_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reason.h"
+#include "test_suite.h"
 
 START_TEST(test_names_are_snake_case_and_unique)
 {
@@ -54,9 +55,5 @@ int main(void)
 	tcase_add_test(tcase, test_phrases_fit_a_status_line);
 	tcase_add_test(tcase, test_known_names);
 	suite_add_tcase(suite, tcase);
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(suite);
 }

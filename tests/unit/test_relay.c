@@ -11,6 +11,7 @@
 #include "relay.h"
 #include "test_context.h"
 #include "via_branch.h"
+#include "test_suite.h"
 
 static struct test_context test;
 
@@ -187,9 +188,5 @@ static Suite *relay_suite(void)
 int main(void)
 {
 	sip_message_init();
-	SRunner *runner = srunner_create(relay_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(relay_suite());
 }

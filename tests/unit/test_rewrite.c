@@ -10,6 +10,7 @@
 #include "framing.h"
 #include "message.h"
 #include "rewrite.h"
+#include "test_suite.h"
 
 #define BRANCH "z9hG4bKsxTOKEN.0123456789abcdef"
 #define TOKEN  "AAEAAAAHAAAAAAAAAAe2Lq0GWyHHhMr0t1w"
@@ -557,13 +558,6 @@ static Suite *rewrite_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
 	sip_message_init();
-	runner = srunner_create(rewrite_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(rewrite_suite());
 }

@@ -17,6 +17,7 @@
 #include "routing.h"
 #include "test_keys.h"
 #include "via_branch.h"
+#include "test_suite.h"
 
 #define EXT_HOST "127.0.0.1"
 #define EXT_PORT 443
@@ -2265,18 +2266,12 @@ static Suite *routing_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
 	sip_message_init();
 	if (test_key_build(&key, 0, 0) != 0) {
 		fprintf(stderr, "test_routing: no HMAC-SHA256 key\n");
 		return EXIT_FAILURE;
 	}
-	runner = srunner_create(routing_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	int status = test_suite_run(routing_suite());
 	flow_key_clear(&key);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "privileges.h"
 #include "run_as.h"
+#include "test_suite.h"
 
 static struct sxedge_config config;
 
@@ -196,11 +197,5 @@ static Suite *run_as_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(run_as_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(run_as_suite());
 }

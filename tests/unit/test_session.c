@@ -13,6 +13,7 @@
 #include "fake_conn.h"
 #include "pool.h"
 #include "test_context.h"
+#include "test_suite.h"
 
 static struct test_context test;
 static struct conn *pool_conn;
@@ -247,9 +248,5 @@ static Suite *session_suite(void)
 int main(void)
 {
 	sip_message_init();
-	SRunner *runner = srunner_create(session_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(session_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sip_metrics.h"
+#include "test_suite.h"
 
 static struct metrics *registry;
 static struct sip_metrics counted;
@@ -200,9 +201,5 @@ static Suite *sip_metrics_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(sip_metrics_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(sip_metrics_suite());
 }

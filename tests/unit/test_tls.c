@@ -14,6 +14,7 @@
 
 #include "test_pki.h"
 #include "tls.h"
+#include "test_suite.h"
 
 /* ---- helpers ---- */
 
@@ -1009,14 +1010,8 @@ static Suite *tls_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(tls_suite());
-	int failed;
-
 	/* Made once here, so forked tests share one PKI and only this process
 	 * removes it. */
 	test_pki_dir();
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(tls_suite());
 }

@@ -10,6 +10,7 @@
 #include "message.h"
 #include "test_keys.h"
 #include "via_branch.h"
+#include "test_suite.h"
 
 /* test_keys.h's key; main() builds it before the tests. */
 static struct flow_key key;
@@ -251,18 +252,12 @@ static Suite *via_branch_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
 	sip_message_init();
 	if (test_key_build(&key, 0, 0) != 0) {
 		fprintf(stderr, "test_via_branch: no HMAC-SHA256 key\n");
 		return EXIT_FAILURE;
 	}
-	runner = srunner_create(via_branch_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	int status = test_suite_run(via_branch_suite());
 	flow_key_clear(&key);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -20,6 +20,7 @@
 
 #include "metrics_config.h"
 #include "worker.h"
+#include "test_suite.h"
 
 enum {
 	ROLE_ECHO_UDP,
@@ -449,9 +450,5 @@ static Suite *worker_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(worker_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_suite_run(worker_suite());
 }
