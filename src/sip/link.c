@@ -48,6 +48,15 @@ static void sip_link_resume_intake(struct sip_link *link)
 
 /* While paused: requests never answered leave the table when they expire,
  * which nothing else would notice while no request comes in. */
+static void sip_link_arm_intake_check(struct sip_link *link)
+{
+	struct timeval check = {
+		.tv_sec = SIP_LINK_INTAKE_CHECK_MS / 1000,
+		.tv_usec = SIP_LINK_INTAKE_CHECK_MS % 1000 * 1000,
+	};
+	evtimer_add(&link->intake_check, &check);
+}
+
 static void sip_link_on_intake_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_link *link = arg;
@@ -59,8 +68,7 @@ static void sip_link_on_intake_check(evutil_socket_t fd, short what, void *arg)
 		sip_link_resume_intake(link);
 		return;
 	}
-	struct timeval check = { .tv_sec = SIP_LINK_INTAKE_CHECK_MS / 1000 };
-	evtimer_add(&link->intake_check, &check);
+	sip_link_arm_intake_check(link);
 }
 
 /* The connection ARRIVAL_ID (from outside) stops reading until LINK has
@@ -82,8 +90,7 @@ static void sip_link_pause_intake(struct sip_link *link, uint64_t arrival_id)
 	link->paused[link->n_paused++] = arrival_id;
 	conn_set_reading(conn, false);
 	if (!evtimer_pending(&link->intake_check, NULL)) {
-		struct timeval check = { .tv_sec = SIP_LINK_INTAKE_CHECK_MS / 1000 };
-		evtimer_add(&link->intake_check, &check);
+		sip_link_arm_intake_check(link);
 		log_event(LOG_LEVEL_NOTICE, "intake_paused",
 			  "role=%s name=%s in_flight=%zu reason_code=%s", role_name(link->role),
 			  link->name, link->in_flight.count,
