@@ -62,6 +62,19 @@ static struct sip_link *relay(const char *method, const char *call_id)
 	return link;
 }
 
+/* The pool answers STATUS to the request in the LEN bytes at TEXT. */
+static void pool_answers_one(const char *text, size_t len, int status)
+{
+	struct sip_message *relayed = sip_message_read(text, len);
+	ck_assert_ptr_nonnull(relayed);
+	size_t response_len;
+	char *response = sip_response_build(relayed, status, "Pool Says", NULL, &response_len);
+	ck_assert_ptr_nonnull(response);
+	fake_conn_receive(pool_conn, response);
+	free(response);
+	sip_message_free(relayed);
+}
+
 /* The pool answers STATUS to what it received last (all of its output). */
 static void pool_answers(int status)
 {
@@ -69,14 +82,7 @@ static void pool_answers(int status)
 	const char *last = out, *at;
 	while ((at = strstr(last + 1, "\r\n\r\n")) != NULL && at[4] != '\0')
 		last = at + 4;
-	struct sip_message *relayed = sip_message_read(last, strlen(last));
-	ck_assert_ptr_nonnull(relayed);
-	size_t len;
-	char *response = sip_response_build(relayed, status, "Pool Says", NULL, &len);
-	ck_assert_ptr_nonnull(response);
-	fake_conn_receive(pool_conn, response);
-	free(response);
-	sip_message_free(relayed);
+	pool_answers_one(last, strlen(last), status);
 }
 
 /* The pool answers STATUS to every request it received since the last
@@ -88,16 +94,8 @@ static void pool_answers_all(int status)
 
 	ck_assert_ptr_nonnull(out);
 	fake_conn_clear_output(pool_conn);
-	for (char *at = out; (end = strstr(at, "\r\n\r\n")) != NULL; at = end + 4) {
-		struct sip_message *relayed = sip_message_read(at, (size_t)(end + 4 - at));
-		ck_assert_ptr_nonnull(relayed);
-		size_t len;
-		char *response = sip_response_build(relayed, status, "Pool Says", NULL, &len);
-		ck_assert_ptr_nonnull(response);
-		fake_conn_receive(pool_conn, response);
-		free(response);
-		sip_message_free(relayed);
-	}
+	for (char *at = out; (end = strstr(at, "\r\n\r\n")) != NULL; at = end + 4)
+		pool_answers_one(at, (size_t)(end + 4 - at), status);
 	free(out);
 }
 
