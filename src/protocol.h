@@ -9,7 +9,9 @@
  * socket is bound and root given up, freed by worker_free), counts its own
  * open connections by role, and closes them all on request; the worker adds
  * the counts of every protocol for its logs, the accept pause and the drain,
- * and shows each role's on the metrics page.  A protocol counts what only
+ * and shows each role's on the metrics page.  At SIGTERM it tells each
+ * protocol to drain, and when the drain is over to stop, and waits a little
+ * for what stop closed in order to be gone.  A protocol counts what only
  * it knows (messages relayed, refusals by reason) into families of its own
  * in the worker's metrics registry.
  * A protocol's configuration sections come with it (config_module.h).
@@ -63,6 +65,16 @@ struct protocol {
 	/* Accepted connections (or flows) of ROLE, one of its own roles (an
 	 * index in the role table), currently open. */
 	unsigned (*open_connections)(const void *state, unsigned role);
+	/* SIGTERM, once the listeners are closed: it opens no new outbound
+	 * link and lets what is open finish.  May be NULL. */
+	void (*drain)(void *state);
+	/* The drain is over: it answers what is still in flight and closes
+	 * every connection in order (flushed, TLS close_notify).  May be NULL. */
+	void (*stop)(void *state);
+	/* Every connection it still has open, accepted or outbound; the worker
+	 * exits once each protocol's is 0 after stop, or a grace time passed.
+	 * May be NULL (none beyond open_connections). */
+	unsigned (*all_connections)(const void *state);
 	/* Descriptors its outbound links may hold at most (counted into the
 	 * open-files limit beside max_connections); may be NULL. */
 	unsigned (*outbound_links)(const struct sxedge_config *config);

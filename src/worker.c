@@ -8,8 +8,11 @@
  * mistake is reported before any traffic is served; so is the metrics
  * endpoint, with the registry every protocol counts into and the core's own
  * families (connections open by role, bytes queued, accept pauses).
- * SIGTERM stops accepting at once, then the loop keeps serving open
- * connections until every protocol has none left or drain_timeout ends.
+ * SIGTERM stops accepting at once and tells every protocol to drain, then
+ * the loop keeps serving open connections until every protocol has none
+ * left or drain_timeout ends; then the protocols stop (answer what is in
+ * flight, close in order) and the loop runs until all is closed, for at
+ * most WORKER_CLOSE_GRACE_MS.
  *
  * Everything a worker uses is reached from its struct: it shares nothing
  * mutable with another worker, so several can run side by side, one event
@@ -33,6 +36,10 @@
 #include "metrics_http.h"
 
 #define DATAGRAM_MAX 65535 /* the largest UDP payload */
+/* After the drain: how long the loop runs for the last answers and
+ * close_notify alerts to go out, and how often it looks whether they did. */
+#define WORKER_CLOSE_GRACE_MS 500
+#define WORKER_CLOSE_CHECK_MS 20
 
 struct worker_listener {
 	struct worker *worker;
@@ -62,10 +69,12 @@ struct worker {
 	struct event *sigterm;
 	struct event *sigint;
 	struct event *sighup;
-	struct event *drain_timer; /* fires every second while draining */
+	struct event *drain_timer; /* every second while draining, then while closing */
 	struct event *resume_timer; /* listeners paused after an accept error */
 	unsigned drain_left_s;
 	bool draining;
+	bool stopping; /* the drain is over: the protocols close what is left */
+	unsigned close_left_ms;
 	/* Without [metrics] there is no registry, and every count goes nowhere. */
 	struct metrics *metrics;
 	struct metrics_http *metrics_http;
@@ -366,14 +375,50 @@ static void worker_close_listeners(struct worker *worker)
 
 /* ---- signals and draining ---- */
 
+/* Every connection still open on every protocol, outbound ones included. */
+static unsigned worker_all_connections(const struct worker *worker)
+{
+	unsigned open = 0;
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		const struct protocol *protocol = worker->table->protocols[i];
+		if (worker->states[i] != NULL && protocol->all_connections != NULL)
+			open += protocol->all_connections(worker->states[i]);
+	}
+	return open;
+}
+
+static void worker_protocols_stop(struct worker *worker)
+{
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		const struct protocol *protocol = worker->table->protocols[i];
+		if (worker->states[i] != NULL && protocol->stop != NULL)
+			protocol->stop(worker->states[i]);
+	}
+}
+
 static void worker_on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *worker = arg;
 	(void)fd;
 	(void)what;
 
+	if (worker->stopping) {
+		if (worker_all_connections(worker) == 0 || worker->close_left_ms == 0) {
+			event_base_loopexit(worker->base, NULL);
+			return;
+		}
+		worker->close_left_ms -= WORKER_CLOSE_CHECK_MS;
+		struct timeval check = { .tv_usec = WORKER_CLOSE_CHECK_MS * 1000 };
+		evtimer_add(worker->drain_timer, &check);
+		return;
+	}
 	if (worker_open_connections(worker) == 0 || worker->drain_left_s == 0) {
-		event_base_loopexit(worker->base, NULL);
+		log_event(LOG_LEVEL_NOTICE, "stopping", "connections=%u",
+			  worker_all_connections(worker));
+		worker->stopping = true;
+		worker->close_left_ms = WORKER_CLOSE_GRACE_MS;
+		worker_protocols_stop(worker);
+		event_active(worker->drain_timer, EV_TIMEOUT, 0);
 		return;
 	}
 	worker->drain_left_s--;
@@ -393,6 +438,11 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 		  (int)signal_number, worker_open_connections(worker),
 		  worker->config->limits.drain_timeout_s);
 	worker_close_listeners(worker);
+	for (size_t i = 0; i < worker->table->n_protocols; i++) {
+		const struct protocol *protocol = worker->table->protocols[i];
+		if (worker->states[i] != NULL && protocol->drain != NULL)
+			protocol->drain(worker->states[i]);
+	}
 	worker->drain_left_s = worker->config->limits.drain_timeout_s;
 	event_active(worker->drain_timer, EV_TIMEOUT, 0);
 }

@@ -158,6 +158,38 @@ void sip_context_free(struct sip_context *context)
 	flow_key_clear(&context->flow_key);
 }
 
+void sip_context_drain(struct sip_context *context)
+{
+	context->draining = true;
+	if (context->pool != NULL)
+		sip_pool_drain(context->pool);
+	if (context->federation != NULL)
+		sip_federation_drain(context->federation);
+}
+
+void sip_context_stop(struct sip_context *context)
+{
+	/* The links' answers go out on the accepted connections, which
+	 * therefore close after them. */
+	if (context->pool != NULL)
+		sip_pool_stop(context->pool);
+	if (context->federation != NULL)
+		sip_federation_stop(context->federation);
+	sip_context_close_inbound(context);
+}
+
+unsigned sip_context_open_connections(const struct sip_context *context)
+{
+	unsigned open = 0;
+	for (int role = 0; role < ROLE_COUNT; role++)
+		open += context->inbound[role];
+	if (context->pool != NULL)
+		open += sip_pool_open_links(context->pool);
+	if (context->federation != NULL)
+		open += sip_federation_open_links(context->federation);
+	return open;
+}
+
 uint64_t sip_context_now_ms(const struct sip_context *context)
 {
 	struct timeval now;

@@ -6,6 +6,7 @@
 #ifndef SXEDGE_SIP_CONTEXT_H
 #define SXEDGE_SIP_CONTEXT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -47,6 +48,8 @@ struct sip_context {
 	 * certificate was found to speak for it (a request from the domain on
 	 * one passed the binding check): they carry our requests to it too. */
 	struct domain_index bound;
+	/* SIGTERM came: no new link is opened (link.h, draining). */
+	bool draining;
 	/* What the sessions and links count: zeroed by sip_context_init (into
 	 * nothing), given a registry by sip_metrics_init before
 	 * sip_context_start, whose links register their gauges in it. */
@@ -70,6 +73,14 @@ int sip_context_start(struct sip_context *context, struct tls_client *pool_clien
 void sip_context_free(struct sip_context *context);
 
 /* Milliseconds of the worker's clock (for rate limits). */
+/* SIGTERM: the links drain (link.h) and no new one is opened. */
+void sip_context_drain(struct sip_context *context);
+/* The drain is over: the links answer what they have in flight and close,
+ * then every accepted connection closes, each after flushing. */
+void sip_context_stop(struct sip_context *context);
+/* Every connection still open: accepted ones and the links'. */
+unsigned sip_context_open_connections(const struct sip_context *context);
+
 uint64_t sip_context_now_ms(const struct sip_context *context);
 
 #endif

@@ -11,7 +11,9 @@
  * to the pool with the most telling failure seen, and the link is idle again
  * until the pool sends the next request.  A link that is up carries a SIP
  * session of role federation, so whatever the partner sends on it (responses,
- * and its own requests) goes through the same checks as on our listener. */
+ * and its own requests) goes through the same checks as on our listener.
+ * While the edge drains, no link is set up: a request for a partner without
+ * a link up (or a bound connection of its own) is answered 503 at once. */
 #include "federation.h"
 
 #include <inttypes.h>
@@ -532,7 +534,7 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		sip_message_free(request);
 		return;
 	}
-	if (link->out.state == SIP_LINK_UP && conn_ready(link->out.conn)) {
+	if (sip_link_carries(&link->out)) {
 		link_relay(link, arrival_id, request, decision);
 		return;
 	}
@@ -546,6 +548,12 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		federation_relay_over(context, inbound, arrival_id, request, decision);
 		return;
 	}
+	if (context->draining) {
+		link_refuse(link, arrival_id, request, 503, SIP_REASON_EDGE_DRAINING,
+			    "the edge is shutting down");
+		sip_message_free(request);
+		return;
+	}
 	if (link->out.queued >= context->sip->federation.queue_max) {
 		char detail[80];
 		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
@@ -557,6 +565,29 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 	link_enqueue(link, arrival_id, request, decision);
 	if (link->out.state == SIP_LINK_IDLE)
 		link_start(link);
+}
+
+void sip_federation_drain(struct sip_federation *federation)
+{
+	for (struct partner_link *link = federation->links; link != NULL; link = link->next) {
+		sip_link_drain(&link->out);
+		if (link->out.state != SIP_LINK_IDLE && link->out.state != SIP_LINK_DRAINING)
+			link_fail(link, 503, SIP_REASON_EDGE_DRAINING, "the edge is shutting down");
+	}
+}
+
+void sip_federation_stop(struct sip_federation *federation)
+{
+	for (struct partner_link *link = federation->links; link != NULL; link = link->next)
+		sip_link_stop(&link->out);
+}
+
+unsigned sip_federation_open_links(const struct sip_federation *federation)
+{
+	unsigned open = 0;
+	for (const struct partner_link *link = federation->links; link != NULL; link = link->next)
+		open += link->out.conn != NULL;
+	return open;
 }
 
 /* ---- metrics ---- */

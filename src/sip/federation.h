@@ -30,4 +30,12 @@ void sip_federation_free(struct sip_federation *federation);
 void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id,
 			  struct sip_message *request, const struct sip_decision *decision);
 
+/* The edge drains: links that are up go draining, set-ups under way fail
+ * their waiting requests with 503 edge_draining, and none starts again. */
+void sip_federation_drain(struct sip_federation *federation);
+/* The drain is over: every link answers what is in flight and closes. */
+void sip_federation_stop(struct sip_federation *federation);
+/* Links whose connection is still open (or opening). */
+unsigned sip_federation_open_links(const struct sip_federation *federation);
+
 #endif

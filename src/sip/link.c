@@ -19,6 +19,7 @@ static const char *const state_names[] = {
 	[SIP_LINK_CONNECTING] = "connecting",
 	[SIP_LINK_UP] = "up",
 	[SIP_LINK_WAITING] = "waiting",
+	[SIP_LINK_DRAINING] = "draining",
 };
 
 const char *sip_link_state_name(enum sip_link_state state)
@@ -235,16 +236,15 @@ void sip_link_on_response(struct sip_link *link, const struct sip_message *respo
 		sip_link_resume_intake(link);
 }
 
-void sip_link_lost(struct sip_link *link, unsigned retry_after)
+/* Answers every request in flight on LINK with 503 REASON and the header
+ * lines EXTRA (or none); returns how many. */
+static unsigned sip_link_answer_all(struct sip_link *link, enum sip_reason reason,
+				    const char *extra)
 {
 	struct sip_context *context = link->context;
-	enum sip_reason reason = link->role == ROLE_INTERNAL ? SIP_REASON_POOL_LINK_LOST
-							     : SIP_REASON_PARTNER_LINK_LOST;
 	struct in_flight_entry *entry;
-	char extra[48];
 	unsigned answered = 0;
 
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
 	while ((entry = in_flight_take_oldest(&link->in_flight, sip_context_now_ms(context))) !=
 	       NULL) {
 		sip_answer_fields(context, entry->arrival_id, entry->arrival_role, entry->method,
@@ -254,11 +254,48 @@ void sip_link_lost(struct sip_link *link, unsigned retry_after)
 	}
 	in_flight_clear(&link->in_flight);
 	sip_link_resume_intake(link);
+	return answered;
+}
+
+void sip_link_lost(struct sip_link *link, unsigned retry_after)
+{
+	enum sip_reason reason = link->role == ROLE_INTERNAL ? SIP_REASON_POOL_LINK_LOST
+							     : SIP_REASON_PARTNER_LINK_LOST;
+	char extra[48];
+
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
+	unsigned answered = sip_link_answer_all(link, reason, extra);
 	if (answered > 0)
 		log_event(LOG_LEVEL_NOTICE, "link_lost",
 			  "role=%s name=%s answered=%u retry_after=%u reason_code=%s",
 			  role_name(link->role), link->name, answered, retry_after,
 			  sip_reason_name(reason));
+}
+
+/* ---- draining ---- */
+
+bool sip_link_carries(const struct sip_link *link)
+{
+	return (link->state == SIP_LINK_UP || link->state == SIP_LINK_DRAINING) &&
+	       conn_ready(link->conn);
+}
+
+void sip_link_drain(struct sip_link *link)
+{
+	if (link->state == SIP_LINK_UP)
+		sip_link_set_state(link, SIP_LINK_DRAINING);
+}
+
+void sip_link_stop(struct sip_link *link)
+{
+	/* No Retry-After: this edge will not be back, another one answers. */
+	unsigned answered = sip_link_answer_all(link, SIP_REASON_EDGE_STOPPING, NULL);
+	if (answered > 0)
+		log_event(LOG_LEVEL_NOTICE, "link_stopped",
+			  "role=%s name=%s answered=%u reason_code=%s", role_name(link->role),
+			  link->name, answered, sip_reason_name(SIP_REASON_EDGE_STOPPING));
+	if (link->conn != NULL)
+		conn_close(link->conn, CONN_CLOSE_LOCAL, "edge stopping");
 }
 
 /* ---- back-off ---- */
@@ -277,6 +314,7 @@ unsigned sip_link_retry_after(const struct sip_link *link)
 
 	switch (link->state) {
 	case SIP_LINK_UP:
+	case SIP_LINK_DRAINING:
 		return 0;
 	case SIP_LINK_WAITING:
 		if (link->next_attempt_ms > now)

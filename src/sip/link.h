@@ -4,6 +4,7 @@
  *
  *   idle -> resolving -> addressing -> connecting -> up -> (closed)
  *   waiting (back-off) -> connecting
+ *   up -> draining -> (closed, and not replaced)
  *
  * Pool links go from a closed link to waiting and try again after a
  * back-off that doubles from reconnect_min to reconnect_max; partner links
@@ -12,7 +13,13 @@
  * its final response comes back; when the link dies, each of them is
  * answered where it came from with 503 and a Retry-After that says when
  * the link will be tried again, instead of being left to its client's
- * timer. */
+ * timer.
+ *
+ * When the edge drains (SIGTERM), links that are up go draining: they still
+ * carry what the connections left open send (an ACK, a BYE), but nothing
+ * replaces them once closed, and links not up stop trying.  When the drain
+ * is over, each link answers what it still has in flight with 503 and
+ * closes in order (TLS close_notify) instead of vanishing with the process. */
 #ifndef SXEDGE_SIP_LINK_H
 #define SXEDGE_SIP_LINK_H
 
@@ -49,8 +56,9 @@ enum sip_link_state {
 	SIP_LINK_CONNECTING, /* TCP and TLS */
 	SIP_LINK_UP,
 	SIP_LINK_WAITING, /* back-off before the next attempt */
+	SIP_LINK_DRAINING, /* up while the edge drains; not replaced once closed */
 };
-#define SIP_LINK_STATES (SIP_LINK_WAITING + 1)
+#define SIP_LINK_STATES (SIP_LINK_DRAINING + 1)
 
 struct sip_session;
 struct sip_link;
@@ -136,12 +144,23 @@ void sip_link_on_response(struct sip_link *link, const struct sip_message *respo
  * Retry-After: RETRY_AFTER (seconds until the next attempt). */
 void sip_link_lost(struct sip_link *link, unsigned retry_after);
 
+/* The link can take a request now: up or draining, and its conn ready. */
+bool sip_link_carries(const struct sip_link *link);
+
+/* The edge drains: a link that is up goes draining. */
+void sip_link_drain(struct sip_link *link);
+
+/* The drain is over: every request in flight on LINK is answered with 503
+ * (edge_stopping) and its conn closes after flushing, with close_notify. */
+void sip_link_stop(struct sip_link *link);
+
 /* Pool links: the back-off after a closed link.  Returns the seconds until
  * the next attempt and doubles the following one, up to MAX_S. */
 unsigned sip_link_back_off(struct sip_link *link, unsigned max_s);
 
 /* Pool links: seconds until LINK may be up again, at least 1: the time
- * left of its back-off while waiting, 1 while connecting, 0 when up. */
+ * left of its back-off while waiting, 1 while connecting, 0 when up or
+ * draining. */
 unsigned sip_link_retry_after(const struct sip_link *link);
 
 #endif

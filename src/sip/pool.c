@@ -5,7 +5,8 @@
  * back-off timer -> connecting.  A link that is up carries a SIP session of
  * role internal, so what the pool sends back on it (responses, and requests
  * Kamailio chooses to reuse the connection for) goes through the same
- * pipeline as traffic on the internal listener. */
+ * pipeline as traffic on the internal listener.  While the edge drains, a
+ * link that closes is not tried again. */
 #include "pool.h"
 
 #include <inttypes.h>
@@ -49,6 +50,12 @@ static void pool_link_wait(struct pool_link *link, const char *reason)
 	const struct pool_config *config = &link->pool->context->sip->pool;
 	char quoted[300];
 
+	if (link->pool->context->draining) {
+		sip_link_set_state(&link->link, SIP_LINK_IDLE);
+		log_event(LOG_LEVEL_NOTICE, "pool_down", "peer=%s reason=%s retry_in=never",
+			  link->pool->relay_text, log_quote(quoted, sizeof(quoted), reason));
+		return;
+	}
 	unsigned delay = sip_link_back_off(&link->link, config->reconnect_max_s);
 	sip_link_set_state(&link->link, SIP_LINK_WAITING);
 	log_event(LOG_LEVEL_WARNING, "pool_down", "peer=%s reason=%s retry_in=%u",
@@ -70,7 +77,8 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 			return;
 		}
 		link->link.backoff_s = config->reconnect_min_s;
-		sip_link_set_state(&link->link, SIP_LINK_UP);
+		sip_link_set_state(&link->link,
+				   pool->context->draining ? SIP_LINK_DRAINING : SIP_LINK_UP);
 		log_event(LOG_LEVEL_NOTICE, "pool_up", "conn=%" PRIu64 " peer=%s", conn_id(conn),
 			  conn_peer(conn));
 		break;
@@ -162,13 +170,13 @@ static int64_t pool_read_paused(void *arg)
 	return count;
 }
 
-/* The links by state (a pool link is only ever connecting, up or waiting
- * for its back-off), the requests in flight over them and the connections
+/* The links by state (a pool link is only ever connecting, up, waiting
+ * for its back-off or draining), the requests in flight over them and the connections
  * paused for them, read when the page is rendered. */
 static void pool_register_metrics(struct sip_pool *pool)
 {
 	static const enum sip_link_state states[] = { SIP_LINK_CONNECTING, SIP_LINK_UP,
-						      SIP_LINK_WAITING };
+						      SIP_LINK_WAITING, SIP_LINK_DRAINING };
 	static const char *const state_label[] = { "state", NULL };
 	static const char *const role_label[] = { "role", NULL };
 	static const char *const internal[] = { "internal", NULL };
@@ -266,7 +274,7 @@ struct sip_link *sip_pool_pick(struct sip_pool *pool)
 {
 	for (unsigned tried = 0; tried < pool->n_links; tried++) {
 		struct pool_link *link = &pool->links[pool->next++ % pool->n_links];
-		if (link->link.state == SIP_LINK_UP && conn_ready(link->link.conn))
+		if (sip_link_carries(&link->link))
 			return &link->link;
 	}
 	return NULL;
@@ -281,4 +289,30 @@ unsigned sip_pool_retry_after(const struct sip_pool *pool)
 			soonest = after;
 	}
 	return soonest > 0 ? soonest : 1;
+}
+
+void sip_pool_drain(struct sip_pool *pool)
+{
+	for (unsigned i = 0; i < pool->n_links; i++) {
+		struct pool_link *link = &pool->links[i];
+		sip_link_drain(&link->link);
+		if (link->link.state == SIP_LINK_WAITING) {
+			event_del(link->retry_timer);
+			sip_link_set_state(&link->link, SIP_LINK_IDLE);
+		}
+	}
+}
+
+void sip_pool_stop(struct sip_pool *pool)
+{
+	for (unsigned i = 0; i < pool->n_links; i++)
+		sip_link_stop(&pool->links[i].link);
+}
+
+unsigned sip_pool_open_links(const struct sip_pool *pool)
+{
+	unsigned open = 0;
+	for (unsigned i = 0; i < pool->n_links; i++)
+		open += pool->links[i].link.conn != NULL;
+	return open;
 }

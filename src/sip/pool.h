@@ -26,4 +26,12 @@ struct sip_link *sip_pool_pick(struct sip_pool *pool);
  * for the Retry-After of a request that found none up. */
 unsigned sip_pool_retry_after(const struct sip_pool *pool);
 
+/* The edge drains: links that are up go draining, those waiting for their
+ * back-off stop, and none is tried again. */
+void sip_pool_drain(struct sip_pool *pool);
+/* The drain is over: every link answers what is in flight and closes. */
+void sip_pool_stop(struct sip_pool *pool);
+/* Links whose connection is still open (or opening). */
+unsigned sip_pool_open_links(const struct sip_pool *pool);
+
 #endif

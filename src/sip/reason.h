@@ -76,6 +76,8 @@
 	X(PARTNER_TIMEOUT, "partner_timeout", "Partner Timeout")                            \
 	X(PARTNER_CERTIFICATE_REFUSED, "partner_certificate_refused",                       \
 	  "Partner Certificate Refused")                                                    \
+	X(EDGE_DRAINING, "edge_draining", "Edge Draining")                                  \
+	X(EDGE_STOPPING, "edge_stopping", "Edge Stopping")                                  \
 	X(IN_FLIGHT_FULL, "in_flight_full", "in-flight table full")                         \
 	X(LINK_SATURATED, "link_saturated", "link has too many requests in flight")
 

@@ -780,6 +780,13 @@ void sip_context_close_all(struct sip_context *context)
 	}
 }
 
+void sip_context_close_inbound(struct sip_context *context)
+{
+	for (struct sip_session *session = context->sessions; session != NULL;
+	     session = session->next)
+		conn_close(session->conn, CONN_CLOSE_LOCAL, "edge stopping");
+}
+
 bool sip_conn_is_external(const struct conn *conn)
 {
 	enum listener_role role = sip_conn_role(conn);

@@ -17,6 +17,9 @@ struct sip_session;
 
 /* Frees every accepted connection and its session at once (shutdown). */
 void sip_context_close_all(struct sip_context *context);
+/* Closes every accepted connection after flushing what is queued on it,
+ * with close_notify; each session goes with its conn's CLOSED. */
+void sip_context_close_inbound(struct sip_context *context);
 
 /* Accepts FD from a listener of ROLE with its TLS handle SERVER, within ROLE's
  * connection budget: a connection over its source's per-address cap is

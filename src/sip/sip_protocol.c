@@ -185,6 +185,24 @@ static unsigned sip_open_connections(const void *state, unsigned role)
 	return role < ROLE_COUNT ? sip->context.inbound[role] : 0;
 }
 
+static void sip_drain(void *state)
+{
+	struct sip_worker *sip = state;
+	sip_context_drain(&sip->context);
+}
+
+static void sip_stop(void *state)
+{
+	struct sip_worker *sip = state;
+	sip_context_stop(&sip->context);
+}
+
+static unsigned sip_all_connections(const void *state)
+{
+	const struct sip_worker *sip = state;
+	return sip_context_open_connections(&sip->context);
+}
+
 /* The pool links and one link per configured partner. */
 static unsigned sip_outbound_links(const struct sxedge_config *config)
 {
@@ -208,6 +226,9 @@ const struct protocol sip_protocol = {
 	.worker_free = sip_worker_free,
 	.accept = sip_accept,
 	.open_connections = sip_open_connections,
+	.drain = sip_drain,
+	.stop = sip_stop,
+	.all_connections = sip_all_connections,
 	.outbound_links = sip_outbound_links,
 	.describe = sip_describe,
 };

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for link, on a pool link over fake connections: requests in
  * flight are remembered until their final response, and answered with 503
- * and the real back-off when the link dies; the back-off doubles. */
+ * and the real back-off when the link dies; the back-off doubles; a
+ * draining link carries on, is not replaced, and answers what it has in
+ * flight when the drain is over. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +262,60 @@ START_TEST(test_queue_in_order)
 }
 END_TEST
 
+/* SIGTERM: the link that is up carries on (the ACK and BYE of calls under
+ * way still need it); once it closes it is not tried again. */
+START_TEST(test_draining_link_carries_and_is_not_replaced)
+{
+	sip_context_drain(&test.sip);
+	struct sip_link *link = relay("MESSAGE", "drain-1@test");
+	ck_assert_int_eq(link->state, SIP_LINK_DRAINING);
+	ck_assert_uint_eq(sip_link_retry_after(link), 0);
+	pool_answers(200);
+	ck_assert_uint_eq(link->in_flight.count, 0);
+	ck_assert_ptr_nonnull(strstr(fake_conn_output(user), "SIP/2.0 200 Pool Says\r\n"));
+
+	fake_conn_drop(pool_conn, "peer closed");
+	ck_assert_int_eq(link->state, SIP_LINK_IDLE);
+	ck_assert_ptr_null(sip_pool_pick(test.sip.pool));
+	ck_assert_uint_eq(fake_conn_connects(), 1);
+	ck_assert_uint_eq(sip_context_open_connections(&test.sip), 1); /* the user */
+}
+END_TEST
+
+/* A link waiting for its back-off when the drain begins stops waiting. */
+START_TEST(test_drain_stops_a_waiting_link)
+{
+	struct sip_link *link = sip_pool_pick(test.sip.pool);
+	fake_conn_drop(pool_conn, "peer closed");
+	ck_assert_int_eq(link->state, SIP_LINK_WAITING);
+	sip_context_drain(&test.sip);
+	ck_assert_int_eq(link->state, SIP_LINK_IDLE);
+}
+END_TEST
+
+/* The drain is over: what is still in flight is answered 503 (without a
+ * Retry-After: this edge is going), then the link and the accepted
+ * connections close, in that order, each flushed. */
+START_TEST(test_stop_answers_in_flight_and_closes)
+{
+	sip_context_drain(&test.sip);
+	struct sip_link *link = relay("INVITE", "drain-2@test");
+	relay("ACK", "drain-3@test");
+	ck_assert_uint_eq(link->in_flight.count, 1);
+	fake_conn_clear_output(user);
+
+	sip_context_stop(&test.sip);
+	const char *out = fake_conn_output(user);
+	ck_assert_ptr_nonnull(strstr(out, "SIP/2.0 503 Edge Stopping\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "Call-ID: drain-2@test\r\n"));
+	ck_assert_ptr_null(strstr(out, "Call-ID: drain-3@test\r\n"));
+	ck_assert_ptr_null(strstr(out, "Retry-After:"));
+	ck_assert_uint_eq(link->in_flight.count, 0);
+	ck_assert_str_eq(fake_conn_closed_by_us(pool_conn), "edge stopping");
+	ck_assert_str_eq(fake_conn_closed_by_us(user), "edge stopping");
+}
+END_TEST
+
 START_TEST(test_state_names)
 {
 	ck_assert_str_eq(sip_link_state_name(SIP_LINK_IDLE), "idle");
@@ -268,6 +324,7 @@ START_TEST(test_state_names)
 	ck_assert_str_eq(sip_link_state_name(SIP_LINK_CONNECTING), "connecting");
 	ck_assert_str_eq(sip_link_state_name(SIP_LINK_UP), "up");
 	ck_assert_str_eq(sip_link_state_name(SIP_LINK_WAITING), "waiting");
+	ck_assert_str_eq(sip_link_state_name(SIP_LINK_DRAINING), "draining");
 }
 END_TEST
 
@@ -284,6 +341,9 @@ int main(void)
 	tcase_add_test(tcase, test_intake_resumes_when_the_link_dies);
 	tcase_add_test(tcase, test_partner_link_lost);
 	tcase_add_test(tcase, test_queue_in_order);
+	tcase_add_test(tcase, test_draining_link_carries_and_is_not_replaced);
+	tcase_add_test(tcase, test_drain_stops_a_waiting_link);
+	tcase_add_test(tcase, test_stop_answers_in_flight_and_closes);
 	tcase_add_test(tcase, test_state_names);
 	suite_add_tcase(suite, tcase);
 	return test_suite_run(suite);

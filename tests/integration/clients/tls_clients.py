@@ -11,6 +11,9 @@ process is stopped.  One line per event on stdout, each starting with the
 connection's number:
     I local PORT | I handshake ok | I handshake failed: WHY
     I answer CODE | I closed after SECONDS: WHY | I flooded N
+WHY is "end of stream" when the server closed in order (TLS close_notify),
+and the SSL error ("EOF occurred in violation of protocol") when the TCP
+connection ended without one.
 --send options: a good OPTIONS from alice (the pool answers 200);
 --send refused: an OPTIONS from a domain the edge does not serve (403);
 --send response: a SIP response, which no request of the edge awaits.
@@ -85,7 +88,8 @@ def connect(args, index):
     context.load_verify_locations(args.ca)
     if args.cert:
         context.load_cert_chain(args.cert, args.key)
-    return context.wrap_socket(raw, server_hostname=args.name)
+    # A bare TCP close must not pass for close_notify.
+    return context.wrap_socket(raw, server_hostname=args.name, suppress_ragged_eofs=False)
 
 
 def flood(args, index, tls, ready):
