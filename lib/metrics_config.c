@@ -41,7 +41,9 @@ static bool shares_socket(const struct listener_config *listener,
 {
 	struct sockaddr_storage other;
 
-	if (listener->port != port || address_parse(listener->address, port, &other) == 0 ||
+	/* A listener whose address was refused has none to clash with. */
+	if (listener->port != port || listener->address == NULL ||
+	    address_parse(listener->address, port, &other) == 0 ||
 	    other.ss_family != address->ss_family)
 		return false;
 	if (address_is_unspecified(&other))

@@ -1751,6 +1751,13 @@ START_TEST(test_metrics_errors)
 	expect_one_error(MINIMAL "[metrics]\naddress = 192.0.2.7\nport = 9100\n", 20,
 			 "metrics address 192.0.2.7 is not a loopback address",
 			 "allow_remote = yes");
+	/* A listener whose address was refused: that is the one problem (the
+	 * fuzz target found the clash check reading the missing address). */
+	expect_one_error(GLOBAL_OK
+			 "[listener access]\nrole = access\naddress = 127.0.0.1x\nport = 10443\n"
+			 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK POOL_OK
+			 "[metrics]\nport = 10443\n",
+			 5, "address", "127.0.0.1x");
 	/* A listener's socket, or every address of its port. */
 	expect_one_error(MINIMAL "[metrics]\nport = 15061\n", 19,
 			 "metrics on 127.0.0.1 port 15061 clashes with listener \"internal\"",
