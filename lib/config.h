@@ -52,6 +52,7 @@ struct config_role {
 	enum config_tls_mode tls;
 	bool required; /* the file must have a listener of this role */
 	bool unique; /* at most one listener of this role */
+	bool federates; /* its peers are partners: [federation] applies to it */
 	/* Connections reserved for this role out of max_connections by default
 	 * (a tenth of max_connections when that is less); 0 for the one role
 	 * that gets what the others leave. */

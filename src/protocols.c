@@ -4,12 +4,14 @@
  * reads. */
 #include "protocols.h"
 
+#include "federation_config.h"
 #include "metrics_config.h"
 #include "roles.h"
 #include "sip_config.h"
 #include "sip_protocol.h"
 
-static const struct config_module *const modules[] = { &sip_config_module, &metrics_config_module };
+static const struct config_module *const modules[] = { &federation_config_module,
+						       &sip_config_module, &metrics_config_module };
 static const struct protocol *const protocols[] = { &sip_protocol };
 
 const struct protocol_table sxedge_protocols = {

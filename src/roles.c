@@ -32,6 +32,7 @@ const struct config_role roles[ROLE_COUNT] = {
 		.tls = CONFIG_TLS_MUTUAL,
 		.required = false,
 		.unique = true,
+		.federates = true,
 		.reserved_connections = 1000,
 		.peer_identity = "partner edges are known by their certificates",
 	},

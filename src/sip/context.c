@@ -24,7 +24,7 @@ static struct sip_hop context_hop(const struct sxedge_config *config, enum liste
 static int context_init_federation(struct sip_context *context, char *err, size_t err_size)
 {
 	const struct sip_config *sip = context->sip;
-	const struct federation_config *federation = &sip->federation;
+	const struct federation_config *federation = context->federation_config;
 	uint64_t now = sip_context_now_ms(context);
 
 	context->dns = dns_new(context->base, federation->dns_server_host,
@@ -55,7 +55,7 @@ static int context_init_budgets(struct sip_context *context)
 			     limits->max_connections_role[ROLE_INTERNAL], 0) < 0 ||
 	    conn_budget_init(&context->budgets[ROLE_FEDERATION], "federation",
 			     limits->max_connections_role[ROLE_FEDERATION],
-			     context->sip->federation.max_connections_per_address) < 0)
+			     context->federation_config->max_connections_per_address) < 0)
 		return -1;
 	return 0;
 }
@@ -94,6 +94,7 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 	context->base = base;
 	context->config = config;
 	context->sip = sip_config(config);
+	context->federation_config = federation_config(config);
 	if (context_init_flow_key(context, err, err_size) < 0)
 		return -1;
 	context->edge.config = config;

@@ -16,6 +16,7 @@
 #include "conn_budget.h"
 #include "dns.h"
 #include "domain_index.h"
+#include "federation_config.h"
 #include "flow_token.h"
 #include "framing.h"
 #include "ratelimit.h"
@@ -31,6 +32,7 @@ struct sip_context {
 	struct event_base *base;
 	const struct sxedge_config *config;
 	const struct sip_config *sip; /* its SIP sections */
+	const struct federation_config *federation_config; /* its [federation] */
 	struct flow_key flow_key;
 	struct sip_edge edge;
 	struct sip_frame_limits frame_limits;

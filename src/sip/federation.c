@@ -219,7 +219,7 @@ static void link_on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(detail, sizeof(detail), "no answer within %u s (%s)",
-		 link->federation->context->sip->federation.connect_timeout_s,
+		 link->federation->context->federation_config->connect_timeout_s,
 		 sip_link_state_name(link->out.state));
 	link_fail(link, 504, SIP_REASON_PARTNER_TIMEOUT, detail);
 }
@@ -424,7 +424,7 @@ static void link_start(struct partner_link *link)
 {
 	struct sip_context *context = link->federation->context;
 	const struct partner_config *partner = link->partner;
-	struct timeval limit = { .tv_sec = context->sip->federation.connect_timeout_s };
+	struct timeval limit = { .tv_sec = context->federation_config->connect_timeout_s };
 	char name[300];
 
 	link->failure = FAILURE_NOT_FOUND;
@@ -554,7 +554,7 @@ void sip_federation_relay(struct sip_federation *federation, uint64_t arrival_id
 		sip_message_free(request);
 		return;
 	}
-	if (link->out.queued >= context->sip->federation.queue_max) {
+	if (link->out.queued >= context->federation_config->queue_max) {
 		char detail[80];
 		snprintf(detail, sizeof(detail), "%u requests already wait for the link",
 			 link->out.queued);

@@ -28,7 +28,7 @@
 #include <strings.h>
 
 #include "message.h"
-#include "policy.h"
+#include "partner_policy.h"
 #include "reason.h"
 #include "via_branch.h"
 
@@ -350,15 +350,15 @@ static bool bind_domain(const osip_message_t *request, const struct sip_peer *pe
 			const char *domain, const struct partner_config *partner,
 			struct sip_decision *decision)
 {
-	enum policy_binding binding;
+	enum partner_binding binding;
 
 	if (partner != NULL && partner->n_edges > 0) {
-		binding = policy_certificate_binds(partner, peer->names, peer->n_names,
-						   peer->fingerprint, NULL, 0);
+		binding = partner_certificate_binds(partner, peer->names, peer->n_names,
+						    peer->fingerprint, NULL, 0);
 	} else if (discovered_for(peer, domain)) {
-		binding = policy_certificate_binds(partner, peer->names, peer->n_names,
-						   peer->fingerprint, peer->discovered,
-						   peer->n_discovered);
+		binding = partner_certificate_binds(partner, peer->names, peer->n_names,
+						    peer->fingerprint, peer->discovered,
+						    peer->n_discovered);
 	} else {
 		decision->action = SIP_ACTION_DISCOVER;
 		decision->domain = domain;
@@ -370,7 +370,7 @@ static bool bind_domain(const osip_message_t *request, const struct sip_peer *pe
 			  binding == BINDING_FINGERPRINT_MISMATCH
 				  ? SIP_REASON_CERTIFICATE_PIN_MISMATCH
 				  : SIP_REASON_CERTIFICATE_NOT_FOR_DOMAIN,
-			  policy_binding_reason(binding), decision);
+			  partner_binding_reason(binding), decision);
 		return false;
 	}
 	return true;
@@ -389,7 +389,7 @@ static bool from_domain_bound(const osip_message_t *request, const struct sip_pe
 		refuse(request, 403, SIP_REASON_DOMAIN_NOT_FEDERATED, decision);
 		return false;
 	}
-	switch (policy_domain(edge->config, *domain, partner)) {
+	switch (sip_policy_domain(edge->config, *domain, partner)) {
 	case POLICY_BLOCKED:
 		refuse(request, 403, SIP_REASON_DOMAIN_BLOCKED, decision);
 		return false;
@@ -458,7 +458,7 @@ static void route_from_federation(const osip_message_t *request, const struct si
 /* ---- Requests from the pool --------------------------------------------- */
 
 /* Where the Request-URI domain of the pool's request is federated, *DOMAIN
- * and *PARTNER name it (as in policy_domain); otherwise a refusal or 404. */
+ * and *PARTNER name it (as in sip_policy_domain); otherwise a refusal or 404. */
 static bool partner_of_request_uri(const osip_message_t *request, const struct sip_edge *edge,
 				   const char **domain, const struct partner_config **partner,
 				   struct sip_decision *decision)
@@ -469,7 +469,7 @@ static bool partner_of_request_uri(const osip_message_t *request, const struct s
 		refuse(request, 404, SIP_REASON_NO_FLOW_TOKEN, decision);
 		return false;
 	}
-	switch (policy_domain(edge->config, *domain, partner)) {
+	switch (sip_policy_domain(edge->config, *domain, partner)) {
 	case POLICY_OURS:
 		/* Our user, but no connection of theirs named. */
 		refuse(request, 404, SIP_REASON_NO_FLOW_TOKEN, decision);
@@ -527,7 +527,7 @@ static void set_partner_fallback(const osip_message_t *request, const struct sip
 	if (!has_federation_side(edge) || (sides & SIDE_FEDERATION) == 0 || domain == NULL ||
 	    !config_is_our_domain(edge->config, from_domain(request)))
 		return;
-	switch (policy_domain(edge->config, domain, &partner)) {
+	switch (sip_policy_domain(edge->config, domain, &partner)) {
 	case POLICY_PARTNER:
 		decision->domain = partner->domain;
 		decision->partner = partner;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* sip_config: [pool], [federation] and [partner DOMAIN], as rows for the
+/* sip_config: [pool] and [partner DOMAIN], as rows for the
  * configuration engine (config_module.h), and the checks that relate them
  * to each other and to the listeners. */
 #include "sip_config.h"
@@ -12,15 +12,13 @@
 #include "config_values.h"
 #include "roles.h"
 
-#define DNS_PORT	53
 #define FEDERATION_PORT 5061 /* SIP over TLS (RFC 3261), where partner edges listen */
 
 static config_option_parser parse_fingerprint;
 static void *partner_begin(struct config_loader *loader, void *data, char *domain);
 
-#define POOL(field)	  offsetof(struct pool_config, field)
-#define FEDERATION(field) offsetof(struct federation_config, field)
-#define PARTNER(field)	  offsetof(struct partner_config, field)
+#define POOL(field)    offsetof(struct pool_config, field)
+#define PARTNER(field) offsetof(struct partner_config, field)
 
 static const char *const partner_type_names[] = {
 	[PARTNER_FEDERATED] = "federated",
@@ -45,21 +43,6 @@ static const struct config_option pool_options[] = {
 	  0, "30", 1, 3600, false, NULL }, /* >= reconnect_min */
 };
 
-static const struct config_option federation_options[] = {
-	{ "open", config_parse_bool, FEDERATION(open),
-	  0, "no", 0, 0, false, NULL }, /* yes: needs a federation listener */
-	{ "blocked", config_parse_name_list, FEDERATION(blocked),
-	  FEDERATION(n_blocked), NULL, 0, 0, false, NULL }, /* none of ours */
-	{ "dns_server", config_parse_ip_optional_port, FEDERATION(dns_server_host),
-	  FEDERATION(dns_server_port), NULL, 0, 0, false, NULL }, /* absent: the system's; 53 */
-	{ "queue_max", config_parse_unsigned, FEDERATION(queue_max),
-	  0, "64", 1, 10000, false, NULL },
-	{ "connect_timeout", config_parse_unsigned, FEDERATION(connect_timeout_s),
-	  0, "10", 1, 300, false, NULL },
-	{ "max_connections_per_address", config_parse_unsigned,
-	  FEDERATION(max_connections_per_address), 0, "16", 1, 10000, false, NULL },
-};
-
 static const struct config_option partner_options[] = {
 	{ "type", config_parse_keyword, PARTNER(type),
 	  0, "federated", 0, 0, false, partner_type_names },
@@ -81,10 +64,6 @@ static const struct config_section sip_sections[] = {
 	  .options = pool_options,
 	  .n_options = sizeof(pool_options) / sizeof(pool_options[0]),
 	  .offset = offsetof(struct sip_config, pool) },
-	{ .name = "federation",
-	  .options = federation_options,
-	  .n_options = sizeof(federation_options) / sizeof(federation_options[0]),
-	  .offset = offsetof(struct sip_config, federation) },
 	{ .name = "partner",
 	  .argument = "DOMAIN",
 	  .argument_missing = "a partner section needs a domain, e.g. [partner partner.example]",
@@ -93,9 +72,8 @@ static const struct config_section sip_sections[] = {
 	  .begin = partner_begin },
 };
 
-#define SECTION_POOL	   (&sip_sections[0])
-#define SECTION_FEDERATION (&sip_sections[1])
-#define SECTION_PARTNER	   (&sip_sections[2])
+#define SECTION_POOL	(&sip_sections[0])
+#define SECTION_PARTNER (&sip_sections[1])
 
 /* ---- Values ---- */
 
@@ -299,26 +277,9 @@ static void check_pool(struct config_loader *loader, struct sip_config *sip)
 /* The reason for federation settings that need a federation listener. */
 #define NEEDS_FEDERATION_LISTENER "a [listener NAME] with role = federation"
 
-static void check_federation(struct config_loader *loader, struct sip_config *sip)
+static void check_partners(struct config_loader *loader, struct sip_config *sip)
 {
 	const struct sxedge_config *config = config_loading(loader);
-	struct federation_config *federation = &sip->federation;
-	const struct config_seen *seen = config_seen(loader, SECTION_FEDERATION, 0);
-
-	config_apply_defaults(loader, seen, federation);
-	if (federation->dns_server_port == 0)
-		federation->dns_server_port = DNS_PORT;
-
-	/* Our own domains are never blocked: saying so is a mistake. */
-	for (size_t i = 0; i < federation->n_blocked; i++) {
-		if (!config_is_our_domain(config, federation->blocked[i]))
-			continue;
-		int line = config_list_entry_line(loader, seen, "blocked", i);
-		config_report(loader, line != 0 ? line : config_seen_line(seen),
-			      "blocked domain %s is one of our own domains (see domains in "
-			      "[global])",
-			      federation->blocked[i]);
-	}
 
 	for (size_t i = 0; i < sip->n_partners; i++)
 		finish_partner(loader, &sip->partners[i], config_seen(loader, SECTION_PARTNER, i));
@@ -326,11 +287,6 @@ static void check_federation(struct config_loader *loader, struct sip_config *si
 	/* With a listener of unknown role, a federation listener may be there. */
 	if (!config_roles_known(loader) || config_listener(config, ROLE_FEDERATION) != NULL)
 		return;
-	int open_line = config_key_line(seen, "open");
-	if (open_line != 0 && federation->open)
-		config_report(loader, open_line,
-			      "open = yes needs a federation listener (" NEEDS_FEDERATION_LISTENER
-			      ")");
 	for (size_t i = 0; i < sip->n_partners; i++)
 		config_report(loader, sip->partners[i].line,
 			      "[partner %s] needs a federation listener (" NEEDS_FEDERATION_LISTENER
@@ -343,7 +299,7 @@ static void sip_config_check(struct config_loader *loader, void *data)
 	if (config_roles_known(loader))
 		check_advertised_sides(loader);
 	check_pool(loader, data);
-	check_federation(loader, data);
+	check_partners(loader, data);
 }
 
 static void sip_config_free(void *data)
@@ -352,8 +308,6 @@ static void sip_config_free(void *data)
 
 	config_free_strings(sip->pool.fqdns, sip->pool.n_fqdns);
 	free(sip->pool.relay_host);
-	config_free_strings(sip->federation.blocked, sip->federation.n_blocked);
-	free(sip->federation.dns_server_host);
 	for (size_t i = 0; i < sip->n_partners; i++) {
 		free(sip->partners[i].domain);
 		config_free_strings(sip->partners[i].edges, sip->partners[i].n_edges);

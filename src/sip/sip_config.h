@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
-/* sip_config: the SIP module's sections of the configuration, [pool],
- * [federation] and [partner DOMAIN] (sxedge.conf(5)), their checks, and
- * where SIP code finds them in a snapshot (sip_config()). */
+/* sip_config: the SIP module's sections of the configuration, [pool] and
+ * [partner DOMAIN] (sxedge.conf(5)), their checks, and where SIP code finds
+ * them in a snapshot (sip_config()).  [federation] is shared by every
+ * protocol that federates (federation_config.h). */
 #ifndef SXEDGE_SIP_CONFIG_H
 #define SXEDGE_SIP_CONFIG_H
 
@@ -42,22 +43,8 @@ struct partner_config {
 	unsigned burst; /* bucket size; default: rate */
 };
 
-/* The [federation] section. */
-struct federation_config {
-	bool open; /* discover domains without a [partner] section by DNS SRV */
-	char **blocked; /* domains (and their subdomains) never federated with */
-	size_t n_blocked;
-	char *dns_server_host; /* resolver address (IP literal); NULL: the system's */
-	uint16_t dns_server_port; /* default 53 */
-	unsigned queue_max; /* requests waiting per partner while its link is set up, default 64 */
-	unsigned connect_timeout_s; /* resolve + connect + handshake to a partner, default 10 */
-	unsigned max_connections_per_address; /* inbound federation connections per source address,
-						 default 16 */
-};
-
 struct sip_config {
 	struct pool_config pool;
-	struct federation_config federation;
 	struct partner_config *partners;
 	size_t n_partners;
 };

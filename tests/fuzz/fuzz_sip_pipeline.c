@@ -17,6 +17,7 @@
 #include "framing.h"
 #include "message.h"
 #include "protocols.h"
+#include "federation_config.h"
 #include "rewrite.h"
 #include "routing.h"
 #include "via_branch.h"
@@ -28,8 +29,10 @@ static char *partner_edges[] = { "edge.partner.test" };
 static struct partner_config partners[] = {
 	{ .domain = "partner.test", .edges = partner_edges, .n_edges = 1 },
 };
+static struct federation_config federation = { .open = true,
+					       .queue_max = 8,
+					       .connect_timeout_s = 1 };
 static struct sip_config sip = {
-	.federation = { .open = true, .queue_max = 8, .connect_timeout_s = 1 },
 	.partners = partners,
 	.n_partners = 1,
 };
@@ -37,7 +40,7 @@ static struct sxedge_config config = {
 	.schema = &sxedge_protocols.schema,
 	.domains = domains,
 	.n_domains = 1,
-	.modules = { &sip },
+	.modules = { &federation, &sip },
 };
 /* Secret 01 02 03 and zeros, node 1, boot 7: built on the first input. */
 static struct flow_key key;

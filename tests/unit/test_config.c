@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "federation_config.h"
 #include "metrics_config.h"
 #include "protocols.h"
 #include "roles.h"
@@ -985,7 +986,7 @@ START_TEST(test_full_federation)
 	ck_assert(listener->require_sni);
 	ck_assert_str_eq(role_name(listener->role), "federation");
 
-	const struct federation_config *federation = &sip_config(config)->federation;
+	const struct federation_config *federation = federation_config(config);
 	ck_assert(federation->open);
 	ck_assert_uint_eq(federation->n_blocked, 3);
 	ck_assert_str_eq(federation->blocked[0], "spam.test");
@@ -1053,7 +1054,7 @@ START_TEST(test_federation_defaults)
 	/* Without [federation], without any federation listener. */
 	load(&loaded, MINIMAL);
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	const struct federation_config *federation = &sip_config(loaded.config)->federation;
+	const struct federation_config *federation = federation_config(loaded.config);
 	ck_assert(!federation->open);
 	ck_assert_uint_eq(federation->n_blocked, 0);
 	ck_assert_ptr_null(federation->blocked);
@@ -1072,9 +1073,9 @@ START_TEST(test_federation_defaults)
 	 * without a port, and a partner with nothing but its name. */
 	load(&loaded, MINIMAL "[federation]\nopen = no\ndns_server = 127.0.0.53\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
-	ck_assert(!sip_config(loaded.config)->federation.open);
-	ck_assert_str_eq(sip_config(loaded.config)->federation.dns_server_host, "127.0.0.53");
-	ck_assert_uint_eq(sip_config(loaded.config)->federation.dns_server_port, 53);
+	ck_assert(!federation_config(loaded.config)->open);
+	ck_assert_str_eq(federation_config(loaded.config)->dns_server_host, "127.0.0.53");
+	ck_assert_uint_eq(federation_config(loaded.config)->dns_server_port, 53);
 	loaded_free(&loaded);
 
 	load(&loaded, MINIMAL_FEDERATION "[partner partner.test]\n");

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for src/policy: what the edge does with a domain (ours,
- * partner, blocked, discovered, refused), when a peer's certificate speaks
- * for a domain (edge names, SRV targets, pins), and which names lie inside
- * a domain.  The configuration is built in memory: policy is pure. */
+/* Unit tests for src/policy and its SIP view, src/sip/partner_policy: what
+ * the edge does with a domain (ours, partner, blocked, discovered,
+ * refused), when a partner edge's certificate speaks for a domain (edge
+ * names, SRV targets, pins), and which names lie inside a domain.  The
+ * configuration is built in memory: policy is pure. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "policy.h"
+#include "federation_config.h"
+#include "partner_policy.h"
 #include "protocols.h"
 #include "test_suite.h"
 
@@ -32,6 +34,7 @@ enum {
 };
 
 static struct partner_config partners[N_PARTNERS];
+static struct federation_config federation;
 static struct sip_config sip;
 static struct sxedge_config config;
 static unsigned char pin[32];
@@ -56,8 +59,8 @@ static void setup(void)
 	partners[IM_SPAM] = (struct partner_config){ .domain = "im.spam.test",
 						     .edges = spam_edges,
 						     .n_edges = 1 };
+	federation = (struct federation_config){ .blocked = blocked, .n_blocked = 2 };
 	sip = (struct sip_config){
-		.federation = { .blocked = blocked, .n_blocked = 2 },
 		.partners = partners,
 		.n_partners = N_PARTNERS,
 	};
@@ -65,15 +68,15 @@ static void setup(void)
 		.schema = &sxedge_protocols.schema,
 		.domains = domains,
 		.n_domains = 2,
-		.modules = { &sip },
+		.modules = { &federation, &sip },
 	};
 }
 
-/* policy_domain's verdict on DOMAIN, checking that *partner is EXPECTED. */
+/* sip_policy_domain's verdict on DOMAIN, checking that *partner is EXPECTED. */
 static enum policy_verdict verdict(const char *domain, const struct partner_config *expected)
 {
 	const struct partner_config *partner = &partners[EVIL]; /* must be overwritten */
-	enum policy_verdict result = policy_domain(&config, domain, &partner);
+	enum policy_verdict result = sip_policy_domain(&config, domain, &partner);
 
 	ck_assert_msg(partner == expected, "%s: partner %s, expected %s", domain,
 		      partner != NULL ? partner->domain : "NULL",
@@ -81,7 +84,7 @@ static enum policy_verdict verdict(const char *domain, const struct partner_conf
 	return result;
 }
 
-/* ---- policy_domain ---- */
+/* ---- sip_policy_domain ---- */
 
 START_TEST(test_partner_allowed)
 {
@@ -92,7 +95,7 @@ START_TEST(test_partner_allowed)
 	/* A name below a partner is not that partner. */
 	ck_assert_int_eq(verdict("sub.partner.test", NULL), POLICY_REFUSED);
 	/* The caller may not want the partner. */
-	ck_assert_int_eq(policy_domain(&config, "pinned.test", NULL), POLICY_PARTNER);
+	ck_assert_int_eq(sip_policy_domain(&config, "pinned.test", NULL), POLICY_PARTNER);
 }
 END_TEST
 
@@ -101,7 +104,7 @@ START_TEST(test_blocked)
 	ck_assert_int_eq(verdict("spam.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("Spam.TEST.", NULL), POLICY_BLOCKED);
 	/* Open federation does not unblock. */
-	sip.federation.open = true;
+	federation.open = true;
 	ck_assert_int_eq(verdict("spam.test", NULL), POLICY_BLOCKED);
 	/* A name that only ends in the same letters is somebody else. */
 	ck_assert_int_eq(verdict("notspam.test", NULL), POLICY_DISCOVER);
@@ -112,7 +115,7 @@ START_TEST(test_blocked_subdomain)
 {
 	ck_assert_int_eq(verdict("mail.spam.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("a.b.c.SPAM.test", NULL), POLICY_BLOCKED);
-	sip.federation.open = true;
+	federation.open = true;
 	ck_assert_int_eq(verdict("x.spam.test.", NULL), POLICY_BLOCKED);
 }
 END_TEST
@@ -123,7 +126,7 @@ START_TEST(test_blocked_partner)
 	 * and for a partner below a blocked domain. */
 	ck_assert_int_eq(verdict("evil.test", NULL), POLICY_BLOCKED);
 	ck_assert_int_eq(verdict("im.spam.test", NULL), POLICY_BLOCKED);
-	sip.federation.n_blocked = 0;
+	federation.n_blocked = 0;
 	ck_assert_int_eq(verdict("evil.test", &partners[EVIL]), POLICY_PARTNER);
 	ck_assert_int_eq(verdict("im.spam.test", &partners[IM_SPAM]), POLICY_PARTNER);
 }
@@ -136,8 +139,8 @@ START_TEST(test_ours)
 	ck_assert_int_eq(verdict("example.test", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("EXAMPLE.org.", NULL), POLICY_OURS);
 	/* Never blocked, even by a block list entry above them. */
-	sip.federation.blocked = wide_block;
-	sip.federation.n_blocked = 2;
+	federation.blocked = wide_block;
+	federation.n_blocked = 2;
 	ck_assert_int_eq(verdict("example.test", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("example.org", NULL), POLICY_OURS);
 	ck_assert_int_eq(verdict("partner.test", NULL), POLICY_BLOCKED);
@@ -148,7 +151,7 @@ END_TEST
 
 START_TEST(test_unknown_open_federation)
 {
-	sip.federation.open = true;
+	federation.open = true;
 	ck_assert_int_eq(verdict("unknown.test", NULL), POLICY_DISCOVER);
 	ck_assert_int_eq(verdict("Unknown.Test.", NULL), POLICY_DISCOVER);
 	ck_assert_int_eq(verdict("sub.example.test", NULL), POLICY_DISCOVER);
@@ -184,12 +187,13 @@ START_TEST(test_unknown_closed_federation)
 }
 END_TEST
 
-/* ---- policy_certificate_binds ---- */
+/* ---- partner_certificate_binds ---- */
 
-static enum policy_binding binds(const struct partner_config *partner, char **names, size_t n_names,
-				 const unsigned char *fingerprint, char **edges, size_t n_edges)
+static enum partner_binding binds(const struct partner_config *partner, char **names,
+				  size_t n_names, const unsigned char *fingerprint, char **edges,
+				  size_t n_edges)
 {
-	return policy_certificate_binds(partner, names, n_names, fingerprint, edges, n_edges);
+	return partner_certificate_binds(partner, names, n_names, fingerprint, edges, n_edges);
 }
 
 START_TEST(test_configured_edges)
@@ -289,11 +293,11 @@ END_TEST
 
 START_TEST(test_binding_reasons)
 {
-	ck_assert_str_eq(policy_binding_reason(BINDING_NAME_MISMATCH),
+	ck_assert_str_eq(partner_binding_reason(BINDING_NAME_MISMATCH),
 			 "Certificate Does Not Match Domain");
-	ck_assert_str_eq(policy_binding_reason(BINDING_FINGERPRINT_MISMATCH),
+	ck_assert_str_eq(partner_binding_reason(BINDING_FINGERPRINT_MISMATCH),
 			 "Certificate Pin Mismatch");
-	ck_assert_str_eq(policy_binding_reason(BINDING_OK), "OK");
+	ck_assert_str_eq(partner_binding_reason(BINDING_OK), "OK");
 }
 END_TEST
 

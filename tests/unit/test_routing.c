@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "message.h"
-#include "policy.h"
+#include "federation_config.h"
+#include "partner_policy.h"
 #include "protocols.h"
 #include "reason.h"
 #include "rewrite.h"
+#include "federation_config.h"
 #include "routing.h"
 #include "test_keys.h"
 #include "via_branch.h"
@@ -60,13 +62,9 @@ static struct partner_config partners[] = {
 	}
 
 /* Closed federation (partners only) and open federation. */
+static struct federation_config closed_federation = FEDERATION(false);
+static struct federation_config open_federation = FEDERATION(true);
 static struct sip_config sip = {
-	.federation = FEDERATION(false),
-	.partners = partners,
-	.n_partners = 3,
-};
-static struct sip_config open_sip = {
-	.federation = FEDERATION(true),
 	.partners = partners,
 	.n_partners = 3,
 };
@@ -74,13 +72,13 @@ static struct sxedge_config config = {
 	.schema = &sxedge_protocols.schema,
 	.domains = domains,
 	.n_domains = 2,
-	.modules = { &sip },
+	.modules = { &closed_federation, &sip },
 };
 static struct sxedge_config open_config = {
 	.schema = &sxedge_protocols.schema,
 	.domains = domains,
 	.n_domains = 2,
-	.modules = { &open_sip },
+	.modules = { &open_federation, &sip },
 };
 
 /* The wall clock of the tests, in seconds. */
@@ -1010,7 +1008,7 @@ START_TEST(test_federation_certificate_of_another_edge_403)
 	struct sip_decision d = partner_sends(&edge, &peer, "INVITE", "partner.test");
 
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Does Not Match Domain");
-	ck_assert_str_eq(d.reason, policy_binding_reason(BINDING_NAME_MISMATCH));
+	ck_assert_str_eq(d.reason, partner_binding_reason(BINDING_NAME_MISMATCH));
 	/* No identities at all. */
 	peer.n_names = 0;
 	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
@@ -1028,7 +1026,7 @@ START_TEST(test_federation_certificate_pin_mismatch_403)
 	peer.fingerprint = other_pin;
 	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Pin Mismatch");
-	ck_assert_str_eq(d.reason, policy_binding_reason(BINDING_FINGERPRINT_MISMATCH));
+	ck_assert_str_eq(d.reason, partner_binding_reason(BINDING_FINGERPRINT_MISMATCH));
 	peer.fingerprint = NULL;
 	d = partner_sends(&edge, &peer, "INVITE", "partner.test");
 	assert_refused(&d, SIP_ACTION_REPLY, 403, "Certificate Pin Mismatch");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* policy: whom the edge federates with (our domains, the block list,
- * [partner] sections, open federation) and whether a peer's certificate
- * speaks for a domain.  Everything here is a pure function of the
- * configuration and the arguments, so every rule is one unit test and the
- * SIP and XMPP federation code ask the same questions the same way.
+ * the partners a protocol configures, open federation).  Everything here
+ * is a pure function of the configuration and the arguments, so every rule
+ * is one unit test and every protocol that federates asks the same
+ * questions the same way.
  *
  * Domains arrive from the network (From, Request-URI, stream headers), so
  * they are compared case-insensitively and a trailing dot (the DNS root) is
@@ -14,9 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
-#include "tls.h"
+#include "federation_config.h"
 
 #define DOMAIN_MAX 253 /* longest DNS name without its trailing dot (RFC 1035) */
 
@@ -92,8 +90,9 @@ static bool is_blocked(const struct federation_config *federation, const char *d
 }
 
 enum policy_verdict policy_domain(const struct sxedge_config *config, const char *domain,
-				  const struct partner_config **partner)
+				  policy_partner_lookup *lookup, const void **partner)
 {
+	const struct federation_config *federation = federation_config(config);
 	char name[DOMAIN_MAX + 1];
 
 	if (partner != NULL)
@@ -110,67 +109,15 @@ enum policy_verdict policy_domain(const struct sxedge_config *config, const char
 	 * must not cut us off from ourselves. */
 	if (config_is_our_domain(config, name))
 		return POLICY_OURS;
-	if (is_blocked(&sip_config(config)->federation, name))
+	if (is_blocked(federation, name))
 		return POLICY_BLOCKED;
-	const struct partner_config *found = sip_config_partner(sip_config(config), name);
+	const void *found = lookup(config, name);
 	if (found != NULL) {
 		if (partner != NULL)
 			*partner = found;
 		return POLICY_PARTNER;
 	}
-	if (sip_config(config)->federation.open && is_dns_name(name, length))
+	if (federation->open && is_dns_name(name, length))
 		return POLICY_DISCOVER;
 	return POLICY_REFUSED;
-}
-
-/* ---- Certificates ---- */
-
-/* Does any of the N_NAMES certificate identities match any of the
- * N_REFERENCES names (RFC 6125, wildcards in the certificate only)? */
-static bool any_name_matches(char *const *names, size_t n_names, char *const *references,
-			     size_t n_references)
-{
-	for (size_t i = 0; i < n_names; i++) {
-		for (size_t j = 0; j < n_references; j++) {
-			if (tls_name_matches(names[i], references[j]))
-				return true;
-		}
-	}
-	return false;
-}
-
-enum policy_binding policy_certificate_binds(const struct partner_config *partner,
-					     char *const *names, size_t n_names,
-					     const unsigned char *fingerprint, char *const *edges,
-					     size_t n_edges)
-{
-	/* Configured edge names are the operator's word and win over DNS. */
-	if (partner != NULL && partner->n_edges > 0) {
-		edges = partner->edges;
-		n_edges = partner->n_edges;
-	}
-	if (names == NULL || edges == NULL || !any_name_matches(names, n_names, edges, n_edges))
-		return BINDING_NAME_MISMATCH;
-	if (partner == NULL || !partner->fingerprint_set)
-		return BINDING_OK;
-	/* A pin with no fingerprint to compare is a mismatch, never a pass.
-	 * CRYPTO_memcmp: identity checks compare in constant time, so none of
-	 * them ever has to be reviewed for what its timing tells. */
-	if (fingerprint == NULL ||
-	    CRYPTO_memcmp(fingerprint, partner->fingerprint, sizeof(partner->fingerprint)) != 0)
-		return BINDING_FINGERPRINT_MISMATCH;
-	return BINDING_OK;
-}
-
-const char *policy_binding_reason(enum policy_binding binding)
-{
-	switch (binding) {
-	case BINDING_OK:
-		return "OK";
-	case BINDING_NAME_MISMATCH:
-		return "Certificate Does Not Match Domain";
-	case BINDING_FINGERPRINT_MISMATCH:
-		return "Certificate Pin Mismatch";
-	}
-	return "Certificate Does Not Match Domain";
 }

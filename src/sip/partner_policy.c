@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: ISC */
+/* partner_policy: see partner_policy.h. */
+#include "partner_policy.h"
+
+#include <openssl/crypto.h>
+
+#include "tls.h"
+
+static const void *sip_partner_lookup(const struct sxedge_config *config, const char *domain)
+{
+	return sip_config_partner(sip_config(config), domain);
+}
+
+enum policy_verdict sip_policy_domain(const struct sxedge_config *config, const char *domain,
+				      const struct partner_config **partner)
+{
+	const void *found = NULL;
+	enum policy_verdict verdict = policy_domain(config, domain, sip_partner_lookup, &found);
+
+	if (partner != NULL)
+		*partner = found;
+	return verdict;
+}
+
+/* Does any of the N_NAMES certificate identities match any of the
+ * N_REFERENCES names (RFC 6125, wildcards in the certificate only)? */
+static bool any_name_matches(char *const *names, size_t n_names, char *const *references,
+			     size_t n_references)
+{
+	for (size_t i = 0; i < n_names; i++) {
+		for (size_t j = 0; j < n_references; j++) {
+			if (tls_name_matches(names[i], references[j]))
+				return true;
+		}
+	}
+	return false;
+}
+
+enum partner_binding partner_certificate_binds(const struct partner_config *partner,
+					       char *const *names, size_t n_names,
+					       const unsigned char *fingerprint, char *const *edges,
+					       size_t n_edges)
+{
+	/* Configured edge names are the operator's word and win over DNS. */
+	if (partner != NULL && partner->n_edges > 0) {
+		edges = partner->edges;
+		n_edges = partner->n_edges;
+	}
+	if (names == NULL || edges == NULL || !any_name_matches(names, n_names, edges, n_edges))
+		return BINDING_NAME_MISMATCH;
+	if (partner == NULL || !partner->fingerprint_set)
+		return BINDING_OK;
+	/* A pin with no fingerprint to compare is a mismatch, never a pass.
+	 * CRYPTO_memcmp: identity checks compare in constant time, so none of
+	 * them ever has to be reviewed for what its timing tells. */
+	if (fingerprint == NULL ||
+	    CRYPTO_memcmp(fingerprint, partner->fingerprint, sizeof(partner->fingerprint)) != 0)
+		return BINDING_FINGERPRINT_MISMATCH;
+	return BINDING_OK;
+}
+
+const char *partner_binding_reason(enum partner_binding binding)
+{
+	switch (binding) {
+	case BINDING_OK:
+		return "OK";
+	case BINDING_NAME_MISMATCH:
+		return "Certificate Does Not Match Domain";
+	case BINDING_FINGERPRINT_MISMATCH:
+		return "Certificate Pin Mismatch";
+	}
+	return "Certificate Does Not Match Domain";
+}
