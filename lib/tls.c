@@ -895,6 +895,22 @@ struct tls_client *tls_client_new(const char *certificate, const char *key, cons
 	return client;
 }
 
+struct tls_client *tls_client_from_identity(const struct tls_identity *identity,
+					    const char *ca_file, char *err, size_t err_size)
+{
+	struct tls_client *client = tls_client_new(NULL, NULL, ca_file, err, err_size);
+
+	if (client == NULL)
+		return NULL;
+	if (SSL_CTX_use_cert_and_key(client->ctx, identity->certificate, identity->key,
+				     identity->chain, 1) != 1) {
+		tls_error(err, err_size, "cannot use the certificate to present");
+		tls_client_release(client);
+		return NULL;
+	}
+	return client;
+}
+
 struct tls_client *tls_client_hold(struct tls_client *client)
 {
 	atomic_fetch_add(&client->references, 1);
@@ -930,6 +946,31 @@ void tls_identity_free(struct tls_identity *identity)
 	EVP_PKEY_free(identity->key);
 	sk_X509_pop_free(identity->chain, X509_free);
 	free(identity);
+}
+
+struct tls_identity *tls_identity_new(X509 *certificate, EVP_PKEY *key)
+{
+	struct tls_identity *identity = calloc(1, sizeof(*identity));
+
+	if (identity == NULL)
+		return NULL;
+	identity->chain = sk_X509_new_null();
+	if (identity->chain == NULL || !X509_up_ref(certificate)) {
+		tls_identity_free(identity);
+		return NULL;
+	}
+	identity->certificate = certificate;
+	if (!EVP_PKEY_up_ref(key)) {
+		tls_identity_free(identity);
+		return NULL;
+	}
+	identity->key = key;
+	return identity;
+}
+
+X509 *tls_identity_certificate(const struct tls_identity *identity)
+{
+	return identity->certificate;
 }
 
 /* The leaf, then every further certificate of the file as its chain. */

@@ -72,7 +72,13 @@ struct tls_server *tls_server_new(const struct listener_config *listener,
 struct tls_identity;
 struct tls_identity *tls_identity_load(const char *certificate, const char *key, char *err,
 				       size_t err_size);
+/* An identity of CERTIFICATE and KEY with no chain, for code that makes
+ * its certificates itself (lib/tls_mint); it takes a reference on each.
+ * NULL when out of memory. */
+struct tls_identity *tls_identity_new(X509 *certificate, EVP_PKEY *key);
 void tls_identity_free(struct tls_identity *identity);
+/* The leaf certificate IDENTITY presents (IDENTITY keeps the reference). */
+X509 *tls_identity_certificate(const struct tls_identity *identity);
 
 enum tls_certificate_choice {
 	TLS_CERTIFICATE_DEFAULT, /* the listener's own certificate */
@@ -82,7 +88,8 @@ enum tls_certificate_choice {
 
 /* Picks the certificate for one handshake from the SNI the client sent
  * (SERVER_NAME, NULL without one).  With TLS_CERTIFICATE_CHOSEN it sets
- * *IDENTITY, which must stay valid until the handle is gone. */
+ * *IDENTITY, which needs to stay valid only until the chooser returns: the
+ * connection takes its own references on what it presents. */
 typedef enum tls_certificate_choice tls_certificate_chooser(void *arg, const char *server_name,
 							    const struct tls_identity **identity);
 
@@ -97,6 +104,11 @@ void tls_server_release(struct tls_server *server);
 /* A client handle, as tls_client_context(); one reference. */
 struct tls_client *tls_client_new(const char *certificate, const char *key, const char *ca_file,
 				  char *err, size_t err_size);
+/* A client handle presenting IDENTITY (its certificate, key and chain,
+ * referenced: IDENTITY may go first), verifying servers against CA_FILE
+ * (NULL: the system's CAs).  On failure NULL, and ERR says why. */
+struct tls_client *tls_client_from_identity(const struct tls_identity *identity,
+					    const char *ca_file, char *err, size_t err_size);
 struct tls_client *tls_client_hold(struct tls_client *client);
 void tls_client_release(struct tls_client *client);
 

@@ -21,18 +21,30 @@ struct pki_entity {
 	const char *common_name;
 	const char *alt_names; /* subjectAltName value, or NULL */
 	const char *issuer; /* file of the issuing CA; NULL: self-signed CA */
+	/* NULL: the usual ones (CA:TRUE, keyCertSign and cRLSign for a CA;
+	 * CA:FALSE, digitalSignature for a leaf); set for the broken CAs. */
+	const char *basic_constraints;
+	const char *key_usage;
+	const char *key_type; /* NULL: EC P-256 */
 };
 
 /* Issuers come before what they sign. */
 static const struct pki_entity pki_entities[] = {
-	{ "ca", "sxedge test CA", NULL, NULL },
-	{ "rogue-ca", "sxedge rogue CA", NULL, NULL },
+	{ "ca", "sxedge test CA", NULL, NULL, NULL, NULL, NULL },
+	{ "rogue-ca", "sxedge rogue CA", NULL, NULL, NULL, NULL, NULL },
 	{ "edge", "edge.example.test",
-	  "DNS:edge.example.test,DNS:edge-int.example.test,IP:127.0.0.1", "ca" },
-	{ "pool1", "pool1.example.test", "DNS:pool1.example.test", "ca" },
-	{ "rogue-pool1", "pool1.example.test", "DNS:pool1.example.test", "rogue-ca" },
-	{ "other", "other.example.test", "DNS:other.example.test", "ca" },
-	{ "cn-only", "cnonly.example.test", NULL, "ca" },
+	  "DNS:edge.example.test,DNS:edge-int.example.test,IP:127.0.0.1", "ca", NULL, NULL, NULL },
+	{ "pool1", "pool1.example.test", "DNS:pool1.example.test", "ca", NULL, NULL, NULL },
+	{ "rogue-pool1", "pool1.example.test", "DNS:pool1.example.test", "rogue-ca", NULL, NULL,
+	  NULL },
+	{ "other", "other.example.test", "DNS:other.example.test", "ca", NULL, NULL, NULL },
+	{ "cn-only", "cnonly.example.test", NULL, "ca", NULL, NULL, NULL },
+	{ "link-ca", "sxedge test link CA", NULL, NULL, NULL, NULL, NULL },
+	{ "not-ca", "sxedge test not a CA", NULL, NULL, "critical,CA:FALSE",
+	  "critical,keyCertSign,cRLSign", NULL },
+	{ "no-cert-sign-ca", "sxedge test CA without keyCertSign", NULL, NULL, NULL,
+	  "critical,digitalSignature,cRLSign", NULL },
+	{ "ed25519-ca", "sxedge test Ed25519 CA", NULL, NULL, NULL, NULL, "ED25519" },
 };
 #define PKI_COUNT (sizeof(pki_entities) / sizeof(pki_entities[0]))
 
@@ -62,13 +74,17 @@ static void pki_add_extensions(X509 *cert, X509 *issuer, const struct pki_entity
 {
 	X509V3_CTX ctx;
 	bool is_ca = entity->issuer == NULL;
+	const char *constraints = is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE";
+	const char *usage = is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature";
 
+	if (entity->basic_constraints != NULL)
+		constraints = entity->basic_constraints;
+	if (entity->key_usage != NULL)
+		usage = entity->key_usage;
 	X509V3_set_ctx_nodb(&ctx);
 	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	pki_add_extension(cert, &ctx, NID_basic_constraints,
-			  is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-	pki_add_extension(cert, &ctx, NID_key_usage,
-			  is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+	pki_add_extension(cert, &ctx, NID_basic_constraints, constraints);
+	pki_add_extension(cert, &ctx, NID_key_usage, usage);
 	pki_add_extension(cert, &ctx, NID_subject_key_identifier, "hash");
 	if (!is_ca) {
 		pki_add_extension(cert, &ctx, NID_authority_key_identifier, "keyid:always");
@@ -83,6 +99,7 @@ static X509 *pki_certificate(const struct pki_entity *entity, EVP_PKEY *key,
 {
 	X509 *cert = X509_new();
 	X509_NAME *subject;
+	EVP_PKEY *signer;
 
 	if (cert == NULL || !X509_set_version(cert, X509_VERSION_3) ||
 	    !ASN1_INTEGER_set(X509_get_serialNumber(cert), serial) ||
@@ -98,7 +115,9 @@ static X509 *pki_certificate(const struct pki_entity *entity, EVP_PKEY *key,
 				  issuer != NULL ? X509_get_subject_name(issuer->cert) : subject))
 		pki_fail("set an issuer");
 	pki_add_extensions(cert, issuer != NULL ? issuer->cert : cert, entity);
-	if (!X509_sign(cert, issuer != NULL ? issuer->key : key, EVP_sha256()))
+	signer = issuer != NULL ? issuer->key : key;
+	/* EdDSA signs the message itself, with no separate digest */
+	if (!X509_sign(cert, signer, EVP_PKEY_is_a(signer, "ED25519") ? NULL : EVP_sha256()))
 		pki_fail("sign a certificate");
 	return cert;
 }
@@ -164,7 +183,9 @@ static void pki_make(void)
 	atexit(pki_remove);
 	for (i = 0; i < PKI_COUNT; i++) {
 		const struct pki_entity *entity = &pki_entities[i];
-		made[i].key = EVP_EC_gen("P-256");
+		made[i].key = entity->key_type != NULL
+				      ? EVP_PKEY_Q_keygen(NULL, NULL, entity->key_type)
+				      : EVP_EC_gen("P-256");
 		if (made[i].key == NULL)
 			pki_fail("make a key");
 		made[i].cert = pki_certificate(
