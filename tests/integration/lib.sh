@@ -292,7 +292,7 @@ make_pki() {
 	fi
 	local name
 	for name in ca edge.example.test pool1.example.test edge.partner.test rogue-ca \
-		rogue-pool1.example.test; do
+		rogue-pool1.example.test link-ca; do
 		[ -s "$PKI/$name.crt" ] || fail "PKI: $PKI/$name.crt missing"
 	done
 }
@@ -303,6 +303,7 @@ make_pki_by_hand() {
 	mkdir -p "$dir"
 	pki_ca "$dir" ca "sxedge test CA"
 	pki_ca "$dir" rogue-ca "rogue test CA"
+	pki_ca "$dir" link-ca "link test CA"
 	pki_leaf "$dir" edge.example.test ca \
 		DNS:edge.example.test,DNS:edge-int.example.test,IP:127.0.0.1,IP:127.0.0.2
 	pki_leaf "$dir" pool1.example.test ca DNS:pool1.example.test,IP:127.0.0.10
