@@ -14,6 +14,9 @@
  * cached per domain, at most TLS_MINT_CACHE_MAX of them (the oldest is
  * dropped first).
  *
+ * A client handle that presents a minted identity is
+ * tls_client_from_identity() of lib/tls.h, which this header includes.
+ *
  * A mint is used by one thread at a time. */
 #ifndef SXEDGE_TLS_MINT_H
 #define SXEDGE_TLS_MINT_H
@@ -60,9 +63,6 @@ struct tls_minted {
  * memory). */
 int tls_mint_identity(struct tls_mint *mint, const char *domain, time_t now,
 		      struct tls_minted *out);
-
-/* A client handle presenting a minted identity, trusting CA_FILE:
- * tls_client_from_identity() of lib/tls.h, which this header brings in. */
 
 /* Is NAME a name tls_mint_identity mints for? */
 bool tls_mint_domain_valid(const char *name);
