@@ -135,12 +135,7 @@ static bool tls_indexes_ready(void)
 
 /* ---- errors ---- */
 
-/* Writes the formatted message, ": ", and the earliest queued OpenSSL error
- * (the root cause; later entries only say which call gave up) into ERR. */
-static void tls_error(char *err, size_t err_size, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void tls_error(char *err, size_t err_size, const char *format, ...)
+void tls_error(char *err, size_t err_size, const char *format, ...)
 {
 	char reason[256] = "no further detail";
 	unsigned long code = ERR_get_error();
@@ -368,7 +363,7 @@ static int tls_no_password(char *buffer, int size, int rwflag, void *arg)
 	return -1;
 }
 
-static EVP_PKEY *tls_read_key(const char *path)
+EVP_PKEY *tls_read_key(const char *path)
 {
 	BIO *bio = BIO_new_file(path, "r");
 	EVP_PKEY *key;
@@ -378,6 +373,18 @@ static EVP_PKEY *tls_read_key(const char *path)
 	key = PEM_read_bio_PrivateKey(bio, NULL, tls_no_password, NULL);
 	BIO_free(bio);
 	return key;
+}
+
+X509 *tls_read_certificate(const char *path)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	X509 *certificate;
+
+	if (bio == NULL)
+		return NULL;
+	certificate = PEM_read_bio_X509(bio, NULL, tls_no_password, NULL);
+	BIO_free(bio);
+	return certificate;
 }
 
 static int tls_load_identity(SSL_CTX *ctx, const char *certificate, const char *key_path, char *err,

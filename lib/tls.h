@@ -136,6 +136,17 @@ SSL_CTX *tls_client_context(const char *certificate, const char *key, const char
  * Returns 0, or -1 when out of memory. */
 int tls_client_expect(SSL *ssl, const char *sni, const char *const *names, size_t n_names);
 
+/* The private key, or the first certificate, of the PEM file PATH; NULL
+ * when it cannot be read (an encrypted key is refused, never prompted for). */
+EVP_PKEY *tls_read_key(const char *path);
+X509 *tls_read_certificate(const char *path);
+
+/* Writes the formatted message, ": ", and the earliest queued OpenSSL error
+ * (the root cause; later entries only say which call gave up) into ERR, and
+ * clears the queue. */
+void tls_error(char *err, size_t err_size, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* RFC 6125 §6.4: does the DNS-ID PRESENTED in a certificate match the
  * REFERENCE identity?  Case-insensitive; a wildcard is accepted only as the
  * whole left-most label ("*.example.com"), matches exactly one label, and

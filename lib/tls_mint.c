@@ -8,7 +8,6 @@
  * handshake it serves. */
 #include "tls_mint.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,31 +44,6 @@ struct tls_mint {
 	size_t n_leaves;
 	uint64_t count;
 };
-
-/* ---- errors ---- */
-
-/* FORMAT, then ": " and the earliest queued OpenSSL error when there is one. */
-static void mint_error(char *err, size_t err_size, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void mint_error(char *err, size_t err_size, const char *format, ...)
-{
-	unsigned long code = ERR_get_error();
-	char reason[256];
-	va_list args;
-	int used;
-
-	ERR_clear_error();
-	if (err == NULL || err_size == 0)
-		return;
-	va_start(args, format);
-	used = vsnprintf(err, err_size, format, args);
-	va_end(args);
-	if (code != 0 && used >= 0 && (size_t)used < err_size) {
-		ERR_error_string_n(code, reason, sizeof(reason));
-		snprintf(err + used, err_size - (size_t)used, ": %s", reason);
-	}
-}
 
 /* ---- domain names ---- */
 
@@ -111,37 +85,6 @@ bool tls_mint_domain_valid(const char *name)
 
 /* ---- loading the link CA ---- */
 
-/* Refuses encrypted keys instead of prompting on a terminal. */
-static int mint_no_password(char *buffer, int size, int rwflag, void *arg)
-{
-	(void)buffer, (void)size, (void)rwflag, (void)arg;
-	return -1;
-}
-
-static X509 *mint_read_certificate(const char *path)
-{
-	BIO *bio = BIO_new_file(path, "r");
-	X509 *certificate;
-
-	if (bio == NULL)
-		return NULL;
-	certificate = PEM_read_bio_X509(bio, NULL, mint_no_password, NULL);
-	BIO_free(bio);
-	return certificate;
-}
-
-static EVP_PKEY *mint_read_key(const char *path)
-{
-	BIO *bio = BIO_new_file(path, "r");
-	EVP_PKEY *key;
-
-	if (bio == NULL)
-		return NULL;
-	key = PEM_read_bio_PrivateKey(bio, NULL, mint_no_password, NULL);
-	BIO_free(bio);
-	return key;
-}
-
 /* The checks a verifier makes on an issuer (RFC 5280 §4.2.1.3, §4.2.1.9),
  * made at start-up so that a wrong file is refused by name instead of every
  * minted leaf failing verification at the far end. */
@@ -150,26 +93,27 @@ static int mint_check_ca(const struct tls_mint *mint, const char *ca_certificate
 {
 	uint32_t flags;
 
+	/* The last three are no OpenSSL errors: nothing to add from its queue. */
 	if (X509_check_private_key(mint->ca_certificate, mint->ca_key) != 1) {
-		mint_error(err, err_size, "%s: private key does not match certificate %s", ca_key,
-			   ca_certificate);
+		tls_error(err, err_size, "%s: private key does not match certificate %s", ca_key,
+			  ca_certificate);
 		return -1;
 	}
 	if (!EVP_PKEY_is_a(mint->ca_key, "EC") && !EVP_PKEY_is_a(mint->ca_key, "RSA")) {
-		mint_error(err, err_size,
-			   "%s: the link CA key must be EC or RSA (it signs with SHA-256)", ca_key);
+		snprintf(err, err_size,
+			 "%s: the link CA key must be EC or RSA (it signs with SHA-256)", ca_key);
 		return -1;
 	}
 	flags = X509_get_extension_flags(mint->ca_certificate);
 	if (!(flags & EXFLAG_CA)) {
-		mint_error(err, err_size, "%s: not a CA certificate (no basicConstraints CA:TRUE)",
-			   ca_certificate);
+		snprintf(err, err_size, "%s: not a CA certificate (no basicConstraints CA:TRUE)",
+			 ca_certificate);
 		return -1;
 	}
 	if ((flags & EXFLAG_KUSAGE) &&
 	    !(X509_get_key_usage(mint->ca_certificate) & KU_KEY_CERT_SIGN)) {
-		mint_error(err, err_size, "%s: its keyUsage does not allow keyCertSign",
-			   ca_certificate);
+		snprintf(err, err_size, "%s: its keyUsage does not allow keyCertSign",
+			 ca_certificate);
 		return -1;
 	}
 	return 0;
@@ -182,24 +126,24 @@ struct tls_mint *tls_mint_new(const char *ca_certificate, const char *ca_key, un
 
 	ERR_clear_error();
 	if (validity_s == 0) {
-		mint_error(err, err_size, "the validity of minted certificates must be positive");
+		snprintf(err, err_size, "the validity of minted certificates must be positive");
 		return NULL;
 	}
 	mint = calloc(1, sizeof(*mint));
 	if (mint == NULL) {
-		mint_error(err, err_size, "out of memory");
+		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
 	mint->validity_s = validity_s;
-	mint->ca_certificate = mint_read_certificate(ca_certificate);
+	mint->ca_certificate = tls_read_certificate(ca_certificate);
 	if (mint->ca_certificate == NULL) {
-		mint_error(err, err_size, "%s: cannot load certificate", ca_certificate);
+		tls_error(err, err_size, "%s: cannot load certificate", ca_certificate);
 		tls_mint_free(mint);
 		return NULL;
 	}
-	mint->ca_key = mint_read_key(ca_key);
+	mint->ca_key = tls_read_key(ca_key);
 	if (mint->ca_key == NULL) {
-		mint_error(err, err_size, "%s: cannot load private key", ca_key);
+		tls_error(err, err_size, "%s: cannot load private key", ca_key);
 		tls_mint_free(mint);
 		return NULL;
 	}
@@ -211,7 +155,7 @@ struct tls_mint *tls_mint_new(const char *ca_certificate, const char *ca_key, un
 	mint->leaf_key = EVP_EC_gen("P-256");
 	mint->leaves = calloc(TLS_MINT_CACHE_MAX, sizeof(*mint->leaves));
 	if (mint->digest == NULL || mint->leaf_key == NULL || mint->leaves == NULL) {
-		mint_error(err, err_size, "cannot make the key for minted certificates");
+		tls_error(err, err_size, "cannot make the key for minted certificates");
 		tls_mint_free(mint);
 		return NULL;
 	}
