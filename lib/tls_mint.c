@@ -40,8 +40,8 @@ struct tls_mint {
 	EVP_PKEY *leaf_key;
 	EVP_MD *digest;
 	unsigned validity_s;
-	struct minted_leaf *leaves;
-	size_t n_leaves;
+	struct minted_leaf *leaves; /* grown on demand up to TLS_MINT_CACHE_MAX */
+	size_t n_leaves, capacity;
 	uint64_t count;
 };
 
@@ -153,8 +153,7 @@ struct tls_mint *tls_mint_new(const char *ca_certificate, const char *ca_key, un
 	}
 	mint->digest = EVP_MD_fetch(NULL, "SHA256", NULL);
 	mint->leaf_key = EVP_EC_gen("P-256");
-	mint->leaves = calloc(TLS_MINT_CACHE_MAX, sizeof(*mint->leaves));
-	if (mint->digest == NULL || mint->leaf_key == NULL || mint->leaves == NULL) {
+	if (mint->digest == NULL || mint->leaf_key == NULL) {
 		tls_error(err, err_size, "cannot make the key for minted certificates");
 		tls_mint_free(mint);
 		return NULL;
@@ -336,14 +335,34 @@ static struct minted_leaf *mint_find(struct tls_mint *mint, const char *domain)
 	return NULL;
 }
 
-/* A slot for a new domain: a free one, else the oldest leaf's. */
+/* Room for one more leaf below the cap; false when out of memory. */
+static bool mint_grow(struct tls_mint *mint)
+{
+	size_t capacity = mint->capacity == 0 ? 16 : 2 * mint->capacity;
+	struct minted_leaf *leaves;
+
+	if (capacity > TLS_MINT_CACHE_MAX)
+		capacity = TLS_MINT_CACHE_MAX;
+	leaves = realloc(mint->leaves, capacity * sizeof(*leaves));
+	if (leaves == NULL)
+		return false;
+	mint->leaves = leaves;
+	mint->capacity = capacity;
+	return true;
+}
+
+/* A slot for a new domain: a free one, else the oldest leaf's; NULL when
+ * out of memory. */
 static struct minted_leaf *mint_slot(struct tls_mint *mint)
 {
 	struct minted_leaf *oldest;
 	size_t i;
 
-	if (mint->n_leaves < TLS_MINT_CACHE_MAX)
+	if (mint->n_leaves < TLS_MINT_CACHE_MAX) {
+		if (mint->n_leaves == mint->capacity && !mint_grow(mint))
+			return NULL;
 		return &mint->leaves[mint->n_leaves++];
+	}
 	oldest = &mint->leaves[0];
 	for (i = 1; i < mint->n_leaves; i++) {
 		if (mint->leaves[i].minted < oldest->minted)
@@ -379,12 +398,14 @@ int tls_mint_identity(struct tls_mint *mint, const char *domain, time_t now, str
 		minted_leaf_clear(&made);
 		return -1;
 	}
-	made.minted = ++mint->count;
-	slot = cached;
-	if (slot != NULL)
+	slot = cached != NULL ? cached : mint_slot(mint);
+	if (slot == NULL) {
+		minted_leaf_clear(&made);
+		return -1;
+	}
+	if (slot == cached)
 		minted_leaf_clear(slot);
-	else
-		slot = mint_slot(mint);
+	made.minted = ++mint->count;
 	*slot = made;
 	minted_out(slot, true, out);
 	return 0;
