@@ -44,9 +44,8 @@ int xmpp_write_stream_error(struct evbuffer *out, enum xmpp_stream_error error, 
 	 * prefix that every stream header declares. */
 	struct xml_element *element = xml_element_new(XMPP_STREAMS_NAMESPACE, "error");
 	int result = -1;
-	if (element == NULL ||
-	    xml_element_add_child(element, XMPP_STREAM_ERRORS_NAMESPACE,
-				  xmpp_stream_error_name(error)) == NULL)
+	if (element == NULL || xml_element_add_child(element, XMPP_STREAM_ERRORS_NAMESPACE,
+						     xmpp_stream_error_name(error)) == NULL)
 		goto done;
 	if (text != NULL) {
 		struct xml_element *description =

@@ -7,7 +7,7 @@
 
 #include <event2/buffer.h>
 
-#define XMPP_STREAMS_NAMESPACE "http://etherx.jabber.org/streams"
+#define XMPP_STREAMS_NAMESPACE	     "http://etherx.jabber.org/streams"
 #define XMPP_STREAM_ERRORS_NAMESPACE "urn:ietf:params:xml:ns:xmpp-streams"
 
 enum xmpp_stream_error {
@@ -38,7 +38,6 @@ const char *xmpp_stream_error_name(enum xmpp_stream_error error);
 /* <stream:error><CONDITION xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>
  * [<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>TEXT</text>]</stream:error>,
  * TEXT escaped.  -1: ERROR is no condition, TEXT is no XML text, or OOM. */
-int xmpp_write_stream_error(struct evbuffer *out, enum xmpp_stream_error error,
-			    const char *text);
+int xmpp_write_stream_error(struct evbuffer *out, enum xmpp_stream_error error, const char *text);
 
 #endif

@@ -247,8 +247,8 @@ int xml_element_add_text(struct xml_element *parent, const char *text, size_t le
 {
 	if (len == 0)
 		return 0;
-	struct xml_node *last = parent->node_count > 0 ? &parent->nodes[parent->node_count - 1]
-						       : NULL;
+	struct xml_node *last =
+		parent->node_count > 0 ? &parent->nodes[parent->node_count - 1] : NULL;
 	if (last == NULL || last->element != NULL) {
 		if (grow(&parent->nodes, &parent->node_capacity, parent->node_count,
 			 sizeof(*parent->nodes)) < 0)
@@ -275,12 +275,12 @@ int xml_element_add_text(struct xml_element *parent, const char *text, size_t le
 	return 0;
 }
 
-struct xml_element *xml_element_child(const struct xml_element *e, const char *ns,
-				      const char *name)
+struct xml_element *xml_element_child(const struct xml_element *e, const char *ns, const char *name)
 {
 	for (struct xml_element *child = xml_element_first_child(e); child != NULL;
 	     child = xml_element_next_sibling(child))
-		if (same_namespace(child->ns, ns) && (name == NULL || strcmp(child->name, name) == 0))
+		if (same_namespace(child->ns, ns) &&
+		    (name == NULL || strcmp(child->name, name) == 0))
 			return child;
 	return NULL;
 }
@@ -347,8 +347,7 @@ size_t xml_element_memory(const struct xml_element *e)
 		       e->attribute_capacity * sizeof(*e->attributes) +
 		       e->node_capacity * sizeof(*e->nodes);
 	for (size_t i = 0; i < e->attribute_count; i++)
-		total += string_memory(e->attributes[i].ns) +
-			 string_memory(e->attributes[i].name) +
+		total += string_memory(e->attributes[i].ns) + string_memory(e->attributes[i].name) +
 			 string_memory(e->attributes[i].value);
 	for (size_t i = 0; i < e->node_count; i++)
 		total += e->nodes[i].element != NULL ? xml_element_memory(e->nodes[i].element)

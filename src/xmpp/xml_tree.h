@@ -54,7 +54,8 @@ struct xml_element *xml_element_child(const struct xml_element *e, const char *n
 				      const char *name);
 struct xml_element *xml_element_first_child(const struct xml_element *e); /* or NULL */
 struct xml_element *xml_element_next_sibling(const struct xml_element *child); /* or NULL */
-char *xml_element_text(const struct xml_element *e); /* malloc'd direct text, "" if none; NULL OOM */
+char *
+xml_element_text(const struct xml_element *e); /* malloc'd direct text, "" if none; NULL OOM */
 
 /* Every child in document order: node INDEX is an element (returned) or,
  * when that is NULL, a run of text (*TEXT, *LEN; never empty). */

@@ -186,7 +186,7 @@ static int add_element(struct evbuffer *out, const struct xml_element *e, const 
 			return -1;
 	}
 	return evbuffer_add_printf(out, "</%s%s>", stream_prefix ? "stream:" : "", name) < 0 ? -1
-												: 0;
+											     : 0;
 }
 
 /* Hands SCRATCH over to OUT when WRITTEN succeeded; frees it either way. */
@@ -216,8 +216,7 @@ static int add_stream_open(struct evbuffer *out, const struct xml_element *heade
 	if (evbuffer_add_printf(out, "<?xml version='1.0'?><stream:stream") < 0)
 		return -1;
 	if (default_ns != NULL && default_ns[0] != '\0' &&
-	    (reserved_namespace(default_ns) ||
-	     add_attribute(out, NULL, "xmlns", default_ns) < 0))
+	    (reserved_namespace(default_ns) || add_attribute(out, NULL, "xmlns", default_ns) < 0))
 		return -1;
 	if (add_attribute(out, "xmlns", "stream", XMPP_STREAMS_NAMESPACE) < 0 ||
 	    add_attributes(out, header, true) < 0)
