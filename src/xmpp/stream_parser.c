@@ -466,11 +466,19 @@ size_t xmpp_parser_memory(const struct xmpp_parser *parser)
 static enum xmpp_stream_error parse_slice(struct xmpp_parser *parser, const char *data, size_t len,
 					  size_t *used)
 {
+	/* No XML has a NUL byte in UTF-8, and every UTF-16 document has one
+	 * in its first markup: expat guesses UTF-16 from a stream's first two
+	 * bytes even when told UTF-8, so refusing NULs keeps every stream
+	 * UTF-8 (RFC 6120 §11.6).  What comes before the NUL is parsed first,
+	 * so that the refusal comes at the same byte however the input is cut. */
+	const char *nul = memchr(data, '\0', len);
+	size_t clean = nul != NULL ? (size_t)(nul - data) : len;
 	uint64_t base = parser->fed;
-	parser->fed += len;
+
+	parser->fed += clean;
 	*used = len;
 	expat_memory_enter(&parser->expat_memory);
-	enum XML_Status status = XML_Parse(parser->expat, data, (int)len, XML_FALSE);
+	enum XML_Status status = XML_Parse(parser->expat, data, (int)clean, XML_FALSE);
 	expat_memory_enter(NULL);
 	if (parser->error != XMPP_STREAM_OK)
 		return parser->error;
@@ -480,6 +488,8 @@ static enum xmpp_stream_error parse_slice(struct xmpp_parser *parser, const char
 	}
 	if (status != XML_STATUS_OK)
 		parser->error = expat_refusal(XML_GetErrorCode(parser->expat));
+	else if (nul != NULL)
+		parser->error = XMPP_STREAM_NOT_WELL_FORMED;
 	else if (parser->fed - parser->mark > parser->limits.max_stanza)
 		parser->error = XMPP_STREAM_POLICY_VIOLATION;
 	else if (parser->expat_memory > xmpp_parser_expat_limit(&parser->limits))

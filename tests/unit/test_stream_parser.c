@@ -299,6 +299,19 @@ START_TEST(test_not_well_formed)
 	ck_assert_int_eq(parse_error("<message a='1' a='2'/>"), XMPP_STREAM_NOT_WELL_FORMED);
 	ck_assert_int_eq(parse_error("<x:message/>"), XMPP_STREAM_NOT_WELL_FORMED);
 	ck_assert_int_eq(parse_error("</stream:stream><message/>"), XMPP_STREAM_NOT_WELL_FORMED);
+	/* UTF-16, which expat would guess from the first bytes, is refused */
+	static const char utf16[] = "\xff\xfe<\0s\0:\0s\0t\0r\0e\0a\0m\0/\0>\0";
+	struct test_stream stream;
+	test_stream_parse(utf16, sizeof(utf16) - 1, 0, NULL, &stream);
+	ck_assert_int_eq(stream.error, XMPP_STREAM_NOT_WELL_FORMED);
+	test_stream_clear(&stream);
+	test_stream_parse("s\0me", 4, 0, NULL, &stream); /* found by fuzz_xmpp_stream */
+	ck_assert_int_eq(stream.error, XMPP_STREAM_NOT_WELL_FORMED);
+	test_stream_clear(&stream);
+	test_stream_parse(TEST_XML_STREAM_OPEN "<a>\0</a>", strlen(TEST_XML_STREAM_OPEN) + 8, 0,
+			  NULL, &stream);
+	ck_assert_int_eq(stream.error, XMPP_STREAM_NOT_WELL_FORMED);
+	test_stream_clear(&stream);
 	/* a declared encoding other than UTF-8 changes nothing (RFC 6120 §11.6) */
 	ck_assert_int_eq(whole_error("<?xml version='1.0' encoding='ISO-8859-1'?><stream:stream"
 				     " xmlns:stream='http://etherx.jabber.org/streams'>\xe9<a/>"),
