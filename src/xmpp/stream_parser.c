@@ -45,7 +45,6 @@ struct xmpp_parser {
 	struct xml_element *current; /* its innermost open element */
 	uint64_t fed; /* bytes given to expat in this stream */
 	uint64_t mark; /* where the unit being parsed begins */
-	uint64_t last_start_end; /* end of the last start tag */
 	uint64_t stop_at; /* end of the event that stopped the parser */
 };
 
@@ -79,14 +78,12 @@ static bool going(const struct xmpp_parser *parser)
 	return parser->error == XMPP_STREAM_OK && !parser->stopped && !parser->restart_wanted;
 }
 
-/* Where the current event's bytes end. */
+/* Where the current event's bytes end (for the end of an empty element,
+ * expat gives the end of its tag and a count of 0). */
 static uint64_t event_end(const struct xmpp_parser *parser)
 {
-	int count = XML_GetCurrentByteCount(parser->expat);
-	/* the end of an empty element is its start tag, which expat counts once */
-	if (count == 0)
-		return parser->last_start_end;
-	return (uint64_t)XML_GetCurrentByteIndex(parser->expat) + (uint64_t)count;
+	return (uint64_t)XML_GetCurrentByteIndex(parser->expat) +
+	       (uint64_t)XML_GetCurrentByteCount(parser->expat);
 }
 
 /* After a callback: KEEP_GOING false, or a restart asked for inside it,
@@ -184,7 +181,7 @@ static void open_stream(struct xmpp_parser *parser, const char *expanded, const 
 				       ? XMPP_STREAM_INVALID_NAMESPACE
 				       : XMPP_STREAM_BAD_FORMAT);
 	} else {
-		parser->mark = parser->last_start_end;
+		parser->mark = event_end(parser);
 		parser->in_event = true;
 		bool keep_going =
 			parser->events.stream_open == NULL ||
@@ -213,7 +210,6 @@ static void XMLCALL start_element(void *data, const char *expanded, const char *
 
 	if (!going(parser))
 		return;
-	parser->last_start_end = event_end(parser);
 	parser->namespaces = 0;
 	parser->depth++;
 	if (parser->depth == 1) {

@@ -398,7 +398,7 @@ START_TEST(test_ten_megabyte_stanza)
 	}
 	ck_assert_int_eq(error, XMPP_STREAM_POLICY_VIOLATION);
 	ck_assert_uint_le(fed, limits.max_stanza + 16384);
-	ck_assert_uint_lt(most, 3 * limits.max_stanza);
+	ck_assert_uint_lt(most, 4 * limits.max_stanza);
 	xmpp_parser_free(parser);
 
 	/* all of it in one feed: still only one max_stanza goes to expat */
@@ -408,7 +408,13 @@ START_TEST(test_ten_megabyte_stanza)
 	strcat(whole, stanza);
 	test_stream_parse(whole, strlen(whole), 0, &limits, &stream);
 	ck_assert_int_eq(stream.error, XMPP_STREAM_POLICY_VIOLATION);
-	ck_assert_uint_lt(stream.max_memory, 3 * limits.max_stanza);
+	ck_assert_uint_lt(stream.max_memory, 4 * limits.max_stanza);
+	test_stream_clear(&stream);
+	/* with a small limit: what is held is about the limit, not a read */
+	limits.max_stanza = 1000;
+	test_stream_parse(whole, strlen(whole), 0, &limits, &stream);
+	ck_assert_int_eq(stream.error, XMPP_STREAM_POLICY_VIOLATION);
+	ck_assert_uint_lt(stream.max_memory, 16 * 1024);
 	test_stream_clear(&stream);
 	free(whole);
 	free(stanza);
@@ -444,7 +450,7 @@ START_TEST(test_max_attributes)
 	strcat(text, many);
 	test_stream_parse(text, len, 4096, &limits, &stream);
 	ck_assert_int_eq(stream.error, XMPP_STREAM_POLICY_VIOLATION);
-	ck_assert_uint_lt(stream.max_memory, 3 * limits.max_stanza);
+	ck_assert_uint_lt(stream.max_memory, 4 * limits.max_stanza);
 	test_stream_clear(&stream);
 	limits.max_stanza = 10 * 1024 * 1024;
 	test_stream_parse(text, len, 0, &limits, &stream);
@@ -552,6 +558,25 @@ START_TEST(test_unauthenticated_stream_is_small)
 	ck_assert_int_eq(xmpp_parser_feed(parser, stanza + 10000, 10000, &used), XMPP_STREAM_OK);
 	free(stanza);
 	xmpp_parser_free(parser);
+}
+END_TEST
+
+/* A big read of keep-alives and a bit of a stanza leaves expat holding a
+ * buffer of what it did not parse, not of twice the read. */
+START_TEST(test_big_read_leaves_little)
+{
+	struct xmpp_limits limits = small_limits();
+	size_t spaces = 200 * 1024, len = strlen(TEST_XML_STREAM_OPEN) + spaces + 5;
+	char *text = malloc(len + 1);
+	struct test_stream stream;
+	strcpy(text, TEST_XML_STREAM_OPEN);
+	memset(text + strlen(TEST_XML_STREAM_OPEN), ' ', spaces);
+	strcpy(text + len - 5, "<mess");
+	test_stream_parse(text, len, 0, &limits, &stream);
+	ck_assert_int_eq(stream.error, XMPP_STREAM_OK);
+	ck_assert_uint_lt(stream.max_memory, 64 * 1024);
+	test_stream_clear(&stream);
+	free(text);
 }
 END_TEST
 
@@ -720,6 +745,7 @@ static Suite *stream_parser_suite(void)
 	tcase_add_test(limits, test_max_namespaces);
 	tcase_add_test(limits, test_max_name);
 	tcase_add_test(limits, test_unauthenticated_stream_is_small);
+	tcase_add_test(limits, test_big_read_leaves_little);
 	tcase_add_test(limits, test_names_kept_by_expat_bounded);
 	suite_add_tcase(suite, limits);
 	TCase *restarts = tcase_create("restarts");
