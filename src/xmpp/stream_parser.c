@@ -66,16 +66,19 @@ size_t xmpp_parser_expat_limit(const struct xmpp_limits *limits)
 
 /* Stopping */
 
-static void refuse(struct xmpp_parser *parser, enum xmpp_stream_error error)
-{
-	if (parser->error == XMPP_STREAM_OK)
-		parser->error = error;
-	XML_StopParser(parser->expat, XML_FALSE);
-}
-
 static bool going(const struct xmpp_parser *parser)
 {
 	return parser->error == XMPP_STREAM_OK && !parser->stopped && !parser->restart_wanted;
+}
+
+/* Only the first refusal counts, and none after a stop: what expat still
+ * reports then is past where the caller takes over. */
+static void refuse(struct xmpp_parser *parser, enum xmpp_stream_error error)
+{
+	if (!going(parser))
+		return;
+	parser->error = error;
+	XML_StopParser(parser->expat, XML_FALSE);
 }
 
 /* Where the current event's bytes end (for the end of an empty element,

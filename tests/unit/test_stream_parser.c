@@ -668,6 +668,14 @@ START_TEST(test_stop_then_restart_outside)
 	ck_assert_uint_eq(state.opens, 2);
 	ck_assert_uint_eq(state.elements, 2);
 	xmpp_parser_free(parser);
+
+	/* what follows a stop is not this stream's to refuse */
+	parser = restart_parser(&state);
+	state.stop_on_element = true;
+	snprintf(both, sizeof(both), "%s<!-- TLS bytes -->", before_restart);
+	ck_assert_int_eq(xmpp_parser_feed(parser, both, strlen(both), &used), XMPP_STREAM_OK);
+	ck_assert_uint_eq(used, strlen(before_restart));
+	xmpp_parser_free(parser);
 }
 END_TEST
 
