@@ -41,6 +41,7 @@ struct s2s_receiver {
 	bool sasl_done; /* SASL succeeded: the next header opens the authenticated stream */
 	bool bidi;
 	bool ready_told;
+	bool header_sent; /* on the current stream: an error must follow one */
 	unsigned sasl_failures;
 	/* The header's to and from (the latter may be absent on the public side). */
 	char local[JID_DOMAIN_MAX + 1];
@@ -85,22 +86,6 @@ static void receiver_send_buffer(struct s2s_receiver *receiver, struct evbuffer 
 	if (length > 0)
 		receiver->actions.send(receiver->arg, (const char *)evbuffer_pullup(out, -1),
 				       length);
-}
-
-void s2s_receiver_fail(struct s2s_receiver *receiver, enum xmpp_stream_error error,
-		       const char *reason)
-{
-	if (receiver->state == S2S_RECEIVER_CLOSED)
-		return;
-	receiver->state = S2S_RECEIVER_CLOSED;
-	/* XMPP_STREAM_OK: the peer ended the stream, ours just closes. */
-	struct evbuffer *out = evbuffer_new();
-	if (out != NULL &&
-	    (error == XMPP_STREAM_OK || xmpp_write_stream_error(out, error, NULL) == 0) &&
-	    xml_write_stream_close(out) == 0)
-		receiver_send_buffer(receiver, out);
-	evbuffer_free(out);
-	receiver->actions.failed(receiver->arg, error, reason);
 }
 
 /* Sends ELEMENT (freed here) as a child of the stream; false when that
@@ -171,24 +156,59 @@ static struct xml_element *receiver_features(const struct s2s_receiver *receiver
 	return features;
 }
 
-/* Our header in reply (from the domain it was opened to, a fresh id), then
- * the features. */
-static bool receiver_send_header(struct s2s_receiver *receiver)
+/* Our header (from the domain the stream was opened to, once known; our
+ * stream id), or NULL when out of memory. */
+static struct xml_element *receiver_header(const struct s2s_receiver *receiver)
 {
 	struct xml_element *header = xml_element_new(XMPP_NS_STREAMS, "stream");
+	if (header == NULL ||
+	    (receiver->local[0] != '\0' &&
+	     xml_element_set_attribute(header, NULL, "from", receiver->local) != 0) ||
+	    xml_element_set_attribute(header, NULL, "id", receiver->settings.stream_id) != 0 ||
+	    xml_element_set_attribute(header, NULL, "version", "1.0") != 0 ||
+	    (receiver->remote[0] != '\0' &&
+	     xml_element_set_attribute(header, NULL, "to", receiver->remote) != 0)) {
+		xml_element_free(header);
+		return NULL;
+	}
+	return header;
+}
+
+void s2s_receiver_fail(struct s2s_receiver *receiver, enum xmpp_stream_error error,
+		       const char *reason)
+{
+	if (receiver->state == S2S_RECEIVER_CLOSED)
+		return;
+	receiver->state = S2S_RECEIVER_CLOSED;
+	/* RFC 6120 §4.9.1.1: an error before our header still comes after
+	 * one.  XMPP_STREAM_OK: the peer ended the stream, ours just closes. */
 	struct evbuffer *out = evbuffer_new();
-	bool ok =
-		header != NULL && out != NULL &&
-		xml_element_set_attribute(header, NULL, "from", receiver->local) == 0 &&
-		xml_element_set_attribute(header, NULL, "id", receiver->settings.stream_id) == 0 &&
-		xml_element_set_attribute(header, NULL, "version", "1.0") == 0 &&
-		(receiver->remote[0] == '\0' ||
-		 xml_element_set_attribute(header, NULL, "to", receiver->remote) == 0) &&
-		xml_write_stream_open(out, header, XMPP_NS_SERVER) == 0;
-	struct xml_element *features = ok ? receiver_features(receiver) : NULL;
-	ok = features != NULL && xml_write_element(out, features, XMPP_NS_SERVER) == 0;
+	struct xml_element *header = receiver->header_sent ? NULL : receiver_header(receiver);
+	bool ok = out != NULL &&
+		  (receiver->header_sent ||
+		   (header != NULL && xml_write_stream_open(out, header, XMPP_NS_SERVER) == 0)) &&
+		  (error == XMPP_STREAM_OK || xmpp_write_stream_error(out, error, NULL) == 0) &&
+		  xml_write_stream_close(out) == 0;
 	if (ok)
 		receiver_send_buffer(receiver, out);
+	xml_element_free(header);
+	evbuffer_free(out);
+	receiver->actions.failed(receiver->arg, error, reason);
+}
+
+/* Our header in reply, then the features. */
+static bool receiver_send_header(struct s2s_receiver *receiver)
+{
+	struct xml_element *header = receiver_header(receiver);
+	struct evbuffer *out = evbuffer_new();
+	bool ok = header != NULL && out != NULL &&
+		  xml_write_stream_open(out, header, XMPP_NS_SERVER) == 0;
+	struct xml_element *features = ok ? receiver_features(receiver) : NULL;
+	ok = features != NULL && xml_write_element(out, features, XMPP_NS_SERVER) == 0;
+	if (ok) {
+		receiver_send_buffer(receiver, out);
+		receiver->header_sent = true;
+	}
 	xml_element_free(features);
 	xml_element_free(header);
 	evbuffer_free(out);
@@ -355,8 +375,10 @@ void s2s_receiver_tls_up(struct s2s_receiver *receiver, const struct s2s_peer_ce
 		return;
 	}
 	receiver->state = S2S_RECEIVER_AWAIT_HEADER;
-	if (receiver->settings.flavour == S2S_RECEIVER_PUBLIC)
+	if (receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
+		receiver->header_sent = false; /* a new stream over TLS */
 		receiver->actions.restart(receiver->arg);
+	}
 }
 
 /* Does the peer's certificate name DOMAIN (RFC 6125 DNS-ID)? */
@@ -467,6 +489,7 @@ static bool receiver_on_auth(struct s2s_receiver *receiver, const struct xml_ele
 	memcpy(receiver->pairs[0].remote, receiver->remote, strlen(receiver->remote) + 1);
 	receiver->n_pairs = 1;
 	receiver->state = S2S_RECEIVER_AWAIT_HEADER;
+	receiver->header_sent = false;
 	receiver->actions.authenticated(receiver->arg, receiver->local, receiver->remote, true);
 	receiver->actions.restart(receiver->arg);
 	/* The peer waits for <success/> before its new header: nothing more in this read. */
