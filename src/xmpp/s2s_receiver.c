@@ -94,7 +94,7 @@ static bool receiver_send(struct s2s_receiver *receiver, struct xml_element *ele
 {
 	struct evbuffer *out = evbuffer_new();
 	bool written = out != NULL && element != NULL &&
-		       xml_write_element(out, element, XMPP_NS_SERVER) == 0;
+		       xml_write_element(out, element, XMPP_SERVER_NAMESPACE) == 0;
 	if (written)
 		receiver_send_buffer(receiver, out);
 	evbuffer_free(out);
@@ -120,35 +120,36 @@ static struct xml_element *element_with_child(const char *ns, const char *name,
 /* The features a header gets in reply, by where the negotiation stands. */
 static struct xml_element *receiver_features(const struct s2s_receiver *receiver)
 {
-	struct xml_element *features = xml_element_new(XMPP_NS_STREAMS, "features");
+	struct xml_element *features = xml_element_new(XMPP_STREAMS_NAMESPACE, "features");
 	bool ok = features != NULL;
 
 	if (ok && !receiver->secure) {
 		struct xml_element *starttls =
-			xml_element_add_child(features, XMPP_NS_TLS, "starttls");
+			xml_element_add_child(features, XMPP_TLS_NAMESPACE, "starttls");
 		ok = starttls != NULL &&
-		     xml_element_add_child(starttls, XMPP_NS_TLS, "required") != NULL;
+		     xml_element_add_child(starttls, XMPP_TLS_NAMESPACE, "required") != NULL;
 	} else if (ok && !receiver->sasl_done) {
 		if (receiver->peer.verified && receiver->peer.n_names > 0) {
 			struct xml_element *mechanisms =
-				xml_element_add_child(features, XMPP_NS_SASL, "mechanisms");
+				xml_element_add_child(features, XMPP_SASL_NAMESPACE, "mechanisms");
 			struct xml_element *mechanism =
-				mechanisms != NULL ? xml_element_add_child(mechanisms, XMPP_NS_SASL,
-									   "mechanism")
-						   : NULL;
+				mechanisms != NULL
+					? xml_element_add_child(mechanisms, XMPP_SASL_NAMESPACE,
+								"mechanism")
+					: NULL;
 			ok = mechanism != NULL &&
 			     xml_element_add_text(mechanism, "EXTERNAL", strlen("EXTERNAL")) == 0;
 		}
 		if (ok && receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
 			struct xml_element *dialback = xml_element_add_child(
-				features, XMPP_NS_DIALBACK_FEATURE, "dialback");
+				features, XMPP_DIALBACK_FEATURE_NAMESPACE, "dialback");
 			ok = dialback != NULL &&
-			     xml_element_add_child(dialback, XMPP_NS_DIALBACK_FEATURE, "errors") !=
-				     NULL;
+			     xml_element_add_child(dialback, XMPP_DIALBACK_FEATURE_NAMESPACE,
+						   "errors") != NULL;
 		}
 	}
 	if (ok && receiver->secure && receiver->settings.offer_bidi && !receiver->bidi)
-		ok = xml_element_add_child(features, XMPP_NS_BIDI_FEATURE, "bidi") != NULL;
+		ok = xml_element_add_child(features, XMPP_BIDI_FEATURE_NAMESPACE, "bidi") != NULL;
 	if (!ok) {
 		xml_element_free(features);
 		return NULL;
@@ -160,7 +161,7 @@ static struct xml_element *receiver_features(const struct s2s_receiver *receiver
  * stream id), or NULL when out of memory. */
 static struct xml_element *receiver_header(const struct s2s_receiver *receiver)
 {
-	struct xml_element *header = xml_element_new(XMPP_NS_STREAMS, "stream");
+	struct xml_element *header = xml_element_new(XMPP_STREAMS_NAMESPACE, "stream");
 	if (header == NULL ||
 	    (receiver->local[0] != '\0' &&
 	     xml_element_set_attribute(header, NULL, "from", receiver->local) != 0) ||
@@ -186,7 +187,8 @@ void s2s_receiver_fail(struct s2s_receiver *receiver, enum xmpp_stream_error err
 	struct xml_element *header = receiver->header_sent ? NULL : receiver_header(receiver);
 	bool ok = out != NULL &&
 		  (receiver->header_sent ||
-		   (header != NULL && xml_write_stream_open(out, header, XMPP_NS_SERVER) == 0)) &&
+		   (header != NULL &&
+		    xml_write_stream_open(out, header, XMPP_SERVER_NAMESPACE) == 0)) &&
 		  (error == XMPP_STREAM_OK || xmpp_write_stream_error(out, error, NULL) == 0) &&
 		  xml_write_stream_close(out) == 0;
 	if (ok)
@@ -202,9 +204,9 @@ static bool receiver_send_header(struct s2s_receiver *receiver)
 	struct xml_element *header = receiver_header(receiver);
 	struct evbuffer *out = evbuffer_new();
 	bool ok = header != NULL && out != NULL &&
-		  xml_write_stream_open(out, header, XMPP_NS_SERVER) == 0;
+		  xml_write_stream_open(out, header, XMPP_SERVER_NAMESPACE) == 0;
 	struct xml_element *features = ok ? receiver_features(receiver) : NULL;
-	ok = features != NULL && xml_write_element(out, features, XMPP_NS_SERVER) == 0;
+	ok = features != NULL && xml_write_element(out, features, XMPP_SERVER_NAMESPACE) == 0;
 	if (ok) {
 		receiver_send_buffer(receiver, out);
 		receiver->header_sent = true;
@@ -257,8 +259,8 @@ static bool receiver_check_header(struct s2s_receiver *receiver, const struct xm
 	char domain[JID_DOMAIN_MAX + 1];
 	bool first = receiver->local[0] == '\0';
 
-	if (!xml_element_is(header, XMPP_NS_STREAMS, "stream") || default_ns == NULL ||
-	    strcmp(default_ns, XMPP_NS_SERVER) != 0) {
+	if (!xml_element_is(header, XMPP_STREAMS_NAMESPACE, "stream") || default_ns == NULL ||
+	    strcmp(default_ns, XMPP_SERVER_NAMESPACE) != 0) {
 		s2s_receiver_fail(receiver, XMPP_STREAM_INVALID_NAMESPACE, "stream_namespace");
 		return false;
 	}
@@ -395,14 +397,14 @@ static bool receiver_certificate_names(const struct s2s_receiver *receiver, cons
 
 static bool receiver_on_starttls(struct s2s_receiver *receiver, struct xml_element *element)
 {
-	bool starttls = xml_element_is(element, XMPP_NS_TLS, "starttls");
+	bool starttls = xml_element_is(element, XMPP_TLS_NAMESPACE, "starttls");
 	xml_element_free(element);
 	if (!starttls) {
 		/* RFC 6120 §5.3.1: TLS is mandatory here; nothing before it. */
 		s2s_receiver_fail(receiver, XMPP_STREAM_POLICY_VIOLATION, "starttls_required");
 		return false;
 	}
-	if (!receiver_send(receiver, xml_element_new(XMPP_NS_TLS, "proceed")))
+	if (!receiver_send(receiver, xml_element_new(XMPP_TLS_NAMESPACE, "proceed")))
 		return false;
 	receiver->state = S2S_RECEIVER_AWAIT_TLS;
 	receiver->actions.start_tls(receiver->arg);
@@ -443,8 +445,8 @@ static bool sasl_authzid(const char *text, char domain[JID_DOMAIN_MAX + 1])
 static bool receiver_sasl_refuse(struct s2s_receiver *receiver, const char *condition,
 				 const char *reason)
 {
-	if (!receiver_send(receiver,
-			   element_with_child(XMPP_NS_SASL, "failure", XMPP_NS_SASL, condition)))
+	if (!receiver_send(receiver, element_with_child(XMPP_SASL_NAMESPACE, "failure",
+							XMPP_SASL_NAMESPACE, condition)))
 		return false;
 	if (++receiver->sasl_failures >= RECEIVER_SASL_TRIES) {
 		s2s_receiver_fail(receiver, XMPP_STREAM_NOT_AUTHORIZED, reason);
@@ -482,7 +484,7 @@ static bool receiver_on_auth(struct s2s_receiver *receiver, const struct xml_ele
 		return receiver_sasl_refuse(receiver, "not-authorized",
 					    "certificate_not_for_domain");
 	memmove(receiver->remote, claimed, strlen(claimed) + 1);
-	if (!receiver_send(receiver, xml_element_new(XMPP_NS_SASL, "success")))
+	if (!receiver_send(receiver, xml_element_new(XMPP_SASL_NAMESPACE, "success")))
 		return false;
 	receiver->sasl_done = true;
 	memcpy(receiver->pairs[0].local, receiver->local, strlen(receiver->local) + 1);
@@ -575,7 +577,7 @@ void s2s_receiver_dialback_verdict(struct s2s_receiver *receiver, const char *lo
 	struct domain_pair pair = receiver->pending[i];
 	receiver->pending[i] = receiver->pending[--receiver->n_pending];
 
-	struct xml_element *answer = xml_element_new(XMPP_NS_DIALBACK, "result");
+	struct xml_element *answer = xml_element_new(XMPP_DIALBACK_NAMESPACE, "result");
 	if (answer == NULL || xml_element_set_attribute(answer, NULL, "from", pair.local) != 0 ||
 	    xml_element_set_attribute(answer, NULL, "to", pair.remote) != 0 ||
 	    xml_element_set_attribute(answer, NULL, "type", valid ? "valid" : "invalid") != 0) {
@@ -625,7 +627,7 @@ static bool receiver_on_db_verify(struct s2s_receiver *receiver, const struct xm
 	bool valid = xmpp_dialback_key_matches(receiver->settings.dialback_secret, asking, ours, id,
 					       key);
 	free(key);
-	struct xml_element *answer = xml_element_new(XMPP_NS_DIALBACK, "verify");
+	struct xml_element *answer = xml_element_new(XMPP_DIALBACK_NAMESPACE, "verify");
 	if (answer == NULL || xml_element_set_attribute(answer, NULL, "from", ours) != 0 ||
 	    xml_element_set_attribute(answer, NULL, "to", asking) != 0 ||
 	    xml_element_set_attribute(answer, NULL, "id", id) != 0 ||
@@ -641,9 +643,9 @@ static bool receiver_on_db_verify(struct s2s_receiver *receiver, const struct xm
 
 static bool is_stanza(const struct xml_element *element)
 {
-	return xml_element_is(element, XMPP_NS_SERVER, "message") ||
-	       xml_element_is(element, XMPP_NS_SERVER, "presence") ||
-	       xml_element_is(element, XMPP_NS_SERVER, "iq");
+	return xml_element_is(element, XMPP_SERVER_NAMESPACE, "message") ||
+	       xml_element_is(element, XMPP_SERVER_NAMESPACE, "presence") ||
+	       xml_element_is(element, XMPP_SERVER_NAMESPACE, "iq");
 }
 
 /* RFC 6120 §8.1.1.1 and §4.7.1: on a server-to-server stream every stanza
@@ -689,16 +691,16 @@ static bool receiver_on_negotiation(struct s2s_receiver *receiver, struct xml_el
 {
 	bool result = false;
 
-	if (xml_element_is(element, XMPP_NS_SASL, "auth") && !receiver->sasl_done &&
+	if (xml_element_is(element, XMPP_SASL_NAMESPACE, "auth") && !receiver->sasl_done &&
 	    receiver->n_pairs == 0) {
 		result = receiver_on_auth(receiver, element);
-	} else if (xml_element_is(element, XMPP_NS_DIALBACK, "result") && !receiver->sasl_done &&
-		   receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
+	} else if (xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "result") &&
+		   !receiver->sasl_done && receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
 		result = receiver_on_db_result(receiver, element);
-	} else if (xml_element_is(element, XMPP_NS_DIALBACK, "verify")) {
+	} else if (xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "verify")) {
 		result = receiver_on_db_verify(receiver, element);
-	} else if (xml_element_is(element, XMPP_NS_BIDI, "bidi") && receiver->settings.offer_bidi &&
-		   receiver->n_pairs == 0) {
+	} else if (xml_element_is(element, XMPP_BIDI_NAMESPACE, "bidi") &&
+		   receiver->settings.offer_bidi && receiver->n_pairs == 0) {
 		/* XEP-0288 §2: asked for before authentication. */
 		receiver->bidi = true;
 		result = true;
@@ -722,7 +724,7 @@ bool s2s_receiver_element(struct s2s_receiver *receiver, struct xml_element *ele
 		return receiver_on_starttls(receiver, element);
 	case S2S_RECEIVER_AWAIT_AUTH:
 	case S2S_RECEIVER_ESTABLISHED:
-		if (xml_element_is(element, XMPP_NS_STREAMS, "error")) {
+		if (xml_element_is(element, XMPP_STREAMS_NAMESPACE, "error")) {
 			xml_element_free(element);
 			s2s_receiver_fail(receiver, XMPP_STREAM_OK, "peer_stream_error");
 			return false;

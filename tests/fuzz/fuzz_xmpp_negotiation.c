@@ -155,7 +155,7 @@ static bool echo_open(void *arg, const struct xml_element *header, const char *d
 {
 	(void)arg;
 	(void)header;
-	FUZZ_REQUIRE(default_ns != NULL && strcmp(default_ns, XMPP_NS_SERVER) == 0);
+	FUZZ_REQUIRE(default_ns != NULL && strcmp(default_ns, XMPP_SERVER_NAMESPACE) == 0);
 	f.echo_open = true;
 	return true;
 }

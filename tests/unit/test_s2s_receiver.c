@@ -88,7 +88,7 @@ static void on_ready(void *arg)
 static void on_stanza(void *arg, struct xml_element *stanza)
 {
 	(void)arg;
-	ck_assert_int_eq(xml_write_element(t.stanzas, stanza, XMPP_NS_SERVER), 0);
+	ck_assert_int_eq(xml_write_element(t.stanzas, stanza, XMPP_SERVER_NAMESPACE), 0);
 	xml_element_free(stanza);
 }
 
@@ -244,7 +244,7 @@ static void expect_failure(enum xmpp_stream_error error, const char *reason)
 	const char *out = sent();
 	char condition[80];
 	snprintf(condition, sizeof(condition), "<%s xmlns='%s'/>", xmpp_stream_error_name(error),
-		 XMPP_NS_STREAM_ERRORS);
+		 XMPP_STREAM_ERRORS_NAMESPACE);
 	if (error != XMPP_STREAM_OK)
 		ck_assert_msg(strstr(out, condition) != NULL, "no %s in: %s", condition, out);
 	ck_assert_msg(strstr(out, "</stream:stream>") != NULL, "stream not closed: %s", out);
@@ -259,10 +259,10 @@ static void public_over_tls(bool verified, const char *name)
 	ck_assert_ptr_nonnull(strstr(out, "from='" OURS "'"));
 	ck_assert_ptr_nonnull(strstr(out, "id='" STREAM "'"));
 	ck_assert_ptr_nonnull(
-		strstr(out, "<starttls xmlns='" XMPP_NS_TLS "'><required/></starttls>"));
+		strstr(out, "<starttls xmlns='" XMPP_TLS_NAMESPACE "'><required/></starttls>"));
 	ck_assert_int_eq(s2s_receiver_state(t.receiver), S2S_RECEIVER_AWAIT_STARTTLS);
-	peer_sends("<starttls xmlns='" XMPP_NS_TLS "'/>");
-	ck_assert_str_eq(sent(), "<proceed xmlns='" XMPP_NS_TLS "'/>");
+	peer_sends("<starttls xmlns='" XMPP_TLS_NAMESPACE "'/>");
+	ck_assert_str_eq(sent(), "<proceed xmlns='" XMPP_TLS_NAMESPACE "'/>");
 	ck_assert_uint_eq(t.start_tls, 1);
 	tls_up(verified, name);
 	ck_assert_uint_eq(t.restarts, 1);
@@ -278,13 +278,14 @@ START_TEST(test_public_sasl_external)
 	public_over_tls(true, PARTNER);
 	const char *out = sent();
 	ck_assert_ptr_nonnull(strstr(out, "<mechanism>EXTERNAL</mechanism>"));
-	ck_assert_ptr_nonnull(strstr(out, "<dialback xmlns='" XMPP_NS_DIALBACK_FEATURE "'>"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "<dialback xmlns='" XMPP_DIALBACK_FEATURE_NAMESPACE "'>"));
 	ck_assert_ptr_null(strstr(out, "starttls"));
 	ck_assert_int_eq(s2s_receiver_state(t.receiver), S2S_RECEIVER_AWAIT_AUTH);
 
 	/* "=": no authzid, the header's from is the identity. */
-	peer_sends("<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>=</auth>");
-	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_NS_SASL "'/>");
+	peer_sends("<auth xmlns='" XMPP_SASL_NAMESPACE "' mechanism='EXTERNAL'>=</auth>");
+	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_SASL_NAMESPACE "'/>");
 	ck_assert_uint_eq(t.n_authenticated, 1);
 	ck_assert_str_eq(t.authenticated[0][0], OURS);
 	ck_assert_str_eq(t.authenticated[0][1], PARTNER);
@@ -311,13 +312,15 @@ START_TEST(test_public_sasl_authzid)
 	public_over_tls(true, "*.partner.test");
 	sent();
 	/* A wildcard does not name the domain itself (RFC 6125 §6.4.3). */
-	peer_sends("<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>cGFydG5lci50ZXN0</auth>");
+	peer_sends("<auth xmlns='" XMPP_SASL_NAMESPACE
+		   "' mechanism='EXTERNAL'>cGFydG5lci50ZXN0</auth>");
 	ck_assert_ptr_nonnull(
-		strstr(sent(), "<failure xmlns='" XMPP_NS_SASL "'><not-authorized/>"));
+		strstr(sent(), "<failure xmlns='" XMPP_SASL_NAMESPACE "'><not-authorized/>"));
 	ck_assert_uint_eq(t.n_authenticated, 0);
 	ck_assert(!t.failed);
 	/* Another authzid than the header's from. */
-	peer_sends("<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>c2Vjb25kLnRlc3Q=</auth>");
+	peer_sends("<auth xmlns='" XMPP_SASL_NAMESPACE
+		   "' mechanism='EXTERNAL'>c2Vjb25kLnRlc3Q=</auth>");
 	expect_failure(XMPP_STREAM_NOT_AUTHORIZED, "sasl_authzid");
 }
 END_TEST
@@ -326,8 +329,9 @@ START_TEST(test_public_sasl_authzid_decoded)
 {
 	public_over_tls(true, PARTNER);
 	sent();
-	peer_sends("<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>cGFydG5lci50ZXN0</auth>");
-	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_NS_SASL "'/>");
+	peer_sends("<auth xmlns='" XMPP_SASL_NAMESPACE
+		   "' mechanism='EXTERNAL'>cGFydG5lci50ZXN0</auth>");
+	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_SASL_NAMESPACE "'/>");
 	ck_assert_uint_eq(t.n_authenticated, 1);
 }
 END_TEST
@@ -374,7 +378,7 @@ END_TEST
 START_TEST(test_public_header_may_not_change)
 {
 	start(S2S_RECEIVER_PUBLIC, false);
-	peer_sends(PARTNER_HEADER "<starttls xmlns='" XMPP_NS_TLS "'/>");
+	peer_sends(PARTNER_HEADER "<starttls xmlns='" XMPP_TLS_NAMESPACE "'/>");
 	tls_up(true, PARTNER);
 	sent();
 	peer_sends("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/"
@@ -398,7 +402,7 @@ START_TEST(test_public_dialback)
 	/* Stanzas before the verdict: not yet. */
 	s2s_receiver_dialback_verdict(t.receiver, OURS, PARTNER, true);
 	const char *out = sent();
-	ck_assert_ptr_nonnull(strstr(out, "<result xmlns='" XMPP_NS_DIALBACK "'"));
+	ck_assert_ptr_nonnull(strstr(out, "<result xmlns='" XMPP_DIALBACK_NAMESPACE "'"));
 	ck_assert_ptr_nonnull(strstr(out, "type='valid'"));
 	ck_assert_uint_eq(t.n_authenticated, 1);
 	ck_assert(!t.by_certificate[0]);
@@ -438,7 +442,7 @@ END_TEST
 START_TEST(test_public_stanza_to_not_ours)
 {
 	public_over_tls(true, PARTNER);
-	peer_sends("<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>=</auth>");
+	peer_sends("<auth xmlns='" XMPP_SASL_NAMESPACE "' mechanism='EXTERNAL'>=</auth>");
 	peer_sends(PARTNER_HEADER);
 	sent();
 	peer_sends("<message from='alice@" PARTNER "' to='bob@elsewhere.test'/>");
@@ -460,7 +464,7 @@ START_TEST(test_public_answers_db_verify)
 		 key);
 	peer_sends(element);
 	const char *out = sent();
-	ck_assert_ptr_nonnull(strstr(out, "<verify xmlns='" XMPP_NS_DIALBACK "'"));
+	ck_assert_ptr_nonnull(strstr(out, "<verify xmlns='" XMPP_DIALBACK_NAMESPACE "'"));
 	ck_assert_ptr_nonnull(strstr(out, "type='valid'"));
 	ck_assert_ptr_nonnull(strstr(out, "id='their-stream-7'"));
 	peer_sends("<db:verify xmlns:db='jabber:server:dialback' from='" PARTNER "' to='" OURS
@@ -490,12 +494,12 @@ START_TEST(test_internal_sasl_external)
 	const char *out = sent();
 	ck_assert_ptr_nonnull(strstr(out, "from='" PARTNER "'"));
 	ck_assert_ptr_nonnull(strstr(out, "<mechanism>EXTERNAL</mechanism>"));
-	ck_assert_ptr_nonnull(strstr(out, "<bidi xmlns='" XMPP_NS_BIDI_FEATURE "'/>"));
+	ck_assert_ptr_nonnull(strstr(out, "<bidi xmlns='" XMPP_BIDI_FEATURE_NAMESPACE "'/>"));
 	ck_assert_ptr_null(strstr(out, "dialback"));
-	peer_sends("<bidi xmlns='" XMPP_NS_BIDI "'/>"
-		   "<auth xmlns='" XMPP_NS_SASL "' mechanism='EXTERNAL'>=</auth>");
+	peer_sends("<bidi xmlns='" XMPP_BIDI_NAMESPACE "'/>"
+		   "<auth xmlns='" XMPP_SASL_NAMESPACE "' mechanism='EXTERNAL'>=</auth>");
 	ck_assert(s2s_receiver_bidi(t.receiver));
-	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_NS_SASL "'/>");
+	ck_assert_str_eq(sent(), "<success xmlns='" XMPP_SASL_NAMESPACE "'/>");
 	ck_assert_str_eq(t.authenticated[0][0], PARTNER);
 	ck_assert_str_eq(t.authenticated[0][1], OURS);
 	peer_sends(INTERNAL_HEADER "<message from='bob@" OURS "/desk' to='alice@" PARTNER
