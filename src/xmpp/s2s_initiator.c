@@ -573,7 +573,10 @@ void s2s_initiator_tls_up(struct s2s_initiator *machine,
 		machine->tls = true;
 		machine->remote_verified =
 			certificate != NULL && certificate->verified && names_match;
-		if (machine->state == STATE_TLS)
+		/* the edge speaks as a partner only to our own server */
+		if (machine->flavour == S2S_INITIATOR_INTERNAL && !machine->remote_verified)
+			fail(machine, XMPP_STREAM_POLICY_VIOLATION, "internal_server_unverified");
+		else if (machine->state == STATE_TLS)
 			restart_stream(machine);
 	}
 	leave(machine);

@@ -65,7 +65,8 @@ void s2s_initiator_free(struct s2s_initiator *machine);
 /* TLS is up: before s2s_initiator_start for direct TLS (the internal
  * flavour always), or after the machine asked start_tls.  CERTIFICATE
  * (NULL: none) and NAMES_MATCH (the owner's RFC 6125 check of its names
- * against REMOTE) decide s2s_initiator_remote_verified. */
+ * against REMOTE) decide s2s_initiator_remote_verified; on the internal
+ * flavour a peer not verified so ends the stream there. */
 void s2s_initiator_tls_up(struct s2s_initiator *machine,
 			  const struct s2s_peer_certificate *certificate, bool names_match);
 /* The connection is up: sends our stream header. */

@@ -808,6 +808,25 @@ START_TEST(test_internal_never_dialback)
 }
 END_TEST
 
+/* The partner's name is never presented to a server that is not ours. */
+START_TEST(test_internal_unverified_server_fails)
+{
+	machine_new(S2S_INITIATOR_INTERNAL, NULL, false);
+	s2s_initiator_tls_up(owner.machine, &verified, false);
+	assert_failed(XMPP_STREAM_POLICY_VIOLATION, "internal_server_unverified");
+	s2s_initiator_start(owner.machine);
+	assert_sent("");
+	owner_teardown();
+
+	owner_setup();
+	machine_new(S2S_INITIATOR_INTERNAL, NULL, false);
+	s2s_initiator_tls_up(owner.machine, &untrusted, true);
+	assert_failed(XMPP_STREAM_POLICY_VIOLATION, "internal_server_unverified");
+	s2s_initiator_tls_up(owner.machine, NULL, true);
+	ck_assert_uint_eq(owner.failed, 1);
+}
+END_TEST
+
 START_TEST(test_internal_without_tls_fails)
 {
 	machine_new(S2S_INITIATOR_INTERNAL, NULL, false);
@@ -1095,6 +1114,7 @@ static Suite *s2s_initiator_suite(void)
 	tcase_add_checked_fixture(internal, owner_setup, owner_teardown);
 	tcase_add_test(internal, test_internal_external_as_the_partner);
 	tcase_add_test(internal, test_internal_never_dialback);
+	tcase_add_test(internal, test_internal_unverified_server_fails);
 	tcase_add_test(internal, test_internal_without_tls_fails);
 	suite_add_tcase(suite, internal);
 
