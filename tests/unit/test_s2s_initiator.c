@@ -16,8 +16,8 @@
 #include "xml_write.h"
 #include "test_suite.h"
 
-/* ---- stand-ins for xml_tree, xml_write, stream_error and dialback_key
- * until those modules are on this branch ---- */
+/* ---- stand-ins for xml_tree, xml_write and stream_error until those
+ * modules are on this branch ---- */
 
 #define DOUBLE_MAX 8
 
@@ -226,13 +226,6 @@ int xmpp_write_stream_error(struct evbuffer *out, enum xmpp_stream_error error, 
 		out, "<stream:error><%s xmlns='" XMPP_STREAM_ERRORS_NAMESPACE "'/></stream:error>",
 		xmpp_stream_error_name(error));
 	return 0;
-}
-
-void xmpp_dialback_key(const char *secret, const char *receiving, const char *originating,
-		       const char *stream_id, char key[XMPP_DIALBACK_KEY_SIZE])
-{
-	snprintf(key, XMPP_DIALBACK_KEY_SIZE, "%s-%s-%s-%s", secret, receiving, originating,
-		 stream_id);
 }
 
 /* ---- the owner: records every action ---- */
