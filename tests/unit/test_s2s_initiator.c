@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Check suite for src/xmpp/s2s_initiator: the negotiation of a stream the
- * edge opens, fed with scripted peer elements; each step asserts the exact
- * bytes written and the actions asked for. */
+ * edge opens, fed with scripted peer elements (trees, and a Prosody
+ * transcript through the stream parser); each step asserts the exact bytes
+ * written and the actions asked for. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,221 +13,10 @@
 #include "dialback_key.h"
 #include "s2s_initiator.h"
 #include "stream_error.h"
+#include "stream_parser.h"
 #include "xml_tree.h"
 #include "xml_write.h"
 #include "test_suite.h"
-
-/* ---- stand-ins for xml_tree, xml_write and stream_error until those
- * modules are on this branch ---- */
-
-#define DOUBLE_MAX 8
-
-struct xml_element {
-	char *ns;
-	char *name;
-	struct xml_attribute attributes[DOUBLE_MAX];
-	size_t n_attributes;
-	struct xml_element *children[DOUBLE_MAX];
-	size_t n_children;
-	struct xml_element *parent;
-	char *text;
-};
-
-static char *copy_or_null(const char *text)
-{
-	return text != NULL && text[0] != '\0' ? strdup(text) : NULL;
-}
-
-static bool same(const char *a, const char *b)
-{
-	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
-}
-
-struct xml_element *xml_element_new(const char *ns, const char *name)
-{
-	struct xml_element *element = calloc(1, sizeof(*element));
-	element->ns = copy_or_null(ns);
-	element->name = strdup(name);
-	return element;
-}
-
-void xml_element_free(struct xml_element *element)
-{
-	if (element == NULL)
-		return;
-	for (size_t i = 0; i < element->n_attributes; i++) {
-		free(element->attributes[i].ns);
-		free(element->attributes[i].name);
-		free(element->attributes[i].value);
-	}
-	for (size_t i = 0; i < element->n_children; i++)
-		xml_element_free(element->children[i]);
-	free(element->ns);
-	free(element->name);
-	free(element->text);
-	free(element);
-}
-
-const char *xml_element_ns(const struct xml_element *element)
-{
-	return element->ns;
-}
-
-const char *xml_element_name(const struct xml_element *element)
-{
-	return element->name;
-}
-
-bool xml_element_is(const struct xml_element *element, const char *ns, const char *name)
-{
-	return same(element->ns, ns) && strcmp(element->name, name) == 0;
-}
-
-int xml_element_set_attribute(struct xml_element *e, const char *ns, const char *name,
-			      const char *value)
-{
-	ck_assert_uint_lt(e->n_attributes, DOUBLE_MAX);
-	e->attributes[e->n_attributes++] = (struct xml_attribute){ .ns = copy_or_null(ns),
-								   .name = strdup(name),
-								   .value = strdup(value) };
-	return 0;
-}
-
-const char *xml_element_attribute(const struct xml_element *e, const char *ns, const char *name)
-{
-	for (size_t i = 0; i < e->n_attributes; i++)
-		if (same(e->attributes[i].ns, ns) && strcmp(e->attributes[i].name, name) == 0)
-			return e->attributes[i].value;
-	return NULL;
-}
-
-struct xml_element *xml_element_add_child(struct xml_element *parent, const char *ns,
-					  const char *name)
-{
-	ck_assert_uint_lt(parent->n_children, DOUBLE_MAX);
-	struct xml_element *child = xml_element_new(ns, name);
-	child->parent = parent;
-	parent->children[parent->n_children++] = child;
-	return child;
-}
-
-int xml_element_add_text(struct xml_element *parent, const char *text, size_t len)
-{
-	size_t had = parent->text != NULL ? strlen(parent->text) : 0;
-	parent->text = realloc(parent->text, had + len + 1);
-	memcpy(parent->text + had, text, len);
-	parent->text[had + len] = '\0';
-	return 0;
-}
-
-struct xml_element *xml_element_child(const struct xml_element *e, const char *ns, const char *name)
-{
-	for (size_t i = 0; i < e->n_children; i++)
-		if (same(e->children[i]->ns, ns) &&
-		    (name == NULL || strcmp(e->children[i]->name, name) == 0))
-			return e->children[i];
-	return NULL;
-}
-
-struct xml_element *xml_element_first_child(const struct xml_element *e)
-{
-	return e->n_children > 0 ? e->children[0] : NULL;
-}
-
-struct xml_element *xml_element_next_sibling(const struct xml_element *child)
-{
-	const struct xml_element *parent = child->parent;
-	for (size_t i = 0; parent != NULL && i + 1 < parent->n_children; i++)
-		if (parent->children[i] == child)
-			return parent->children[i + 1];
-	return NULL;
-}
-
-char *xml_element_text(const struct xml_element *e)
-{
-	return strdup(e->text != NULL ? e->text : "");
-}
-
-/* The writer's layout: single quotes, xmlns where the namespace changes,
- * stream: for the streams namespace, empty elements closed with "/>". */
-static void write_tree(struct evbuffer *out, const struct xml_element *e, const char *in_scope)
-{
-	bool stream = same(e->ns, XMPP_STREAMS_NAMESPACE);
-	evbuffer_add_printf(out, "<%s%s", stream ? "stream:" : "", e->name);
-	if (!stream && !same(e->ns, in_scope)) {
-		evbuffer_add_printf(out, " xmlns='%s'", e->ns != NULL ? e->ns : "");
-		in_scope = e->ns;
-	}
-	for (size_t i = 0; i < e->n_attributes; i++)
-		evbuffer_add_printf(out, " %s='%s'", e->attributes[i].name, e->attributes[i].value);
-	if (e->text == NULL && e->n_children == 0) {
-		evbuffer_add_printf(out, "/>");
-		return;
-	}
-	evbuffer_add_printf(out, ">%s", e->text != NULL ? e->text : "");
-	for (size_t i = 0; i < e->n_children; i++)
-		write_tree(out, e->children[i], in_scope);
-	evbuffer_add_printf(out, "</%s%s>", stream ? "stream:" : "", e->name);
-}
-
-int xml_write_element(struct evbuffer *out, const struct xml_element *element,
-		      const char *default_ns)
-{
-	write_tree(out, element, default_ns);
-	return 0;
-}
-
-int xml_write_stream_open(struct evbuffer *out, const struct xml_element *header,
-			  const char *default_ns)
-{
-	evbuffer_add_printf(out,
-			    "<?xml version='1.0'?><stream:stream xmlns='%s' "
-			    "xmlns:stream='" XMPP_STREAMS_NAMESPACE "'",
-			    default_ns);
-	for (size_t i = 0; i < header->n_attributes; i++)
-		evbuffer_add_printf(out, " %s%s='%s'",
-				    same(header->attributes[i].ns, XMLNS_NAMESPACE) ? "xmlns:" : "",
-				    header->attributes[i].name, header->attributes[i].value);
-	evbuffer_add_printf(out, ">");
-	return 0;
-}
-
-int xml_write_stream_close(struct evbuffer *out)
-{
-	return evbuffer_add_printf(out, "</stream:stream>") < 0 ? -1 : 0;
-}
-
-static const char *const condition_names[] = {
-	[XMPP_STREAM_BAD_FORMAT] = "bad-format",
-	[XMPP_STREAM_HOST_UNKNOWN] = "host-unknown",
-	[XMPP_STREAM_INTERNAL_SERVER_ERROR] = "internal-server-error",
-	[XMPP_STREAM_INVALID_FROM] = "invalid-from",
-	[XMPP_STREAM_INVALID_NAMESPACE] = "invalid-namespace",
-	[XMPP_STREAM_IMPROPER_ADDRESSING] = "improper-addressing",
-	[XMPP_STREAM_NOT_AUTHORIZED] = "not-authorized",
-	[XMPP_STREAM_POLICY_VIOLATION] = "policy-violation",
-	[XMPP_STREAM_SYSTEM_SHUTDOWN] = "system-shutdown",
-	[XMPP_STREAM_UNDEFINED_CONDITION] = "undefined-condition",
-	[XMPP_STREAM_UNSUPPORTED_STANZA_TYPE] = "unsupported-stanza-type",
-	[XMPP_STREAM_UNSUPPORTED_VERSION] = "unsupported-version",
-};
-
-const char *xmpp_stream_error_name(enum xmpp_stream_error error)
-{
-	if ((size_t)error >= sizeof(condition_names) / sizeof(condition_names[0]))
-		return NULL;
-	return condition_names[error];
-}
-
-int xmpp_write_stream_error(struct evbuffer *out, enum xmpp_stream_error error, const char *text)
-{
-	ck_assert_ptr_null(text);
-	ck_assert_ptr_nonnull(xmpp_stream_error_name(error));
-	evbuffer_add_printf(
-		out, "<stream:error><%s xmlns='" XMPP_STREAM_ERRORS_NAMESPACE "'/></stream:error>",
-		xmpp_stream_error_name(error));
-	return 0;
-}
 
 /* ---- the owner: records every action ---- */
 
@@ -248,6 +38,7 @@ struct owner {
 	unsigned stanzas;
 	struct s2s_initiator *machine;
 	bool free_on_failure;
+	struct xmpp_parser *parser; /* NULL: the test feeds elements itself */
 };
 
 static void owner_send(void *arg, const char *data, size_t len)
@@ -264,7 +55,10 @@ static void owner_start_tls(void *arg)
 
 static void owner_restart(void *arg)
 {
-	((struct owner *)arg)->restarts++;
+	struct owner *owner = arg;
+	owner->restarts++;
+	if (owner->parser != NULL)
+		ck_assert_int_eq(xmpp_parser_restart(owner->parser), 0);
 }
 
 static void owner_authenticated(void *arg, const char *local, const char *remote)
@@ -322,6 +116,8 @@ static void owner_teardown(void)
 	s2s_initiator_free(owner.machine);
 	xml_element_free(owner.stanza);
 	evbuffer_free(owner.sent);
+	if (owner.parser != NULL)
+		xmpp_parser_free(owner.parser);
 }
 
 static struct s2s_initiator *machine_new(enum s2s_initiator_flavour flavour, const char *secret,
@@ -925,6 +721,109 @@ START_TEST(test_ready_refuses_other_elements)
 }
 END_TEST
 
+/* ---- a peer's bytes through the stream parser ---- */
+
+static bool parsed_stream_open(void *arg, const struct xml_element *header, const char *default_ns)
+{
+	struct owner *parsed = arg;
+	s2s_initiator_stream_open(parsed->machine, header, default_ns);
+	return parsed->failed == 0;
+}
+
+static bool parsed_element(void *arg, struct xml_element *parsed_element)
+{
+	struct owner *parsed = arg;
+	s2s_initiator_element(parsed->machine, parsed_element);
+	return parsed->failed == 0;
+}
+
+static void parsed_stream_close(void *arg)
+{
+	s2s_initiator_stream_close(((struct owner *)arg)->machine);
+}
+
+static void parser_attach(void)
+{
+	static const struct xmpp_parser_events events = {
+		.stream_open = parsed_stream_open,
+		.element = parsed_element,
+		.stream_close = parsed_stream_close,
+	};
+	struct xmpp_limits limits;
+	xmpp_limits_default(&limits);
+	owner.parser = xmpp_parser_new(&limits, &events, &owner);
+	ck_assert_ptr_nonnull(owner.parser);
+}
+
+/* Feeds TEXT whole, or a byte at a time. */
+static void feed(const char *text, bool bytewise)
+{
+	size_t len = strlen(text);
+	size_t step_len = bytewise ? 1 : len;
+	for (size_t at = 0; at < len; at += step_len) {
+		size_t used = 0;
+		ck_assert_int_eq(xmpp_parser_feed(owner.parser, text + at, step_len, &used),
+				 XMPP_STREAM_OK);
+		ck_assert_uint_eq(used, step_len);
+	}
+}
+
+#define PEER_OPEN(id)                                                                        \
+	"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "                         \
+	"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' " \
+	"from='" REMOTE "' to='" LOCAL "' id='" id "' version='1.0' xml:lang='en'>"
+
+/* What Prosody sends on a stream we open to it, STARTTLS to a bidi
+ * stream, read by the parser whole or split at every byte. */
+static void prosody_transcript(bool bytewise)
+{
+	parser_attach();
+	machine_new(S2S_INITIATOR_PUBLIC, SECRET, true);
+	s2s_initiator_start(owner.machine);
+	assert_sent(PUBLIC_HEADER);
+	feed(PEER_OPEN("s1") "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+			     "<required/></starttls></stream:features>",
+	     bytewise);
+	assert_sent(STARTTLS);
+	feed("\n<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", bytewise);
+	ck_assert_uint_eq(owner.start_tls, 1);
+	s2s_initiator_tls_up(owner.machine, &verified, true);
+	assert_sent(PUBLIC_HEADER);
+	feed(PEER_OPEN("s2") "<stream:features><mechanisms "
+			     "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</"
+			     "mechanism>"
+			     "</mechanisms><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
+			     "</dialback><bidi xmlns='urn:xmpp:features:bidi'/></stream:features>",
+	     bytewise);
+	assert_sent(BIDI AUTH_LOCAL);
+	feed("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>" PEER_OPEN(
+		     "s3") "<stream:features/>",
+	     bytewise);
+	assert_sent(PUBLIC_HEADER);
+	ck_assert_uint_eq(owner.restarts, 2);
+	ck_assert_uint_eq(owner.ready, 1);
+	feed(" <message from='bob@" REMOTE "/phone' to='alice@" LOCAL
+	     "' type='chat'><body>hi &amp; bye</body></message>",
+	     bytewise);
+	ck_assert_uint_eq(owner.stanzas, 1);
+	ck_assert(xml_element_is(owner.stanza, SERVER, "message"));
+	feed("</stream:stream>", bytewise);
+	assert_sent("</stream:stream>");
+	assert_failed(XMPP_STREAM_OK, S2S_INITIATOR_PEER_CLOSED);
+}
+
+START_TEST(test_prosody_transcript_whole)
+{
+	prosody_transcript(false);
+}
+END_TEST
+
+START_TEST(test_prosody_transcript_bytewise)
+{
+	prosody_transcript(true);
+}
+END_TEST
+
 /* ---- every element in every state: one outcome, nothing after the end ---- */
 
 /* The steps of the bidi EXTERNAL path, one peer event each. */
@@ -1128,6 +1027,12 @@ static Suite *s2s_initiator_suite(void)
 	tcase_add_test(robust, test_abort_during_tls_writes_nothing);
 	tcase_add_test(robust, test_new_refuses_missing_domains);
 	suite_add_tcase(suite, robust);
+
+	TCase *parsed = tcase_create("parsed");
+	tcase_add_checked_fixture(parsed, owner_setup, owner_teardown);
+	tcase_add_test(parsed, test_prosody_transcript_whole);
+	tcase_add_test(parsed, test_prosody_transcript_bytewise);
+	suite_add_tcase(suite, parsed);
 
 	TCase *every = tcase_create("every_state");
 	tcase_add_test(every, test_every_element_in_every_state);
