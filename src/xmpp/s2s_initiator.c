@@ -13,15 +13,9 @@
 #include <openssl/evp.h>
 
 #include "dialback_key.h"
+#include "jid.h"
+#include "namespaces.h"
 #include "xml_write.h"
-
-#define JABBER_SERVER	   "jabber:server"
-#define TLS_NAMESPACE	   "urn:ietf:params:xml:ns:xmpp-tls"
-#define SASL_NAMESPACE	   "urn:ietf:params:xml:ns:xmpp-sasl"
-#define DIALBACK_NAMESPACE "jabber:server:dialback"
-#define DIALBACK_FEATURE   "urn:xmpp:features:dialback"
-#define BIDI_FEATURE	   "urn:xmpp:features:bidi"
-#define BIDI_NAMESPACE	   "urn:xmpp:bidi"
 
 enum initiator_state {
 	STATE_IDLE, /* created, our header not sent yet */
@@ -171,7 +165,7 @@ static int write_element(struct s2s_initiator *machine, struct xml_element *elem
 {
 	if (element == NULL)
 		return -1;
-	int written = xml_write_element(machine->out, element, JABBER_SERVER);
+	int written = xml_write_element(machine->out, element, XMPP_SERVER_NAMESPACE);
 	xml_element_free(element);
 	return written;
 }
@@ -197,7 +191,7 @@ static int write_header(struct s2s_initiator *machine)
 	int written = header != NULL ? 0 : -1;
 	if (written == 0 && machine->flavour == S2S_INITIATOR_PUBLIC)
 		written = xml_element_set_attribute(header, XMLNS_NAMESPACE, "db",
-						    DIALBACK_NAMESPACE);
+						    XMPP_DIALBACK_NAMESPACE);
 	if (written == 0)
 		written = xml_element_set_attribute(header, NULL, "from", machine->local);
 	if (written == 0)
@@ -205,7 +199,7 @@ static int write_header(struct s2s_initiator *machine)
 	if (written == 0)
 		written = xml_element_set_attribute(header, NULL, "version", "1.0");
 	if (written == 0)
-		written = xml_write_stream_open(machine->out, header, JABBER_SERVER);
+		written = xml_write_stream_open(machine->out, header, XMPP_SERVER_NAMESPACE);
 	xml_element_free(header);
 	if (written == 0)
 		machine->header_sent = true;
@@ -297,7 +291,11 @@ static void become_ready(struct s2s_initiator *machine, enum s2s_initiator_metho
 {
 	machine->state = STATE_READY;
 	machine->method = method;
-	machine->actions.authenticated(machine->arg, machine->local, machine->remote);
+	/* "by certificate" says the peer proved REMOTE so, whichever way it
+	 * accepted us: a dialback stream to a peer whose certificate names
+	 * somebody else proves nothing of the peer */
+	machine->actions.authenticated(machine->arg, machine->local, machine->remote,
+				       machine->remote_verified);
 	if (machine->freed || machine->state != STATE_READY)
 		return;
 	machine->actions.ready(machine->arg);
@@ -314,7 +312,7 @@ static int write_external(struct s2s_initiator *machine)
 	if (encoded == NULL)
 		return -1;
 	EVP_EncodeBlock((unsigned char *)encoded, (const unsigned char *)machine->local, (int)len);
-	struct xml_element *auth = element_with_text(SASL_NAMESPACE, "auth", encoded);
+	struct xml_element *auth = element_with_text(XMPP_SASL_NAMESPACE, "auth", encoded);
 	free(encoded);
 	if (auth != NULL && xml_element_set_attribute(auth, NULL, "mechanism", "EXTERNAL") < 0) {
 		xml_element_free(auth);
@@ -332,7 +330,7 @@ static int write_dialback(struct s2s_initiator *machine)
 			  machine->stream_id, key);
 	if (key[0] == '\0')
 		return -1;
-	struct xml_element *result = element_with_text(DIALBACK_NAMESPACE, "result", key);
+	struct xml_element *result = element_with_text(XMPP_DIALBACK_NAMESPACE, "result", key);
 	if (result != NULL &&
 	    (xml_element_set_attribute(result, NULL, "from", machine->local) < 0 ||
 	     xml_element_set_attribute(result, NULL, "to", machine->remote) < 0)) {
@@ -357,12 +355,12 @@ static void start_dialback(struct s2s_initiator *machine)
 static bool external_offered(const struct xml_element *features, bool *out_of_memory)
 {
 	const struct xml_element *mechanisms =
-		xml_element_child(features, SASL_NAMESPACE, "mechanisms");
+		xml_element_child(features, XMPP_SASL_NAMESPACE, "mechanisms");
 	if (mechanisms == NULL)
 		return false;
 	for (const struct xml_element *mechanism = xml_element_first_child(mechanisms);
 	     mechanism != NULL; mechanism = xml_element_next_sibling(mechanism)) {
-		if (!xml_element_is(mechanism, SASL_NAMESPACE, "mechanism"))
+		if (!xml_element_is(mechanism, XMPP_SASL_NAMESPACE, "mechanism"))
 			continue;
 		char *name = xml_element_text(mechanism);
 		if (name == NULL) {
@@ -384,11 +382,11 @@ static bool external_offered(const struct xml_element *features, bool *out_of_me
  * the clear. */
 static void features_before_tls(struct s2s_initiator *machine, const struct xml_element *features)
 {
-	if (xml_element_child(features, TLS_NAMESPACE, "starttls") == NULL) {
+	if (xml_element_child(features, XMPP_TLS_NAMESPACE, "starttls") == NULL) {
 		fail(machine, XMPP_STREAM_POLICY_VIOLATION, "starttls_not_offered");
 		return;
 	}
-	if (write_element(machine, xml_element_new(TLS_NAMESPACE, "starttls")) < 0) {
+	if (write_element(machine, xml_element_new(XMPP_TLS_NAMESPACE, "starttls")) < 0) {
 		fail_out_of_memory(machine);
 		return;
 	}
@@ -409,14 +407,14 @@ static void features_to_authenticate(struct s2s_initiator *machine,
 	}
 	machine->dialback_offered =
 		machine->dialback_secret != NULL &&
-		xml_element_child(features, DIALBACK_FEATURE, "dialback") != NULL;
+		xml_element_child(features, XMPP_DIALBACK_FEATURE_NAMESPACE, "dialback") != NULL;
 	if (!external && !machine->dialback_offered) {
 		fail(machine, XMPP_STREAM_NOT_AUTHORIZED, "no_authentication_method");
 		return;
 	}
 	if (machine->want_bidi && machine->remote_verified &&
-	    xml_element_child(features, BIDI_FEATURE, "bidi") != NULL) {
-		if (write_element(machine, xml_element_new(BIDI_NAMESPACE, "bidi")) < 0) {
+	    xml_element_child(features, XMPP_BIDI_FEATURE_NAMESPACE, "bidi") != NULL) {
+		if (write_element(machine, xml_element_new(XMPP_BIDI_NAMESPACE, "bidi")) < 0) {
 			fail_out_of_memory(machine);
 			return;
 		}
@@ -446,12 +444,12 @@ static void on_features(struct s2s_initiator *machine, const struct xml_element 
 
 static void on_tls_answer(struct s2s_initiator *machine, const struct xml_element *element)
 {
-	if (xml_element_is(element, TLS_NAMESPACE, "proceed")) {
+	if (xml_element_is(element, XMPP_TLS_NAMESPACE, "proceed")) {
 		/* what follows <proceed/> is the TLS handshake, not our stream */
 		machine->header_sent = false;
 		machine->state = STATE_TLS;
 		machine->actions.start_tls(machine->arg);
-	} else if (xml_element_is(element, TLS_NAMESPACE, "failure")) {
+	} else if (xml_element_is(element, XMPP_TLS_NAMESPACE, "failure")) {
 		fail(machine, XMPP_STREAM_POLICY_VIOLATION, "starttls_failure");
 	} else {
 		fail(machine, XMPP_STREAM_POLICY_VIOLATION, unexpected_reason[STATE_PROCEED]);
@@ -460,10 +458,10 @@ static void on_tls_answer(struct s2s_initiator *machine, const struct xml_elemen
 
 static void on_sasl_answer(struct s2s_initiator *machine, const struct xml_element *element)
 {
-	if (xml_element_is(element, SASL_NAMESPACE, "success")) {
+	if (xml_element_is(element, XMPP_SASL_NAMESPACE, "success")) {
 		machine->sasl_done = true;
 		restart_stream(machine);
-	} else if (xml_element_is(element, SASL_NAMESPACE, "failure")) {
+	} else if (xml_element_is(element, XMPP_SASL_NAMESPACE, "failure")) {
 		if (machine->dialback_offered)
 			start_dialback(machine);
 		else
@@ -480,7 +478,7 @@ static bool same_domain(const char *a, const char *b)
 
 static void on_dialback_answer(struct s2s_initiator *machine, const struct xml_element *element)
 {
-	if (!xml_element_is(element, DIALBACK_NAMESPACE, "result")) {
+	if (!xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "result")) {
 		fail(machine, XMPP_STREAM_POLICY_VIOLATION, unexpected_reason[STATE_DIALBACK]);
 		return;
 	}
@@ -507,15 +505,11 @@ static bool stanza_name(const char *name)
 	       strcmp(name, "iq") == 0;
 }
 
-/* Is JID's domainpart (RFC 7622 §3.2: after any '@' before the first '/')
- * DOMAIN? */
+/* Is JID's domain (jid.h) DOMAIN? */
 static bool jid_in_domain(const char *jid, const char *domain)
 {
-	size_t end = strcspn(jid, "/");
-	const char *at = memchr(jid, '@', end);
-	const char *start = at != NULL ? at + 1 : jid;
-	size_t len = end - (size_t)(start - jid);
-	return len == strlen(domain) && strncasecmp(start, domain, len) == 0;
+	char part[JID_DOMAIN_MAX + 1];
+	return jid_domain(jid, part) && strcasecmp(part, domain) == 0;
 }
 
 /* Why a stanza from the peer is refused (NULL: it is not), and with what.
@@ -534,7 +528,7 @@ static const char *stanza_refusal(const struct s2s_initiator *machine,
 	}
 	if (from == NULL || to == NULL) {
 		*error = XMPP_STREAM_IMPROPER_ADDRESSING;
-		return "stanza_unaddressed";
+		return "stanza_addressing";
 	}
 	if (!jid_in_domain(from, machine->remote)) {
 		*error = XMPP_STREAM_INVALID_FROM;
@@ -542,7 +536,7 @@ static const char *stanza_refusal(const struct s2s_initiator *machine,
 	}
 	if (!jid_in_domain(to, machine->local)) {
 		*error = XMPP_STREAM_HOST_UNKNOWN;
-		return "stanza_to_unknown_host";
+		return "stanza_to_not_served";
 	}
 	return NULL;
 }
@@ -616,7 +610,7 @@ void s2s_initiator_stream_open(struct s2s_initiator *machine, const struct xml_e
 		fail(machine, XMPP_STREAM_BAD_FORMAT, "stream_header_unexpected");
 	else if (!xml_element_is(header, XMPP_STREAMS_NAMESPACE, "stream"))
 		fail(machine, XMPP_STREAM_INVALID_NAMESPACE, "bad_stream_namespace");
-	else if (default_ns == NULL || strcmp(default_ns, JABBER_SERVER) != 0)
+	else if (default_ns == NULL || strcmp(default_ns, XMPP_SERVER_NAMESPACE) != 0)
 		fail(machine, XMPP_STREAM_INVALID_NAMESPACE, "bad_content_namespace");
 	else if (!version_supported(xml_element_attribute(header, NULL, "version")))
 		fail(machine, XMPP_STREAM_UNSUPPORTED_VERSION, "unsupported_version");
@@ -639,7 +633,7 @@ void s2s_initiator_element(struct s2s_initiator *machine, struct xml_element *el
 	}
 	enter(machine);
 	const char *ns = xml_element_ns(element);
-	bool in_jabber_server = ns != NULL && strcmp(ns, JABBER_SERVER) == 0;
+	bool in_jabber_server = ns != NULL && strcmp(ns, XMPP_SERVER_NAMESPACE) == 0;
 	bool stanza = stanza_name(xml_element_name(element));
 	if (xml_element_is(element, XMPP_STREAMS_NAMESPACE, "error")) {
 		end_stream(machine, peer_condition(element), false, S2S_INITIATOR_PEER_ERROR);
@@ -692,7 +686,7 @@ int s2s_initiator_send_stanza(struct s2s_initiator *machine, const struct xml_el
 {
 	if (machine->state != STATE_READY)
 		return -1;
-	if (xml_write_element(machine->out, stanza, JABBER_SERVER) < 0)
+	if (xml_write_element(machine->out, stanza, XMPP_SERVER_NAMESPACE) < 0)
 		return -1;
 	enter(machine);
 	flush(machine);

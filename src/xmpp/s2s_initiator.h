@@ -90,9 +90,9 @@ int s2s_initiator_send_stanza(struct s2s_initiator *machine, const struct xml_el
 
 bool s2s_initiator_is_ready(const struct s2s_initiator *machine);
 enum s2s_initiator_method s2s_initiator_method(const struct s2s_initiator *machine);
-/* The peer's certificate was verified and names REMOTE.  A stream
- * authenticated by dialback alone is not: only this says the peer is who
- * DNS said it was. */
+/* The peer's certificate was verified and names REMOTE (what the
+ * authenticated action's CERTIFICATE says too).  A stream authenticated by
+ * dialback alone is not: only this says the peer is who DNS said it was. */
 bool s2s_initiator_remote_verified(const struct s2s_initiator *machine);
 /* XEP-0288 was negotiated: the peer may send stanzas on this stream. */
 bool s2s_initiator_bidi(const struct s2s_initiator *machine);

@@ -23,7 +23,7 @@
 struct owner {
 	struct s2s_initiator *machine;
 	struct xmpp_parser *parser;
-	bool internal, direct_tls;
+	bool internal, direct_tls, verified, names_match;
 	unsigned start_tls, restarts, authenticated, ready, stanzas, failed;
 };
 
@@ -50,10 +50,12 @@ static void on_restart(void *arg)
 	FUZZ_REQUIRE(xmpp_parser_restart(owner->parser) == 0);
 }
 
-static void on_authenticated(void *arg, const char *local, const char *remote)
+static void on_authenticated(void *arg, const char *local, const char *remote, bool certificate)
 {
 	struct owner *owner = arg;
 	FUZZ_REQUIRE(owner->failed == 0 && local != NULL && remote != NULL);
+	FUZZ_REQUIRE(certificate == s2s_initiator_remote_verified(owner->machine));
+	FUZZ_REQUIRE(!certificate || (owner->verified && owner->names_match));
 	owner->authenticated++;
 	FUZZ_REQUIRE(owner->authenticated == 1);
 }
@@ -151,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	const struct s2s_peer_certificate certificate = { .verified = options & 16 };
 	bool names_match = options & 32;
+	owner.verified = certificate.verified;
+	owner.names_match = names_match;
 	struct xmpp_limits limits;
 
 	xmpp_limits_default(&limits);

@@ -32,6 +32,7 @@ struct owner {
 	struct evbuffer *sent;
 	unsigned start_tls, restarts, authenticated, ready, failed;
 	char local[64], remote[64];
+	bool by_certificate;
 	enum xmpp_stream_error error;
 	const char *reason;
 	struct xml_element *stanza; /* the last one given */
@@ -61,10 +62,11 @@ static void owner_restart(void *arg)
 		ck_assert_int_eq(xmpp_parser_restart(owner->parser), 0);
 }
 
-static void owner_authenticated(void *arg, const char *local, const char *remote)
+static void owner_authenticated(void *arg, const char *local, const char *remote, bool certificate)
 {
 	struct owner *owner = arg;
 	owner->authenticated++;
+	owner->by_certificate = certificate;
 	snprintf(owner->local, sizeof(owner->local), "%s", local);
 	snprintf(owner->remote, sizeof(owner->remote), "%s", remote);
 }
@@ -312,6 +314,7 @@ START_TEST(test_public_starttls_then_external)
 	ck_assert_uint_eq(owner.authenticated, 1);
 	ck_assert_str_eq(owner.local, LOCAL);
 	ck_assert_str_eq(owner.remote, REMOTE);
+	ck_assert(owner.by_certificate);
 	ck_assert_uint_eq(owner.ready, 1);
 	ck_assert_uint_eq(owner.failed, 0);
 	ck_assert(s2s_initiator_is_ready(owner.machine));
@@ -336,6 +339,7 @@ START_TEST(test_public_dialback)
 	assert_sent("");
 	ck_assert_uint_eq(owner.restarts, 1); /* no restart after dialback */
 	ck_assert_uint_eq(owner.authenticated, 1);
+	ck_assert(owner.by_certificate);
 	ck_assert_uint_eq(owner.ready, 1);
 	ck_assert_int_eq(s2s_initiator_method(owner.machine), S2S_INITIATOR_DIALBACK);
 	ck_assert(s2s_initiator_remote_verified(owner.machine));
@@ -351,6 +355,7 @@ START_TEST(test_dialback_with_a_certificate_not_naming_the_partner)
 	assert_dialback_sent("s2");
 	peer(db_result(REMOTE, LOCAL, "valid"));
 	ck_assert_uint_eq(owner.ready, 1);
+	ck_assert(!owner.by_certificate);
 	ck_assert_int_eq(s2s_initiator_method(owner.machine), S2S_INITIATOR_DIALBACK);
 	ck_assert(!s2s_initiator_remote_verified(owner.machine));
 }
@@ -663,14 +668,14 @@ START_TEST(test_bidi_stanza_addressing)
 	public_ready(true, true);
 	peer(message(SERVER, "bob@" REMOTE, "carol@elsewhere.test"));
 	assert_sent(ERROR("host-unknown"));
-	assert_failed(XMPP_STREAM_HOST_UNKNOWN, "stanza_to_unknown_host");
+	assert_failed(XMPP_STREAM_HOST_UNKNOWN, "stanza_to_not_served");
 	owner_teardown();
 
 	owner_setup();
 	public_ready(true, true);
 	peer(message(SERVER, "bob@" REMOTE, NULL));
 	assert_sent(ERROR("improper-addressing"));
-	assert_failed(XMPP_STREAM_IMPROPER_ADDRESSING, "stanza_unaddressed");
+	assert_failed(XMPP_STREAM_IMPROPER_ADDRESSING, "stanza_addressing");
 	ck_assert_uint_eq(owner.stanzas, 0);
 }
 END_TEST
