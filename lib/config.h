@@ -39,6 +39,7 @@ enum config_transport {
 enum config_tls_mode {
 	CONFIG_TLS_NONE, /* no TLS on the listener (tcp, udp) */
 	CONFIG_TLS_SERVER_AUTH, /* the edge shows its certificate, asks for none */
+	CONFIG_TLS_CLIENT_OPTIONAL, /* and asks for one it does not require */
 	CONFIG_TLS_MUTUAL, /* and requires one from the peer */
 };
 

@@ -18,7 +18,7 @@
 
 #define LISTENER_NAME_MAX 64
 
-static config_option_parser parse_flow_secret, parse_user, parse_group, parse_role;
+static config_option_parser parse_user, parse_group, parse_role;
 
 #define GLOBAL(field)	offsetof(struct sxedge_config, field)
 #define LIMITS(field)	offsetof(struct limits_config, field)
@@ -43,7 +43,7 @@ static const struct config_option global_options[] = {
 	  0, "notice", 0, 0, false, NULL },
 	{ "node_id", config_parse_u16, GLOBAL(node_id),
 	  0, "1", 1, 65535, false, NULL },
-	{ "flow_secret", parse_flow_secret, GLOBAL(flow_secret),
+	{ "flow_secret", config_parse_secret, GLOBAL(flow_secret),
 	  GLOBAL(flow_secret_set), NULL, 0, 0, false, NULL }, /* absent: random */
 	{ "domains", config_parse_name_list, GLOBAL(domains),
 	  GLOBAL(n_domains), NULL, 0, 0, true, NULL },
@@ -171,34 +171,6 @@ static int parse_role(struct config_loader *loader, const struct config_option *
 	names[schema->n_roles] = NULL;
 	row.names = names;
 	return config_parse_keyword(loader, &row, value, base);
-}
-
-static int parse_flow_secret(struct config_loader *loader, const struct config_option *option,
-			     const char *value, void *base)
-{
-	unsigned char *secret = (unsigned char *)base + option->offset;
-	unsigned char bytes[32];
-
-	/* The value is a secret: the message never repeats it. */
-	if (strlen(value) != 2 * sizeof(bytes)) {
-		config_report(loader, config_current_line(loader),
-			      "bad value for %s: expected exactly 64 hex digits", option->key);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(bytes); i++) {
-		int high = config_hex_digit(value[2 * i]), low = config_hex_digit(value[2 * i + 1]);
-		if (high < 0 || low < 0) {
-			config_report(loader, config_current_line(loader),
-				      "bad value for %s: expected exactly 64 hex digits",
-				      option->key);
-			return -1;
-		}
-		bytes[i] = (unsigned char)(high << 4 | low);
-	}
-	memcpy(secret, bytes, sizeof(bytes));
-	explicit_bzero(bytes, sizeof(bytes));
-	*(bool *)((char *)base + option->offset2) = true;
-	return 0;
 }
 
 /* A user name from the user database, looked up now so that a typo is an
@@ -329,8 +301,10 @@ static void finish_listener(struct config_loader *loader, struct listener_config
 	snprintf(label, sizeof(label), "listener %s", listener->name);
 	config_apply_defaults(loader, seen, listener);
 	config_check_required(loader, seen, label);
-	/* A listener of unknown role is taken for a TLS one: that is what most are. */
-	bool tls = role == NULL || role->transport == CONFIG_TRANSPORT_TLS;
+	/* A listener of unknown role is taken for a TLS one: that is what most
+	 * are.  A tcp role with a TLS mode upgrades in place (STARTTLS). */
+	bool tls = role == NULL || role->transport == CONFIG_TRANSPORT_TLS ||
+		   role->tls != CONFIG_TLS_NONE;
 	static const char *const tls_keys[] = { "certificate", "key" };
 	for (size_t i = 0; tls && i < 2; i++) {
 		if (!config_seen_broken(seen) && !config_key_in_file(seen, tls_keys[i]))
@@ -341,7 +315,10 @@ static void finish_listener(struct config_loader *loader, struct listener_config
 	/* Peers known by their certificates alone must show one. */
 	bool mutual = role != NULL && role->tls == CONFIG_TLS_MUTUAL;
 	if (!config_key_in_file(seen, "client_certificate")) {
-		listener->client_cert = mutual ? CLIENT_CERT_REQUIRED : CLIENT_CERT_NONE;
+		listener->client_cert = mutual ? CLIENT_CERT_REQUIRED
+				       : role != NULL && role->tls == CONFIG_TLS_CLIENT_OPTIONAL
+					       ? CLIENT_CERT_OPTIONAL
+					       : CLIENT_CERT_NONE;
 	} else if (mutual && config_key_valid(seen, "client_certificate") &&
 		   listener->client_cert != CLIENT_CERT_REQUIRED) {
 		config_report(loader, config_key_line(seen, "client_certificate"),

@@ -311,3 +311,32 @@ int config_parse_readable_file(struct config_loader *loader, const struct config
 	*(char **)field_at(base, option->offset) = copy;
 	return 0;
 }
+
+/* A 32-byte secret as 64 hex digits; sets the bool at offset2. */
+int config_parse_secret(struct config_loader *loader, const struct config_option *option,
+			const char *value, void *base)
+{
+	unsigned char *secret = (unsigned char *)base + option->offset;
+	unsigned char bytes[32];
+
+	/* The value is a secret: the message never repeats it. */
+	if (strlen(value) != 2 * sizeof(bytes)) {
+		config_report(loader, config_current_line(loader),
+			      "bad value for %s: expected exactly 64 hex digits", option->key);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		int high = config_hex_digit(value[2 * i]), low = config_hex_digit(value[2 * i + 1]);
+		if (high < 0 || low < 0) {
+			config_report(loader, config_current_line(loader),
+				      "bad value for %s: expected exactly 64 hex digits",
+				      option->key);
+			return -1;
+		}
+		bytes[i] = (unsigned char)(high << 4 | low);
+	}
+	memcpy(secret, bytes, sizeof(bytes));
+	explicit_bzero(bytes, sizeof(bytes));
+	*(bool *)((char *)base + option->offset2) = true;
+	return 0;
+}

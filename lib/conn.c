@@ -72,6 +72,7 @@ struct conn {
 	char **names;
 	size_t n_names;
 	bool has_fingerprint;
+	bool peer_verified; /* its chain verified (tolerant handles let others through) */
 	unsigned char fingerprint[32]; /* SHA-256 of the peer certificate (DER) */
 	bool has_reason;
 	enum conn_close_reason close_reason;
@@ -316,6 +317,7 @@ static void conn_learn_peer(struct conn *conn)
 	unsigned int length = sizeof(conn->fingerprint);
 	conn->subject = tls_cert_subject(cert);
 	conn->n_names = tls_cert_names(cert, &conn->names);
+	conn->peer_verified = tls_peer_verified(conn->ssl);
 	conn->has_fingerprint = X509_digest(cert, EVP_sha256(), conn->fingerprint, &length) == 1 &&
 				length == sizeof(conn->fingerprint);
 	X509_free(cert);
@@ -928,6 +930,11 @@ char *const *conn_peer_names(const struct conn *conn, size_t *n)
 {
 	*n = conn->n_names;
 	return conn->names;
+}
+
+bool conn_peer_verified(const struct conn *conn)
+{
+	return conn->peer_verified;
 }
 
 const unsigned char *conn_peer_fingerprint(const struct conn *conn)

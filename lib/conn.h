@@ -193,6 +193,9 @@ const char *conn_peer_subject(const struct conn *conn); /* certificate subject o
 char *const *conn_peer_names(const struct conn *conn, size_t *n);
 /* SHA-256 of the peer certificate (DER), known once TLS_READY; NULL without one. */
 const unsigned char *conn_peer_fingerprint(const struct conn *conn);
+/* Its certificate's chain verified (always so but with tolerant handles,
+ * tls_server_tolerate_untrusted). */
+bool conn_peer_verified(const struct conn *conn);
 
 /* How the conn ended, once CLOSED is reported (CONN_CLOSE_LOCAL before). */
 enum conn_close_reason conn_close_reason(const struct conn *conn);

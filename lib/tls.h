@@ -98,6 +98,16 @@ typedef enum tls_certificate_choice tls_certificate_chooser(void *arg, const cha
 void tls_server_choose_certificate(struct tls_server *server, tls_certificate_chooser *chooser,
 				   void *arg);
 
+/* XMPP federation: a peer certificate that is missing, untrusted or names
+ * somebody else does not end the handshake (the peer may still prove its
+ * domain by dialback); tls_peer_verified says whether it verified, and the
+ * owner matches its names itself.  For a client, the names of the
+ * tls_expect it connects with are then not enforced either. */
+void tls_server_tolerate_untrusted(struct tls_server *server);
+void tls_client_tolerate_untrusted(struct tls_client *client);
+/* After the handshake: a peer certificate came and its chain verified. */
+bool tls_peer_verified(const SSL *ssl);
+
 struct tls_server *tls_server_hold(struct tls_server *server);
 void tls_server_release(struct tls_server *server);
 

@@ -36,6 +36,28 @@ const struct config_role roles[ROLE_COUNT] = {
 		.reserved_connections = 1000,
 		.peer_identity = "partner edges are known by their certificates",
 	},
+	[ROLE_XMPP_FEDERATION] = {
+		.name = "xmpp_federation",
+		.protocol = "xmpp",
+		.transport = CONFIG_TRANSPORT_TCP, /* STARTTLS, RFC 6120 §5 */
+		/* A partner's certificate proves its domain (SASL EXTERNAL);
+		 * one without a good certificate may still use dialback. */
+		.tls = CONFIG_TLS_CLIENT_OPTIONAL,
+		.required = false,
+		.unique = true,
+		.federates = true,
+		.reserved_connections = 1000,
+	},
+	[ROLE_XMPP_INTERNAL] = {
+		.name = "xmpp_internal",
+		.protocol = "xmpp",
+		.transport = CONFIG_TRANSPORT_TLS, /* direct TLS, XEP-0368 */
+		.tls = CONFIG_TLS_MUTUAL,
+		.required = false,
+		.unique = true,
+		.reserved_connections = 100,
+		.peer_identity = "the internal XMPP server is known by its certificate",
+	},
 };
 
 const char *role_name(enum listener_role role)

@@ -13,9 +13,11 @@ enum listener_role {
 	ROLE_ACCESS, /* remote users' SIP clients, server-auth TLS */
 	ROLE_INTERNAL, /* the front-end pool, mutual TLS */
 	ROLE_FEDERATION, /* partner edges and public IM providers, mutual TLS both ways */
+	ROLE_XMPP_FEDERATION, /* federated XMPP servers: STARTTLS, then SASL EXTERNAL or dialback */
+	ROLE_XMPP_INTERNAL, /* the internal XMPP server's s2s, mutual TLS from the first byte */
 };
 /* The last role plus one: a row for a role past it does not compile. */
-#define ROLE_COUNT (ROLE_FEDERATION + 1)
+#define ROLE_COUNT (ROLE_XMPP_INTERNAL + 1)
 
 extern const struct config_role roles[ROLE_COUNT];
 

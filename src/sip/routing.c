@@ -604,8 +604,11 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
 	case ROLE_FEDERATION:
 		route_from_federation(request, peer, edge, decision);
 		return;
+	case ROLE_XMPP_FEDERATION:
+	case ROLE_XMPP_INTERNAL:
+		break; /* not SIP's: never a SIP session's role */
 	}
-	/* A role this version does not route (only reached with a bad value). */
+	/* A role SIP does not route (only reached with a bad value). */
 	refuse(request, 403, SIP_REASON_ROLE_NOT_ROUTED, decision);
 }
 
