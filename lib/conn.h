@@ -69,6 +69,7 @@ const char *conn_close_reason_name(enum conn_close_reason reason);
  * conns has its value here. */
 enum conn_protocol {
 	CONN_PROTOCOL_SIP,
+	CONN_PROTOCOL_XMPP,
 };
 
 struct conn;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_values.h"
 #include "roles.h"
@@ -23,8 +24,6 @@ static const struct config_option xmpp_options[] = {
 	  0, "262144", 1024, 16777216, false, NULL },
 	{ "negotiation_timeout", config_parse_unsigned, XMPP(negotiation_timeout_s),
 	  0, "30", 1, 600, false, NULL },
-	{ "max_unauthenticated_per_address", config_parse_unsigned,
-	  XMPP(max_unauthenticated_per_address), 0, "8", 1, 10000, false, NULL },
 	{ "dialback_secret", config_parse_secret, XMPP(dialback_secret),
 	  XMPP(dialback_secret_set), NULL, 0, 0, false, NULL }, /* absent: random */
 	{ "link_ca_certificate", config_parse_readable_file, XMPP(link_ca_certificate),
@@ -128,7 +127,7 @@ const struct xmpp_config *xmpp_config(const struct sxedge_config *config)
 bool xmpp_config_is_partner(const struct xmpp_config *xmpp, const char *domain)
 {
 	for (size_t i = 0; i < xmpp->n_partners; i++) {
-		if (strcmp(xmpp->partners[i], domain) == 0)
+		if (strcasecmp(xmpp->partners[i], domain) == 0)
 			return true;
 	}
 	return false;

@@ -19,7 +19,6 @@ struct xmpp_config {
 	size_t n_partners;
 	size_t max_stanza; /* bytes of one stanza, default 256 KiB */
 	unsigned negotiation_timeout_s; /* to finish STARTTLS and authentication, default 30 */
-	unsigned max_unauthenticated_per_address; /* streams still negotiating, default 8 */
 	unsigned char dialback_secret[32];
 	bool dialback_secret_set; /* false: a random one is made at start */
 	char *link_ca_certificate; /* the CA the internal server trusts for partner names */

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: ISC */
+/* xmpp_context: see xmpp_context.h. */
+#include "xmpp_context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "address.h"
+#include "log.h"
+#include "policy.h"
+#include "xmpp_stream.h"
+
+static const void *xmpp_partner_lookup(const struct sxedge_config *config, const char *domain)
+{
+	const struct xmpp_config *xmpp = xmpp_config(config);
+	return xmpp_config_is_partner(xmpp, domain) ? xmpp : NULL;
+}
+
+bool xmpp_context_partner_allowed(const struct xmpp_context *context, const char *domain)
+{
+	switch (policy_domain(context->config, domain, xmpp_partner_lookup, NULL)) {
+	case POLICY_PARTNER:
+	case POLICY_DISCOVER:
+		return true;
+	case POLICY_OURS:
+	case POLICY_BLOCKED:
+	case POLICY_REFUSED:
+		break;
+	}
+	return false;
+}
+
+bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain)
+{
+	return config_is_our_domain(context->config, domain);
+}
+
+/* ---- the internal listener's certificates ---- */
+
+/* The internal server asks for a partner domain by SNI: the edge answers
+ * with a certificate of the link CA for it, for a domain policy allows
+ * only, never for one of ours (the internal server would then trust the
+ * edge as itself). */
+static enum tls_certificate_choice xmpp_choose_certificate(void *arg, const char *server_name,
+							   const struct tls_identity **identity)
+{
+	struct xmpp_context *context = arg;
+	struct tls_minted minted;
+	char quoted[300];
+
+	if (server_name == NULL || !xmpp_context_partner_allowed(context, server_name) ||
+	    tls_mint_identity(context->mint, server_name, time(NULL), &minted) < 0) {
+		log_event(LOG_LEVEL_NOTICE, "xmpp_mint_refused", "domain=%s reason_code=%s",
+			  server_name != NULL ? log_quote(quoted, sizeof(quoted), server_name)
+					      : "none",
+			  server_name == NULL ? "no_server_name" : "domain_not_federated");
+		return TLS_CERTIFICATE_REFUSED;
+	}
+	if (minted.fresh) {
+		log_event(LOG_LEVEL_NOTICE, "xmpp_minted",
+			  "domain=%s serial=%s not_before=%lld not_after=%lld", server_name,
+			  minted.serial, (long long)minted.not_before, (long long)minted.not_after);
+		metric_counter_add(context->metrics.minted, 1);
+	}
+	*identity = minted.identity;
+	return TLS_CERTIFICATE_CHOSEN;
+}
+
+/* ---- set-up ---- */
+
+static int context_init_tls(struct xmpp_context *context, FILE *errors)
+{
+	const struct sxedge_config *config = context->config;
+	const struct listener_config *public = config_listener(config, ROLE_XMPP_FEDERATION);
+	const struct listener_config *internal = config_listener(config, ROLE_XMPP_INTERNAL);
+	char err[512];
+
+	if (public != NULL) {
+		context->public_server = tls_server_new(public, NULL, 0, err, sizeof(err));
+		context->public_client = context->public_server == NULL
+						 ? NULL
+						 : tls_client_new(public->certificate, public->key,
+								  public->ca_file, err, sizeof(err));
+		if (context->public_client == NULL) {
+			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, public->line,
+				public->name, err);
+			return -1;
+		}
+		/* A partner without a good certificate may still prove itself
+		 * by dialback: the machines decide, not the handshake. */
+		tls_server_tolerate_untrusted(context->public_server);
+		tls_client_tolerate_untrusted(context->public_client);
+	}
+	if (internal != NULL) {
+		context->mint = tls_mint_new(context->xmpp->link_ca_certificate,
+					     context->xmpp->link_ca_key, context->xmpp->link_validity_s,
+					     err, sizeof(err));
+		context->internal_server = context->mint == NULL
+						   ? NULL
+						   : tls_server_new(internal, NULL, 0, err, sizeof(err));
+		if (context->internal_server == NULL) {
+			fprintf(errors, "%s:%d: %s\n", config->path,
+				context->mint == NULL ? context->xmpp->line : internal->line, err);
+			return -1;
+		}
+		tls_server_choose_certificate(context->internal_server, xmpp_choose_certificate,
+					      context);
+	}
+	return 0;
+}
+
+static void context_init_metrics(struct xmpp_context *context, struct metrics *registry)
+{
+	static const char *const kind_label[] = { "kind", NULL };
+	static const char *const reason_label[] = { "reason", NULL };
+	static const char *const stanza_labels[] = { "direction", "kind", NULL };
+
+	context->metrics.streams =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_streams_total",
+				 "XMPP server-to-server streams opened, by kind.", kind_label);
+	context->metrics.refusals = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_xmpp_stream_refusals_total",
+		"XMPP streams the edge ended, by reason.", reason_label);
+	context->metrics.stanzas =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_total",
+				 "Stanzas relayed, by direction (inward, outward) and kind.",
+				 stanza_labels);
+	struct metric_family *minted =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_certificates_minted_total",
+				 "Certificates the link CA minted for partner domains.", NULL);
+	context->metrics.minted = metric_counter(minted, NULL);
+}
+
+int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
+		      const struct sxedge_config *config, struct metrics *metrics, FILE *errors)
+{
+	const struct limits_config *limits = &config->limits;
+	unsigned char secret[32];
+	char err[256];
+
+	memset(context, 0, sizeof(*context));
+	context->base = base;
+	context->config = config;
+	context->xmpp = xmpp_config(config);
+	context->federation = federation_config(config);
+	if (context->xmpp->dialback_secret_set)
+		memcpy(secret, context->xmpp->dialback_secret, sizeof(secret));
+	else if (RAND_bytes(secret, sizeof(secret)) != 1) {
+		fprintf(errors, "%s: no random numbers for the dialback secret\n", config->path);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(secret); i++)
+		snprintf(context->dialback_secret + 2 * i, 3, "%02x", secret[i]);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	xmpp_limits_default(&context->limits);
+	context->limits.max_stanza = context->xmpp->max_stanza;
+	context->conn_limits = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		.idle_timeout_s = limits->idle_timeout_s,
+		/* the parser takes what comes; this bounds one read's backlog */
+		.input_max = 64 * 1024,
+		.output_max = limits->output_max,
+		/* a stream still negotiating this long is abandoned */
+		.first_request_timeout_s = context->xmpp->negotiation_timeout_s,
+	};
+	if (conn_budget_init(&context->budgets[ROLE_XMPP_FEDERATION], "xmpp_federation",
+			     limits->max_connections_role[ROLE_XMPP_FEDERATION],
+			     context->federation->max_connections_per_address) < 0 ||
+	    conn_budget_init(&context->budgets[ROLE_XMPP_INTERNAL], "xmpp_internal",
+			     limits->max_connections_role[ROLE_XMPP_INTERNAL], 0) < 0) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		xmpp_context_free(context);
+		return -1;
+	}
+	if (context->xmpp->internal_server_host != NULL)
+		context->internal_len = address_parse(context->xmpp->internal_server_host,
+						      context->xmpp->internal_server_port,
+						      &context->internal_address);
+	context_init_metrics(context, metrics);
+	if (context_init_tls(context, errors) < 0) {
+		xmpp_context_free(context);
+		return -1;
+	}
+	if (config_listener(config, ROLE_XMPP_FEDERATION) != NULL) {
+		context->dns = dns_new(base, context->federation->dns_server_host,
+				       context->federation->dns_server_port, err, sizeof(err));
+		if (context->dns == NULL) {
+			fprintf(errors, "%s: %s\n", config->path, err);
+			xmpp_context_free(context);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void xmpp_context_free(struct xmpp_context *context)
+{
+	while (context->streams != NULL)
+		xmpp_stream_free(context->streams);
+	dns_free(context->dns);
+	context->dns = NULL;
+	tls_server_release(context->public_server);
+	tls_server_release(context->internal_server);
+	tls_client_release(context->public_client);
+	tls_mint_free(context->mint);
+	context->public_server = context->internal_server = NULL;
+	context->public_client = NULL;
+	context->mint = NULL;
+	for (int role = 0; role < ROLE_COUNT; role++)
+		conn_budget_clear(&context->budgets[role]);
+	OPENSSL_cleanse(context->dialback_secret, sizeof(context->dialback_secret));
+}

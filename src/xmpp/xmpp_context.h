@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: ISC */
+/* xmpp_context: what every XMPP stream of one worker shares: the
+ * configuration, the TLS handles, the link CA, the resolver, the budgets,
+ * the streams themselves and what they count. */
+#ifndef SXEDGE_XMPP_XMPP_CONTEXT_H
+#define SXEDGE_XMPP_XMPP_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "conn.h"
+#include "conn_budget.h"
+#include "dns.h"
+#include "federation_config.h"
+#include "metrics.h"
+#include "roles.h"
+#include "stream_parser.h"
+#include "tls.h"
+#include "tls_mint.h"
+#include "xmpp_config.h"
+
+struct xmpp_stream;
+
+/* The families XMPP counts into (metrics.h); handles into nothing when
+ * metrics are off. */
+struct xmpp_metrics {
+	struct metric_family *streams; /* opened, by kind */
+	struct metric_family *refusals; /* streams ended by us, by reason */
+	struct metric_family *stanzas; /* relayed, by direction and kind */
+	struct metric_counter *minted;
+};
+
+struct xmpp_context {
+	struct event_base *base;
+	const struct sxedge_config *config;
+	const struct xmpp_config *xmpp;
+	const struct federation_config *federation;
+	char dialback_secret[65]; /* hex: what dialback keys are made with */
+	struct xmpp_limits limits;
+	struct conn_limits conn_limits;
+	/* Held handles; NULL without the listener that needs them. */
+	struct tls_server *public_server; /* xmpp_federation: STARTTLS, tolerant */
+	struct tls_server *internal_server; /* xmpp_internal: mints per SNI */
+	struct tls_client *public_client; /* towards partners, tolerant */
+	struct tls_mint *mint; /* the link CA */
+	struct sockaddr_storage internal_address; /* [xmpp] internal_server */
+	int internal_len; /* 0: none configured */
+	struct dns *dns;
+	struct conn_budget budgets[ROLE_COUNT];
+	unsigned inbound[ROLE_COUNT]; /* accepted streams open, by role */
+	struct xmpp_stream *streams; /* every stream, accepted and opened */
+	uint64_t streams_made; /* for stream ids */
+	bool draining;
+	struct xmpp_metrics metrics;
+};
+
+/* Fills CONTEXT from CONFIG (which must outlive it), with TLS handles
+ * built while the process may still read root's keys.  Returns 0, or -1
+ * with lines on ERRORS. */
+int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
+		      const struct sxedge_config *config, struct metrics *metrics, FILE *errors);
+/* Closes every stream and frees what the context holds. */
+void xmpp_context_free(struct xmpp_context *context);
+
+/* Policy (policy.h) as XMPP asks it: may DOMAIN be a partner (a [xmpp]
+ * partner, or any domain with open federation; never ours or blocked)? */
+bool xmpp_context_partner_allowed(const struct xmpp_context *context, const char *domain);
+/* Is DOMAIN one of ours ([global] domains)? */
+bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain);
+
+#endif
