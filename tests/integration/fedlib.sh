@@ -106,47 +106,9 @@ fed_start_dns() {
 }
 
 # fed_srv DOMAIN: prints "PRIORITY WEIGHT PORT TARGET" per SRV record of
-# _sipfederationtls._tcp.DOMAIN as dnsmasq answers (no dig here: a raw query
-# over UDP), or "rcode=N" when the answer is an error.
+# _sipfederationtls._tcp.DOMAIN as dnsmasq answers, or "rcode=N" (dns_srv).
 fed_srv() {
-	/usr/bin/python3 - "$1" "$FED_DNS" <<'EOF'
-import socket, struct, sys
-
-def name(data, at):
-    labels = []
-    while True:
-        size = data[at]
-        if size == 0:
-            return ".".join(labels), at + 1
-        if size >= 0xC0:
-            pointer = struct.unpack("!H", data[at:at + 2])[0] & 0x3FFF
-            return ".".join(labels + [name(data, pointer)[0]]), at + 2
-        labels.append(data[at + 1:at + 1 + size].decode())
-        at += 1 + size
-
-query_name = "_sipfederationtls._tcp." + sys.argv[1]
-question = b"".join(bytes([len(p)]) + p.encode() for p in query_name.split(".")) + b"\0"
-packet = struct.pack("!HHHHHH", 0x5853, 0x0100, 1, 0, 0, 0) + question + struct.pack("!HH", 33, 1)
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sock.settimeout(2)
-sock.sendto(packet, (sys.argv[2], 53))
-data = sock.recv(4096)
-flags, qd, an = struct.unpack("!HHH", data[2:8])
-if flags & 0xF:
-    print("rcode=%d" % (flags & 0xF))
-    sys.exit(0)
-at = 12
-for _ in range(qd):
-    at = name(data, at)[1] + 4
-for _ in range(an):
-    at = name(data, at)[1]
-    rtype, _, _, size = struct.unpack("!HHIH", data[at:at + 10])
-    at += 10
-    if rtype == 33:
-        priority, weight, port = struct.unpack("!HHH", data[at:at + 6])
-        print(priority, weight, port, name(data, at + 6)[0])
-    at += size
-EOF
+	dns_srv "_sipfederationtls._tcp.$1" "$FED_DNS"
 }
 
 # fed_check_dns: the records the tests rely on are answered (fails otherwise).
