@@ -80,8 +80,66 @@
 # Facts about Prosody 0.12.3 (Debian 12, lua-unbound 1.0.0), checked with
 # this file (two Prosodys federating without sxedge, and an inside Prosody
 # against a TLS stand-in for the edge on 23456):
-# FACTS-BEGIN
-# FACTS-END
+# - Start: `/usr/bin/prosody -F --config FILE` with run_as_root = true (never
+#   `prosody --version`: no such flag, it starts a server on /etc/prosody).  It
+#   listens about 0.15 s after the start; `prosodyctl --config FILE register`
+#   takes 0.1 s and works while the server runs.  A slixmpp client is online
+#   about 0.4 s after its start (it prints "Using slower stringprep" on
+#   stderr: harmless).
+# - Resolver: lua-unbound must be installed (Debian only recommends it; without
+#   it Prosody falls back to its own resolver, which reads /etc/resolv.conf and
+#   ignores the `unbound` table).  `unbound = { resolvconf = false; hoststxt =
+#   false; forward = "ADDR"; options = { ["local-zone:"] = "test. transparent" } }`
+#   sends every query to ADDR only; without the local-zone, libunbound answers
+#   NXDOMAIN for *.test itself (RFC 6761).  Order of look-ups outbound:
+#   _xmpps-server._tcp (direct TLS, SNI = the remote domain), then
+#   _xmpp-server._tcp, then the domain's A/AAAA on 5269.
+# - Resolver override instead of a DNS view (PROSODY_REDIRECT):
+#   options = { ["local-zone:"] = "test. redirect"; ["local-data:"] =
+#   "test. 60 IN SRV 0 0 23456 127.0.0.2." } answers every SRV look-up under
+#   test. with the edge (an IP address as target works).  The zone must be
+#   "test.", not ".": libunbound's built-in test. zone is more specific than
+#   "." and wins (NXDOMAIN).  Only one local-zone and one local-data fit.
+# - Federation with certificates (s2s_secure_auth = true, cafile = the CA that
+#   signed the other side): STARTTLS, then SASL EXTERNAL both ways (log lines
+#   "SASL EXTERNAL with partner.test succeeded", "Accepting SASL EXTERNAL
+#   identity from example.test").  Dialback only (s2s_secure_auth = false,
+#   cafile = the rogue CA): STARTTLS still, EXTERNAL never offered, XEP-0220
+#   <db:result>/<db:verify> ("verified dialback key... it is valid").  The
+#   first message and its answer (streams set up both ways) take 0.1 s with
+#   certificates, 0.2 s with dialback; that and a presence subscription each
+#   way and a second message 0.2-0.5 s in all.
+# - Outgoing s2s connections come from 127.0.0.1, whatever `interfaces` says.
+# - Behind an edge (checked against a TLS stand-in on 127.0.0.2:23456 holding
+#   a link-CA certificate for partner.test): the inside server connects with
+#   SNI partner.test and presents its own certificate (inside-example.test,
+#   SAN example.test) as client certificate; TLS 1.3.  It sends first, right
+#   after the handshake:
+#     <?xml version='1.0'?><stream:stream xmlns='jabber:server'
+#     xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback'
+#     from='example.test' to='partner.test' version='1.0' xml:lang='en' id=''>
+#   (attribute order varies).  Offered <mechanisms><mechanism>EXTERNAL
+#   </mechanism></mechanisms> it answers <auth mechanism='EXTERNAL'>
+#   ZXhhbXBsZS50ZXN0</auth> (base64 of its domain, not "="), restarts the
+#   stream after <success/> with the same header, and after the new features
+#   (empty is fine) sends the queued stanzas: <message from='alice@example.test/RES'
+#   to='bob@partner.test' type='chat' xml:lang='en' id=...>.
+# - XEP-0288 (PROSODY_BIDI=yes): only when the features before SASL carry
+#   <bidi xmlns='urn:xmpp:features:bidi'/> it sends <bidi xmlns='urn:xmpp:bidi'/>
+#   and <auth> in one go; stanzas from partner.test sent back on that stream are
+#   then delivered.  Without bidi a stanza from partner.test on its outgoing
+#   stream gets <stream:error><not-authorized/> and the stream is closed
+#   ("Received a stanza claiming to be from partner.test, over a stream authed
+#   for example.test").
+# - Inward (no bidi): the inside server with PROSODY_S2S_TLS_PORT accepts direct
+#   TLS (SNI example.test) with a link-CA client certificate for partner.test,
+#   offers dialback and EXTERNAL, takes <auth mechanism='EXTERNAL'> with
+#   base64("partner.test") and delivers bob@partner.test's message.
+# - Refusals seen from the inside server: an edge certificate from another CA
+#   gets <stream:error><not-authorized/><text>Your server's certificate is not
+#   trusted</text> instead of <auth>, and the queued message bounces with
+#   remote-server-timeout; a stream the edge closes after the header bounces
+#   with remote-server-not-found.
 
 XMPP_PUBLIC_DNS=127.0.0.53
 XMPP_INTERNAL_DNS=127.0.0.54
@@ -188,7 +246,7 @@ xmpp_start_prosody() {
 	[ "${PROSODY_BIDI:-no}" = no ] || modules+='"s2s_bidi"; '
 	if [ -n "${PROSODY_REDIRECT:-}" ]; then
 		# libunbound takes one local-zone and one local-data this way
-		unbound="options = { [\"local-zone:\"] = \". redirect\"; [\"local-data:\"] = \". 60 IN SRV 0 0 ${PROSODY_REDIRECT##*:} ${PROSODY_REDIRECT%:*}.\" }"
+		unbound="options = { [\"local-zone:\"] = \"test. redirect\"; [\"local-data:\"] = \"test. 60 IN SRV 0 0 ${PROSODY_REDIRECT##*:} ${PROSODY_REDIRECT%:*}.\" }"
 	else
 		# libunbound answers NXDOMAIN for *.test itself (RFC 6761) unless told
 		unbound="forward = \"${PROSODY_DNS:-$XMPP_PUBLIC_DNS}\"; options = { [\"local-zone:\"] = \"test. transparent\" }"

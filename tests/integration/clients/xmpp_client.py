@@ -15,8 +15,11 @@ accepted at any time.  One line per event on stdout, for the test to wait on:
     subscription from JID accepted
     done
     error WHAT                     (then exit 1: a timeout, a bounce where a
-                                    reply was awaited, a failed login)
-JIDs printed are bare.  Actions:
+                                    reply was awaited, a failed login, an
+                                    untrusted server certificate)
+JIDs printed are bare.  Each action takes the first event it waits for that no
+earlier action took, in order of arrival, even one that came before it ran.
+Actions:
     send JID TEXT        send a chat message
     chat JID TEXT        send it and wait for a message back from JID
     bounce JID TEXT      send it and wait for the error stanza that comes back
@@ -75,19 +78,23 @@ class Client(slixmpp.ClientXMPP):
             self.ssl_context.verify_mode = ssl.CERT_NONE
         self.add_event_handler("session_start", self.session_start)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message_error", self.on_message)
         self.add_event_handler("presence_subscribed", self.on_subscribed)
         self.add_event_handler("presence_subscribe", self.on_subscribe)
         self.add_event_handler("failed_auth", lambda _: self.stop("error login failed"))
         self.add_event_handler("connection_failed",
                                lambda why: self.stop("error connection failed: %s" % why))
+        self.add_event_handler("ssl_invalid_chain",
+                               lambda _: self.stop("error TLS: server certificate not trusted"))
         self.add_event_handler("disconnected", self.on_disconnected)
 
     def stop(self, line):
-        """Gives up at once (slixmpp would otherwise reconnect forever)."""
+        """Gives up (slixmpp would otherwise reconnect forever)."""
         say(line)
         self.finished = True
-        self.abort()
-        self.loop.stop()
+        self.disconnect(wait=0)
+        # "disconnected" stops the loop; this is for a connection never made
+        self.loop.call_later(1, self.loop.stop)
 
     def on_disconnected(self, _):
         if not self.finished:
