@@ -62,6 +62,24 @@
 # Dialback only: PROSODY_SECURE_AUTH=false and a PROSODY_CAFILE that signed
 # neither side's certificate (the rogue CA): EXTERNAL is then never offered.
 #
+# A test with sxedge between the partner and the inside server, for example:
+#   xmpp_make_pki
+#   xmpp_start_dns public "$XMPP_PUBLIC_DNS" srv:partner.test=$XMPP_PARTNER_ADDR:5269 \
+#       srv:example.test=$XMPP_EDGE_PUBLIC:5269
+#   xmpp_start_dns internal "$XMPP_INTERNAL_DNS" srvs:partner.test=$XMPP_EDGE_INTERNAL:23456
+#   xmpp_start_prosody partner partner.test "$XMPP_PARTNER_ADDR" partner.test
+#   PROSODY_DNS=$XMPP_INTERNAL_DNS PROSODY_CAFILE=$XMPP_PKI/link-ca.crt PROSODY_BIDI=yes \
+#       PROSODY_S2S_TLS_PORT=5270 xmpp_start_prosody inside example.test \
+#       "$XMPP_INSIDE_ADDR" inside-example.test
+#   xmpp_register partner bob; xmpp_register inside alice
+#   (sxedge: public certificate example.test, partner CA public-ca, client CA
+#   internal-ca, link CA link-ca, name server $XMPP_PUBLIC_DNS, inward
+#   $XMPP_INSIDE_ADDR:5270 when the inside server does not negotiate bidi)
+#   xmpp_client bob partner bob@partner.test answer "hi alice"
+#   xmpp_wait bob '^online'
+#   xmpp_client alice inside alice@example.test chat bob@partner.test "hello bob"
+#   xmpp_client_done alice; xmpp_client_done bob
+#
 # The XMPP PKI ($XMPP_PKI, EC P-256, 30 days, tools/dev-certs is not used):
 #   public-ca            the internet's CA: partner.test (the partner's
 #                        certificate) and example.test (the edge's public one)
