@@ -36,10 +36,6 @@ static const struct config_option xmpp_options[] = {
 	  XMPP(internal_server_port), NULL, 0, 0, false, NULL }, /* absent: bidi only */
 	{ "bidi", config_parse_bool, XMPP(bidi),
 	  0, "yes", 0, 0, false, NULL },
-	{ "stanza_rate", config_parse_unsigned, XMPP(stanza_rate),
-	  0, "0", 0, 1000000, false, NULL }, /* 0: unlimited */
-	{ "stanza_burst", config_parse_unsigned, XMPP(stanza_burst),
-	  0, "0", 0, 1000000, false, NULL }, /* 0: same as stanza_rate */
 };
 /* clang-format on */
 
@@ -79,8 +75,6 @@ static void xmpp_config_check(struct config_loader *loader, void *data)
 
 	xmpp->line = config_seen_line(seen);
 	config_apply_defaults(loader, seen, xmpp);
-	if (xmpp->stanza_burst == 0)
-		xmpp->stanza_burst = xmpp->stanza_rate;
 	for (size_t i = 0; i < xmpp->n_partners; i++) {
 		if (!config_is_our_domain(config, xmpp->partners[i]))
 			continue;
