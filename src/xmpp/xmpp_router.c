@@ -93,8 +93,8 @@ void xmpp_route_bounce(struct xmpp_context *context, struct xml_element *stanza,
 		xml_element_free(stanza);
 		return;
 	}
-	struct xml_element *reply = xml_element_new(XMPP_NS_SERVER, xml_element_name(stanza));
-	struct xml_element *error = reply != NULL ? xml_element_add_child(reply, XMPP_NS_SERVER,
+	struct xml_element *reply = xml_element_new(XMPP_SERVER_NAMESPACE, xml_element_name(stanza));
+	struct xml_element *error = reply != NULL ? xml_element_add_child(reply, XMPP_SERVER_NAMESPACE,
 									   "error")
 						  : NULL;
 	bool ok = error != NULL && xml_element_set_attribute(reply, NULL, "from", to) == 0 &&
@@ -102,7 +102,7 @@ void xmpp_route_bounce(struct xmpp_context *context, struct xml_element *stanza,
 		  xml_element_set_attribute(reply, NULL, "type", "error") == 0 &&
 		  (id == NULL || xml_element_set_attribute(reply, NULL, "id", id) == 0) &&
 		  xml_element_set_attribute(error, NULL, "type", "cancel") == 0 &&
-		  xml_element_add_child(error, XMPP_NS_STANZA_ERRORS, condition) != NULL;
+		  xml_element_add_child(error, XMPP_STANZA_ERRORS_NAMESPACE, condition) != NULL;
 	xml_element_free(stanza);
 	if (!ok) {
 		xml_element_free(reply);

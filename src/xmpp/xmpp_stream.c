@@ -801,7 +801,7 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza)
 		}
 		/* An accepted bidirectional stream: written as any stanza. */
 		struct evbuffer *out = evbuffer_new();
-		bool written = out != NULL && xml_write_element(out, stanza, XMPP_NS_SERVER) == 0 &&
+		bool written = out != NULL && xml_write_element(out, stanza, XMPP_SERVER_NAMESPACE) == 0 &&
 			       conn_write(stream->conn, evbuffer_pullup(out, -1),
 					  evbuffer_get_length(out)) == 0;
 		evbuffer_free(out);
