@@ -927,13 +927,23 @@ struct tls_client *tls_client_new(const char *certificate, const char *key, cons
 	return client;
 }
 
-struct tls_client *tls_client_from_identity(const struct tls_identity *identity,
-					    const char *ca_file, char *err, size_t err_size)
+struct tls_client *tls_client_from_identity(const struct tls_client *trust,
+					    const struct tls_identity *identity, char *err,
+					    size_t err_size)
 {
-	struct tls_client *client = tls_client_new(NULL, NULL, ca_file, err, err_size);
+	struct tls_client *client = tls_client_new(NULL, NULL, NULL, err, err_size);
 
 	if (client == NULL)
 		return NULL;
+	X509_STORE *store = SSL_CTX_get_cert_store(trust->ctx);
+	if (X509_STORE_up_ref(store) != 1) {
+		tls_error(err, err_size, "cannot share the trusted CAs");
+		tls_client_release(client);
+		return NULL;
+	}
+	SSL_CTX_set_cert_store(client->ctx, store);
+	SSL_CTX_set_verify(client->ctx, SSL_CTX_get_verify_mode(trust->ctx),
+			   SSL_CTX_get_verify_callback(trust->ctx));
 	if (SSL_CTX_use_cert_and_key(client->ctx, identity->certificate, identity->key,
 				     identity->chain, 1) != 1) {
 		tls_error(err, err_size, "cannot use the certificate to present");

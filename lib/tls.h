@@ -115,10 +115,13 @@ void tls_server_release(struct tls_server *server);
 struct tls_client *tls_client_new(const char *certificate, const char *key, const char *ca_file,
 				  char *err, size_t err_size);
 /* A client handle presenting IDENTITY (its certificate, key and chain,
- * referenced: IDENTITY may go first), verifying servers against CA_FILE
- * (NULL: the system's CAs).  On failure NULL, and ERR says why. */
-struct tls_client *tls_client_from_identity(const struct tls_identity *identity,
-					    const char *ca_file, char *err, size_t err_size);
+ * referenced: IDENTITY may go first), verifying servers as TRUST does
+ * (its CAs, shared: a handle made at start, while the CA file could be
+ * read, serves every identity minted later).  On failure NULL, and ERR
+ * says why. */
+struct tls_client *tls_client_from_identity(const struct tls_client *trust,
+					    const struct tls_identity *identity, char *err,
+					    size_t err_size);
 struct tls_client *tls_client_hold(struct tls_client *client);
 void tls_client_release(struct tls_client *client);
 

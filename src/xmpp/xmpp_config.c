@@ -60,10 +60,11 @@ static void check_link_ca(struct config_loader *loader, const struct xmpp_config
 	for (size_t i = 0; i < 2; i++) {
 		if (config_key_in_file(seen, keys[i]))
 			continue;
-		config_report(loader, xmpp->line != 0 ? xmpp->line : internal->line,
-			      "missing %s in [xmpp]: listener \"%s\" (role = xmpp_internal) answers "
-			      "the internal server with certificates this CA signs",
-			      keys[i], internal->name);
+		config_report(
+			loader, xmpp->line != 0 ? xmpp->line : internal->line,
+			"missing %s in [xmpp]: listener \"%s\" (role = xmpp_internal) answers "
+			"the internal server with certificates this CA signs",
+			keys[i], internal->name);
 	}
 }
 

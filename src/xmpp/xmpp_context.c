@@ -82,10 +82,11 @@ static int context_init_tls(struct xmpp_context *context, FILE *errors)
 
 	if (public != NULL) {
 		context->public_server = tls_server_new(public, NULL, 0, err, sizeof(err));
-		context->public_client = context->public_server == NULL
-						 ? NULL
-						 : tls_client_new(public->certificate, public->key,
-								  public->ca_file, err, sizeof(err));
+		context->public_client =
+			context->public_server == NULL
+				? NULL
+				: tls_client_new(public->certificate, public->key, public->ca_file,
+						 err, sizeof(err));
 		if (context->public_client == NULL) {
 			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, public->line,
 				public->name, err);
@@ -97,12 +98,12 @@ static int context_init_tls(struct xmpp_context *context, FILE *errors)
 		tls_client_tolerate_untrusted(context->public_client);
 	}
 	if (internal != NULL) {
-		context->mint = tls_mint_new(context->xmpp->link_ca_certificate,
-					     context->xmpp->link_ca_key, context->xmpp->link_validity_s,
-					     err, sizeof(err));
-		context->internal_server = context->mint == NULL
-						   ? NULL
-						   : tls_server_new(internal, NULL, 0, err, sizeof(err));
+		context->mint =
+			tls_mint_new(context->xmpp->link_ca_certificate, context->xmpp->link_ca_key,
+				     context->xmpp->link_validity_s, err, sizeof(err));
+		context->internal_server =
+			context->mint == NULL ? NULL
+					      : tls_server_new(internal, NULL, 0, err, sizeof(err));
 		if (context->internal_server == NULL) {
 			fprintf(errors, "%s:%d: %s\n", config->path,
 				context->mint == NULL ? context->xmpp->line : internal->line, err);
@@ -110,6 +111,13 @@ static int context_init_tls(struct xmpp_context *context, FILE *errors)
 		}
 		tls_server_choose_certificate(context->internal_server, xmpp_choose_certificate,
 					      context);
+		context->internal_trust =
+			tls_client_new(NULL, NULL, internal->ca_file, err, sizeof(err));
+		if (context->internal_trust == NULL) {
+			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, internal->line,
+				internal->name, err);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -123,13 +131,12 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 	context->metrics.streams =
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_streams_total",
 				 "XMPP server-to-server streams opened, by kind.", kind_label);
-	context->metrics.refusals = metrics_register(
-		registry, METRIC_COUNTER, "sxedge_xmpp_stream_refusals_total",
-		"XMPP streams the edge ended, by reason.", reason_label);
-	context->metrics.stanzas =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_total",
-				 "Stanzas relayed, by direction (inward, outward) and kind.",
-				 stanza_labels);
+	context->metrics.refusals =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_stream_refusals_total",
+				 "XMPP streams the edge ended, by reason.", reason_label);
+	context->metrics.stanzas = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_total",
+		"Stanzas relayed, by direction (inward, outward) and kind.", stanza_labels);
 	struct metric_family *minted =
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_certificates_minted_total",
 				 "Certificates the link CA minted for partner domains.", NULL);
@@ -207,6 +214,8 @@ void xmpp_context_free(struct xmpp_context *context)
 	tls_server_release(context->public_server);
 	tls_server_release(context->internal_server);
 	tls_client_release(context->public_client);
+	tls_client_release(context->internal_trust);
+	context->internal_trust = NULL;
 	tls_mint_free(context->mint);
 	context->public_server = context->internal_server = NULL;
 	context->public_client = NULL;

@@ -47,6 +47,9 @@ struct xmpp_context {
 	struct tls_server *internal_server; /* xmpp_internal: mints per SNI */
 	struct tls_client *public_client; /* towards partners, tolerant */
 	struct tls_mint *mint; /* the link CA */
+	/* The internal listener's CAs, for the streams the edge opens inward
+	 * (loaded at start: the files may be unreadable once root is gone). */
+	struct tls_client *internal_trust;
 	struct sockaddr_storage internal_address; /* [xmpp] internal_server */
 	int internal_len; /* 0: none configured */
 	struct dns *dns;

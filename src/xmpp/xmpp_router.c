@@ -84,8 +84,11 @@ void xmpp_route_bounce(struct xmpp_context *context, struct xml_element *stanza,
 	const char *id = xml_element_attribute(stanza, NULL, "id");
 	char from_domain[JID_DOMAIN_MAX + 1], to_domain[JID_DOMAIN_MAX + 1];
 
-	log_event(LOG_LEVEL_INFO, "xmpp_bounce", "stanza=%s condition=%s",
-		  xml_element_name(stanza), condition);
+	char quoted_from[300], quoted_to[300];
+	log_event(LOG_LEVEL_INFO, "xmpp_bounce", "stanza=%s from=%s to=%s condition=%s",
+		  xml_element_name(stanza),
+		  log_quote(quoted_from, sizeof(quoted_from), from != NULL ? from : ""),
+		  log_quote(quoted_to, sizeof(quoted_to), to != NULL ? to : ""), condition);
 	/* An error is never answered with an error (RFC 6120 §8.3.1), nor a
 	 * stanza whose sender cannot be told. */
 	if ((type != NULL && strcmp(type, "error") == 0) || from == NULL || to == NULL ||
@@ -93,10 +96,10 @@ void xmpp_route_bounce(struct xmpp_context *context, struct xml_element *stanza,
 		xml_element_free(stanza);
 		return;
 	}
-	struct xml_element *reply = xml_element_new(XMPP_SERVER_NAMESPACE, xml_element_name(stanza));
-	struct xml_element *error = reply != NULL ? xml_element_add_child(reply, XMPP_SERVER_NAMESPACE,
-									   "error")
-						  : NULL;
+	struct xml_element *reply =
+		xml_element_new(XMPP_SERVER_NAMESPACE, xml_element_name(stanza));
+	struct xml_element *error =
+		reply != NULL ? xml_element_add_child(reply, XMPP_SERVER_NAMESPACE, "error") : NULL;
 	bool ok = error != NULL && xml_element_set_attribute(reply, NULL, "from", to) == 0 &&
 		  xml_element_set_attribute(reply, NULL, "to", from) == 0 &&
 		  xml_element_set_attribute(reply, NULL, "type", "error") == 0 &&
@@ -116,8 +119,8 @@ void xmpp_route_stream_ready(struct xmpp_context *context, struct xmpp_stream *s
 {
 	const char *partner, *ours;
 
-	if (xmpp_stream_kind(stream) != XMPP_IN_INTERNAL || !xmpp_stream_pair(stream, 0, &partner,
-									    &ours))
+	if (xmpp_stream_kind(stream) != XMPP_IN_INTERNAL ||
+	    !xmpp_stream_pair(stream, 0, &partner, &ours))
 		return;
 	if (xmpp_stream_find(context, XMPP_OUT_PUBLIC, ours, partner) == NULL &&
 	    xmpp_stream_find(context, XMPP_IN_PUBLIC, ours, partner) == NULL &&

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <openssl/rand.h>
@@ -133,9 +134,8 @@ static void on_authenticated(void *arg, const char *local, const char *remote, b
 		snprintf(pair->remote, sizeof(pair->remote), "%s", remote);
 	}
 	log_event(LOG_LEVEL_NOTICE, "xmpp_authenticated",
-		  "kind=%s conn=%" PRIu64 " local=%s remote=%s method=%s",
-		  kind_names[stream->kind], conn_id(stream->conn), local, remote,
-		  certificate ? "sasl_external" : "dialback");
+		  "kind=%s conn=%" PRIu64 " local=%s remote=%s method=%s", kind_names[stream->kind],
+		  conn_id(stream->conn), local, remote, certificate ? "sasl_external" : "dialback");
 	if (stream_accepted(stream))
 		conn_end_probation(stream->conn);
 }
@@ -255,8 +255,7 @@ static void stream_abort(struct xmpp_stream *stream, enum xmpp_stream_error erro
 		s2s_initiator_abort(stream->initiator, error, reason);
 }
 
-void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error,
-		      const char *reason)
+void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason)
 {
 	if (stream->conn == NULL || stream->ended)
 		return;
@@ -306,7 +305,8 @@ static void stream_read(struct xmpp_stream *stream)
 	while (!stream->ended && evbuffer_get_length(input) > 0) {
 		size_t length = evbuffer_get_length(input), used = 0;
 		const char *data = (const char *)evbuffer_pullup(input, -1);
-		enum xmpp_stream_error error = xmpp_parser_feed(stream->parser, data, length, &used);
+		enum xmpp_stream_error error =
+			xmpp_parser_feed(stream->parser, data, length, &used);
 		evbuffer_drain(input, used);
 		if (error != XMPP_STREAM_OK) {
 			stream_abort(stream, error, "xml_refused");
@@ -486,8 +486,8 @@ static void policy_verify_dialback(void *arg, const char *local, const char *rem
 	xmpp_route_verify_dialback(stream->context, stream, local, remote, key, stream_id);
 }
 
-void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
-				  const char *remote, bool valid)
+void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
+				  bool valid)
 {
 	if (stream->receiver != NULL && !stream->ended)
 		s2s_receiver_dialback_verdict(stream->receiver, local, remote, valid);
@@ -509,7 +509,8 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 			const struct sockaddr *peer, int peer_len)
 {
 	bool internal = role == ROLE_XMPP_INTERNAL;
-	struct xmpp_stream *stream = stream_new(context, internal ? XMPP_IN_INTERNAL : XMPP_IN_PUBLIC);
+	struct xmpp_stream *stream =
+		stream_new(context, internal ? XMPP_IN_INTERNAL : XMPP_IN_PUBLIC);
 	if (stream == NULL) {
 		evutil_closesocket(fd);
 		return;
@@ -598,8 +599,8 @@ static void stream_connect(struct xmpp_stream *stream, const struct sockaddr_sto
 	struct conn_limits limits = context->conn_limits;
 	limits.first_request_timeout_s = 0;
 	struct tls_client *client = stream->kind == XMPP_OUT_INTERNAL ? stream->client
-				    : stream->direct_tls		  ? context->public_client
-									  : NULL;
+				    : stream->direct_tls	      ? context->public_client
+								      : NULL;
 
 	if (!stream_start_machine(stream)) {
 		stream_give_up(stream, "internal-server-error", "out of memory");
@@ -729,12 +730,16 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 		/* The internal server knows the edge as the partner: its
 		 * client certificate names the partner (the link CA's). */
 		struct tls_minted minted;
-		char err[256];
-		const struct listener_config *internal =
-			config_listener(context->config, ROLE_XMPP_INTERNAL);
-		if (internal == NULL || tls_mint_identity(context->mint, local, time(NULL), &minted) < 0 ||
-		    (stream->client = tls_client_from_identity(minted.identity, internal->ca_file, err,
-							       sizeof(err))) == NULL) {
+		char err[256] = "";
+		if (context->mint == NULL ||
+		    tls_mint_identity(context->mint, local, time(NULL), &minted) < 0 ||
+		    (stream->client = tls_client_from_identity(
+			     context->internal_trust, minted.identity, err, sizeof(err))) == NULL) {
+			char quoted[300];
+			log_event(LOG_LEVEL_WARNING, "xmpp_stream_failed",
+				  "kind=out_internal local=%s remote=%s reason=%s", local, remote,
+				  log_quote(quoted, sizeof(quoted),
+					    err[0] != '\0' ? err : "no certificate minted"));
 			xmpp_stream_free(stream);
 			return NULL;
 		}
@@ -751,7 +756,8 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 	snprintf(name, sizeof(name), "%s%s", XMPP_DIRECT_TLS_SRV_PREFIX, remote);
 	stream->query = dns_resolve_srv(context->dns, name, stream_on_direct_srv, stream);
 	snprintf(name, sizeof(name), "%s%s", XMPP_STARTTLS_SRV_PREFIX, remote);
-	stream->starttls_query = dns_resolve_srv(context->dns, name, stream_on_starttls_srv, stream);
+	stream->starttls_query =
+		dns_resolve_srv(context->dns, name, stream_on_starttls_srv, stream);
 	if (stream->query == NULL || stream->starttls_query == NULL) {
 		xmpp_stream_free(stream);
 		return NULL;
@@ -766,15 +772,15 @@ static bool stream_pair_is(const struct stream_pair *pair, const char *local, co
 	return strcmp(pair->local, local) == 0 && strcmp(pair->remote, remote) == 0;
 }
 
-struct xmpp_stream *xmpp_stream_find(const struct xmpp_context *context,
-				     enum xmpp_stream_kind kind, const char *local,
-				     const char *remote)
+struct xmpp_stream *xmpp_stream_find(const struct xmpp_context *context, enum xmpp_stream_kind kind,
+				     const char *local, const char *remote)
 {
 	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = stream->next) {
 		if (stream->kind != kind || stream->ended)
 			continue;
 		if (!stream_accepted(stream)) {
-			if (strcmp(stream->local, local) == 0 && strcmp(stream->remote, remote) == 0)
+			if (strcmp(stream->local, local) == 0 &&
+			    strcmp(stream->remote, remote) == 0)
 				return stream;
 			continue;
 		}
@@ -801,7 +807,8 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza)
 		}
 		/* An accepted bidirectional stream: written as any stanza. */
 		struct evbuffer *out = evbuffer_new();
-		bool written = out != NULL && xml_write_element(out, stanza, XMPP_SERVER_NAMESPACE) == 0 &&
+		bool written = out != NULL &&
+			       xml_write_element(out, stanza, XMPP_SERVER_NAMESPACE) == 0 &&
 			       conn_write(stream->conn, evbuffer_pullup(out, -1),
 					  evbuffer_get_length(out)) == 0;
 		evbuffer_free(out);

@@ -57,9 +57,8 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
  * an opened one still negotiating), or NULL.  For accepted streams LOCAL
  * and REMOTE are as the edge sends: from our side of the pair to the
  * peer's, over a bidirectional stream (XEP-0288) only. */
-struct xmpp_stream *xmpp_stream_find(const struct xmpp_context *context,
-				     enum xmpp_stream_kind kind, const char *local,
-				     const char *remote);
+struct xmpp_stream *xmpp_stream_find(const struct xmpp_context *context, enum xmpp_stream_kind kind,
+				     const char *local, const char *remote);
 
 /* Sends STANZA (taken over) now if the stream is ready, or keeps it until
  * then (bounded by [federation] queue_max).  false when it cannot: the
@@ -68,12 +67,11 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza);
 
 /* The authoritative server's verdict on the dialback key that LOCAL and
  * REMOTE's pair waits for on an accepted public stream. */
-void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
-				  const char *remote, bool valid);
+void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
+				  bool valid);
 
 /* Ends the stream with ERROR (REASON in the logs and the metrics). */
-void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error,
-		      const char *reason);
+void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason);
 
 /* Frees it at once, its connection included (shutdown). */
 void xmpp_stream_free(struct xmpp_stream *stream);

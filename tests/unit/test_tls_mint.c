@@ -609,7 +609,10 @@ START_TEST(test_handshake_client_minted)
 	char *subject;
 
 	ck_assert_int_eq(tls_mint_identity(mint, PARTNER, time(NULL), &minted), 0);
-	client = tls_client_from_identity(minted.identity, ca_file, err, sizeof(err));
+	struct tls_client *trust = tls_client_new(NULL, NULL, ca_file, err, sizeof(err));
+	ck_assert_msg(trust != NULL, "trust: %s", err);
+	client = tls_client_from_identity(trust, minted.identity, err, sizeof(err));
+	tls_client_release(trust); /* the store is shared, not borrowed */
 	ck_assert_msg(client != NULL, "client: %s", err);
 	/* the handle holds its own references: the mint may go first */
 	tls_mint_free(mint);
@@ -642,7 +645,10 @@ START_TEST(test_handshake_client_minted_wrong_name)
 	struct handshake h;
 
 	ck_assert_int_eq(tls_mint_identity(mint, PARTNER, time(NULL), &minted), 0);
-	client = tls_client_from_identity(minted.identity, ca_file, err, sizeof(err));
+	struct tls_client *trust = tls_client_new(NULL, NULL, ca_file, err, sizeof(err));
+	ck_assert_msg(trust != NULL, "trust: %s", err);
+	client = tls_client_from_identity(trust, minted.identity, err, sizeof(err));
+	tls_client_release(trust); /* the store is shared, not borrowed */
 	ck_assert_msg(client != NULL, "client: %s", err);
 	handshake_run(&h, tls_client_open(client, &expect), tls_server_open(server));
 	ck_assert_int_eq(h.server_state, -1);
