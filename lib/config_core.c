@@ -316,9 +316,9 @@ static void finish_listener(struct config_loader *loader, struct listener_config
 	bool mutual = role != NULL && role->tls == CONFIG_TLS_MUTUAL;
 	if (!config_key_in_file(seen, "client_certificate")) {
 		listener->client_cert = mutual ? CLIENT_CERT_REQUIRED
-				       : role != NULL && role->tls == CONFIG_TLS_CLIENT_OPTIONAL
-					       ? CLIENT_CERT_OPTIONAL
-					       : CLIENT_CERT_NONE;
+					: role != NULL && role->tls == CONFIG_TLS_CLIENT_OPTIONAL
+						? CLIENT_CERT_OPTIONAL
+						: CLIENT_CERT_NONE;
 	} else if (mutual && config_key_valid(seen, "client_certificate") &&
 		   listener->client_cert != CLIENT_CERT_REQUIRED) {
 		config_report(loader, config_key_line(seen, "client_certificate"),

@@ -140,7 +140,8 @@ static struct xml_element *receiver_features(const struct s2s_receiver *receiver
 			ok = mechanism != NULL &&
 			     xml_element_add_text(mechanism, "EXTERNAL", strlen("EXTERNAL")) == 0;
 		}
-		if (ok && receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
+		if (ok && receiver->settings.flavour == S2S_RECEIVER_PUBLIC &&
+		    receiver->settings.offer_dialback) {
 			struct xml_element *dialback = xml_element_add_child(
 				features, XMPP_DIALBACK_FEATURE_NAMESPACE, "dialback");
 			ok = dialback != NULL &&
@@ -695,7 +696,8 @@ static bool receiver_on_negotiation(struct s2s_receiver *receiver, struct xml_el
 	    receiver->n_pairs == 0) {
 		result = receiver_on_auth(receiver, element);
 	} else if (xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "result") &&
-		   !receiver->sasl_done && receiver->settings.flavour == S2S_RECEIVER_PUBLIC) {
+		   !receiver->sasl_done && receiver->settings.flavour == S2S_RECEIVER_PUBLIC &&
+		   receiver->settings.offer_dialback) {
 		result = receiver_on_db_result(receiver, element);
 	} else if (xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "verify")) {
 		result = receiver_on_db_verify(receiver, element);

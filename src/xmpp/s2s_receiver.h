@@ -50,9 +50,9 @@ struct s2s_receiver_policy {
 	/* May DOMAIN authenticate as the peer?  Public: a partner policy
 	 * allows; internal: one of our domains. */
 	bool (*remote_allowed)(void *arg, const char *domain);
-	/* Public: asks DOMAIN's authoritative server whether KEY is what it
-	 * gave for the stream STREAM_ID towards LOCAL; the verdict comes back
-	 * through s2s_receiver_dialback_verdict. */
+	/* Public, with offer_dialback: asks DOMAIN's authoritative server
+	 * whether KEY is what it gave for the stream STREAM_ID towards LOCAL;
+	 * the verdict comes back through s2s_receiver_dialback_verdict. */
 	void (*verify_dialback)(void *arg, const char *local, const char *remote, const char *key,
 				const char *stream_id);
 };
@@ -62,6 +62,9 @@ struct s2s_receiver_settings {
 	const char *stream_id; /* ours for this stream: unpredictable, the owner's random */
 	const char *dialback_secret; /* public: answers <db:verify/> for our domains */
 	bool offer_bidi; /* XEP-0288 */
+	/* Public: offer dialback (XEP-0220) besides SASL EXTERNAL; needs the
+	 * policy's verify_dialback. */
+	bool offer_dialback;
 };
 
 struct s2s_receiver;

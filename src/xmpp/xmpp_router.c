@@ -128,15 +128,3 @@ void xmpp_route_stream_ready(struct xmpp_context *context, struct xmpp_stream *s
 		xmpp_stream_fail(stream, XMPP_STREAM_REMOTE_CONNECTION_FAILED,
 				 "partner_unreachable");
 }
-
-void xmpp_route_verify_dialback(struct xmpp_context *context, struct xmpp_stream *stream,
-				const char *local, const char *remote, const char *key,
-				const char *stream_id)
-{
-	(void)context;
-	(void)key;
-	(void)stream_id;
-	log_event(LOG_LEVEL_NOTICE, "xmpp_dialback_refused",
-		  "local=%s remote=%s reason_code=dialback_unverifiable", local, remote);
-	xmpp_stream_dialback_verdict(stream, local, remote, false);
-}

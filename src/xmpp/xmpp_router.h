@@ -28,11 +28,4 @@ void xmpp_route_bounce(struct xmpp_context *context, struct xml_element *stanza,
  * that the partner is authenticated before the first stanza needs it. */
 void xmpp_route_stream_ready(struct xmpp_context *context, struct xmpp_stream *stream);
 
-/* The dialback key KEY that REMOTE gave for the stream STREAM_ID towards
- * LOCAL, on STREAM, is to be checked with REMOTE's authoritative server;
- * the verdict goes to xmpp_stream_dialback_verdict. */
-void xmpp_route_verify_dialback(struct xmpp_context *context, struct xmpp_stream *stream,
-				const char *local, const char *remote, const char *key,
-				const char *stream_id);
-
 #endif

@@ -478,31 +478,19 @@ static bool policy_remote_public(void *arg, const char *domain)
 	return xmpp_context_partner_allowed(stream->context, domain);
 }
 
-/* The claimed domain's authoritative server is asked (xmpp_router.c). */
-static void policy_verify_dialback(void *arg, const char *local, const char *remote,
-				   const char *key, const char *stream_id)
-{
-	struct xmpp_stream *stream = arg;
-	xmpp_route_verify_dialback(stream->context, stream, local, remote, key, stream_id);
-}
-
-void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
-				  bool valid)
-{
-	if (stream->receiver != NULL && !stream->ended)
-		s2s_receiver_dialback_verdict(stream->receiver, local, remote, valid);
-}
-
+/* A partner authenticates by its certificate (SASL EXTERNAL): the edge does
+ * not yet ask a partner's authoritative server to vouch for a dialback
+ * key, so it offers no dialback on the streams it accepts.  (It does use
+ * dialback on the streams it opens, and answers <db:verify/> for our
+ * domains, which is what a partner that verifies the edge's key asks.) */
 static const struct s2s_receiver_policy public_policy = {
 	.local_allowed = policy_local_public,
 	.remote_allowed = policy_remote_public,
-	.verify_dialback = policy_verify_dialback,
 };
 /* Internal: the edge answers as a partner to one of our servers. */
 static const struct s2s_receiver_policy internal_policy = {
 	.local_allowed = policy_remote_public,
 	.remote_allowed = policy_local_public,
-	.verify_dialback = policy_verify_dialback,
 };
 
 void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, evutil_socket_t fd,

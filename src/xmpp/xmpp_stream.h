@@ -65,11 +65,6 @@ struct xmpp_stream *xmpp_stream_find(const struct xmpp_context *context, enum xm
  * caller still has it. */
 bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza);
 
-/* The authoritative server's verdict on the dialback key that LOCAL and
- * REMOTE's pair waits for on an accepted public stream. */
-void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
-				  bool valid);
-
 /* Ends the stream with ERROR (REASON in the logs and the metrics). */
 void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason);
 

@@ -5,7 +5,8 @@
  *
  * Input: one byte of set-up (bit 0: internal flavour; bit 1: the peer's
  * certificate is verified; bit 2: it names the claimed domain, else
- * another; bit 3: dialback verdicts are valid; bit 4: offer bidi), then
+ * another; bit 3: dialback verdicts are valid; bit 4: offer bidi; bit 5:
+ * offer dialback), then
  * the bytes of the stream (how a stream splits into reads is
  * fuzz_xmpp_stream's business).  Besides what the sanitizers check,
  * the machine must keep its promises: once failed it sends nothing more
@@ -223,6 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.stream_id = "fuzz-stream",
 		.dialback_secret = "fuzz secret",
 		.offer_bidi = (f.setup & 16) != 0,
+		.offer_dialback = (f.setup & 32) != 0,
 	};
 	xmpp_limits_default(&limits);
 	limits.max_stanza = 4096;

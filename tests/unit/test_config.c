@@ -490,7 +490,8 @@ START_TEST(test_bad_role_keeps_quiet_on_roles)
 		"[listener access]\nrole = edge\naddress = 127.0.0.1\n"
 		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
 			POOL_OK,
-		4, "bad value \"edge\" for role", "access, internal, federation, xmpp_federation or xmpp_internal");
+		4, "bad value \"edge\" for role",
+		"access, internal, federation, xmpp_federation or xmpp_internal");
 }
 END_TEST
 

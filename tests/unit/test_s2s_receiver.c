@@ -164,6 +164,7 @@ static void start(enum s2s_receiver_flavour flavour, bool bidi)
 		.stream_id = STREAM,
 		.dialback_secret = flavour == S2S_RECEIVER_PUBLIC ? SECRET : NULL,
 		.offer_bidi = bidi,
+		.offer_dialback = true,
 	};
 	/* Internal: the header's to is the partner we answer as, and the
 	 * server is one of ours. */
@@ -416,6 +417,32 @@ START_TEST(test_public_dialback)
 }
 END_TEST
 
+/* Without dialback offered, a certificate that does not name the domain
+ * leaves nothing to try: <db:result/> is out of place. */
+START_TEST(test_public_no_dialback)
+{
+	start(S2S_RECEIVER_PUBLIC, false);
+	s2s_receiver_free(t.receiver);
+	const struct s2s_receiver_settings settings = { .flavour = S2S_RECEIVER_PUBLIC,
+							.stream_id = STREAM,
+							.dialback_secret = SECRET };
+	const struct s2s_receiver_policy policy = { .local_allowed = public_local,
+						    .remote_allowed = public_remote };
+	t.receiver = s2s_receiver_new(&settings, &policy, &actions, NULL);
+	peer_sends(PARTNER_HEADER "<starttls xmlns='" XMPP_TLS_NAMESPACE "'/>");
+	tls_up(true, "other.test");
+	sent();
+	peer_sends(PARTNER_HEADER);
+	const char *out = sent();
+	ck_assert_ptr_nonnull(strstr(out, "EXTERNAL"));
+	ck_assert_ptr_null(strstr(out, "dialback"));
+	peer_sends("<db:result xmlns:db='jabber:server:dialback' from='" PARTNER "' to='" OURS
+		   "'>key</db:result>");
+	ck_assert_uint_eq(t.n_verify, 0);
+	expect_failure(XMPP_STREAM_UNSUPPORTED_STANZA_TYPE, "element_out_of_place");
+}
+END_TEST
+
 START_TEST(test_public_dialback_invalid)
 {
 	public_over_tls(false, NULL);
@@ -556,6 +583,7 @@ int main(void)
 	tcase_add_test(tcase, test_public_header_may_not_change);
 	tcase_add_test(tcase, test_public_dialback);
 	tcase_add_test(tcase, test_public_dialback_invalid);
+	tcase_add_test(tcase, test_public_no_dialback);
 	tcase_add_test(tcase, test_public_stanza_before_authentication);
 	tcase_add_test(tcase, test_public_stanza_to_not_ours);
 	tcase_add_test(tcase, test_public_answers_db_verify);
