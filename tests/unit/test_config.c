@@ -23,6 +23,7 @@
 #include "roles.h"
 #include "sip_config.h"
 #include "test_suite.h"
+#include "xmpp_config.h"
 
 /* ---- Fixture: a folder with certificate files and config files ---- */
 
@@ -1780,6 +1781,92 @@ START_TEST(test_metrics_errors)
 }
 END_TEST
 
+/* ---- [xmpp] and the XMPP listeners ---- */
+
+#define XMPP_PUBLIC_OK                                                                 \
+	"[listener xmpp]\nrole = xmpp_federation\naddress = 127.0.0.1\nport = 15269\n" \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
+#define XMPP_INTERNAL_OK                                                             \
+	"[listener link]\nrole = xmpp_internal\naddress = 127.0.0.2\nport = 23456\n" \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n"
+#define LINK_CA_OK "link_ca_certificate = @DIR@/ca.crt\nlink_ca_key = @DIR@/edge.key\n"
+
+/* Line numbers: MINIMAL XMPP_PUBLIC_OK puts [listener xmpp] at 19 (to 25);
+ * XMPP_INTERNAL_OK after MINIMAL starts at 19 too, after XMPP_PUBLIC_OK at 26;
+ * what follows both at 33. */
+
+START_TEST(test_xmpp_defaults)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL XMPP_PUBLIC_OK XMPP_INTERNAL_OK "[xmpp]\n" LINK_CA_OK);
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct xmpp_config *xmpp = xmpp_config(loaded.config);
+	ck_assert_int_eq(xmpp->line, 33);
+	ck_assert_uint_eq(xmpp->max_stanza, 262144);
+	ck_assert_uint_eq(xmpp->negotiation_timeout_s, 30);
+	ck_assert_uint_eq(xmpp->link_validity_s, 86400);
+	ck_assert(xmpp->bidi);
+	ck_assert(!xmpp->dialback_secret_set);
+	ck_assert_ptr_null(xmpp->internal_server_host);
+	ck_assert_uint_eq(xmpp->n_partners, 0);
+	/* STARTTLS asks for a client certificate it does not require. */
+	ck_assert_int_eq(config_listener(loaded.config, ROLE_XMPP_FEDERATION)->client_cert,
+			 CLIENT_CERT_OPTIONAL);
+	ck_assert_int_eq(config_listener(loaded.config, ROLE_XMPP_INTERNAL)->client_cert,
+			 CLIENT_CERT_REQUIRED);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_xmpp_values)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL XMPP_PUBLIC_OK
+	     "[xmpp]\npartners = Partner.Test other.test\nmax_stanza = 65536\n"
+	     "negotiation_timeout = 5\ninternal_server = 10.0.1.20:5270\nbidi = no\n"
+	     "dialback_secret = "
+	     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	const struct xmpp_config *xmpp = xmpp_config(loaded.config);
+	ck_assert_uint_eq(xmpp->n_partners, 2);
+	ck_assert(xmpp_config_is_partner(xmpp, "partner.test"));
+	ck_assert(xmpp_config_is_partner(xmpp, "OTHER.test"));
+	ck_assert(!xmpp_config_is_partner(xmpp, "third.test"));
+	ck_assert_uint_eq(xmpp->max_stanza, 65536);
+	ck_assert_uint_eq(xmpp->negotiation_timeout_s, 5);
+	ck_assert_str_eq(xmpp->internal_server_host, "10.0.1.20");
+	ck_assert_uint_eq(xmpp->internal_server_port, 5270);
+	ck_assert(!xmpp->bidi);
+	ck_assert(xmpp->dialback_secret_set);
+	ck_assert_uint_eq(xmpp->dialback_secret[31], 0x1f);
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_xmpp_errors)
+{
+	/* The link CA is what the internal listener answers with. */
+	expect_one_error(MINIMAL XMPP_INTERNAL_OK "[xmpp]\nlink_ca_key = @DIR@/edge.key\n", 26,
+			 "missing link_ca_certificate in [xmpp]", "listener \"link\"");
+	/* A STARTTLS listener shows a certificate too. */
+	expect_one_error(MINIMAL "[listener xmpp]\nrole = xmpp_federation\naddress = 127.0.0.1\n"
+				 "port = 15269\nca_file = @DIR@/ca.crt\nkey = @DIR@/edge.key\n",
+			 19, "missing required key certificate");
+	/* Our own domain is no partner. */
+	expect_one_error(MINIMAL XMPP_PUBLIC_OK "[xmpp]\npartners = example.test\n", 27,
+			 "partner example.test is one of our own domains");
+	/* [xmpp] without an XMPP listener configures nothing. */
+	expect_one_error(MINIMAL "[xmpp]\nbidi = no\n", 19, "[xmpp] needs an XMPP listener");
+	expect_one_error(MINIMAL XMPP_PUBLIC_OK "[xmpp]\nmax_stanza = 100\n", 27, "max_stanza");
+	expect_one_error(MINIMAL XMPP_PUBLIC_OK "[xmpp]\ndialback_secret = 00\n", 27,
+			 "dialback_secret", "64 hex digits");
+	expect_one_error(MINIMAL XMPP_PUBLIC_OK "[xmpp]\ninternal_server = inside.test:5270\n", 27,
+			 "internal_server");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *suite = suite_create("config");
@@ -1845,6 +1932,13 @@ static Suite *config_suite(void)
 	tcase_add_test(federation, test_connection_limits_values);
 	tcase_add_test(federation, test_connection_limits_errors);
 	suite_add_tcase(suite, federation);
+
+	TCase *xmpp = tcase_create("xmpp");
+	tcase_add_checked_fixture(xmpp, setup, teardown);
+	tcase_add_test(xmpp, test_xmpp_defaults);
+	tcase_add_test(xmpp, test_xmpp_values);
+	tcase_add_test(xmpp, test_xmpp_errors);
+	suite_add_tcase(suite, xmpp);
 
 	TCase *metrics = tcase_create("metrics");
 	tcase_add_checked_fixture(metrics, setup, teardown);
