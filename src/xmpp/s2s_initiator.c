@@ -42,6 +42,13 @@ static const char *const unexpected_reason[] = {
 	[STATE_ENDED] = "ended",
 };
 
+/* A <db:verify/> the owner asked for, written or waiting to be. */
+struct pending_verify {
+	char *id;
+	char *key;
+	bool sent;
+};
+
 struct s2s_initiator {
 	enum s2s_initiator_flavour flavour;
 	char *local;
@@ -50,6 +57,9 @@ struct s2s_initiator {
 	bool want_bidi;
 	struct s2s_actions actions;
 	void *arg;
+	void (*verified)(void *arg, const char *id, bool valid);
+	struct pending_verify verifies[S2S_INITIATOR_VERIFIES_MAX];
+	size_t n_verifies;
 
 	enum initiator_state state;
 	bool header_sent; /* a stream of ours is open on the current transport */
@@ -84,6 +94,10 @@ static void machine_destroy(struct s2s_initiator *machine)
 	free(machine->remote);
 	free(machine->dialback_secret);
 	free(machine->stream_id);
+	for (size_t i = 0; i < machine->n_verifies; i++) {
+		free(machine->verifies[i].id);
+		free(machine->verifies[i].key);
+	}
 	if (machine->out != NULL)
 		evbuffer_free(machine->out);
 	free(machine);
@@ -100,6 +114,8 @@ struct s2s_initiator *s2s_initiator_new(const struct s2s_initiator_options *opti
 		return NULL;
 	machine->flavour = options->flavour;
 	machine->want_bidi = options->bidi;
+	if (options->flavour == S2S_INITIATOR_PUBLIC)
+		machine->verified = options->verified;
 	machine->actions = *actions;
 	machine->arg = arg;
 	machine->local = strdup(options->local);
@@ -206,6 +222,36 @@ static int write_header(struct s2s_initiator *machine)
 	return written;
 }
 
+/* May the <db:verify/> asked for go now?  After our <db:result/>, or once
+ * ready: not while SASL or a stream restart is under way. */
+static bool verifies_may_go(const struct s2s_initiator *machine)
+{
+	return machine->state == STATE_DIALBACK || machine->state == STATE_READY;
+}
+
+/* Writes the <db:verify/> not written yet (the caller flushes). */
+static int write_verifies(struct s2s_initiator *machine)
+{
+	for (size_t i = 0; i < machine->n_verifies; i++) {
+		struct pending_verify *verify = &machine->verifies[i];
+		if (verify->sent)
+			continue;
+		struct xml_element *element =
+			element_with_text(XMPP_DIALBACK_NAMESPACE, "verify", verify->key);
+		if (element != NULL &&
+		    (xml_element_set_attribute(element, NULL, "from", machine->local) < 0 ||
+		     xml_element_set_attribute(element, NULL, "to", machine->remote) < 0 ||
+		     xml_element_set_attribute(element, NULL, "id", verify->id) < 0)) {
+			xml_element_free(element);
+			element = NULL;
+		}
+		if (write_element(machine, element) < 0)
+			return -1;
+		verify->sent = true;
+	}
+	return 0;
+}
+
 /* ---- the end ---- */
 
 /* Ends the stream: ERROR (unless XMPP_STREAM_OK) and our closing tag when a
@@ -291,6 +337,13 @@ static void become_ready(struct s2s_initiator *machine, enum s2s_initiator_metho
 {
 	machine->state = STATE_READY;
 	machine->method = method;
+	if (write_verifies(machine) < 0) {
+		fail_out_of_memory(machine);
+		return;
+	}
+	flush(machine);
+	if (machine->freed || machine->state != STATE_READY)
+		return;
 	/* "by certificate" says the peer proved REMOTE so, whichever way it
 	 * accepted us: a dialback stream to a peer whose certificate names
 	 * somebody else proves nothing of the peer */
@@ -342,11 +395,11 @@ static int write_dialback(struct s2s_initiator *machine)
 
 static void start_dialback(struct s2s_initiator *machine)
 {
-	if (write_dialback(machine) < 0) {
+	machine->state = STATE_DIALBACK;
+	if (write_dialback(machine) < 0 || write_verifies(machine) < 0) {
 		fail_out_of_memory(machine);
 		return;
 	}
-	machine->state = STATE_DIALBACK;
 	flush(machine);
 }
 
@@ -499,6 +552,47 @@ static void on_dialback_answer(struct s2s_initiator *machine, const struct xml_e
 		fail(machine, XMPP_STREAM_BAD_FORMAT, "dialback_bad_type");
 }
 
+/* <db:verify from=REMOTE to=LOCAL id=ID type=valid|invalid|error>: the
+ * peer's answer to one we sent (XEP-0220 §2.4); an error is no "valid". */
+static void on_verify_answer(struct s2s_initiator *machine, const struct xml_element *element)
+{
+	const char *id = xml_element_attribute(element, NULL, "id");
+	const char *type = xml_element_attribute(element, NULL, "type");
+	size_t i = 0;
+	while (i < machine->n_verifies && !(machine->verifies[i].sent && id != NULL &&
+					    strcmp(machine->verifies[i].id, id) == 0))
+		i++;
+	if (!same_domain(xml_element_attribute(element, NULL, "from"), machine->remote) ||
+	    !same_domain(xml_element_attribute(element, NULL, "to"), machine->local)) {
+		fail(machine, XMPP_STREAM_INVALID_FROM, "dialback_verify_mismatch");
+		return;
+	}
+	if (i == machine->n_verifies) {
+		fail(machine, XMPP_STREAM_POLICY_VIOLATION, "dialback_verify_not_asked");
+		return;
+	}
+	bool valid = type != NULL && strcmp(type, "valid") == 0;
+	if (!valid &&
+	    (type == NULL || (strcmp(type, "invalid") != 0 && strcmp(type, "error") != 0))) {
+		fail(machine, XMPP_STREAM_BAD_FORMAT, "dialback_bad_type");
+		return;
+	}
+	struct pending_verify answered = machine->verifies[i];
+	machine->verifies[i] = machine->verifies[--machine->n_verifies];
+	machine->verified(machine->arg, answered.id, valid);
+	free(answered.id);
+	free(answered.key);
+}
+
+/* Is ELEMENT the answer to a <db:verify/> of ours (it has a type; one
+ * without is a question, which the edge never takes on its own streams)? */
+static bool is_verify_answer(const struct s2s_initiator *machine, const struct xml_element *element)
+{
+	return verifies_may_go(machine) && machine->n_verifies > 0 &&
+	       xml_element_is(element, XMPP_DIALBACK_NAMESPACE, "verify") &&
+	       xml_element_attribute(element, NULL, "type") != NULL;
+}
+
 static bool stanza_name(const char *name)
 {
 	return strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
@@ -644,6 +738,8 @@ void s2s_initiator_element(struct s2s_initiator *machine, struct xml_element *el
 	} else if (stanza && machine->state == STATE_READY) {
 		on_stanza(machine, element);
 		element = NULL; /* taken over */
+	} else if (is_verify_answer(machine, element)) {
+		on_verify_answer(machine, element);
 	} else if (machine->state == STATE_FEATURES &&
 		   xml_element_is(element, XMPP_STREAMS_NAMESPACE, "features")) {
 		on_features(machine, element);
@@ -690,6 +786,30 @@ int s2s_initiator_send_stanza(struct s2s_initiator *machine, const struct xml_el
 		return -1;
 	enter(machine);
 	flush(machine);
+	leave(machine);
+	return 0;
+}
+
+int s2s_initiator_verify(struct s2s_initiator *machine, const char *id, const char *key)
+{
+	if (machine->state == STATE_ENDED || machine->verified == NULL ||
+	    machine->n_verifies == S2S_INITIATOR_VERIFIES_MAX || id == NULL || id[0] == '\0' ||
+	    key == NULL)
+		return -1;
+	struct pending_verify verify = { .id = strdup(id), .key = strdup(key) };
+	if (verify.id == NULL || verify.key == NULL) {
+		free(verify.id);
+		free(verify.key);
+		return -1;
+	}
+	machine->verifies[machine->n_verifies++] = verify;
+	if (!verifies_may_go(machine))
+		return 0;
+	enter(machine);
+	if (write_verifies(machine) < 0)
+		fail_out_of_memory(machine);
+	else
+		flush(machine);
 	leave(machine);
 	return 0;
 }

@@ -46,6 +46,11 @@ struct s2s_initiator_options {
 	 * and its certificate was verified for REMOTE (stanzas coming back
 	 * are then from a peer we know). */
 	bool bidi;
+	/* Public: the peer's answer, as REMOTE's authoritative server, to a
+	 * <db:verify/> given to s2s_initiator_verify: the key it was asked
+	 * about for the stream ID is (VALID) or is not its own.  Called with
+	 * the actions' ARG; NULL: the owner asks none. */
+	void (*verified)(void *arg, const char *id, bool valid);
 };
 
 /* How the peer accepted LOCAL. */
@@ -87,6 +92,18 @@ void s2s_initiator_abort(struct s2s_initiator *machine, enum xmpp_stream_error e
 /* Once ready: writes STANZA (not taken over) in the jabber:server
  * namespace.  -1: not ready, or the writer refused it (OOM). */
 int s2s_initiator_send_stanza(struct s2s_initiator *machine, const struct xml_element *stanza);
+
+/* Asks the peer, authoritative for REMOTE (XEP-0220 §2.4), whether KEY is
+ * what it gave LOCAL on the stream ID: <db:verify from=LOCAL to=REMOTE
+ * id=ID>KEY</db:verify>, written at once or as soon as the stream allows,
+ * the answer going to the option's verified.  It goes once the machine has
+ * sent its own <db:result/> (the stream not yet authenticated: the peer
+ * may be waiting for this very answer to authenticate us, as Prosody does
+ * on its side) or once the stream is ready; never between <auth/> and
+ * the stream restart.  At most S2S_INITIATOR_VERIFIES_MAX unanswered; -1:
+ * more, no verified, not the public flavour, ended, or out of memory. */
+#define S2S_INITIATOR_VERIFIES_MAX 16
+int s2s_initiator_verify(struct s2s_initiator *machine, const char *id, const char *key);
 
 bool s2s_initiator_is_ready(const struct s2s_initiator *machine);
 enum s2s_initiator_method s2s_initiator_method(const struct s2s_initiator *machine);

@@ -13,6 +13,7 @@
 #include "address.h"
 #include "log.h"
 #include "policy.h"
+#include "xmpp_dialback.h"
 #include "xmpp_stream.h"
 
 static const void *xmpp_partner_lookup(const struct sxedge_config *config, const char *domain)
@@ -207,6 +208,7 @@ int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
 
 void xmpp_context_free(struct xmpp_context *context)
 {
+	xmpp_dialback_clear(context);
 	while (context->streams != NULL)
 		xmpp_stream_free(context->streams);
 	dns_free(context->dns);

@@ -24,6 +24,7 @@
 #include "xmpp_config.h"
 
 struct xmpp_stream;
+struct xmpp_verification;
 
 /* The families XMPP counts into (metrics.h); handles into nothing when
  * metrics are off. */
@@ -56,6 +57,7 @@ struct xmpp_context {
 	struct conn_budget budgets[ROLE_COUNT];
 	unsigned inbound[ROLE_COUNT]; /* accepted streams open, by role */
 	struct xmpp_stream *streams; /* every stream, accepted and opened */
+	struct xmpp_verification *verifications; /* dialback keys being checked */
 	uint64_t streams_made; /* for stream ids */
 	bool draining;
 	struct xmpp_metrics metrics;

@@ -21,6 +21,7 @@
 #include "s2s_initiator.h"
 #include "s2s_receiver.h"
 #include "xml_write.h"
+#include "xmpp_dialback.h"
 #include "xmpp_router.h"
 #include "xmpp_targets.h"
 
@@ -192,6 +193,13 @@ static void on_failed(void *arg, enum xmpp_stream_error error, const char *reaso
 	if (error != XMPP_STREAM_OK)
 		metric_counter_add(metric_counter(stream->context->metrics.refusals, values), 1);
 	conn_close(stream->conn, CONN_CLOSE_LOCAL, reason);
+}
+
+/* out_public: the peer's answer to a <db:verify/> the edge asked. */
+static void on_verified(void *arg, const char *id, bool valid)
+{
+	struct xmpp_stream *stream = arg;
+	xmpp_dialback_answer(stream->context, stream, id, valid);
 }
 
 static const struct s2s_actions stream_actions = {
@@ -386,6 +394,7 @@ static void stream_forget_attempt(struct xmpp_stream *stream)
 
 void xmpp_stream_free(struct xmpp_stream *stream)
 {
+	xmpp_dialback_stream_gone(stream->context, stream);
 	if (stream->conn != NULL)
 		conn_free(stream->conn);
 	if (stream->counted)
@@ -478,14 +487,20 @@ static bool policy_remote_public(void *arg, const char *domain)
 	return xmpp_context_partner_allowed(stream->context, domain);
 }
 
-/* A partner authenticates by its certificate (SASL EXTERNAL): the edge does
- * not yet ask a partner's authoritative server to vouch for a dialback
- * key, so it offers no dialback on the streams it accepts.  (It does use
- * dialback on the streams it opens, and answers <db:verify/> for our
- * domains, which is what a partner that verifies the edge's key asks.) */
+static void policy_verify_public(void *arg, const char *local, const char *remote, const char *key,
+				 const char *stream_id)
+{
+	struct xmpp_stream *stream = arg;
+	xmpp_dialback_verify(stream->context, stream, local, remote, key, stream_id);
+}
+
+/* A partner authenticates by its certificate (SASL EXTERNAL) or by
+ * dialback, the edge then asking the partner's authoritative server
+ * (xmpp_dialback.h); it also answers <db:verify/> for our domains. */
 static const struct s2s_receiver_policy public_policy = {
 	.local_allowed = policy_local_public,
 	.remote_allowed = policy_remote_public,
+	.verify_dialback = policy_verify_public,
 };
 /* Internal: the edge answers as a partner to one of our servers. */
 static const struct s2s_receiver_policy internal_policy = {
@@ -508,6 +523,7 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 		.stream_id = stream->id,
 		.dialback_secret = context->dialback_secret,
 		.offer_bidi = context->xmpp->bidi,
+		.offer_dialback = !internal,
 	};
 	const struct conn_owner owner = {
 		.protocol = CONN_PROTOCOL_XMPP,
@@ -568,10 +584,15 @@ static bool stream_start_machine(struct xmpp_stream *stream)
 		.dialback_secret =
 			stream->kind == XMPP_OUT_PUBLIC ? stream->context->dialback_secret : NULL,
 		.bidi = stream->context->xmpp->bidi,
+		.verified = on_verified,
 	};
 	s2s_initiator_free(stream->initiator);
 	stream->initiator = s2s_initiator_new(&options, &stream_actions, stream);
-	return stream->initiator != NULL && xmpp_parser_restart(stream->parser) == 0;
+	if (stream->initiator == NULL || xmpp_parser_restart(stream->parser) < 0)
+		return false;
+	if (stream->kind == XMPP_OUT_PUBLIC)
+		xmpp_dialback_machine_new(stream->context, stream);
+	return true;
 }
 
 static void stream_connect(struct xmpp_stream *stream, const struct sockaddr_storage *address)
@@ -816,6 +837,25 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza)
 	}
 	stream->queue[stream->queued++] = stanza;
 	return true;
+}
+
+bool xmpp_stream_ask_verify(struct xmpp_stream *stream, const char *id, const char *key)
+{
+	if (stream->kind != XMPP_OUT_PUBLIC || stream->ended)
+		return false;
+	/* between addresses: asked when the next machine starts */
+	return stream->initiator == NULL || s2s_initiator_verify(stream->initiator, id, key) == 0;
+}
+
+void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
+				  const char *outcome)
+{
+	bool valid = strcmp(outcome, "valid") == 0;
+	log_event(valid ? LOG_LEVEL_INFO : LOG_LEVEL_NOTICE, "xmpp_dialback_verdict",
+		  "kind=%s conn=%" PRIu64 " local=%s remote=%s outcome=%s",
+		  kind_names[stream->kind], conn_id(stream->conn), local, remote, outcome);
+	if (stream->receiver != NULL && !stream->ended)
+		s2s_receiver_dialback_verdict(stream->receiver, local, remote, valid);
 }
 
 void xmpp_streams_close(struct xmpp_context *context)

@@ -68,6 +68,18 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza);
 /* Ends the stream with ERROR (REASON in the logs and the metrics). */
 void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason);
 
+/* out_public: asks the peer, authoritative for the stream's remote domain,
+ * whether KEY is its own for the stream ID (s2s_initiator_verify), now or
+ * on the machine of its next address; the answer goes to
+ * xmpp_dialback_answer.  false: it will not be asked. */
+bool xmpp_stream_ask_verify(struct xmpp_stream *stream, const char *id, const char *key);
+
+/* in_public: the authoritative server's verdict on the key REMOTE gave
+ * towards LOCAL: OUTCOME "valid", else why not ("invalid", "timeout",
+ * "unreachable", "refused"), logged. */
+void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
+				  const char *outcome);
+
 /* Frees it at once, its connection included (shutdown). */
 void xmpp_stream_free(struct xmpp_stream *stream);
 
