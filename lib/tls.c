@@ -591,7 +591,11 @@ int tls_client_expect(SSL *ssl, const char *sni, const char *const *names, size_
 		}
 		name_list_free(old);
 	}
-	SSL_set_verify(ssl, SSL_VERIFY_PEER, tls_verify_callback);
+	/* A tolerant context (tls_client_tolerate_untrusted) stays tolerant:
+	 * its owner checks the certificate itself. */
+	SSL_verify_cb callback = SSL_CTX_get_verify_callback(SSL_get_SSL_CTX(ssl));
+	SSL_set_verify(ssl, SSL_VERIFY_PEER,
+		       callback == tls_verify_tolerant ? tls_verify_tolerant : tls_verify_callback);
 	return 0;
 }
 

@@ -766,6 +766,34 @@ START_TEST(test_client_refuses_untrusted_server)
 }
 END_TEST
 
+/* XMPP: a tolerant client completes the handshake with a server it does
+ * not trust, whose names it was told to expect or not, and says so. */
+START_TEST(test_tolerant_client_accepts_untrusted_server)
+{
+	struct listener_config listener = make_listener(CLIENT_CERT_NONE, false);
+	char err[512] = "";
+	struct tls_server *server = tls_server_new(&listener, NULL, 0, err, sizeof(err));
+	char *ca_file = test_pki_path("rogue-ca.crt");
+	struct tls_client *client = tls_client_new(NULL, NULL, ca_file, err, sizeof(err));
+	static const char *const other[] = { "other.example.test" };
+	const struct tls_expect expect = { "edge.example.test", other, 1 };
+	struct handshake h;
+
+	ck_assert(server != NULL && client != NULL);
+	tls_client_tolerate_untrusted(client);
+	handshake_join(&h, tls_client_open(client, &expect), tls_server_open(server));
+	handshake_run(&h);
+	ck_assert_int_eq(h.client_state, 1);
+	ck_assert_int_eq(h.server_state, 1);
+	ck_assert(!tls_peer_verified(h.client));
+	handshake_end(&h);
+	tls_server_release(server);
+	tls_client_release(client);
+	free(ca_file);
+	free_listener(&listener);
+}
+END_TEST
+
 START_TEST(test_client_accepts_internal_name)
 {
 	static const char *const names[] = { "pool9.example.test", "EDGE-INT.example.test." };
@@ -997,6 +1025,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(handshakes, test_no_sni_for_ipv6);
 	tcase_add_test(handshakes, test_client_refuses_wrong_server_name);
 	tcase_add_test(handshakes, test_client_refuses_untrusted_server);
+	tcase_add_test(handshakes, test_tolerant_client_accepts_untrusted_server);
 	tcase_add_test(handshakes, test_client_accepts_internal_name);
 	tcase_add_test(handshakes, test_client_with_no_names_refuses_all);
 	tcase_add_test(handshakes, test_failure_null);
