@@ -40,6 +40,9 @@ struct owner {
 	struct s2s_initiator *machine;
 	bool free_on_failure;
 	struct xmpp_parser *parser; /* NULL: the test feeds elements itself */
+	unsigned verified; /* answers to our <db:verify/> */
+	char verified_id[64];
+	bool verified_valid;
 };
 
 static void owner_send(void *arg, const char *data, size_t len)
@@ -96,6 +99,14 @@ static void owner_failed(void *arg, enum xmpp_stream_error error, const char *re
 	}
 }
 
+static void owner_verified(void *arg, const char *id, bool valid)
+{
+	struct owner *owner = arg;
+	owner->verified++;
+	snprintf(owner->verified_id, sizeof(owner->verified_id), "%s", id);
+	owner->verified_valid = valid;
+}
+
 static const struct s2s_actions actions = {
 	.send = owner_send,
 	.start_tls = owner_start_tls,
@@ -131,6 +142,7 @@ static struct s2s_initiator *machine_new(enum s2s_initiator_flavour flavour, con
 		.remote = flavour == S2S_INITIATOR_PUBLIC ? REMOTE : LOCAL,
 		.dialback_secret = secret,
 		.bidi = bidi,
+		.verified = owner_verified,
 	};
 	owner.machine = s2s_initiator_new(&options, &actions, &owner);
 	ck_assert_ptr_nonnull(owner.machine);
@@ -216,6 +228,21 @@ static struct xml_element *db_result(const char *from, const char *to, const cha
 	if (type != NULL)
 		xml_element_set_attribute(result, NULL, "type", type);
 	return result;
+}
+
+/* <db:verify/> as an authoritative server answers it (TYPE NULL: none). */
+static struct xml_element *db_verify(const char *from, const char *to, const char *id,
+				     const char *type)
+{
+	struct xml_element *verify = xml_element_new(DB_NS, "verify");
+	xml_element_set_attribute(verify, NULL, "from", from);
+	xml_element_set_attribute(verify, NULL, "to", to);
+	if (id != NULL)
+		xml_element_set_attribute(verify, NULL, "id", id);
+	if (type != NULL)
+		xml_element_set_attribute(verify, NULL, "type", type);
+	xml_element_add_text(verify, "KEY", 3);
+	return verify;
 }
 
 static struct xml_element *message(const char *ns, const char *from, const char *to)
@@ -726,6 +753,155 @@ START_TEST(test_ready_refuses_other_elements)
 }
 END_TEST
 
+/* ---- the edge as Receiving Server: <db:verify/> on its own stream ---- */
+
+#define VERIFY(id)                                                                        \
+	"<verify xmlns='jabber:server:dialback' from='" LOCAL "' to='" REMOTE "' id='" id \
+	"'>KEY</verify>"
+
+/* Asked before the stream could carry it, it goes right after our own
+ * <db:result/> (the stream not yet authenticated: the peer may need the
+ * answer to its own question first), and its answer goes to the owner. */
+START_TEST(test_verify_after_our_dialback_result)
+{
+	machine_new(S2S_INITIATOR_PUBLIC, SECRET, false);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in1", "KEY"), 0);
+	s2s_initiator_start(owner.machine);
+	assert_sent(PUBLIC_HEADER);
+	peer_header(REMOTE, "s1");
+	peer(features(true, false, true, false));
+	assert_sent(STARTTLS);
+	peer(element(TLS_NS, "proceed"));
+	s2s_initiator_tls_up(owner.machine, &untrusted, false);
+	assert_sent(PUBLIC_HEADER);
+	peer_header(REMOTE, "s2");
+	peer(features(false, false, true, false));
+	char key[XMPP_DIALBACK_KEY_SIZE], expected[512];
+	xmpp_dialback_key(SECRET, REMOTE, LOCAL, "s2", key);
+	snprintf(expected, sizeof(expected),
+		 "<result xmlns='jabber:server:dialback' from='" LOCAL "' to='" REMOTE
+		 "'>%s</result>" VERIFY("in1"),
+		 key);
+	assert_sent(expected);
+	peer(db_verify(REMOTE, LOCAL, "in1", "valid"));
+	ck_assert_uint_eq(owner.verified, 1);
+	ck_assert_str_eq(owner.verified_id, "in1");
+	ck_assert(owner.verified_valid);
+	ck_assert_uint_eq(owner.failed, 0);
+	/* asked now: written at once */
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in2", "KEY"), 0);
+	assert_sent(VERIFY("in2"));
+	peer(db_result(REMOTE, LOCAL, "valid"));
+	ck_assert_uint_eq(owner.ready, 1);
+	peer(db_verify(REMOTE, LOCAL, "in2", "invalid"));
+	ck_assert_uint_eq(owner.verified, 2);
+	ck_assert_str_eq(owner.verified_id, "in2");
+	ck_assert(!owner.verified_valid);
+	ck_assert_uint_eq(owner.failed, 0);
+	assert_sent("");
+}
+END_TEST
+
+/* Never between <auth/> and the restart: the peer would read it as part
+ * of the new stream. */
+START_TEST(test_verify_waits_for_ready_after_sasl)
+{
+	public_until_secure(SECRET, false, &verified, true);
+	peer(features(false, true, true, false));
+	assert_sent(AUTH_LOCAL);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in1", "KEY"), 0);
+	assert_sent("");
+	peer(element(SASL_NS, "success"));
+	assert_sent(PUBLIC_HEADER);
+	peer_header(REMOTE, "s3");
+	peer(features(false, false, false, false));
+	assert_sent(VERIFY("in1"));
+	ck_assert_uint_eq(owner.ready, 1);
+	peer(db_verify(REMOTE, LOCAL, "in1", "error"));
+	ck_assert_uint_eq(owner.verified, 1);
+	ck_assert(!owner.verified_valid);
+}
+END_TEST
+
+START_TEST(test_verify_bad_answers_fail)
+{
+	static const struct {
+		const char *from, *to, *id, *type;
+		enum xmpp_stream_error error;
+		const char *condition, *reason;
+	} cases[] = {
+		{ "other.test", LOCAL, "in1", "valid", XMPP_STREAM_INVALID_FROM, "invalid-from",
+		  "dialback_verify_mismatch" },
+		{ REMOTE, "other.test", "in1", "valid", XMPP_STREAM_INVALID_FROM, "invalid-from",
+		  "dialback_verify_mismatch" },
+		{ REMOTE, LOCAL, "in9", "valid", XMPP_STREAM_POLICY_VIOLATION, "policy-violation",
+		  "dialback_verify_not_asked" },
+		{ REMOTE, LOCAL, NULL, "valid", XMPP_STREAM_POLICY_VIOLATION, "policy-violation",
+		  "dialback_verify_not_asked" },
+		{ REMOTE, LOCAL, "in1", "maybe", XMPP_STREAM_BAD_FORMAT, "bad-format",
+		  "dialback_bad_type" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char expected[256];
+		public_ready(false, false);
+		ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in1", "KEY"), 0);
+		assert_sent(VERIFY("in1"));
+		peer(db_verify(cases[i].from, cases[i].to, cases[i].id, cases[i].type));
+		snprintf(expected, sizeof(expected),
+			 "<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+			 "</stream:error></stream:stream>",
+			 cases[i].condition);
+		assert_sent(expected);
+		assert_failed(cases[i].error, cases[i].reason);
+		ck_assert_uint_eq(owner.verified, 0);
+		ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in2", "KEY"), -1);
+		owner_teardown();
+		owner_setup();
+	}
+}
+END_TEST
+
+/* A question without a type, or an answer nobody asked for, is no answer. */
+START_TEST(test_verify_unasked_is_unsupported)
+{
+	public_ready(false, false);
+	peer(db_verify(REMOTE, LOCAL, "in1", "valid"));
+	assert_sent(ERROR("unsupported-stanza-type"));
+	assert_failed(XMPP_STREAM_UNSUPPORTED_STANZA_TYPE, "unsupported_element");
+	owner_teardown();
+
+	owner_setup();
+	public_ready(false, false);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in1", "KEY"), 0);
+	assert_sent(VERIFY("in1"));
+	peer(db_verify(REMOTE, LOCAL, "in1", NULL));
+	assert_sent(ERROR("unsupported-stanza-type"));
+	ck_assert_uint_eq(owner.verified, 0);
+}
+END_TEST
+
+START_TEST(test_verify_bounded)
+{
+	public_ready(false, false);
+	char id[16];
+	for (unsigned i = 0; i < S2S_INITIATOR_VERIFIES_MAX; i++) {
+		snprintf(id, sizeof(id), "in%u", i);
+		ck_assert_int_eq(s2s_initiator_verify(owner.machine, id, "KEY"), 0);
+	}
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "one-more", "KEY"), -1);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "", "KEY"), -1);
+	peer(db_verify(REMOTE, LOCAL, "in3", "valid"));
+	ck_assert_uint_eq(owner.verified, 1);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "one-more", "KEY"), 0);
+	owner_teardown();
+
+	/* the internal flavour never asks */
+	owner_setup();
+	machine_new(S2S_INITIATOR_INTERNAL, NULL, false);
+	ck_assert_int_eq(s2s_initiator_verify(owner.machine, "in1", "KEY"), -1);
+}
+END_TEST
+
 /* ---- a peer's bytes through the stream parser ---- */
 
 static bool parsed_stream_open(void *arg, const struct xml_element *header, const char *default_ns)
@@ -1024,6 +1200,15 @@ static Suite *s2s_initiator_suite(void)
 	tcase_add_test(stanzas, test_stanza_before_ready_fails);
 	tcase_add_test(stanzas, test_ready_refuses_other_elements);
 	suite_add_tcase(suite, stanzas);
+
+	TCase *verify = tcase_create("verify");
+	tcase_add_checked_fixture(verify, owner_setup, owner_teardown);
+	tcase_add_test(verify, test_verify_after_our_dialback_result);
+	tcase_add_test(verify, test_verify_waits_for_ready_after_sasl);
+	tcase_add_test(verify, test_verify_bad_answers_fail);
+	tcase_add_test(verify, test_verify_unasked_is_unsupported);
+	tcase_add_test(verify, test_verify_bounded);
+	suite_add_tcase(suite, verify);
 
 	TCase *robust = tcase_create("robustness");
 	tcase_add_checked_fixture(robust, owner_setup, owner_teardown);
