@@ -62,6 +62,9 @@ struct xmpp_stream {
 	size_t n_addresses, next_address;
 	bool direct_tls; /* of the current target */
 	struct event *deadline; /* opened streams: connect_timeout for the set-up */
+	/* out_internal: the first connect, from the loop, so that a connect that
+	 * fails at once never frees the stream inside xmpp_stream_open. */
+	struct event *first_connect;
 	struct tls_client *client; /* out_internal: presenting the minted partner certificate */
 	/* Stanzas waiting for an opened stream to be ready. */
 	struct xml_element **queue;
@@ -407,6 +410,8 @@ void xmpp_stream_free(struct xmpp_stream *stream)
 	xmpp_targets_clear(&stream->targets);
 	if (stream->deadline != NULL)
 		event_free(stream->deadline);
+	if (stream->first_connect != NULL)
+		event_free(stream->first_connect);
 	s2s_receiver_free(stream->receiver);
 	s2s_initiator_free(stream->initiator);
 	xmpp_parser_free(stream->parser);
@@ -565,6 +570,13 @@ static void stream_give_up(struct xmpp_stream *stream, const char *condition, co
 		  kind_names[stream->kind], stream->local, stream->remote, why);
 	stream_bounce_queue(stream, condition);
 	xmpp_stream_free(stream);
+}
+
+static void stream_on_first_connect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_connect_next(arg);
 }
 
 static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -759,7 +771,12 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 		}
 		stream->addresses[0] = context->internal_address;
 		stream->n_addresses = 1;
-		stream_connect_next(stream);
+		stream->first_connect = evtimer_new(context->base, stream_on_first_connect, stream);
+		if (stream->first_connect == NULL) {
+			xmpp_stream_free(stream);
+			return NULL;
+		}
+		event_active(stream->first_connect, EV_TIMEOUT, 0);
 		return stream;
 	}
 	snprintf(name, sizeof(name), "%s%s", XMPP_DIRECT_TLS_SRV_PREFIX, remote);
