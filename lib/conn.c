@@ -843,6 +843,46 @@ void conn_abort(struct conn *conn, enum conn_close_reason reason, const char *de
 	conn_finish_soon(conn);
 }
 
+/* ---- budgets ---- */
+
+enum conn_budget_verdict conn_admit(struct conn_budget *budget, const struct sockaddr *peer)
+{
+	char source[INET6_ADDRSTRLEN], quoted[300];
+	struct conn *oldest;
+
+	/* Without the port: the address is what is counted. */
+	address_format(peer, false, source, sizeof(source));
+	enum conn_budget_verdict verdict = conn_budget_check(budget, peer);
+	switch (verdict) {
+	case CONN_BUDGET_ADMIT:
+		return verdict;
+	case CONN_BUDGET_ADDRESS_FULL:
+		log_event(LOG_LEVEL_WARNING, "conn_refused",
+			  "role=%s peer=%s reason=\"per-address limit\" reason_code=%s",
+			  budget->name, source, conn_budget_verdict_name(verdict));
+		return verdict;
+	case CONN_BUDGET_FULL:
+		break;
+	}
+	oldest = conn_budget_oldest_on_probation(budget);
+	if (oldest == NULL) {
+		log_event(LOG_LEVEL_WARNING, "conn_refused",
+			  "role=%s peer=%s reason=\"%s connection limit\" reason_code=%s",
+			  budget->name, source, budget->name, conn_budget_verdict_name(verdict));
+		return verdict;
+	}
+	/* A connection that never proved itself gives way to one that may; the
+	 * newcomer faces the same first-request timeout. */
+	log_event(LOG_LEVEL_WARNING, "conn_shed",
+		  "role=%s conn=%" PRIu64 " peer=%s reason=\"%s connection limit\" "
+		  "for=%s ready=%s",
+		  budget->name, conn_id(oldest), conn_peer(oldest), budget->name, source,
+		  conn_ready(oldest) ? "yes" : "no");
+	snprintf(quoted, sizeof(quoted), "shed: %s connection limit", budget->name);
+	conn_abort(oldest, CONN_CLOSE_BUDGET_SHED, quoted);
+	return CONN_BUDGET_ADMIT;
+}
+
 int conn_join_budget(struct conn *conn, struct conn_budget *budget, const struct sockaddr *peer)
 {
 	conn_budget_leave(&conn->budget);

@@ -149,6 +149,12 @@ void conn_close(struct conn *conn, enum conn_close_reason reason, const char *de
  * leaves its budget at once, CLOSED follows from the loop. */
 void conn_abort(struct conn *conn, enum conn_close_reason reason, const char *detail);
 
+/* Makes room in BUDGET for a connection from PEER before it is accepted,
+ * shedding the oldest one still on probation when the budget is full
+ * (event=conn_shed).  CONN_BUDGET_ADMIT, or the verdict it is refused for
+ * (event=conn_refused, logged here). */
+enum conn_budget_verdict conn_admit(struct conn_budget *budget, const struct sockaddr *peer);
+
 /* Makes CONN (accepted) count against BUDGET, from source PEER, on probation
  * until conn_end_probation; it leaves the budget when it closes.  Returns -1
  * (counting nothing) when the per-address cap or memory does not allow it. */

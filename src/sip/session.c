@@ -665,49 +665,16 @@ static struct sip_session *session_new(struct sip_context *context, enum listene
 	return session;
 }
 
-/* Makes room in ROLE's budget for a connection from PEER, shedding the
- * oldest one still on probation when the budget is full.  Returns false
- * (and logs why) when the connection must be refused. */
+/* Room in ROLE's budget for a connection from PEER (conn_admit); false
+ * when it is refused, counted by its reason. */
 static bool session_admit(struct sip_context *context, enum listener_role role,
 			  const struct sockaddr *peer)
 {
-	struct conn_budget *budget = &context->budgets[role];
-	char source[INET6_ADDRSTRLEN], quoted[300];
-	struct conn *oldest;
-
-	/* Without the port: the address is what is counted. */
-	address_format(peer, false, source, sizeof(source));
-	enum conn_budget_verdict verdict = conn_budget_check(budget, peer);
-	switch (verdict) {
-	case CONN_BUDGET_ADMIT:
+	enum conn_budget_verdict verdict = conn_admit(&context->budgets[role], peer);
+	if (verdict == CONN_BUDGET_ADMIT)
 		return true;
-	case CONN_BUDGET_ADDRESS_FULL:
-		log_event(LOG_LEVEL_WARNING, "conn_refused",
-			  "role=%s peer=%s reason=\"per-address limit\" reason_code=%s",
-			  budget->name, source, conn_budget_verdict_name(verdict));
-		sip_metrics_refused(&context->metrics, role, verdict);
-		return false;
-	case CONN_BUDGET_FULL:
-		break;
-	}
-	oldest = conn_budget_oldest_on_probation(budget);
-	if (oldest == NULL) {
-		log_event(LOG_LEVEL_WARNING, "conn_refused",
-			  "role=%s peer=%s reason=\"%s connection limit\" reason_code=%s",
-			  budget->name, source, budget->name, conn_budget_verdict_name(verdict));
-		sip_metrics_refused(&context->metrics, role, verdict);
-		return false;
-	}
-	/* A connection that never sent a valid request gives way to one that
-	 * may; the newcomer faces the same first-request timeout. */
-	log_event(LOG_LEVEL_WARNING, "conn_shed",
-		  "role=%s conn=%" PRIu64 " peer=%s reason=\"%s connection limit\" "
-		  "for=%s ready=%s",
-		  budget->name, conn_id(oldest), conn_peer(oldest), budget->name, source,
-		  conn_ready(oldest) ? "yes" : "no");
-	snprintf(quoted, sizeof(quoted), "shed: %s connection limit", budget->name);
-	conn_abort(oldest, CONN_CLOSE_BUDGET_SHED, quoted);
-	return true;
+	sip_metrics_refused(&context->metrics, role, verdict);
+	return false;
 }
 
 void sip_session_accept(struct sip_context *context, enum listener_role role,

@@ -82,6 +82,9 @@ void sip_metrics_init(struct sip_metrics *metrics, struct metrics *registry)
 		"messages, by the role they arrived on and reason.",
 		role_reason);
 	for (size_t role = 0; role < ROLE_COUNT; role++) {
+		/* The other protocols count their own roles' connections. */
+		if (strcmp(roles[role].protocol, "sip") != 0)
+			continue;
 		const char *name = role_name((enum listener_role)role);
 		const char *const accepted[] = { "sip", name, NULL };
 		child(&metrics->accepted_by[role], metrics->accepted, accepted);

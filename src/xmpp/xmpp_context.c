@@ -138,6 +138,23 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 	context->metrics.stanzas = metrics_register(
 		registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_total",
 		"Stanzas relayed, by direction (inward, outward) and kind.", stanza_labels);
+	static const char *const authentication_labels[] = { "method", "outcome", NULL };
+	context->metrics.authentications = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_xmpp_authentications_total",
+		"Domains authenticated on XMPP streams (outcome success, by SASL EXTERNAL or "
+		"dialback) and the verdicts of dialback keys partners gave (method "
+		"dialback_key: valid, invalid, timeout, unreachable, refused).",
+		authentication_labels);
+	static const char *const protocol_role[] = { "protocol", "role", NULL };
+	static const char *const protocol_role_reason[] = { "protocol", "role", "reason", NULL };
+	context->metrics.accepted = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
+		"Connections accepted (given a place in their role's budget), by listener role.",
+		protocol_role);
+	context->metrics.refused =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_refused_total",
+				 "Connections refused at accept, by listener role and reason.",
+				 protocol_role_reason);
 	struct metric_family *minted =
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_certificates_minted_total",
 				 "Certificates the link CA minted for partner domains.", NULL);

@@ -32,7 +32,11 @@ struct xmpp_metrics {
 	struct metric_family *streams; /* opened, by kind */
 	struct metric_family *refusals; /* streams ended by us, by reason */
 	struct metric_family *stanzas; /* relayed, by direction and kind */
+	struct metric_family *authentications; /* by method and outcome */
 	struct metric_counter *minted;
+	/* The core's families, with protocol="xmpp", by role. */
+	struct metric_family *accepted; /* {protocol, role} */
+	struct metric_family *refused; /* {protocol, role, reason} */
 };
 
 struct xmpp_context {

@@ -137,6 +137,9 @@ static void on_authenticated(void *arg, const char *local, const char *remote, b
 		snprintf(pair->local, sizeof(pair->local), "%s", local);
 		snprintf(pair->remote, sizeof(pair->remote), "%s", remote);
 	}
+	const char *const values[] = { certificate ? "sasl_external" : "dialback", "success",
+				       NULL };
+	metric_counter_add(metric_counter(stream->context->metrics.authentications, values), 1);
 	log_event(LOG_LEVEL_NOTICE, "xmpp_authenticated",
 		  "kind=%s conn=%" PRIu64 " local=%s remote=%s method=%s", kind_names[stream->kind],
 		  conn_id(stream->conn), local, remote, certificate ? "sasl_external" : "dialback");
@@ -517,6 +520,14 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 			const struct sockaddr *peer, int peer_len)
 {
 	bool internal = role == ROLE_XMPP_INTERNAL;
+	enum conn_budget_verdict verdict = conn_admit(&context->budgets[role], peer);
+	if (verdict != CONN_BUDGET_ADMIT) {
+		const char *const refused[] = { "xmpp", role_name(role),
+						conn_budget_verdict_name(verdict), NULL };
+		metric_counter_add(metric_counter(context->metrics.refused, refused), 1);
+		evutil_closesocket(fd);
+		return;
+	}
 	struct xmpp_stream *stream =
 		stream_new(context, internal ? XMPP_IN_INTERNAL : XMPP_IN_PUBLIC);
 	if (stream == NULL) {
@@ -549,14 +560,15 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 		xmpp_stream_free(stream);
 		return;
 	}
+	/* Only memory can fail here: conn_admit made the room. */
 	if (conn_join_budget(stream->conn, &context->budgets[role], peer) < 0) {
-		log_event(LOG_LEVEL_NOTICE, "conn_refused", "role=%s peer=%s reason_code=%s",
-			  role_name(role), conn_peer(stream->conn), "budget");
 		xmpp_stream_free(stream);
 		return;
 	}
 	context->inbound[role]++;
 	stream->counted = true;
+	const char *const accepted[] = { "xmpp", role_name(role), NULL };
+	metric_counter_add(metric_counter(context->metrics.accepted, accepted), 1);
 	metric_counter_add(metric_counter(context->metrics.streams,
 					  (const char *const[]){ kind_names[stream->kind], NULL }),
 			   1);
@@ -868,6 +880,8 @@ void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
 				  const char *outcome)
 {
 	bool valid = strcmp(outcome, "valid") == 0;
+	const char *const values[] = { "dialback_key", outcome, NULL };
+	metric_counter_add(metric_counter(stream->context->metrics.authentications, values), 1);
 	log_event(valid ? LOG_LEVEL_INFO : LOG_LEVEL_NOTICE, "xmpp_dialback_verdict",
 		  "kind=%s conn=%" PRIu64 " local=%s remote=%s outcome=%s",
 		  kind_names[stream->kind], conn_id(stream->conn), local, remote, outcome);

@@ -231,6 +231,12 @@ void conn_abort(struct conn *conn, enum conn_close_reason reason, const char *de
 	conn_close(conn, reason, detail);
 }
 
+/* Fakes never join their budget (below), so there is never one to shed. */
+enum conn_budget_verdict conn_admit(struct conn_budget *budget, const struct sockaddr *peer)
+{
+	return conn_budget_check(budget, peer);
+}
+
 int conn_join_budget(struct conn *conn, struct conn_budget *budget, const struct sockaddr *peer)
 {
 	(void)conn;
