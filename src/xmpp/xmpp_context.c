@@ -41,6 +41,57 @@ bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain
 	return config_is_our_domain(context->config, domain);
 }
 
+/* ---- stanza rates ---- */
+
+#define XMPP_RATES_MAX 4096
+
+static uint64_t context_now_ms(const struct xmpp_context *context)
+{
+	struct timeval now;
+	event_base_gettimeofday_cached(context->base, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
+}
+
+bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain)
+{
+	const struct xmpp_config *xmpp = context->xmpp;
+	uint64_t now = context_now_ms(context);
+	unsigned retry_after;
+	struct xmpp_partner_rate *rate = NULL;
+
+	if (xmpp->stanza_rate == 0)
+		return true;
+	for (size_t i = 0; i < context->n_rates && rate == NULL; i++) {
+		if (strcmp(context->rates[i].domain, domain) == 0)
+			rate = &context->rates[i];
+	}
+	if (rate == NULL) {
+		char *copy = strdup(domain);
+		if (copy == NULL)
+			return false;
+		if (context->rates == NULL) {
+			context->rates = calloc(XMPP_RATES_MAX, sizeof(*context->rates));
+			if (context->rates == NULL) {
+				free(copy);
+				return false;
+			}
+		}
+		if (context->n_rates < XMPP_RATES_MAX) {
+			rate = &context->rates[context->n_rates++];
+		} else {
+			rate = &context->rates[context->next_rate];
+			context->next_rate = (context->next_rate + 1) % XMPP_RATES_MAX;
+			free(rate->domain);
+		}
+		rate->domain = copy;
+		rate_limit_init(&rate->limit, xmpp->stanza_rate, xmpp->stanza_burst, now);
+	}
+	if (rate_limit_take(&rate->limit, now, &retry_after))
+		return true;
+	metric_counter_add(context->metrics.rate_limited, 1);
+	return false;
+}
+
 /* ---- the internal listener's certificates ---- */
 
 /* The internal server asks for a partner domain by SNI: the edge answers
@@ -159,6 +210,10 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_certificates_minted_total",
 				 "Certificates the link CA minted for partner domains.", NULL);
 	context->metrics.minted = metric_counter(minted, NULL);
+	struct metric_family *rate_limited =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_rate_limited_total",
+				 "Stanzas from partners refused over [xmpp] stanza_rate.", NULL);
+	context->metrics.rate_limited = metric_counter(rate_limited, NULL);
 }
 
 int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
@@ -242,4 +297,9 @@ void xmpp_context_free(struct xmpp_context *context)
 	for (int role = 0; role < ROLE_COUNT; role++)
 		conn_budget_clear(&context->budgets[role]);
 	OPENSSL_cleanse(context->dialback_secret, sizeof(context->dialback_secret));
+	for (size_t i = 0; i < context->n_rates; i++)
+		free(context->rates[i].domain);
+	free(context->rates);
+	context->rates = NULL;
+	context->n_rates = context->next_rate = 0;
 }

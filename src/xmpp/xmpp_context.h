@@ -17,6 +17,7 @@
 #include "dns.h"
 #include "federation_config.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "roles.h"
 #include "stream_parser.h"
 #include "tls.h"
@@ -24,6 +25,12 @@
 #include "xmpp_config.h"
 
 struct xmpp_stream;
+
+/* A partner domain's stanza-rate bucket ([xmpp] stanza_rate). */
+struct xmpp_partner_rate {
+	char *domain;
+	struct rate_limit limit;
+};
 struct xmpp_verification;
 
 /* The families XMPP counts into (metrics.h); handles into nothing when
@@ -34,6 +41,7 @@ struct xmpp_metrics {
 	struct metric_family *stanzas; /* relayed, by direction and kind */
 	struct metric_family *authentications; /* by method and outcome */
 	struct metric_counter *minted;
+	struct metric_counter *rate_limited; /* stanzas refused over stanza_rate */
 	/* The core's families, with protocol="xmpp", by role. */
 	struct metric_family *accepted; /* {protocol, role} */
 	struct metric_family *refused; /* {protocol, role, reason} */
@@ -64,6 +72,10 @@ struct xmpp_context {
 	struct xmpp_verification *verifications; /* dialback keys being checked */
 	uint64_t streams_made; /* for stream ids */
 	bool draining;
+	/* Buckets of the partner domains seen, at most XMPP_RATES_MAX (the
+	 * oldest replaced first: open federation may bring any number). */
+	struct xmpp_partner_rate *rates;
+	size_t n_rates, next_rate;
 	struct xmpp_metrics metrics;
 };
 
@@ -78,6 +90,9 @@ void xmpp_context_free(struct xmpp_context *context);
 /* Policy (policy.h) as XMPP asks it: may DOMAIN be a partner (a [xmpp]
  * partner, or any domain with open federation; never ours or blocked)? */
 bool xmpp_context_partner_allowed(const struct xmpp_context *context, const char *domain);
+/* May one more stanza from partner DOMAIN pass now ([xmpp] stanza_rate)? */
+bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain);
+
 /* Is DOMAIN one of ours ([global] domains)? */
 bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain);
 

@@ -65,11 +65,19 @@ void xmpp_route(struct xmpp_context *context, struct xmpp_stream *from_stream,
 		struct xml_element *stanza)
 {
 	char from[JID_DOMAIN_MAX + 1], to[JID_DOMAIN_MAX + 1];
-	(void)from_stream; /* its machine checked the pair already */
+	enum xmpp_stream_kind kind = xmpp_stream_kind(from_stream);
 
+	/* Its machine checked the pair already. */
 	if (!jid_domain(xml_element_attribute(stanza, NULL, "from"), from) ||
 	    !jid_domain(xml_element_attribute(stanza, NULL, "to"), to)) {
 		xml_element_free(stanza);
+		return;
+	}
+	if ((kind == XMPP_IN_PUBLIC || kind == XMPP_OUT_PUBLIC) &&
+	    !xmpp_context_take_stanza(context, from)) {
+		log_event(LOG_LEVEL_INFO, "xmpp_rate_limited", "domain=%s stanza=%s", from,
+			  xml_element_name(stanza));
+		xmpp_route_bounce(context, stanza, "resource-constraint");
 		return;
 	}
 	route_deliver(context, stanza, from, to);
