@@ -1826,6 +1826,7 @@ START_TEST(test_xmpp_values)
 	load(&loaded, MINIMAL XMPP_PUBLIC_OK
 	     "[xmpp]\npartners = Partner.Test other.test\nmax_stanza = 65536\n"
 	     "negotiation_timeout = 5\ninternal_server = 10.0.1.20:5270\nbidi = no\n"
+	     "stanza_rate = 5\nstanza_burst = 20\n"
 	     "dialback_secret = "
 	     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
@@ -1839,6 +1840,8 @@ START_TEST(test_xmpp_values)
 	ck_assert_str_eq(xmpp->internal_server_host, "10.0.1.20");
 	ck_assert_uint_eq(xmpp->internal_server_port, 5270);
 	ck_assert(!xmpp->bidi);
+	ck_assert_uint_eq(xmpp->stanza_rate, 5);
+	ck_assert_uint_eq(xmpp->stanza_burst, 20);
 	ck_assert(xmpp->dialback_secret_set);
 	ck_assert_uint_eq(xmpp->dialback_secret[31], 0x1f);
 	loaded_free(&loaded);
