@@ -43,7 +43,7 @@ stream header and then nothing, all kept open; then it waits until the edge
 closed every one it answered (at most 2 * --timeout after the last), and
 prints
     opened N | answered N | refused N (closed with no answer) |
-    refused late N (refused more than 1 s after the connect) |
+    refused late N (refused more than 2 s after the connect) |
     most held at once N | still open N
 --ca CA checks the edge's certificate for the SNI name (--sni, default the
 header's TO; required for direct TLS); without it nothing is checked.
@@ -403,7 +403,7 @@ def flood(options, count, seconds, from_domain, to_domain):
             held -= 1
         else:
             refused += 1
-            if now - state["opened"] > 1:
+            if now - state["opened"] > 2:
                 late += 1
         return 1
 
