@@ -312,6 +312,27 @@ static void stream_start_tls(struct xmpp_stream *stream)
 		stream->ended = true; /* the conn closes: plaintext after the request */
 }
 
+/* The reason a stream the parser refused ends with, by the refusal. */
+static const char *parser_refusal_reason(enum xmpp_stream_error error)
+{
+	switch (error) {
+	case XMPP_STREAM_NOT_WELL_FORMED:
+		return "xml_not_well_formed";
+	case XMPP_STREAM_RESTRICTED_XML:
+		return "xml_restricted"; /* DTD, entity, comment, processing instruction */
+	case XMPP_STREAM_POLICY_VIOLATION:
+		return "xml_over_limit"; /* size, depth, attributes, namespaces, names */
+	case XMPP_STREAM_BAD_FORMAT:
+		return "xml_bad_format";
+	case XMPP_STREAM_INVALID_NAMESPACE:
+		return "xml_namespace";
+	case XMPP_STREAM_RESOURCE_CONSTRAINT:
+		return "xml_memory";
+	default:
+		return "xml_refused";
+	}
+}
+
 static void stream_read(struct xmpp_stream *stream)
 {
 	struct evbuffer *input = conn_input(stream->conn);
@@ -323,7 +344,7 @@ static void stream_read(struct xmpp_stream *stream)
 			xmpp_parser_feed(stream->parser, data, length, &used);
 		evbuffer_drain(input, used);
 		if (error != XMPP_STREAM_OK) {
-			stream_abort(stream, error, "xml_refused");
+			stream_abort(stream, error, parser_refusal_reason(error));
 			return;
 		}
 		if (stream->tls_pending) {
