@@ -36,6 +36,8 @@ static const struct config_option xmpp_options[] = {
 	  XMPP(internal_server_port), NULL, 0, 0, false, NULL }, /* absent: bidi only */
 	{ "bidi", config_parse_bool, XMPP(bidi),
 	  0, "yes", 0, 0, false, NULL },
+	{ "keepalive", config_parse_unsigned, XMPP(keepalive_s),
+	  0, "60", 0, 3600, false, NULL }, /* 0: none */
 	{ "stanza_rate", config_parse_unsigned, XMPP(stanza_rate),
 	  0, "0", 0, 1000000, false, NULL }, /* 0: unlimited */
 	{ "stanza_burst", config_parse_unsigned, XMPP(stanza_burst),

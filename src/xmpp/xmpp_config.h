@@ -27,6 +27,7 @@ struct xmpp_config {
 	char *internal_server_host; /* the internal server's s2s direct-TLS address, or NULL */
 	uint16_t internal_server_port;
 	bool bidi; /* offer XEP-0288 bidirectional streams, default yes */
+	unsigned keepalive_s; /* a space on every ready stream this often; 0: never, default 60 */
 	unsigned stanza_rate; /* stanzas per second taken from one partner domain; 0: unlimited */
 	unsigned stanza_burst; /* its bucket; 0: stanza_rate */
 };

@@ -174,6 +174,15 @@ static int context_init_tls(struct xmpp_context *context, FILE *errors)
 	return 0;
 }
 
+/* RFC 6120 §4.6.1: a space between stanzas keeps NATs and firewalls from
+ * forgetting a quiet stream, and the peer's idle timer from ending it. */
+static void context_on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	xmpp_streams_keepalive(arg);
+}
+
 static void context_init_metrics(struct xmpp_context *context, struct metrics *registry)
 {
 	static const char *const kind_label[] = { "kind", NULL };
@@ -266,6 +275,15 @@ int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
 		xmpp_context_free(context);
 		return -1;
 	}
+	if (context->xmpp->keepalive_s > 0) {
+		struct timeval every = { .tv_sec = context->xmpp->keepalive_s };
+		context->keepalive = event_new(base, -1, EV_PERSIST, context_on_keepalive, context);
+		if (context->keepalive == NULL || event_add(context->keepalive, &every) < 0) {
+			fprintf(errors, "%s: out of memory\n", config->path);
+			xmpp_context_free(context);
+			return -1;
+		}
+	}
 	if (config_listener(config, ROLE_XMPP_FEDERATION) != NULL) {
 		context->dns = dns_new(base, context->federation->dns_server_host,
 				       context->federation->dns_server_port, err, sizeof(err));
@@ -281,6 +299,9 @@ int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
 void xmpp_context_free(struct xmpp_context *context)
 {
 	xmpp_dialback_clear(context);
+	if (context->keepalive != NULL)
+		event_free(context->keepalive);
+	context->keepalive = NULL;
 	while (context->streams != NULL)
 		xmpp_stream_free(context->streams);
 	dns_free(context->dns);

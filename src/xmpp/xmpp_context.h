@@ -71,6 +71,7 @@ struct xmpp_context {
 	struct xmpp_stream *streams; /* every stream, accepted and opened */
 	struct xmpp_verification *verifications; /* dialback keys being checked */
 	uint64_t streams_made; /* for stream ids */
+	struct event *keepalive; /* every [xmpp] keepalive seconds, when set */
 	bool draining;
 	/* Buckets of the partner domains seen, at most XMPP_RATES_MAX (the
 	 * oldest replaced first: open federation may bring any number). */

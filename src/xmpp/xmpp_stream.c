@@ -910,6 +910,16 @@ void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
 		s2s_receiver_dialback_verdict(stream->receiver, local, remote, valid);
 }
 
+void xmpp_streams_keepalive(struct xmpp_context *context)
+{
+	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = stream->next) {
+		/* Only between stanzas of a negotiated stream: nothing else is
+		 * ever half written (each stanza is one write). */
+		if (stream->conn != NULL && stream->ready && !stream->ended)
+			on_send(stream, " ", 1);
+	}
+}
+
 void xmpp_streams_close(struct xmpp_context *context)
 {
 	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = stream->next) {

@@ -83,6 +83,9 @@ void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
 /* Frees it at once, its connection included (shutdown). */
 void xmpp_stream_free(struct xmpp_stream *stream);
 
+/* A whitespace keep-alive on every ready stream. */
+void xmpp_streams_keepalive(struct xmpp_context *context);
+
 /* Closes every stream after flushing it (the end of a drain). */
 void xmpp_streams_close(struct xmpp_context *context);
 

@@ -37,6 +37,8 @@ Steps:
                          a <message/> with COUNT distinct attributes, sent
                          the same way
     wait                 read until the edge closes (or --timeout)
+    listen SECONDS       read for SECONDS, then "whitespace N": the bytes of
+                         whitespace (keep-alives) that came between stanzas
     sleep SECONDS        stay silent
 flood: COUNT plain connections spread evenly over SECONDS, each sending a
 stream header and then nothing, all kept open; then it waits until the edge
@@ -195,6 +197,27 @@ class Peer:
             say("stream-error %s" % (conditions[0] if conditions else "none"))
             self.errored = True
         self.ready.append(element)
+
+    def listen(self, seconds):
+        """Reads for SECONDS; a read of whitespace alone is a keep-alive."""
+        whitespace = 0
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(PIECE)
+            except socket.timeout:
+                break
+            except (OSError, ssl.SSLError):
+                self.closed()
+            if not data:
+                self.closed()
+            if data.strip() == b"" and self.depth == 1:
+                whitespace += len(data)
+            else:
+                self.feed(data)
+        self.sock.settimeout(self.options.timeout)
+        say("whitespace %d" % whitespace)
 
     def read_to_end(self):
         """After a stream error only the close can come."""
@@ -361,6 +384,8 @@ class Peer:
                 while True:
                     element = self.next_element()
                     self.other(element)
+            elif name == "listen":
+                self.listen(float(steps.pop(0)))
             elif name == "sleep":
                 time.sleep(float(steps.pop(0)))
             else:
@@ -369,7 +394,7 @@ class Peer:
 
 
 STEPS = ("tls", "header", "restart", "starttls", "auth", "send", "file", "stanza", "attributes", "wait",
-         "sleep")
+         "listen", "sleep")
 
 
 def flood(options, count, seconds, from_domain, to_domain):
