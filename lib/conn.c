@@ -972,6 +972,11 @@ char *const *conn_peer_names(const struct conn *conn, size_t *n)
 	return conn->names;
 }
 
+const char *conn_server_name(const struct conn *conn)
+{
+	return conn->ssl != NULL ? SSL_get_servername(conn->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
 bool conn_peer_verified(const struct conn *conn)
 {
 	return conn->peer_verified;

@@ -200,6 +200,8 @@ const char *conn_peer_subject(const struct conn *conn); /* certificate subject o
 char *const *conn_peer_names(const struct conn *conn, size_t *n);
 /* SHA-256 of the peer certificate (DER), known once TLS_READY; NULL without one. */
 const unsigned char *conn_peer_fingerprint(const struct conn *conn);
+/* The name an accepted TLS client asked for (SNI), or NULL. */
+const char *conn_server_name(const struct conn *conn);
 /* Its certificate's chain verified (always so but with tolerant handles,
  * tls_server_tolerate_untrusted). */
 bool conn_peer_verified(const struct conn *conn);

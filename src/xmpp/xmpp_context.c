@@ -223,6 +223,7 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_stanzas_rate_limited_total",
 				 "Stanzas from partners refused over [xmpp] stanza_rate.", NULL);
 	context->metrics.rate_limited = metric_counter(rate_limited, NULL);
+	xmpp_streams_register_gauges(context, registry);
 }
 
 int xmpp_context_init(struct xmpp_context *context, struct event_base *base,

@@ -33,6 +33,14 @@ struct xmpp_partner_rate {
 };
 struct xmpp_verification;
 
+/* What one child of sxedge_xmpp_streams_open reads (xmpp_stream.c). */
+struct xmpp_streams_gauge {
+	const struct xmpp_context *context;
+	int kind; /* enum xmpp_stream_kind */
+	bool ready;
+};
+#define XMPP_STREAM_GAUGES 8 /* four kinds, negotiating or ready */
+
 /* The families XMPP counts into (metrics.h); handles into nothing when
  * metrics are off. */
 struct xmpp_metrics {
@@ -42,6 +50,7 @@ struct xmpp_metrics {
 	struct metric_family *authentications; /* by method and outcome */
 	struct metric_counter *minted;
 	struct metric_counter *rate_limited; /* stanzas refused over stanza_rate */
+	struct xmpp_streams_gauge streams_open[XMPP_STREAM_GAUGES];
 	/* The core's families, with protocol="xmpp", by role. */
 	struct metric_family *accepted; /* {protocol, role} */
 	struct metric_family *refused; /* {protocol, role, reason} */

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -531,9 +532,19 @@ static const struct s2s_receiver_policy public_policy = {
 	.remote_allowed = policy_remote_public,
 	.verify_dialback = policy_verify_public,
 };
+/* Internal: the stream's to is the partner the edge answers as, the one
+ * whose certificate it presented for the SNI. */
+static bool policy_local_internal(void *arg, const char *domain)
+{
+	struct xmpp_stream *stream = arg;
+	const char *server_name = conn_server_name(stream->conn);
+	return server_name != NULL && strcasecmp(server_name, domain) == 0 &&
+	       xmpp_context_partner_allowed(stream->context, domain);
+}
+
 /* Internal: the edge answers as a partner to one of our servers. */
 static const struct s2s_receiver_policy internal_policy = {
-	.local_allowed = policy_remote_public,
+	.local_allowed = policy_local_internal,
 	.remote_allowed = policy_local_public,
 };
 
@@ -908,6 +919,46 @@ void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
 		  kind_names[stream->kind], conn_id(stream->conn), local, remote, outcome);
 	if (stream->receiver != NULL && !stream->ended)
 		s2s_receiver_dialback_verdict(stream->receiver, local, remote, valid);
+}
+
+unsigned xmpp_streams_count(const struct xmpp_context *context, enum xmpp_stream_kind kind,
+			    bool ready)
+{
+	unsigned count = 0;
+	for (const struct xmpp_stream *stream = context->streams; stream != NULL;
+	     stream = stream->next)
+		count += stream->kind == kind && stream->ready == ready && !stream->ended;
+	return count;
+}
+
+static int64_t stream_gauge_read(void *arg)
+{
+	const struct xmpp_streams_gauge *gauge = arg;
+	return xmpp_streams_count(gauge->context, (enum xmpp_stream_kind)gauge->kind, gauge->ready);
+}
+
+void xmpp_streams_register_gauges(struct xmpp_context *context, struct metrics *registry)
+{
+	static const char *const labels[] = { "kind", "state", NULL };
+	_Static_assert(XMPP_STREAM_GAUGES == 2 * (XMPP_OUT_INTERNAL + 1),
+		       "a gauge per kind and state");
+	struct metric_family *family = metrics_register(
+		registry, METRIC_GAUGE, "sxedge_xmpp_streams_open",
+		"XMPP streams open, by kind and state (negotiating or ready).", labels);
+
+	if (family == NULL)
+		return;
+	for (int kind = 0; kind <= XMPP_OUT_INTERNAL; kind++) {
+		for (int ready = 0; ready < 2; ready++) {
+			struct xmpp_streams_gauge *gauge =
+				&context->metrics.streams_open[2 * kind + ready];
+			*gauge = (struct xmpp_streams_gauge){ context, kind, ready };
+			const char *const values[] = { kind_names[kind],
+						       ready ? "ready" : "negotiating", NULL };
+			metric_gauge_read_by(metric_gauge(family, values), stream_gauge_read,
+					     gauge);
+		}
+	}
 }
 
 void xmpp_streams_keepalive(struct xmpp_context *context)

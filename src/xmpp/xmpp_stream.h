@@ -83,6 +83,14 @@ void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local,
 /* Frees it at once, its connection included (shutdown). */
 void xmpp_stream_free(struct xmpp_stream *stream);
 
+/* Streams of KIND open now that are READY (negotiated) or not. */
+unsigned xmpp_streams_count(const struct xmpp_context *context, enum xmpp_stream_kind kind,
+			    bool ready);
+
+/* Registers sxedge_xmpp_streams_open{kind, state} in REGISTRY, read from
+ * CONTEXT's streams when the page is rendered. */
+void xmpp_streams_register_gauges(struct xmpp_context *context, struct metrics *registry);
+
 /* A whitespace keep-alive on every ready stream. */
 void xmpp_streams_keepalive(struct xmpp_context *context);
 

@@ -342,6 +342,12 @@ const unsigned char *conn_peer_fingerprint(const struct conn *conn)
 	return NULL;
 }
 
+const char *conn_server_name(const struct conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
 bool conn_peer_verified(const struct conn *conn)
 {
 	return conn->ready; /* a fake's handshake is always a good one */
