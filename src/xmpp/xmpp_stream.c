@@ -704,6 +704,11 @@ static void stream_on_addresses(void *arg, enum dns_status status,
 /* The next address of this target, else the next target. */
 static void stream_connect_next(struct xmpp_stream *stream)
 {
+	/* A drain opens nothing new, another address neither. */
+	if (stream->context->draining) {
+		stream_give_up(stream, "remote-server-timeout", "the edge is stopping");
+		return;
+	}
 	if (stream->next_address < stream->n_addresses) {
 		stream_connect(stream, &stream->addresses[stream->next_address++]);
 		return;
