@@ -767,17 +767,23 @@ void tls_names_free(char **names, size_t n)
 	free(names);
 }
 
+bool tls_names_match(char *const *names, size_t n_names, const char *const *references,
+		     size_t n_references)
+{
+	for (size_t i = 0; i < n_names; i++) {
+		for (size_t j = 0; j < n_references; j++) {
+			if (tls_name_matches(names[i], references[j]))
+				return true;
+		}
+	}
+	return false;
+}
+
 bool tls_cert_matches(X509 *cert, const char *const *references, size_t n)
 {
 	char **names;
 	size_t n_names = tls_cert_names(cert, &names);
-	bool found = false;
-	size_t i, j;
-
-	for (i = 0; i < n_names && !found; i++) {
-		for (j = 0; j < n && !found; j++)
-			found = tls_name_matches(names[i], references[j]);
-	}
+	bool found = tls_names_match(names, n_names, references, n);
 	tls_names_free(names, n_names);
 	return found;
 }

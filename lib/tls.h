@@ -172,6 +172,11 @@ bool tls_name_matches(const char *presented, const char *reference);
 size_t tls_cert_names(X509 *cert, char ***names);
 void tls_names_free(char **names, size_t n);
 
+/* Does any of the N_NAMES presented identities NAMES (tls_cert_names,
+ * conn_peer_names) match any of the N_REFERENCES names (tls_name_matches)? */
+bool tls_names_match(char *const *names, size_t n_names, const char *const *references,
+		     size_t n_references);
+
 /* Does any identity of CERT match any of the N REFERENCES? */
 bool tls_cert_matches(X509 *cert, const char *const *references, size_t n);
 

@@ -22,20 +22,6 @@ enum policy_verdict sip_policy_domain(const struct sxedge_config *config, const 
 	return verdict;
 }
 
-/* Does any of the N_NAMES certificate identities match any of the
- * N_REFERENCES names (RFC 6125, wildcards in the certificate only)? */
-static bool any_name_matches(char *const *names, size_t n_names, char *const *references,
-			     size_t n_references)
-{
-	for (size_t i = 0; i < n_names; i++) {
-		for (size_t j = 0; j < n_references; j++) {
-			if (tls_name_matches(names[i], references[j]))
-				return true;
-		}
-	}
-	return false;
-}
-
 enum partner_binding partner_certificate_binds(const struct partner_config *partner,
 					       char *const *names, size_t n_names,
 					       const unsigned char *fingerprint, char *const *edges,
@@ -46,7 +32,8 @@ enum partner_binding partner_certificate_binds(const struct partner_config *part
 		edges = partner->edges;
 		n_edges = partner->n_edges;
 	}
-	if (names == NULL || edges == NULL || !any_name_matches(names, n_names, edges, n_edges))
+	if (names == NULL || edges == NULL ||
+	    !tls_names_match(names, n_names, (const char *const *)edges, n_edges))
 		return BINDING_NAME_MISMATCH;
 	if (partner == NULL || !partner->fingerprint_set)
 		return BINDING_OK;

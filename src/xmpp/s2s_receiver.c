@@ -387,13 +387,9 @@ void s2s_receiver_tls_up(struct s2s_receiver *receiver, const struct s2s_peer_ce
 /* Does the peer's certificate name DOMAIN (RFC 6125 DNS-ID)? */
 static bool receiver_certificate_names(const struct s2s_receiver *receiver, const char *domain)
 {
-	if (!receiver->peer.verified)
-		return false;
-	for (size_t i = 0; i < receiver->peer.n_names; i++) {
-		if (tls_name_matches(receiver->peer.names[i], domain))
-			return true;
-	}
-	return false;
+	return receiver->peer.verified &&
+	       tls_names_match(receiver->peer.names, receiver->peer.n_names,
+			       (const char *const[]){ domain }, 1);
 }
 
 static bool receiver_on_starttls(struct s2s_receiver *receiver, struct xml_element *element)

@@ -287,15 +287,6 @@ static struct s2s_peer_certificate stream_peer(const struct xmpp_stream *stream)
 					      .n_names = n };
 }
 
-static bool peer_names_match(const struct s2s_peer_certificate *peer, const char *domain)
-{
-	for (size_t i = 0; i < peer->n_names; i++) {
-		if (tls_name_matches(peer->names[i], domain))
-			return true;
-	}
-	return false;
-}
-
 /* The upgrade the machine asked for, once its request left the input. */
 static void stream_start_tls(struct xmpp_stream *stream)
 {
@@ -369,8 +360,11 @@ static void stream_on_tls_ready(struct xmpp_stream *stream)
 	if (stream->receiver != NULL) {
 		s2s_receiver_tls_up(stream->receiver, &peer);
 	} else {
-		s2s_initiator_tls_up(stream->initiator, &peer,
-				     peer.verified && peer_names_match(&peer, stream->remote));
+		s2s_initiator_tls_up(
+			stream->initiator, &peer,
+			peer.verified &&
+				tls_names_match(peer.names, peer.n_names,
+						(const char *const[]){ stream->remote }, 1));
 		/* Direct TLS: nothing was said yet. */
 		if (stream->direct_tls || stream->kind == XMPP_OUT_INTERNAL)
 			s2s_initiator_start(stream->initiator);
