@@ -331,6 +331,21 @@ static bool conn_tcp_connected(const struct conn *conn)
 	return getpeername(conn->fd, (struct sockaddr *)&peer, &len) == 0;
 }
 
+/* A handshake that failed on top of a plain bufferevent (an upgrade)
+ * left its alert in the plain one's output: it goes now, best effort, as
+ * it would have from a socket BIO, or the peer sees only a closed
+ * connection instead of why.  libevent keeps the start of a socket
+ * bufferevent's output frozen but for its own writes, as here. */
+static void conn_send_alert(struct conn *conn)
+{
+	if (conn->plain == NULL || conn->phase == CONN_PHASE_OPEN)
+		return;
+	struct evbuffer *output = bufferevent_get_output(conn->plain);
+	evbuffer_unfreeze(output, 1);
+	evbuffer_write(output, conn->fd);
+	evbuffer_freeze(output, 1);
+}
+
 /* Ends a conn whose handshake or stream failed, with the most useful
  * reason and words. */
 static void conn_fail(struct conn *conn)
@@ -338,6 +353,8 @@ static void conn_fail(struct conn *conn)
 	const char *refusal = conn->ssl != NULL ? tls_failure(conn->ssl) : NULL;
 	unsigned long error = conn->ssl != NULL ? bufferevent_get_openssl_error(conn->bev) : 0;
 	char detail[160], out[256];
+
+	conn_send_alert(conn);
 
 	if (refusal != NULL) {
 		conn->tls_failure = tls_failure_kind(conn->ssl);
@@ -667,6 +684,8 @@ struct conn *conn_accept(struct event_base *base, evutil_socket_t fd, const stru
 		evutil_closesocket(fd);
 		return NULL;
 	}
+	if (ssl != NULL)
+		tls_set_handshake_owner(ssl, owner->arg);
 	struct conn *conn = conn_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, peer, limits, owner);
 	if (conn == NULL)
 		return NULL;
@@ -729,14 +748,17 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, 
 
 /* ---- upgrading in place ---- */
 
-/* Puts TLS (SSL, in STATE) on top of the plain bufferevent.  Nothing the
+/* Puts TLS (SSL, in STATE) on top of the plain bufferevent.  Unless what
+ * is buffered is the peer's first TLS bytes (BUFFERED_IS_TLS), nothing the
  * peer sent in plaintext may be waiting: it would reach the owner as if it
- * had come over TLS (the STARTTLS command injection of CVE-2011-0411). */
-static int conn_upgrade(struct conn *conn, SSL *ssl, enum bufferevent_ssl_state state)
+ * had come over TLS (the STARTTLS command injection of CVE-2011-0411).
+ * The handshake reads what is buffered first. */
+static int conn_upgrade(struct conn *conn, SSL *ssl, enum bufferevent_ssl_state state,
+			bool buffered_is_tls)
 {
 	struct bufferevent *plain = conn->bev;
 
-	if (evbuffer_get_length(bufferevent_get_input(plain)) > 0) {
+	if (!buffered_is_tls && evbuffer_get_length(bufferevent_get_input(plain)) > 0) {
 		SSL_free(ssl);
 		conn_abort(conn, CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE, "plaintext after STARTTLS");
 		return -1;
@@ -773,7 +795,7 @@ static bool conn_can_upgrade(const struct conn *conn)
 	       !conn->finished;
 }
 
-int conn_start_tls_server(struct conn *conn, struct tls_server *server)
+static int conn_upgrade_server(struct conn *conn, struct tls_server *server, bool buffered_is_tls)
 {
 	if (!conn_can_upgrade(conn))
 		return -1;
@@ -782,10 +804,21 @@ int conn_start_tls_server(struct conn *conn, struct tls_server *server)
 		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
 		return -1;
 	}
-	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_ACCEPTING) < 0)
+	tls_set_handshake_owner(ssl, conn->owner.arg);
+	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_ACCEPTING, buffered_is_tls) < 0)
 		return -1;
 	conn->server = tls_server_hold(server);
 	return 0;
+}
+
+int conn_start_tls_server(struct conn *conn, struct tls_server *server)
+{
+	return conn_upgrade_server(conn, server, false);
+}
+
+int conn_start_tls_server_buffered(struct conn *conn, struct tls_server *server)
+{
+	return conn_upgrade_server(conn, server, true);
 }
 
 int conn_start_tls_client(struct conn *conn, struct tls_client *client,
@@ -798,7 +831,7 @@ int conn_start_tls_client(struct conn *conn, struct tls_client *client,
 		conn_abort(conn, CONN_CLOSE_OUT_OF_MEMORY, NULL);
 		return -1;
 	}
-	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_CONNECTING) < 0)
+	if (conn_upgrade(conn, ssl, BUFFEREVENT_SSL_CONNECTING, false) < 0)
 		return -1;
 	conn->client = tls_client_hold(client);
 	return 0;

@@ -134,6 +134,11 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, 
  * closed instead (CONN_CLOSE_PLAINTEXT_AFTER_UPGRADE) and -1 returned.
  * A conn that is not plain and open is left as it is, and -1 returned. */
 int conn_start_tls_server(struct conn *conn, struct tls_server *server);
+/* For a conn accepted plain whose peer speaks TLS from its first byte, but
+ * whose handshake the owner held back while it read the ClientHello in
+ * conn_input() (tls_hello.h) and drained nothing: the handshake starts on
+ * what is buffered, and TLS_READY follows as for an upgrade. */
+int conn_start_tls_server_buffered(struct conn *conn, struct tls_server *server);
 int conn_start_tls_client(struct conn *conn, struct tls_client *client,
 			  const struct tls_expect *expect);
 

@@ -871,7 +871,7 @@ static int tls_servername_callback(SSL *ssl, int *alert, void *arg)
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	const struct tls_identity *identity = NULL;
 
-	switch (server->chooser(server->chooser_arg, name, &identity)) {
+	switch (server->chooser(server->chooser_arg, SSL_get_app_data(ssl), name, &identity)) {
 	case TLS_CERTIFICATE_DEFAULT:
 		return SSL_TLSEXT_ERR_OK;
 	case TLS_CERTIFICATE_CHOSEN:
@@ -918,6 +918,11 @@ void tls_server_choose_certificate(struct tls_server *server, tls_certificate_ch
 SSL *tls_server_open(struct tls_server *server)
 {
 	return SSL_new(server->ctx);
+}
+
+void tls_set_handshake_owner(SSL *ssl, void *owner)
+{
+	SSL_set_app_data(ssl, owner);
 }
 
 struct tls_client *tls_client_new(const char *certificate, const char *key, const char *ca_file,

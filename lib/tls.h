@@ -87,10 +87,13 @@ enum tls_certificate_choice {
 };
 
 /* Picks the certificate for one handshake from the SNI the client sent
- * (SERVER_NAME, NULL without one).  With TLS_CERTIFICATE_CHOSEN it sets
- * *IDENTITY, which needs to stay valid only until the chooser returns: the
- * connection takes its own references on what it presents. */
-typedef enum tls_certificate_choice tls_certificate_chooser(void *arg, const char *server_name,
+ * (SERVER_NAME, NULL without one).  HANDSHAKE is what the connection's
+ * owner set with tls_set_handshake_owner (lib/conn: the conn owner's arg),
+ * NULL when nothing was.  With TLS_CERTIFICATE_CHOSEN it sets *IDENTITY,
+ * which needs to stay valid only until the chooser returns: the connection
+ * takes its own references on what it presents. */
+typedef enum tls_certificate_choice tls_certificate_chooser(void *arg, void *handshake,
+							    const char *server_name,
 							    const struct tls_identity **identity);
 
 /* Makes SERVER ask CHOOSER (with ARG, which must outlive SERVER) on every
@@ -127,6 +130,8 @@ void tls_client_release(struct tls_client *client);
 
 /* For lib/conn: a new SSL for one connection (NULL when out of memory). */
 SSL *tls_server_open(struct tls_server *server);
+/* What a certificate chooser gets as HANDSHAKE for SSL. */
+void tls_set_handshake_owner(SSL *ssl, void *owner);
 SSL *tls_client_open(struct tls_client *client, const struct tls_expect *expect);
 
 /* ---- the OpenSSL layer under the handles (lib/conn and the tests) ---- */

@@ -92,37 +92,6 @@ bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain)
 	return false;
 }
 
-/* ---- the internal listener's certificates ---- */
-
-/* The internal server asks for a partner domain by SNI: the edge answers
- * with a certificate of the link CA for it, for a domain policy allows
- * only, never for one of ours (the internal server would then trust the
- * edge as itself). */
-static enum tls_certificate_choice xmpp_choose_certificate(void *arg, const char *server_name,
-							   const struct tls_identity **identity)
-{
-	struct xmpp_context *context = arg;
-	struct tls_minted minted;
-	char quoted[300];
-
-	if (server_name == NULL || !xmpp_context_partner_allowed(context, server_name) ||
-	    tls_mint_identity(context->mint, server_name, time(NULL), &minted) < 0) {
-		log_event(LOG_LEVEL_NOTICE, "xmpp_mint_refused", "domain=%s reason_code=%s",
-			  server_name != NULL ? log_quote(quoted, sizeof(quoted), server_name)
-					      : "none",
-			  server_name == NULL ? "no_server_name" : "domain_not_federated");
-		return TLS_CERTIFICATE_REFUSED;
-	}
-	if (minted.fresh) {
-		log_event(LOG_LEVEL_NOTICE, "xmpp_minted",
-			  "domain=%s serial=%s not_before=%lld not_after=%lld", server_name,
-			  minted.serial, (long long)minted.not_before, (long long)minted.not_after);
-		metric_counter_add(context->metrics.minted, 1);
-	}
-	*identity = minted.identity;
-	return TLS_CERTIFICATE_CHOSEN;
-}
-
 /* ---- set-up ---- */
 
 static int context_init_tls(struct xmpp_context *context, FILE *errors)
@@ -161,8 +130,6 @@ static int context_init_tls(struct xmpp_context *context, FILE *errors)
 				context->mint == NULL ? context->xmpp->line : internal->line, err);
 			return -1;
 		}
-		tls_server_choose_certificate(context->internal_server, xmpp_choose_certificate,
-					      context);
 		context->internal_trust =
 			tls_client_new(NULL, NULL, internal->ca_file, err, sizeof(err));
 		if (context->internal_trust == NULL) {

@@ -8,6 +8,7 @@
 
 #include "roles.h"
 #include "xmpp_context.h"
+#include "xmpp_link.h"
 #include "xmpp_stream.h"
 
 /* `sxedge -t`: what a worker would build, certificates, keys and the link
@@ -39,6 +40,7 @@ static void *xmpp_worker_new(struct event_base *base, const struct sxedge_config
 		free(context);
 		return NULL;
 	}
+	xmpp_link_serve(context);
 	return context;
 }
 

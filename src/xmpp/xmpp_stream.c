@@ -19,10 +19,12 @@
 
 #include "log.h"
 #include "namespaces.h"
+#include "tls_hello.h"
 #include "s2s_initiator.h"
 #include "s2s_receiver.h"
 #include "xml_write.h"
 #include "xmpp_dialback.h"
+#include "xmpp_link.h"
 #include "xmpp_router.h"
 #include "xmpp_targets.h"
 
@@ -51,6 +53,10 @@ struct xmpp_stream {
 	bool tls_pending; /* the machine asked for TLS; done once the input is drained */
 	bool ended; /* its machine failed: only the close is left */
 	bool counted; /* in context->inbound */
+	/* in_internal: accepted plain, its ClientHello read before the
+	 * handshake starts (xmpp_link.h); AWAITED the partner it waits for. */
+	bool hello_pending;
+	char *awaited;
 	/* out_public: where to connect, in order. */
 	struct dns_query *query; /* an address look-up, or the direct-TLS SRV one */
 	struct dns_query *starttls_query; /* the STARTTLS SRV look-up */
@@ -100,12 +106,23 @@ bool xmpp_stream_pair(const struct xmpp_stream *stream, size_t index, const char
 	return true;
 }
 
+uint64_t xmpp_stream_conn_id(const struct xmpp_stream *stream)
+{
+	return stream != NULL && stream->conn != NULL ? conn_id(stream->conn) : 0;
+}
+
+const char *xmpp_stream_peer(const struct xmpp_stream *stream)
+{
+	return stream != NULL && stream->conn != NULL ? conn_peer(stream->conn) : "none";
+}
+
 static bool stream_accepted(const struct xmpp_stream *stream)
 {
 	return stream->kind == XMPP_IN_PUBLIC || stream->kind == XMPP_IN_INTERNAL;
 }
 
 static void stream_connect_next(struct xmpp_stream *stream);
+static void streams_wake_links(struct xmpp_context *context, const char *partner);
 
 /* ---- what the machines ask ---- */
 
@@ -146,6 +163,8 @@ static void on_authenticated(void *arg, const char *local, const char *remote, b
 		  conn_id(stream->conn), local, remote, certificate ? "sasl_external" : "dialback");
 	if (stream_accepted(stream))
 		conn_end_probation(stream->conn);
+	if (stream->kind == XMPP_IN_PUBLIC)
+		streams_wake_links(stream->context, remote);
 }
 
 static void stream_flush_queue(struct xmpp_stream *stream)
@@ -171,6 +190,8 @@ static void on_ready(void *arg)
 		stream_flush_queue(stream);
 	else
 		xmpp_route_stream_ready(stream->context, stream);
+	if (stream->kind == XMPP_OUT_PUBLIC)
+		streams_wake_links(stream->context, stream->remote);
 }
 
 static void on_stanza(void *arg, struct xml_element *stanza)
@@ -353,6 +374,78 @@ static void stream_read(struct xmpp_stream *stream)
 	}
 }
 
+/* ---- the internal link's ClientHello ---- */
+
+/* The internal server's handshake goes on, on its ClientHello still in
+ * the input. */
+static void stream_link_handshake(struct xmpp_stream *stream)
+{
+	stream->hello_pending = false;
+	free(stream->awaited);
+	stream->awaited = NULL;
+	if (conn_start_tls_server_buffered(stream->conn, stream->context->internal_server) < 0)
+		stream->ended = true; /* the conn closes */
+}
+
+/* Once the ClientHello's server name is read, the handshake starts now,
+ * or once the edge has that partner authenticated (xmpp_link.h). */
+static void stream_read_hello(struct xmpp_stream *stream)
+{
+	struct evbuffer *input = conn_input(stream->conn);
+	char name[JID_DOMAIN_MAX + 1], domain[JID_DOMAIN_MAX + 1] = "";
+
+	if (stream->awaited != NULL)
+		return; /* the rest of its handshake waits as well */
+	switch (tls_hello_server_name(evbuffer_pullup(input, -1), evbuffer_get_length(input), name,
+				      sizeof(name))) {
+	case TLS_HELLO_INCOMPLETE:
+		return;
+	case TLS_HELLO_READ:
+		if (!jid_domain(name, domain))
+			domain[0] = '\0';
+		if (!xmpp_link_may_start(stream->context, domain) &&
+		    (stream->awaited = strdup(domain)) != NULL) {
+			log_event(LOG_LEVEL_INFO, "xmpp_link_waiting",
+				  "conn=%" PRIu64 " peer=%s domain=%s", conn_id(stream->conn),
+				  conn_peer(stream->conn), domain);
+			return;
+		}
+		break;
+	case TLS_HELLO_UNREADABLE:
+		break; /* the handshake refuses it itself */
+	}
+	stream_link_handshake(stream);
+}
+
+/* The edge's stream to PARTNER is ready or failed, or PARTNER authenticated
+ * on its own stream: the handshakes that waited for it go on. */
+static void streams_wake_links(struct xmpp_context *context, const char *partner)
+{
+	struct xmpp_stream *next;
+	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = next) {
+		next = stream->next;
+		if (stream->awaited != NULL && strcmp(stream->awaited, partner) == 0)
+			stream_link_handshake(stream);
+	}
+}
+
+bool xmpp_streams_partner_proven(const struct xmpp_context *context, const char *domain)
+{
+	for (const struct xmpp_stream *stream = context->streams; stream != NULL;
+	     stream = stream->next) {
+		if (stream->ended)
+			continue;
+		if (stream->kind == XMPP_OUT_PUBLIC && stream->ready &&
+		    strcmp(stream->remote, domain) == 0)
+			return true;
+		for (size_t i = 0; stream->kind == XMPP_IN_PUBLIC && i < stream->n_pairs; i++) {
+			if (strcmp(stream->pairs[i].remote, domain) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 static void stream_on_tls_ready(struct xmpp_stream *stream)
 {
 	struct s2s_peer_certificate peer = stream_peer(stream);
@@ -423,6 +516,11 @@ void xmpp_stream_free(struct xmpp_stream *stream)
 		stream->context->inbound[stream->kind == XMPP_IN_PUBLIC ? ROLE_XMPP_FEDERATION
 									: ROLE_XMPP_INTERNAL]--;
 	stream_unlink(stream);
+	/* An out_public stream that never got ready: the handshakes waiting
+	 * for it go on, to be refused. */
+	if (stream->kind == XMPP_OUT_PUBLIC && !stream->ready)
+		streams_wake_links(stream->context, stream->remote);
+	free(stream->awaited);
 	stream_bounce_queue(stream, "remote-server-not-found");
 	free(stream->queue);
 	stream_forget_attempt(stream);
@@ -449,7 +547,10 @@ static void stream_on_event(struct conn *conn, enum conn_event event, void *arg)
 			stream_read(stream);
 		break;
 	case CONN_EVENT_DATA:
-		stream_read(stream);
+		if (stream->hello_pending)
+			stream_read_hello(stream);
+		else
+			stream_read(stream);
 		break;
 	case CONN_EVENT_DRAINED:
 		break;
@@ -575,11 +676,9 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 	};
 	stream->receiver = s2s_receiver_new(&settings, internal ? &internal_policy : &public_policy,
 					    &stream_actions, stream);
-	stream->conn = stream->receiver == NULL
-			       ? NULL
-			       : conn_accept(context->base, fd, peer, peer_len,
-					     internal ? context->internal_server : NULL,
-					     &context->conn_limits, &owner);
+	stream->conn = stream->receiver == NULL ? NULL
+						: conn_accept(context->base, fd, peer, peer_len,
+							      NULL, &context->conn_limits, &owner);
 	if (stream->conn == NULL) {
 		if (stream->receiver == NULL)
 			evutil_closesocket(fd);
@@ -593,6 +692,9 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 	}
 	context->inbound[role]++;
 	stream->counted = true;
+	/* Internal: TLS from the first byte, started once its ClientHello is
+	 * read. */
+	stream->hello_pending = internal;
 	const char *const accepted[] = { "xmpp", role_name(role), NULL };
 	metric_counter_add(metric_counter(context->metrics.accepted, accepted), 1);
 	metric_counter_add(metric_counter(context->metrics.streams,
@@ -973,7 +1075,12 @@ void xmpp_streams_keepalive(struct xmpp_context *context)
 void xmpp_streams_close(struct xmpp_context *context)
 {
 	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = stream->next) {
-		if (stream->conn != NULL && !stream->ended)
+		if (stream->conn == NULL || stream->ended)
+			continue;
+		/* Before its handshake nothing can be said on it. */
+		if (stream->hello_pending)
+			conn_close(stream->conn, CONN_CLOSE_LOCAL, "edge_stopping");
+		else
 			stream_abort(stream, XMPP_STREAM_SYSTEM_SHUTDOWN, "edge_stopping");
 	}
 }

@@ -18,6 +18,7 @@
 #define SXEDGE_XMPP_XMPP_STREAM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/util.h>
@@ -41,6 +42,15 @@ enum xmpp_stream_kind xmpp_stream_kind(const struct xmpp_stream *stream);
  * peer's.  false past the last. */
 bool xmpp_stream_pair(const struct xmpp_stream *stream, size_t index, const char **local,
 		      const char **remote);
+
+/* The id and peer address of STREAM's connection, for logs (0 and "none"
+ * when it has none). */
+uint64_t xmpp_stream_conn_id(const struct xmpp_stream *stream);
+const char *xmpp_stream_peer(const struct xmpp_stream *stream);
+
+/* Has partner DOMAIN proven itself on the public side: is a stream the edge
+ * opened to it ready, or did its own stream to the edge authenticate it? */
+bool xmpp_streams_partner_proven(const struct xmpp_context *context, const char *domain);
 
 /* Accepts FD from a listener of ROLE (xmpp_federation or xmpp_internal)
  * within the role's budget; refused (closed) over it. */

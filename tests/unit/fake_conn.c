@@ -203,6 +203,13 @@ int conn_start_tls_server(struct conn *conn, struct tls_server *server)
 	return -1;
 }
 
+int conn_start_tls_server_buffered(struct conn *conn, struct tls_server *server)
+{
+	(void)conn;
+	(void)server;
+	return -1;
+}
+
 int conn_start_tls_client(struct conn *conn, struct tls_client *client,
 			  const struct tls_expect *expect)
 {

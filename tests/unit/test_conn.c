@@ -17,6 +17,7 @@
 #include "config.h"
 #include "roles.h"
 #include "conn.h"
+#include "tls_hello.h"
 #include "test_pki.h"
 #include "tls.h"
 #include "test_suite.h"
@@ -43,6 +44,8 @@ struct side {
 	bool hold_input; /* leave DATA in the input buffer */
 	bool prove_on_data; /* conn_end_probation() once something arrived */
 	bool deaf; /* client: stops reading once READY */
+	bool reads_hello; /* server accepted plain: TLS once the ClientHello's name is read */
+	char hello_name[256];
 	size_t data_events;
 };
 
@@ -109,6 +112,15 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 		break;
 	case CONN_EVENT_DATA:
 		side->data_events++;
+		if (side->reads_hello && !conn_secure(conn)) {
+			input = conn_input(conn);
+			if (tls_hello_server_name(evbuffer_pullup(input, -1),
+						  evbuffer_get_length(input), side->hello_name,
+						  sizeof(side->hello_name)) == TLS_HELLO_READ)
+				side->upgrade_result =
+					conn_start_tls_server_buffered(conn, fx.server_tls);
+			break;
+		}
 		if (side->starttls && !conn_secure(conn)) {
 			side_on_plain_data(side, conn);
 			break;
@@ -157,8 +169,9 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 	struct side *side = fx.n_accepted == 0 ? &fx.server : &fx.extra_servers[fx.n_accepted - 1];
 	fx.n_accepted++;
 	const struct conn_owner owner = { CONN_PROTOCOL_SIP, ROLE_FEDERATION, side_on_event, side };
-	side->conn = conn_accept(fx.base, fd, peer, peer_len, fx.plain ? NULL : fx.server_tls,
-				 &fx.limits, &owner);
+	side->conn = conn_accept(fx.base, fd, peer, peer_len,
+				 fx.plain || side->reads_hello ? NULL : fx.server_tls, &fx.limits,
+				 &owner);
 	if (fx.budget != NULL && side->conn != NULL)
 		ck_assert_int_eq(conn_join_budget(side->conn, fx.budget, peer), 0);
 }
@@ -522,6 +535,41 @@ START_TEST(test_starttls_upgrade_in_place)
 }
 END_TEST
 
+/* TLS from the first byte, its handshake held back while the server read
+ * the ClientHello's name: the handshake then runs on the bytes buffered. */
+START_TEST(test_tls_on_buffered_hello)
+{
+	fx.server.reads_hello = true;
+	fx.client.write_on_ready = true;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.received_len == 5, 5);
+	ck_assert_str_eq(fx.server.hello_name, "edge.example.test");
+	ck_assert_int_eq(fx.server.upgrade_result, 0);
+	ck_assert(fx.server.ready && fx.client.ready);
+	ck_assert(conn_secure(fx.server.conn));
+	ck_assert_str_eq(conn_server_name(fx.server.conn), "edge.example.test");
+	ck_assert_str_eq(conn_peer_subject(fx.server.conn), "CN=pool1.example.test");
+	ck_assert_str_eq(fx.server.received, "hello");
+	/* An ordinary upgrade still refuses what is buffered. */
+	ck_assert_int_eq(conn_start_tls_server(fx.server.conn, fx.server_tls), -1);
+}
+END_TEST
+
+/* A handshake refused after an upgrade still sends its alert: the peer
+ * learns why, rather than seeing the connection just close. */
+START_TEST(test_buffered_hello_refusal_sends_alert)
+{
+	tls_client_release(fx.client_tls);
+	fx.client_tls = client_tls("other"); /* right CA, wrong name */
+	fx.server.reads_hello = true;
+	connect_client("edge.example.test");
+	RUN_UNTIL(fx.server.closed && fx.client.closed, 5);
+	ck_assert_int_eq(fx.server.close_reason, CONN_CLOSE_CERTIFICATE_REFUSED);
+	ck_assert_msg(strstr(fx.client.reason, "alert") != NULL, "client: %s (%s)",
+		      fx.client.reason, conn_close_reason_name(fx.client.close_reason));
+}
+END_TEST
+
 /* Once upgraded, the input limit still holds: the TLS layer stops taking
  * from the plain one when its own input is full. */
 START_TEST(test_starttls_input_limit)
@@ -592,12 +640,19 @@ START_TEST(test_drained_below_low_water)
 }
 END_TEST
 
-static enum tls_certificate_choice count_choice(void *arg, const char *server_name,
+struct choices {
+	int count;
+	void *handshake; /* the last one's */
+};
+
+static enum tls_certificate_choice count_choice(void *arg, void *handshake, const char *server_name,
 						const struct tls_identity **identity)
 {
+	struct choices *choices = arg;
 	(void)server_name;
 	(void)identity;
-	(*(int *)arg)++;
+	choices->count++;
+	choices->handshake = handshake;
 	return TLS_CERTIFICATE_DEFAULT;
 }
 
@@ -605,7 +660,7 @@ static enum tls_certificate_choice count_choice(void *arg, const char *server_na
  * handshake: each conn holds the handle it was accepted with. */
 START_TEST(test_conn_keeps_its_server_handle)
 {
-	int choices = 0;
+	struct choices choices = { 0 };
 	tls_server_choose_certificate(fx.server_tls, count_choice, &choices);
 	connect_client("edge.example.test");
 	RUN_UNTIL(fx.n_accepted == 1, 5);
@@ -614,7 +669,9 @@ START_TEST(test_conn_keeps_its_server_handle)
 	fx.server_tls = NULL;
 	RUN_UNTIL(fx.server.ready && fx.client.ready, 5);
 	ck_assert(fx.server.ready && fx.client.ready);
-	ck_assert_int_eq(choices, 1);
+	ck_assert_int_eq(choices.count, 1);
+	/* The chooser knows whose handshake it is: the conn owner's arg. */
+	ck_assert_ptr_eq(choices.handshake, &fx.server);
 }
 END_TEST
 
@@ -908,6 +965,8 @@ static Suite *conn_suite(void)
 	tcase_add_test(tcase, test_free_inside_callback);
 	tcase_add_test(tcase, test_plain_exchange);
 	tcase_add_test(tcase, test_starttls_upgrade_in_place);
+	tcase_add_test(tcase, test_tls_on_buffered_hello);
+	tcase_add_test(tcase, test_buffered_hello_refusal_sends_alert);
 	tcase_add_test(tcase, test_starttls_input_limit);
 	tcase_add_test(tcase, test_starttls_handshake_timeout);
 	tcase_add_test(tcase, test_starttls_leftover_plaintext_refused);

@@ -841,9 +841,11 @@ struct chooser {
 	char last_name[64];
 };
 
-static enum tls_certificate_choice choose_by_name(void *arg, const char *server_name,
+static enum tls_certificate_choice choose_by_name(void *arg, void *handshake,
+						  const char *server_name,
 						  const struct tls_identity **identity)
 {
+	(void)handshake;
 	struct chooser *chooser = arg;
 	snprintf(chooser->last_name, sizeof(chooser->last_name), "%s",
 		 server_name != NULL ? server_name : "(none)");

@@ -521,9 +521,11 @@ struct minting_chooser {
 };
 
 /* As the internal listener will: a leaf minted for the name asked. */
-static enum tls_certificate_choice choose_minted(void *arg, const char *server_name,
+static enum tls_certificate_choice choose_minted(void *arg, void *handshake,
+						 const char *server_name,
 						 const struct tls_identity **identity)
 {
+	(void)handshake;
 	struct minting_chooser *chooser = arg;
 	struct tls_minted minted;
 
