@@ -9,8 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#define RECORD_HEADER 5
-#define RECORD_HANDSHAKE 22
+#define RECORD_HEADER	   5
+#define RECORD_HANDSHAKE   22
 #define RECORD_PAYLOAD_MAX 16384 /* RFC 8446 §5.1: 2^14 */
 
 /* What the scratch handshake learnt. */
