@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "federation.h"
+#include "loop_clock.h"
 #include "pool.h"
 #include "session.h"
 
@@ -193,7 +194,5 @@ unsigned sip_context_open_connections(const struct sip_context *context)
 
 uint64_t sip_context_now_ms(const struct sip_context *context)
 {
-	struct timeval now;
-	event_base_gettimeofday_cached(context->base, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
+	return loop_clock_now_ms(context->base);
 }

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "address.h"
 #include "log.h"
+#include "loop_clock.h"
 #include "policy.h"
 #include "xmpp_dialback.h"
 #include "xmpp_stream.h"
@@ -45,17 +45,10 @@ bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain
 
 #define XMPP_RATES_MAX 4096
 
-static uint64_t context_now_ms(const struct xmpp_context *context)
-{
-	struct timeval now;
-	event_base_gettimeofday_cached(context->base, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
-}
-
 bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain)
 {
 	const struct xmpp_config *xmpp = context->xmpp;
-	uint64_t now = context_now_ms(context);
+	uint64_t now = loop_clock_now_ms(context->base);
 	unsigned retry_after;
 	struct xmpp_partner_rate *rate = NULL;
 
