@@ -318,6 +318,18 @@ START_TEST(test_allow_list_ipv6_prefix_of_mapped)
 }
 END_TEST
 
+START_TEST(test_loopback_and_unspecified_embed_nothing)
+{
+	/* :: and ::1 are themselves, not ::0.0.0.0 and ::0.0.0.1 */
+	struct peer_prefix allowed[] = { prefix("0.0.0.0/8") };
+	struct peer_policy policy = { allowed, 1, NULL, 0 };
+
+	ck_assert_int_eq(judge(&policy, "::"), PEER_REFUSED_UNSPECIFIED);
+	ck_assert_int_eq(judge(&policy, "::1"), PEER_REFUSED_LOOPBACK);
+	ck_assert_int_eq(judge(&policy, "::2"), PEER_ALLOWED);
+}
+END_TEST
+
 START_TEST(test_allow_everything)
 {
 	struct peer_prefix allowed[] = { prefix("0.0.0.0/0"), prefix("::/0") };
@@ -444,6 +456,7 @@ static Suite *peer_policy_suite(void)
 	tcase_add_test(lists, test_own_addresses);
 	tcase_add_test(lists, test_allow_list_overrides);
 	tcase_add_test(lists, test_allow_list_ipv6_prefix_of_mapped);
+	tcase_add_test(lists, test_loopback_and_unspecified_embed_nothing);
 	tcase_add_test(lists, test_allow_everything);
 	suite_add_tcase(suite, lists);
 	tcase_add_test(prefixes, test_prefix_parse);

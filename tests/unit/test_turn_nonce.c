@@ -141,6 +141,9 @@ START_TEST(test_clock_going_back)
 	ck_assert_int_eq(check(&key, UINT64_MAX, &from, nonce), TURN_NONCE_VALID);
 	ck_assert_int_eq(check(&key, UINT64_MAX - 1, &from, nonce), TURN_NONCE_STALE);
 	ck_assert_int_eq(check(&key, 5000, &from, nonce), TURN_NONCE_STALE);
+	/* where now - stamp would wrap round to less than the lifetime */
+	ck_assert_int_eq(check(&key, 0, &from, nonce), TURN_NONCE_STALE);
+	ck_assert_int_eq(check(&key, LIFETIME - 2, &from, nonce), TURN_NONCE_STALE);
 	turn_nonce_key_clear(&key);
 }
 END_TEST
@@ -194,6 +197,28 @@ START_TEST(test_every_byte_changed)
 		}
 	}
 	ck_assert_int_eq(check(&key, 1000, &from, nonce), TURN_NONCE_VALID);
+	turn_nonce_key_clear(&key);
+}
+END_TEST
+
+START_TEST(test_padding_spelling)
+{
+	/* Base64 decoders read a final '=' as zero bits, so a nonce ending in
+	 * 'A' (zero bits) has a second spelling ending in '=' that decodes to
+	 * the same bytes: only one spelling may be valid. */
+	struct turn_nonce_key key = test_key();
+	struct sockaddr_storage from = client("192.0.2.1", 40000);
+	char nonce[TURN_NONCE_SIZE];
+	uint64_t now;
+
+	for (now = 1;; now++) {
+		ck_assert_uint_eq(turn_nonce_make(&key, now, &from, nonce), TURN_NONCE_LENGTH);
+		if (nonce[TURN_NONCE_LENGTH - 1] == 'A')
+			break;
+	}
+	ck_assert_int_eq(check(&key, now, &from, nonce), TURN_NONCE_VALID);
+	nonce[TURN_NONCE_LENGTH - 1] = '=';
+	ck_assert_int_eq(check(&key, now, &from, nonce), TURN_NONCE_INVALID);
 	turn_nonce_key_clear(&key);
 }
 END_TEST
@@ -317,6 +342,7 @@ static Suite *turn_nonce_suite(void)
 	tcase_add_test(lifetime, test_lifetime_is_the_keys);
 	suite_add_tcase(suite, lifetime);
 	tcase_add_test(forgeries, test_every_byte_changed);
+	tcase_add_test(forgeries, test_padding_spelling);
 	tcase_add_test(forgeries, test_lengths);
 	tcase_add_test(forgeries, test_other_secret);
 	tcase_add_test(forgeries, test_features_under_the_mac);
