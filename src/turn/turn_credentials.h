@@ -16,6 +16,9 @@
  *                                             every RFC 5389 client)
  *   SHA-256(username ":" realm ":" password)  PASSWORD-ALGORITHM SHA-256
  *
+ * The key depends on the password algorithm only: MESSAGE-INTEGRITY is
+ * HMAC-SHA1 and MESSAGE-INTEGRITY-SHA256 HMAC-SHA256 under the same key.
+ *
  * RFC 8489 passes realm and password through OpaqueString (RFC 8265)
  * first; the password here is base64 and the realm comes from the
  * configuration, both printable ASCII, which OpaqueString leaves as they

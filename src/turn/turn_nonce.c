@@ -56,6 +56,9 @@ int turn_nonce_key_init(struct turn_nonce_key *key,
 	};
 	EVP_MAC *hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
 
+	key->mac = NULL;
+	if (lifetime == 0)
+		return -1;
 	key->lifetime = lifetime;
 	key->features = features & TURN_NONCE_FEATURES_MASK;
 	key->mac = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;

@@ -44,7 +44,10 @@
 #define TURN_NONCE_SIZE	       (TURN_NONCE_LENGTH + 1)
 
 /* RFC 8489 §18.1, the security feature set (24 bits, the first the most
- * significant): the server supports PASSWORD-ALGORITHMS, or USERHASH. */
+ * significant): the server supports PASSWORD-ALGORITHMS, or USERHASH.
+ * Offer only what the message handler does: with PASSWORD_ALGORITHMS set,
+ * every 401 and 438 must carry PASSWORD-ALGORITHMS and a request that
+ * sends PASSWORD-ALGORITHM must echo it (RFC 8489 §9.2.4, §9.2.5). */
 #define TURN_NONCE_FEATURE_PASSWORD_ALGORITHMS 0x800000u
 #define TURN_NONCE_FEATURE_USERNAME_ANONYMITY  0x400000u
 #define TURN_NONCE_FEATURES_MASK	       0xffffffu
@@ -75,9 +78,10 @@ const char *turn_nonce_status_name(enum turn_nonce_status status);
 
 /* Builds KEY from SECRET (the process draws it with RAND_bytes at start
  * and keeps no other copy), the LIFETIME in seconds (the configuration's
- * nonce lifetime, at least 1) and the FEATURES bits to offer (masked to 24
- * bits).  Returns 0, or -1 when OpenSSL has no HMAC-SHA256 or no memory
- * (KEY then holds nothing to clear). */
+ * nonce lifetime) and the FEATURES bits to offer (masked to 24 bits).
+ * Returns 0, or -1 for a LIFETIME of 0 (every nonce would be stale at
+ * once, and clients would be sent 438 for ever) or when OpenSSL has no
+ * HMAC-SHA256 or no memory (KEY then holds nothing to clear). */
 int turn_nonce_key_init(struct turn_nonce_key *key,
 			const unsigned char secret[TURN_NONCE_SECRET_SIZE], uint32_t lifetime,
 			uint32_t features);

@@ -148,6 +148,19 @@ START_TEST(test_clock_going_back)
 }
 END_TEST
 
+START_TEST(test_lifetime_zero_refused)
+{
+	unsigned char secret[TURN_NONCE_SECRET_SIZE] = { 0 };
+	struct turn_nonce_key key;
+
+	ck_assert_int_eq(turn_nonce_key_init(&key, secret, 0, 0), -1);
+	ck_assert_ptr_null(key.mac);
+	turn_nonce_key_clear(&key); /* nothing to clear, and no harm */
+	ck_assert_int_eq(turn_nonce_key_init(&key, secret, 1, 0), 0);
+	turn_nonce_key_clear(&key);
+}
+END_TEST
+
 START_TEST(test_lifetime_is_the_keys)
 {
 	struct turn_nonce_key key = test_key_flipped(30, 0, 0);
@@ -340,6 +353,7 @@ static Suite *turn_nonce_suite(void)
 	tcase_add_loop_test(lifetime, test_round_trip_and_lifetime, 0, 4);
 	tcase_add_test(lifetime, test_clock_going_back);
 	tcase_add_test(lifetime, test_lifetime_is_the_keys);
+	tcase_add_test(lifetime, test_lifetime_zero_refused);
 	suite_add_tcase(suite, lifetime);
 	tcase_add_test(forgeries, test_every_byte_changed);
 	tcase_add_test(forgeries, test_padding_spelling);
