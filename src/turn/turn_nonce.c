@@ -54,13 +54,14 @@ int turn_nonce_key_init(struct turn_nonce_key *key,
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+	EVP_MAC *hmac;
 
 	key->mac = NULL;
 	if (lifetime == 0)
 		return -1;
 	key->lifetime = lifetime;
 	key->features = features & TURN_NONCE_FEATURES_MASK;
+	hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
 	key->mac = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
 	EVP_MAC_free(hmac); /* the context holds its own reference */
 	if (key->mac == NULL ||
