@@ -68,7 +68,10 @@ enum turn_nonce_status {
 	TURN_NONCE_STALE,
 	/* Not made by this key for this client with these features: another
 	 * process's, another address's or port's, altered, or not of the
-	 * form.  The answer is 401 with a fresh nonce, as for no nonce. */
+	 * form.  RFC 8489 §9.2.4 answers it as it answers a stale one (438
+	 * with a fresh nonce: a client whose NAT moved it to another port
+	 * gets one that works from there); the two are told apart for the
+	 * logs and metrics, where forgeries must not hide among old nonces. */
 	TURN_NONCE_INVALID,
 };
 
