@@ -90,17 +90,17 @@ struct ipv6_range {
 /* Searched after :: and ::1 and after the embeddings; whatever is left
  * outside 2000::/3 is reserved. */
 static const struct ipv6_range ipv6_ranges[] = {
-	{ { 0xfe, 0x80 }, 10, PEER_REFUSED_LINK_LOCAL },
-	{ { 0xfe, 0xc0 }, 10, PEER_REFUSED_SITE_LOCAL },
-	{ { 0xfc }, 7, PEER_REFUSED_UNIQUE_LOCAL },
-	{ { 0xff }, 8, PEER_REFUSED_MULTICAST },
-	{ { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48, PEER_REFUSED_PRIVATE },
-	{ { 0x01, 0x00 }, 64, PEER_REFUSED_RESERVED },
-	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, PEER_REFUSED_DOCUMENTATION },
-	{ { 0x3f, 0xff }, 20, PEER_REFUSED_DOCUMENTATION },
-	{ { 0x20, 0x01, 0x00, 0x02 }, 48, PEER_REFUSED_BENCHMARKING },
-	{ { 0x20, 0x01, 0x00, 0x10 }, 28, PEER_REFUSED_RESERVED },
-	{ { 0x20, 0x01, 0x00, 0x20 }, 28, PEER_REFUSED_RESERVED },
+	{ { 0xfe, 0x80 }, 10, PEER_REFUSED_LINK_LOCAL }, /* fe80::/10 */
+	{ { 0xfe, 0xc0 }, 10, PEER_REFUSED_SITE_LOCAL }, /* fec0::/10, RFC 3879 */
+	{ { 0xfc }, 7, PEER_REFUSED_UNIQUE_LOCAL }, /* fc00::/7 */
+	{ { 0xff }, 8, PEER_REFUSED_MULTICAST }, /* ff00::/8 */
+	{ { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48, PEER_REFUSED_PRIVATE }, /* 64:ff9b:1::/48 */
+	{ { 0x01, 0x00 }, 64, PEER_REFUSED_RESERVED }, /* 100::/64, discard */
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, PEER_REFUSED_DOCUMENTATION }, /* 2001:db8::/32 */
+	{ { 0x3f, 0xff }, 20, PEER_REFUSED_DOCUMENTATION }, /* 3fff::/20, RFC 9637 */
+	{ { 0x20, 0x01, 0x00, 0x02 }, 48, PEER_REFUSED_BENCHMARKING }, /* 2001:2::/48 */
+	{ { 0x20, 0x01, 0x00, 0x10 }, 28, PEER_REFUSED_RESERVED }, /* 2001:10::/28, ORCHID */
+	{ { 0x20, 0x01, 0x00, 0x20 }, 28, PEER_REFUSED_RESERVED }, /* 2001:20::/28, ORCHIDv2 */
 };
 
 /* Do the first LENGTH bits of A and B agree? */
