@@ -83,6 +83,13 @@ START_TEST(test_capped_at_burst)
 	/* an hour idle still holds only the burst */
 	ck_assert(byte_bucket_take(&bucket, &rate, 500, 3600 * 1000));
 	ck_assert(!byte_bucket_take(&bucket, &rate, 1, 3600 * 1000));
+
+	/* a fast rate with a small burst: the refill still stops at the burst */
+	rate = byte_rate_make(100000, 500);
+	byte_bucket_fill(&bucket, &rate, 0);
+	ck_assert(byte_bucket_take(&bucket, &rate, 500, 0));
+	ck_assert(byte_bucket_take(&bucket, &rate, 500, 3600 * 1000));
+	ck_assert(!byte_bucket_take(&bucket, &rate, 1, 3600 * 1000));
 }
 END_TEST
 
