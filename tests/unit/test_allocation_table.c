@@ -21,6 +21,35 @@
 #define SECOND 1000u
 #define T0     1000000u /* the tests' start, in ms */
 
+/* ---- The allocator, counted (the link wraps malloc, calloc and realloc) ---- */
+
+static unsigned long allocator_calls;
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *pointer, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t count, size_t size);
+void *__wrap_realloc(void *pointer, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+	allocator_calls++;
+	return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t count, size_t size)
+{
+	allocator_calls++;
+	return __real_calloc(count, size);
+}
+
+void *__wrap_realloc(void *pointer, size_t size)
+{
+	allocator_calls++;
+	return __real_realloc(pointer, size);
+}
+
 /* ---- Helpers ---- */
 
 static struct transport_address ipv4(uint32_t address, uint16_t port)
@@ -786,6 +815,64 @@ START_TEST(test_lookups_after_many_inserts_and_deletes)
 }
 END_TEST
 
+/* Every look-up a relayed packet makes, over a populated table: not one
+ * call to the allocator.  (No ck_assert inside the counted stretch: Check's
+ * own bookkeeping allocates.) */
+START_TEST(test_packet_path_does_not_allocate)
+{
+	enum {
+		COUNT = 1000
+	};
+	struct allocation_limits limits = { .bandwidth_bytes_per_second = 100000 };
+	struct allocation_table *table = table_with(&limits);
+	static struct allocation *allocations[COUNT];
+	static uint32_t ids[COUNT];
+	enum allocation_result result;
+	unsigned long before, found = 0;
+
+	for (uint32_t i = 0; i < COUNT; i++) {
+		struct transport_address to = peer(i % 200, (uint16_t)(1 + i));
+		allocations[i] = create_ok(table, i, "alice", T0);
+		ck_assert_int_eq(allocation_channel_bind(table, allocations[i],
+							 (uint16_t)(0x4000 + i % 4096), &to, T0),
+				 ALLOCATION_OK);
+		struct allocation_connection *connection =
+			allocation_connection_open(table, allocations[i], &to,
+						   ALLOCATION_CONNECTION_WAITING_BIND, T0, &result);
+		ck_assert_ptr_nonnull(connection);
+		ids[i] = connection->id;
+	}
+	before = allocator_calls;
+	for (uint32_t round = 0; round < 10; round++) {
+		for (uint32_t i = 0; i < COUNT; i++) {
+			struct five_tuple tuple = client(i);
+			struct transport_address relayed = relay(i);
+			struct transport_address to = peer(i % 200, (uint16_t)(1 + i));
+			uint64_t now = T0 + round;
+			struct allocation *allocation =
+				allocation_find_by_client(table, &tuple, now);
+
+			found += allocation == allocations[i];
+			found += allocation_find_by_relay(table, TURN_TRANSPORT_UDP, &relayed,
+							  now) == allocations[i];
+			found +=
+				allocation_channel_peer(table, allocation,
+							(uint16_t)(0x4000 + i % 4096), now) != NULL;
+			found += allocation_channel_number(table, allocation, &to, now) != 0;
+			found += allocation_permits(table, allocation, &to, now);
+			found += allocation_bandwidth_take(table, allocation, ALLOCATION_TO_PEER,
+							   100, now);
+			found += allocation_bandwidth_take(table, allocation, ALLOCATION_TO_CLIENT,
+							   100, now);
+			found += allocation_connection_find(table, ids[i], now) != NULL;
+		}
+	}
+	ck_assert_uint_eq(allocator_calls, before);
+	ck_assert_uint_eq(found, 10 * COUNT * 8);
+	allocation_table_free(table);
+}
+END_TEST
+
 /* ---- RFC 6062 connections ---- */
 
 START_TEST(test_connection_lifecycle)
@@ -1124,6 +1211,7 @@ static Suite *allocation_table_suite(void)
 	tcase_add_test(table, test_channel_limits);
 	tcase_add_test(table, test_bandwidth_per_direction);
 	tcase_add_test(table, test_lookups_after_many_inserts_and_deletes);
+	tcase_add_test(table, test_packet_path_does_not_allocate);
 	tcase_add_test(table, test_connection_lifecycle);
 	tcase_add_test(table, test_connection_id_expiry);
 	tcase_add_test(table, test_connection_limit_and_unique_ids);
