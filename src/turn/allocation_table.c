@@ -429,23 +429,11 @@ static void drop_expired_permissions(struct allocation_table *table, struct allo
 	}
 }
 
-/* How many of PEERS have no permission record yet (each IP counted once). */
-static size_t new_permissions(const struct allocation_table *table,
-			      const struct allocation *allocation,
-			      const struct transport_address *peers, size_t count)
-{
-	size_t added = 0;
-
-	for (size_t i = 0; i < count; i++) {
-		bool seen = find_permission(table, allocation, &peers[i]) != NONE;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = transport_address_same_ip(&peers[j], &peers[i]);
-		if (!seen)
-			added++;
-	}
-	return added;
-}
-
+/* A CreatePermission may carry thousands of addresses: the new ones are
+ * added as they come (a repeated IP then finds the record its first copy
+ * made, so it counts once, in one hash probe), and if the limit or memory
+ * runs out they are taken back off the head of the allocation's list, where
+ * each was pushed.  Refreshes wait until every address has its place. */
 enum allocation_result allocation_permit(struct allocation_table *table,
 					 struct allocation *allocation,
 					 const struct transport_address *peers, size_t count,
@@ -453,25 +441,32 @@ enum allocation_result allocation_permit(struct allocation_table *table,
 {
 	uint64_t expires_ms = now_ms + ALLOCATION_PERMISSION_LIFETIME_S * MS;
 	uint32_t limit = table->limits.permissions_per_allocation;
+	enum allocation_result result = ALLOCATION_OK;
+	size_t added = 0;
 
-	if (limit != 0 &&
-	    allocation->permission_count + new_permissions(table, allocation, peers, count) >
-		    limit) {
+	/* expired ones are gone already for every look-up: they take no place */
+	if (limit != 0 && allocation->permission_count + count > limit)
 		drop_expired_permissions(table, allocation, now_ms);
-		if (allocation->permission_count +
-			    new_permissions(table, allocation, peers, count) >
-		    limit)
-			return ALLOCATION_REFUSED_PERMISSION_LIMIT;
+	for (size_t i = 0; i < count && result == ALLOCATION_OK; i++) {
+		if (find_permission(table, allocation, &peers[i]) != NONE)
+			continue;
+		if (limit != 0 && allocation->permission_count >= limit)
+			result = ALLOCATION_REFUSED_PERMISSION_LIMIT;
+		else if (!add_permission(table, allocation, &peers[i], expires_ms))
+			result = ALLOCATION_REFUSED_NO_MEMORY;
+		else
+			added++;
+	}
+	if (result != ALLOCATION_OK) {
+		while (added-- > 0)
+			remove_permission(table, allocation->permissions);
+		return result;
 	}
 	for (size_t i = 0; i < count; i++) {
-		uint32_t number = find_permission(table, allocation, &peers[i]);
-		if (number != NONE) {
-			struct permission *permission = permission_at(table, number);
-			permission->expires_ms = expires_ms;
-			expiry_heap_update(&table->heap, permission->heap_position, expires_ms);
-		} else if (!add_permission(table, allocation, &peers[i], expires_ms)) {
-			return ALLOCATION_REFUSED_NO_MEMORY;
-		}
+		struct permission *permission =
+			permission_at(table, find_permission(table, allocation, &peers[i]));
+		permission->expires_ms = expires_ms;
+		expiry_heap_update(&table->heap, permission->heap_position, expires_ms);
 	}
 	return ALLOCATION_OK;
 }

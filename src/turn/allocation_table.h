@@ -235,9 +235,10 @@ uint32_t allocation_table_user_count(const struct allocation_table *table, const
 /* ---- Permissions (RFC 8656 §9): by peer IP, the port ignored ---- */
 
 /* A CreatePermission at NOW_MS: installs or refreshes, for 300 s, one
- * permission for the IP of each of the COUNT PEERS.  All or nothing against
- * the limit (expired permissions of ALLOCATION are dropped before it is
- * judged): ALLOCATION_REFUSED_PERMISSION_LIMIT changes nothing. */
+ * permission for the IP of each of the COUNT PEERS (an IP given twice takes
+ * one place).  All or nothing: a refusal (ALLOCATION_REFUSED_PERMISSION_LIMIT,
+ * or _NO_MEMORY) installs and refreshes none of them.  Expired permissions
+ * take no place.  Linear in COUNT (one hash probe or two per address). */
 enum allocation_result allocation_permit(struct allocation_table *table,
 					 struct allocation *allocation,
 					 const struct transport_address *peers, size_t count,
@@ -301,10 +302,12 @@ enum allocation_connection_state {
 	ALLOCATION_CONNECTION_BOUND, /* joined to a client data connection: no deadline */
 };
 
-/* A peer data connection of a TCP allocation, known by its CONNECTION-ID. */
+/* A peer data connection of a TCP allocation, known by its CONNECTION-ID:
+ * non-zero, unique in the table, and hard to predict without the seed, but
+ * no secret (a mix, not a MAC): a ConnectionBind must still carry the
+ * credentials of the connection's allocation, which the handler checks. */
 struct allocation_connection {
-	uint32_t id; /* CONNECTION-ID: non-zero, unique in the table, not guessable
-			without the seed */
+	uint32_t id;
 	enum allocation_connection_state state;
 	struct transport_address peer;
 	uint64_t expires_ms; /* while CONNECTING or WAITING_BIND: alive while now < it */

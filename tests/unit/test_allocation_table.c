@@ -568,6 +568,39 @@ START_TEST(test_permission_limit)
 }
 END_TEST
 
+/* A request whose first new address fits and whose second does not takes
+ * the first back; a request of thousands of copies of one IP is one place. */
+START_TEST(test_permission_refusal_takes_back)
+{
+	enum {
+		COPIES = 5000
+	};
+	struct allocation_limits limits = { .permissions_per_allocation = 3 };
+	struct allocation_table *table = table_with(&limits);
+	struct allocation *allocation = create_ok(table, 0, "alice", T0);
+	struct transport_address a = peer(1, 1), b = peer(2, 1), c = peer(3, 1), d = peer(4, 1);
+	struct transport_address c_and_d[2] = { c, d };
+	static struct transport_address copies[COPIES];
+	struct allocation_table_counts counts;
+
+	ck_assert_int_eq(allocation_permit(table, allocation, &a, 1, T0), ALLOCATION_OK);
+	ck_assert_int_eq(allocation_permit(table, allocation, &b, 1, T0), ALLOCATION_OK);
+	ck_assert_int_eq(allocation_permit(table, allocation, c_and_d, 2, T0),
+			 ALLOCATION_REFUSED_PERMISSION_LIMIT);
+	ck_assert(!allocation_permits(table, allocation, &c, T0));
+	ck_assert(!allocation_permits(table, allocation, &d, T0));
+	ck_assert_uint_eq(allocation->permission_count, 2);
+	allocation_table_counts(table, &counts);
+	ck_assert_uint_eq(counts.permissions, 2);
+	ck_assert_uint_eq(allocation_table_next_expiry(table), T0 + 300 * SECOND);
+	for (uint32_t i = 0; i < COPIES; i++)
+		copies[i] = peer(9, (uint16_t)i);
+	ck_assert_int_eq(allocation_permit(table, allocation, copies, COPIES, T0), ALLOCATION_OK);
+	ck_assert_uint_eq(allocation->permission_count, 3);
+	allocation_table_free(table);
+}
+END_TEST
+
 /* ---- Channels ---- */
 
 START_TEST(test_channel_number_range)
@@ -1205,6 +1238,7 @@ static Suite *allocation_table_suite(void)
 	tcase_add_test(table, test_one_timer_for_the_table);
 	tcase_add_test(table, test_permission_lifetime);
 	tcase_add_test(table, test_permission_limit);
+	tcase_add_test(table, test_permission_refusal_takes_back);
 	tcase_add_test(table, test_channel_number_range);
 	tcase_add_test(table, test_channel_rules);
 	tcase_add_test(table, test_channel_refresh_and_expiry);
