@@ -32,8 +32,12 @@
  * a time may end what expired by then (allocation_table_admit,
  * allocation_create and allocation_table_expire end expired allocations
  * anywhere in the table; the others only touch the allocation they are
- * given).  A pointer to a channel's peer address is good until the next call
- * that changes the same allocation. */
+ * given, and allocation_connection_open ends that allocation's expired
+ * connections).  A pointer to a channel's peer address is good until the
+ * next call that changes the same allocation.
+ *
+ * Workers.  Tables share nothing: with several workers each quota counts one
+ * worker's allocations (split the configured totals between them). */
 #ifndef SXEDGE_TURN_ALLOCATION_TABLE_H
 #define SXEDGE_TURN_ALLOCATION_TABLE_H
 
