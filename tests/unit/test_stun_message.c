@@ -256,9 +256,10 @@ START_TEST(test_fingerprint_refusals)
 	raw_attribute(&raw, STUN_ATTRIBUTE_SOFTWARE, 0, NULL);
 	ck_assert_int_eq(parse_raw(&raw, &message), STUN_PARSE_FINGERPRINT_NOT_LAST);
 
-	/* Any byte changed in a vector with FINGERPRINT is refused, but for
-	 * the fingerprint's own type: a message without FINGERPRINT, which a
-	 * usage that requires one drops. */
+	/* A bit changed anywhere in this vector is refused, but in the
+	 * fingerprint's own type: that leaves a message without FINGERPRINT,
+	 * which a usage that requires one drops (fuzz_stun checks the
+	 * general rule: no change leaves a fingerprint that checks). */
 	uint8_t bytes[sizeof(rfc5769_request)];
 	size_t fingerprint_at = sizeof(bytes) - 8;
 	for (size_t i = 0; i < sizeof(bytes); i++) {
