@@ -59,7 +59,7 @@ void stun_builder_start_response(struct stun_builder *builder, uint8_t *buffer, 
 /* Room for an attribute with a LENGTH-byte value, checked against the
  * buffer and the 16-bit length field; the header's length is updated and
  * the padding zeroed.  Returns where the value goes, or NULL. */
-static uint8_t *reserve(struct stun_builder *builder, uint16_t type, size_t length)
+static uint8_t *reserve_attribute(struct stun_builder *builder, uint16_t type, size_t length)
 {
 	if (!usable(builder))
 		return NULL;
@@ -91,14 +91,19 @@ static bool open_for_attributes(struct stun_builder *builder)
 	return usable(builder);
 }
 
-void stun_builder_add(struct stun_builder *builder, uint16_t type, const void *value, size_t length)
+uint8_t *stun_builder_reserve(struct stun_builder *builder, uint16_t type, size_t length)
 {
 	if (type == STUN_ATTRIBUTE_MESSAGE_INTEGRITY ||
 	    type == STUN_ATTRIBUTE_MESSAGE_INTEGRITY_SHA256 || type == STUN_ATTRIBUTE_FINGERPRINT)
 		fail(builder, STUN_BUILD_BAD_VALUE);
 	if (!open_for_attributes(builder))
-		return;
-	uint8_t *at = reserve(builder, type, length);
+		return NULL;
+	return reserve_attribute(builder, type, length);
+}
+
+void stun_builder_add(struct stun_builder *builder, uint16_t type, const void *value, size_t length)
+{
+	uint8_t *at = stun_builder_reserve(builder, type, length);
 	if (at != NULL && length > 0)
 		memcpy(at, value, length);
 }
@@ -168,7 +173,7 @@ void stun_builder_add_unknown_attributes(struct stun_builder *builder, const uin
 		fail(builder, STUN_BUILD_BAD_VALUE);
 	if (!open_for_attributes(builder))
 		return;
-	uint8_t *at = reserve(builder, STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES, count * 2);
+	uint8_t *at = reserve_attribute(builder, STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES, count * 2);
 	for (size_t i = 0; at != NULL && i < count; i++)
 		stun_write16(at + 2 * i, types[i]);
 }
@@ -187,13 +192,13 @@ void stun_builder_add_integrity(struct stun_builder *builder, struct stun_hmac *
 	if (!usable(builder))
 		return;
 	size_t prefix = builder->length;
-	uint8_t *at = reserve(builder,
-			      sha1 ? STUN_ATTRIBUTE_MESSAGE_INTEGRITY
-				   : STUN_ATTRIBUTE_MESSAGE_INTEGRITY_SHA256,
-			      sha1 ? STUN_INTEGRITY_SHA1_SIZE : STUN_INTEGRITY_SHA256_SIZE);
+	uint8_t *at = reserve_attribute(
+		builder,
+		sha1 ? STUN_ATTRIBUTE_MESSAGE_INTEGRITY : STUN_ATTRIBUTE_MESSAGE_INTEGRITY_SHA256,
+		sha1 ? STUN_INTEGRITY_SHA1_SIZE : STUN_INTEGRITY_SHA256_SIZE);
 	if (at == NULL)
 		return;
-	/* reserve() has set the length to end with this attribute. */
+	/* reserve_attribute() has set the length to end with this attribute. */
 	if (!stun_integrity_compute(hmac, kind, key, key_length, builder->buffer, prefix,
 				    stun_read16(builder->buffer + 2), at)) {
 		builder->length = prefix;
@@ -209,7 +214,7 @@ void stun_builder_add_fingerprint(struct stun_builder *builder)
 	if (builder->stage == STUN_BUILD_AFTER_FINGERPRINT)
 		fail(builder, STUN_BUILD_OUT_OF_ORDER);
 	size_t prefix = builder->length;
-	uint8_t *at = reserve(builder, STUN_ATTRIBUTE_FINGERPRINT, 4);
+	uint8_t *at = reserve_attribute(builder, STUN_ATTRIBUTE_FINGERPRINT, 4);
 	if (at == NULL)
 		return;
 	stun_write32(at, stun_fingerprint(builder->buffer, prefix));

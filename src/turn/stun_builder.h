@@ -76,6 +76,15 @@ void stun_builder_start_response(struct stun_builder *builder, uint8_t *buffer, 
 void stun_builder_add(struct stun_builder *builder, uint16_t type, const void *value,
 		      size_t length);
 
+/* Room for an attribute of TYPE with a LENGTH-byte value, its header
+ * written and its padding zeroed: returns where the value goes (the
+ * caller writes it there), or NULL after a failure, the same failures as
+ * stun_builder_add.  The value's bytes are not touched, so data already
+ * in place stays: a Data indication is built around the peer's datagram
+ * received at STUN_HEADER_SIZE + 4 + (8 or 20: XOR-PEER-ADDRESS) + 4 in
+ * the buffer, never copied. */
+uint8_t *stun_builder_reserve(struct stun_builder *builder, uint16_t type, size_t length);
+
 /* TEXT without its terminating NUL: REALM, NONCE, SOFTWARE, USERNAME. */
 void stun_builder_add_text(struct stun_builder *builder, uint16_t type, const char *text);
 

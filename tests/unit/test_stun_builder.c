@@ -226,6 +226,37 @@ START_TEST(test_response_in_place)
 }
 END_TEST
 
+/* A Data indication built around data already in the buffer. */
+START_TEST(test_data_in_place)
+{
+	struct stun_builder builder;
+	uint8_t buffer[128];
+	struct sockaddr_storage peer = address_of("198.51.100.9", 3480);
+	static const char payload[] = "media bytes";
+	const size_t data_at = STUN_HEADER_SIZE + 4 + 8 + 4;
+
+	memcpy(buffer + data_at, payload, sizeof(payload) - 1);
+	stun_builder_start(&builder, buffer, sizeof(buffer), STUN_METHOD_DATA,
+			   STUN_CLASS_INDICATION, rfc5769_transaction_id);
+	stun_builder_add_address(&builder, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &peer);
+	uint8_t *at = stun_builder_reserve(&builder, STUN_ATTRIBUTE_DATA, sizeof(payload) - 1);
+	ck_assert_ptr_eq(at, buffer + data_at);
+	struct stun_message message = parse_built(&builder);
+	const struct stun_attribute *data = stun_message_find(&message, STUN_ATTRIBUTE_DATA);
+	ck_assert_ptr_eq(data->value, buffer + data_at);
+	ck_assert_uint_eq(data->length, sizeof(payload) - 1);
+	ck_assert_mem_eq(data->value, payload, data->length);
+	ck_assert_uint_eq(buffer[data_at + data->length], 0); /* the padding */
+
+	ck_assert_ptr_null(stun_builder_reserve(&builder, STUN_ATTRIBUTE_FINGERPRINT, 4));
+	ck_assert_int_eq(builder.result, STUN_BUILD_BAD_VALUE);
+	stun_builder_start(&builder, buffer, 30, STUN_METHOD_DATA, STUN_CLASS_INDICATION,
+			   rfc5769_transaction_id);
+	ck_assert_ptr_null(stun_builder_reserve(&builder, STUN_ATTRIBUTE_DATA, 8));
+	ck_assert_int_eq(builder.result, STUN_BUILD_NO_ROOM);
+}
+END_TEST
+
 /* Refusals */
 
 /* The same message as test_allocate_success's, in SIZE bytes. */
@@ -408,6 +439,7 @@ static Suite *stun_builder_suite(void)
 	tcase_add_test(answers, test_unauthenticated_error);
 	tcase_add_test(answers, test_unknown_attributes_error);
 	tcase_add_test(answers, test_response_in_place);
+	tcase_add_test(answers, test_data_in_place);
 	suite_add_tcase(suite, answers);
 	TCase *refusals = tcase_create("refusals");
 	tcase_add_checked_fixture(refusals, setup, teardown);
