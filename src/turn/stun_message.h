@@ -176,7 +176,9 @@ bool stun_attribute_is_comprehension_required(uint16_t type);
 
 /* The comprehension-required attributes of MESSAGE whose types are not
  * among the UNDERSTOOD_COUNT types at UNDERSTOOD, each type once, in the
- * order first seen: what a 420 answer lists in UNKNOWN-ATTRIBUTES.  Writes
+ * order first seen: what a 420 answer to a request lists in
+ * UNKNOWN-ATTRIBUTES (an indication with any is dropped, RFC 8489 §6.3.2,
+ * and a response with any fails its transaction, §6.3.3).  Writes
  * at most UNKNOWN_MAX of them to UNKNOWN and returns how many it wrote (0:
  * every such attribute is understood).  The message view holds at most
  * STUN_ATTRIBUTES_MAX attributes, so UNKNOWN_MAX of that many never cuts

@@ -10,7 +10,7 @@
 #include "test_stun.h"
 #include "test_suite.h"
 
-static const uint8_t some_value[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+static const uint8_t some_value[40] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 
 static enum stun_parse_result parse_raw(struct raw_message *raw, struct stun_message *message)
 {
