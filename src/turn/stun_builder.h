@@ -13,9 +13,10 @@
  * every later call do nothing; stun_builder_finish then returns 0.  So a
  * handler adds everything and checks once.
  *
- * Amplification: a buffer of SIZE bytes is never overrun, so an answer to
- * an unauthenticated request is built with SIZE at most the request's own
- * length, and what does not fit is refused, not sent. */
+ * Amplification: nothing is written past SIZE bytes, so a handler that
+ * must not answer an unauthenticated request with more bytes than it
+ * carried builds the answer with SIZE at most the request's length, and
+ * an answer that does not fit fails (no_room) rather than going out. */
 #ifndef SXEDGE_TURN_STUN_BUILDER_H
 #define SXEDGE_TURN_STUN_BUILDER_H
 
