@@ -20,6 +20,13 @@ extern const uint8_t rfc5769_response_ipv6[92];
  * with the long-term key (zero padding throughout). */
 extern const uint8_t rfc5769_long_term_request[116];
 
+/* RFC 8489 Appendix B.1 as corrected by errata 6268 (the RFC's printed
+ * MAC is wrong): the §2.4 user again, with USERHASH, a nonce with the
+ * security-feature cookie, PASSWORD-ALGORITHM SHA-256 and
+ * MESSAGE-INTEGRITY-SHA256 keyed with SHA-256(username:realm:password). */
+extern const uint8_t rfc8489_sha256_request[164];
+#define RFC8489_NONCE "obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA"
+
 #define RFC5769_PASSWORD	"VOkJxbRl1RmTxUk/WvJxBt"
 #define RFC5769_USERNAME	"evtj:h6vY"
 #define RFC5769_CLIENT_SOFTWARE "STUN test client"
@@ -37,8 +44,10 @@ extern const uint8_t rfc5769_long_term_request[116];
 extern const uint8_t rfc5769_long_term_transaction_id[12];
 extern const uint8_t rfc5769_transaction_id[12];
 
-/* The long-term key of §2.4: MD5(username ":" realm ":" password). */
+/* The long-term key of §2.4: MD5(username ":" realm ":" password), and
+ * B.1's SHA-256 of the same. */
 void rfc5769_long_term_key(uint8_t key[16]);
+void rfc8489_sha256_key(uint8_t key[32]);
 
 /* A message written by hand: a header with any type and a fresh
  * transaction id, then attributes with any type, length and padding. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for stun_builder: the RFC 5769 long-term request rebuilt byte
- * for byte, the IPv4 response rebuilt up to its sender's padding, the
+/* Unit tests for stun_builder: the RFC 5769 long-term request and RFC 8489
+ * B.1's SHA-256 request rebuilt byte for byte, the IPv4 response rebuilt up to its sender's padding, the
  * answers a TURN server sends (success with addresses and LIFETIME, 401
  * with REALM and NONCE, 420 with UNKNOWN-ATTRIBUTES) read back, and every
  * refusal: no room at each step, out of order, bad values. */
@@ -72,6 +72,30 @@ START_TEST(test_long_term_request_rebuilt)
 	stun_builder_add_integrity(&builder, &hmac, STUN_INTEGRITY_SHA1, key, sizeof(key));
 	ck_assert_uint_eq(stun_builder_finish(&builder), sizeof(rfc5769_long_term_request));
 	ck_assert_mem_eq(buffer, rfc5769_long_term_request, sizeof(rfc5769_long_term_request));
+}
+END_TEST
+
+START_TEST(test_sha256_request_rebuilt)
+{
+	struct stun_builder builder;
+	uint8_t buffer[256];
+	uint8_t key[32];
+	struct stun_message vector;
+
+	rfc8489_sha256_key(key);
+	ck_assert_int_eq(
+		stun_message_parse(rfc8489_sha256_request, sizeof(rfc8489_sha256_request), &vector),
+		STUN_PARSE_OK);
+	stun_builder_start(&builder, buffer, sizeof(buffer), STUN_METHOD_BINDING,
+			   STUN_CLASS_REQUEST, rfc5769_long_term_transaction_id);
+	const struct stun_attribute *userhash = stun_message_find(&vector, STUN_ATTRIBUTE_USERHASH);
+	stun_builder_add(&builder, STUN_ATTRIBUTE_USERHASH, userhash->value, userhash->length);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_NONCE, RFC8489_NONCE);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_REALM, RFC5769_LONG_TERM_REALM);
+	stun_builder_add(&builder, STUN_ATTRIBUTE_PASSWORD_ALGORITHM, "\x00\x02\x00\x00", 4);
+	stun_builder_add_integrity(&builder, &hmac, STUN_INTEGRITY_SHA256, key, sizeof(key));
+	ck_assert_uint_eq(stun_builder_finish(&builder), sizeof(rfc8489_sha256_request));
+	ck_assert_mem_eq(buffer, rfc8489_sha256_request, sizeof(rfc8489_sha256_request));
 }
 END_TEST
 
@@ -431,6 +455,7 @@ static Suite *stun_builder_suite(void)
 	TCase *vectors = tcase_create("vectors");
 	tcase_add_checked_fixture(vectors, setup, teardown);
 	tcase_add_test(vectors, test_long_term_request_rebuilt);
+	tcase_add_test(vectors, test_sha256_request_rebuilt);
 	tcase_add_test(vectors, test_ipv4_response_rebuilt);
 	suite_add_tcase(suite, vectors);
 	TCase *answers = tcase_create("answers");

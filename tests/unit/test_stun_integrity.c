@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for stun_integrity: the MESSAGE-INTEGRITY of every RFC 5769
- * vector with its short-term password or long-term key, a wrong key, any
+ * vector with its short-term password or long-term key, RFC 8489 B.1's
+ * MESSAGE-INTEGRITY-SHA256 with its SHA-256 key, a wrong key, any
  * byte changed, attributes after the integrity attribute (not covered, as
  * RFC 8489 §14.5 says), and MESSAGE-INTEGRITY-SHA256 whole and truncated. */
 #include <check.h>
@@ -76,6 +77,31 @@ START_TEST(test_long_term_vector)
 				     (const uint8_t *)RFC5769_LONG_TERM_PASSWORD,
 				     strlen(RFC5769_LONG_TERM_PASSWORD)),
 			 STUN_INTEGRITY_INVALID);
+}
+END_TEST
+
+START_TEST(test_sha256_vector)
+{
+	uint8_t key[32];
+	uint8_t md5_key[16];
+	struct stun_message message;
+
+	rfc8489_sha256_key(key);
+	rfc5769_long_term_key(md5_key);
+	ck_assert_int_eq(stun_message_parse(rfc8489_sha256_request, sizeof(rfc8489_sha256_request),
+					    &message),
+			 STUN_PARSE_OK);
+	ck_assert_int_eq(stun_integrity_strongest(&message), STUN_INTEGRITY_SHA256);
+	ck_assert_int_eq(
+		stun_integrity_check(&hmac, &message, STUN_INTEGRITY_SHA256, key, sizeof(key)),
+		STUN_INTEGRITY_VALID);
+	/* The key of the other password algorithm does not check. */
+	ck_assert_int_eq(stun_integrity_check(&hmac, &message, STUN_INTEGRITY_SHA256, md5_key,
+					      sizeof(md5_key)),
+			 STUN_INTEGRITY_INVALID);
+	ck_assert_int_eq(
+		stun_integrity_check(&hmac, &message, STUN_INTEGRITY_SHA1, key, sizeof(key)),
+		STUN_INTEGRITY_ABSENT);
 }
 END_TEST
 
@@ -239,6 +265,7 @@ static Suite *stun_integrity_suite(void)
 	tcase_add_checked_fixture(vectors, setup, teardown);
 	tcase_add_test(vectors, test_short_term_vectors);
 	tcase_add_test(vectors, test_long_term_vector);
+	tcase_add_test(vectors, test_sha256_vector);
 	tcase_add_test(vectors, test_any_byte_changed);
 	tcase_add_test(vectors, test_attributes_after_integrity);
 	suite_add_tcase(suite, vectors);
