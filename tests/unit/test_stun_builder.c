@@ -9,10 +9,40 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "channel_data.h"
 #include "stun_attribute.h"
 #include "stun_builder.h"
+#include "stun_framing.h"
 #include "test_stun.h"
 #include "test_suite.h"
+
+/* The allocator, counted (the link wraps malloc, calloc and realloc). */
+static unsigned long allocator_calls;
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *pointer, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t count, size_t size);
+void *__wrap_realloc(void *pointer, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+	allocator_calls++;
+	return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t count, size_t size)
+{
+	allocator_calls++;
+	return __real_calloc(count, size);
+}
+
+void *__wrap_realloc(void *pointer, size_t size)
+{
+	allocator_calls++;
+	return __real_realloc(pointer, size);
+}
 
 static struct stun_hmac hmac;
 
@@ -281,6 +311,63 @@ START_TEST(test_data_in_place)
 }
 END_TEST
 
+/* What the relay does per packet, and an answer without integrity: no
+ * call of the allocator (OpenSSL's HMAC, on messages with integrity only,
+ * allocates inside the library, which this count does not see). */
+START_TEST(test_packet_path_allocates_nothing)
+{
+	struct raw_message send;
+	struct stun_message message;
+	struct stun_builder builder;
+	struct sockaddr_storage peer;
+	struct channel_data channel;
+	struct stun_frame frame;
+	uint8_t buffer[256];
+	uint16_t unknown[STUN_ATTRIBUTES_MAX];
+	static const uint8_t udp_channel_data[] = { 0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c' };
+	static const uint16_t understood[] = { STUN_ATTRIBUTE_XOR_PEER_ADDRESS,
+					       STUN_ATTRIBUTE_DATA };
+
+	raw_start(&send, stun_message_type(STUN_METHOD_SEND, STUN_CLASS_INDICATION));
+	raw_attribute(&send, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, 8,
+		      "\x00\x01\xa1\x47\xe1\x12\xa6\x43");
+	raw_attribute(&send, STUN_ATTRIBUTE_DATA, 5, "media");
+	raw_finish(&send);
+	/* Check's assertions allocate: the results are asserted after the count. */
+	unsigned long before = allocator_calls;
+	enum stun_parse_result parsed = stun_message_parse(send.bytes, send.length, &message);
+	size_t unknown_count = stun_message_unknown_required(&message, understood, 2, unknown,
+							     STUN_ATTRIBUTES_MAX);
+	bool decoded = stun_attribute_address(
+		&message, stun_message_find(&message, STUN_ATTRIBUTE_XOR_PEER_ADDRESS), &peer);
+	const struct stun_attribute *data = stun_message_find(&message, STUN_ATTRIBUTE_DATA);
+	stun_builder_start(&builder, buffer, sizeof(buffer), STUN_METHOD_DATA,
+			   STUN_CLASS_INDICATION, message.transaction_id);
+	stun_builder_add_address(&builder, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &peer);
+	memcpy(stun_builder_reserve(&builder, STUN_ATTRIBUTE_DATA, data->length), data->value,
+	       data->length);
+	size_t indication_length = stun_builder_finish(&builder);
+	enum channel_data_result channel_result =
+		channel_data_parse(udp_channel_data, sizeof(udp_channel_data), false, &channel);
+	enum stun_frame_result framed = stun_frame_next(send.bytes, send.length, 4096, &frame);
+	stun_builder_start_response(&builder, buffer, sizeof(buffer), &message, STUN_CLASS_ERROR);
+	stun_builder_add_error_code(&builder, 420, NULL);
+	stun_builder_add_unknown_attributes(&builder, understood, 2);
+	stun_builder_add_fingerprint(&builder);
+	size_t answer_length = stun_builder_finish(&builder);
+	unsigned long calls = allocator_calls - before;
+
+	ck_assert_int_eq(parsed, STUN_PARSE_OK);
+	ck_assert_uint_eq(unknown_count, 0);
+	ck_assert(decoded);
+	ck_assert_uint_gt(indication_length, 0);
+	ck_assert_int_eq(channel_result, CHANNEL_DATA_OK);
+	ck_assert_int_eq(framed, STUN_FRAME_STUN);
+	ck_assert_uint_gt(answer_length, 0);
+	ck_assert_uint_eq(calls, 0);
+}
+END_TEST
+
 /* Refusals */
 
 /* The same message as test_allocate_success's, in SIZE bytes. */
@@ -465,6 +552,7 @@ static Suite *stun_builder_suite(void)
 	tcase_add_test(answers, test_unknown_attributes_error);
 	tcase_add_test(answers, test_response_in_place);
 	tcase_add_test(answers, test_data_in_place);
+	tcase_add_test(answers, test_packet_path_allocates_nothing);
 	suite_add_tcase(suite, answers);
 	TCase *refusals = tcase_create("refusals");
 	tcase_add_checked_fixture(refusals, setup, teardown);
