@@ -5,9 +5,8 @@
  * with that attribute, and its check on a received message.
  *
  * The key is the caller's: for the short-term mechanism the password
- * (after OpaqueString), for the long-term one MD5 or SHA-256 of
- * "username:realm:password" (§9.2.2, turn_credentials makes it).  This
- * file never sees a password.
+ * itself (after OpaqueString), for the long-term one MD5 or SHA-256 of
+ * "username:realm:password" (§9.2.2; turn_credentials makes it).
  *
  * The HMAC contexts are fetched and made once (stun_hmac_init) and only
  * re-keyed per message, as flow_key does for the SIP side: no algorithm
