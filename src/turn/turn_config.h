@@ -11,9 +11,9 @@
  *	[global] domains.
  *   shared_secret = TEXT
  *	The secret the web service that hands out TURN credentials shares
- *	with the edge: a username is "EXPIRY:USER" (or a bare EXPIRY, as
- *	coturn's clients send with -W), EXPIRY in seconds since 1970, and its
- *	password base64(HMAC-SHA1(secret, username)).  The bytes of the value
+ *	with the edge: a username is "EXPIRY:USER", EXPIRY in seconds since
+ *	1970, and its password base64(HMAC-SHA1(secret, username))
+ *	(turn_credentials.h).  The bytes of the value
  *	as written, at least 16 of them: anyone holding one credential can try
  *	secrets offline, so a short one is refused.  The value is never
  *	repeated in a message.  As in any value, blanks at either end are
