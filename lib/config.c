@@ -406,6 +406,12 @@ static void on_section(void *user, int line, const char *name)
 	section_skip(loader);
 }
 
+/* A list's key may be repeated: its lines add up. */
+static bool is_list(const struct config_option *option)
+{
+	return option->parse == config_parse_name_list || option->parse == config_parse_word_list;
+}
+
 static void on_pair(void *user, int line, const char *key, const char *value)
 {
 	struct config_loader *loader = user;
@@ -427,7 +433,7 @@ static void on_pair(void *user, int line, const char *key, const char *value)
 		return;
 	}
 	const struct config_option *option = &seen->type->options[i];
-	if (seen->key_line[i] != 0 && option->parse != config_parse_name_list) {
+	if (seen->key_line[i] != 0 && !is_list(option)) {
 		config_report(loader, line, "duplicate key %s in [%s] (first at line %d)",
 			      option->key, loader->label, seen->key_line[i]);
 		return;

@@ -195,6 +195,45 @@ bad:
 	return -1;
 }
 
+/* Words separated by commas and/or blanks, kept as written, for a module
+ * whose check reads each (with config_list_entry_line for its line).
+ * Repeated lines add up, as for names. */
+int config_parse_word_list(struct config_loader *loader, const struct config_option *option,
+			   const char *value, void *base)
+{
+	static const char separators[] = ", \t";
+	char ***list = field_at(base, option->offset);
+	size_t *n = field_at(base, option->offset2);
+	size_t first = *n;
+	const char *word = value + strspn(value, separators);
+
+	while (*word != '\0') {
+		size_t length = strcspn(word, separators);
+		char **grown = realloc(*list, (*n + 1) * sizeof(**list));
+		char *copy = grown != NULL ? strndup(word, length) : NULL;
+		if (grown != NULL)
+			*list = grown;
+		if (copy == NULL) {
+			config_report_bad_value(loader, option, value,
+						"a shorter list (out of memory)");
+			goto bad;
+		}
+		(*list)[(*n)++] = copy;
+		word += length;
+		word += strspn(word, separators);
+	}
+	if (*n == first) {
+		config_report_bad_value(loader, option, value, "at least one entry");
+		goto bad;
+	}
+	config_list_origin_note(loader, option, *n);
+	return 0;
+bad:
+	while (*n > first)
+		free((*list)[--*n]);
+	return -1;
+}
+
 /* ---- Addresses ---- */
 
 int config_parse_ip_address(struct config_loader *loader, const struct config_option *option,

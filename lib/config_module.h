@@ -135,9 +135,15 @@ void config_check_required(struct config_loader *loader, const struct config_see
 
 /* ---- Parsers, one per kind of value (config_keywords.c) ---- */
 
+/* The list parsers (config_parse_name_list: domain names, lower-cased;
+ * config_parse_word_list: any words, as written; both a char ** with its
+ * count, a size_t, at offset2) take entries separated by commas and/or
+ * blanks; their key may be repeated and its lines add up. */
+
 config_option_parser config_parse_u16, config_parse_unsigned, config_parse_size, config_parse_bool,
 	config_parse_keyword, config_parse_log_level, config_parse_name_list,
-	config_parse_ip_address, config_parse_host_optional_port, config_parse_ip_optional_port,
-	config_parse_ip_port, config_parse_readable_file, config_parse_secret;
+	config_parse_word_list, config_parse_ip_address, config_parse_host_optional_port,
+	config_parse_ip_optional_port, config_parse_ip_port, config_parse_readable_file,
+	config_parse_secret;
 
 #endif

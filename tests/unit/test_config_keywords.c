@@ -4,8 +4,9 @@
  * [peer NAME]) to a schema with its own role table, and the engine reads
  * them with the same rules as the core's: keyword rows carry their names,
  * defaults and ranges come from the rows, required keys and unknown
- * sections are reported with their lines, the module's check runs after
- * the core's, and roles are counted and budgeted from the role table (a
+ * sections are reported with their lines, a word list keeps its words as
+ * written over repeated lines, the module's check runs after the core's,
+ * and roles are counted and budgeted from the role table (a
  * udp role needs no certificate and may share a tcp role's port). */
 #include <check.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ struct echo_config {
 	unsigned count;
 	struct echo_peer *peers;
 	size_t n_peers;
+	char **tags; /* a word list */
+	size_t n_tags;
 	bool checked; /* the module's check ran */
 	bool core_done; /* ... after the core's: the budgets were there */
 };
@@ -43,6 +46,8 @@ static const struct config_option echo_options[] = {
 	  mode_names },
 	{ "count", config_parse_unsigned, offsetof(struct echo_config, count), 0, "3", 1, 9, false,
 	  NULL },
+	{ "tags", config_parse_word_list, offsetof(struct echo_config, tags),
+	  offsetof(struct echo_config, n_tags), NULL, 0, 0, false, NULL },
 };
 
 static const struct config_option peer_options[] = {
@@ -62,7 +67,7 @@ static void *peer_begin(struct config_loader *loader, void *data, char *name)
 }
 
 static const struct config_section echo_sections[] = {
-	{ .name = "echo", .options = echo_options, .n_options = 2, .offset = 0 },
+	{ .name = "echo", .options = echo_options, .n_options = 3, .offset = 0 },
 	{ .name = "peer",
 	  .argument = "NAME",
 	  .argument_missing = "a peer section needs a name",
@@ -92,6 +97,9 @@ static void echo_free(void *data)
 	for (size_t i = 0; i < echo->n_peers; i++)
 		free(echo->peers[i].name);
 	free(echo->peers);
+	for (size_t i = 0; i < echo->n_tags; i++)
+		free(echo->tags[i]);
+	free(echo->tags);
 }
 
 static const struct config_module echo_module = {
@@ -200,6 +208,29 @@ START_TEST(test_module_problems)
 }
 END_TEST
 
+/* A word list keeps its words as written, any characters but the
+ * separators, and its lines add up; a line of separators only is refused. */
+START_TEST(test_word_list)
+{
+	char expected[512];
+
+	load("[echo]\ntags = Ab/8,c:d  e\ntags = 10.0.0.1/8\n");
+	ck_assert_msg(config != NULL, "errors:\n%s", errors);
+	ck_assert_uint_eq(echo()->n_tags, 4);
+	ck_assert_str_eq(echo()->tags[0], "Ab/8");
+	ck_assert_str_eq(echo()->tags[1], "c:d");
+	ck_assert_str_eq(echo()->tags[2], "e");
+	ck_assert_str_eq(echo()->tags[3], "10.0.0.1/8");
+	unload();
+	load("[echo]\ntags = a\ntags = ,\n");
+	ck_assert_ptr_null(config);
+	snprintf(expected, sizeof(expected),
+		 "%s:11: bad value \",\" for tags: expected at least one entry\n", path);
+	ck_assert_str_eq(errors, expected);
+	unload();
+}
+END_TEST
+
 /* The relay role's row: udp, so no certificate and no clash with the
  * access listener's tcp port; unique; its budget is max_connections_relay
  * and counts only with a relay listener. */
@@ -252,6 +283,7 @@ int main(void)
 	TCase *tcase = tcase_create("modules");
 	tcase_add_test(tcase, test_module_sections);
 	tcase_add_test(tcase, test_module_problems);
+	tcase_add_test(tcase, test_word_list);
 	tcase_add_test(tcase, test_role_table);
 	suite_add_tcase(suite, tcase);
 	return test_suite_run(suite);
