@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: ISC */
+/* turn_server: the TURN server's decisions, one message at a time
+ * (RFC 8489 Binding, RFC 8656 allocations, RFC 6062 TCP relays).
+ *
+ * It owns the allocation table (allocation_table.h), the nonce key
+ * (turn_nonce.h) and the peer policy (peer_policy.h), reads every message
+ * with the codec (stun_message.h, channel_data.h) and writes every answer
+ * with the builder into a buffer of its own (no allocation per packet).
+ * It never touches a socket: everything it does goes through struct
+ * turn_io, which the protocol module (turn_context / turn_protocol)
+ * implements over the event loop.  Time is a parameter (ms, monotonic for
+ * lifetimes and nonces; the wall clock only for username expiry, passed
+ * separately), so the whole of it is unit-tested with a fake turn_io.
+ *
+ * Who is who:
+ *   client  a TURN client, on the listener (UDP 3478: a 5-tuple; TCP 3478:
+ *           a connection the protocol module frames, stun_framing.h)
+ *   relay   the socket an allocation holds on the relay address, from the
+ *           port range: UDP, or for RFC 6062 a TCP listening socket
+ *   peer    whom the client talks to through the relay
+ *
+ * Every refusal is a named reason: turn_io.refused gets it (the protocol
+ * module logs it and counts it in sxedge_turn_refusals_total{reason}).
+ * A malformed packet is dropped and counted, never answered.  Before a
+ * request is authenticated, an answer sent over UDP is never longer than
+ * the request (no amplification): optional parts are left out first, and
+ * a request too short for even the minimal answer is dropped and counted
+ * as "amplification". */
+#ifndef SXEDGE_TURN_TURN_SERVER_H
+#define SXEDGE_TURN_TURN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allocation_table.h"
+#include "peer_policy.h"
+#include "transport_address.h"
+
+/* What the server is configured with (from [turn], turn_config.h). */
+struct turn_server_settings {
+	const char *realm;
+	const uint8_t *secret; /* the shared secret of the ephemeral scheme */
+	size_t secret_length;
+	uint32_t nonce_lifetime_s;
+	struct allocation_limits limits;
+	const struct peer_policy *peer_policy; /* outlives the server */
+	bool tcp_relays; /* RFC 6062 allowed (REQUESTED-TRANSPORT TCP over TCP) */
+};
+
+/* Where a client's message came from.  CONNECTION is the protocol
+ * module's handle of the client's TCP connection (NULL over UDP); the
+ * five_tuple's transport says which. */
+struct turn_client {
+	struct five_tuple five_tuple;
+	void *connection;
+};
+
+/* What the server asks the protocol module to do.  All are called from
+ * inside turn_server_* calls; none may call back into the server, except
+ * where said. */
+struct turn_io {
+	/* Sends BYTES to CLIENT: over UDP from the listener's socket to the
+	 * 5-tuple's client address, over TCP on its connection. */
+	void (*to_client)(void *arg, const struct turn_client *client, const uint8_t *bytes,
+			  size_t size);
+	/* Binds a relay for a new allocation on the relay address at a free
+	 * port of the range: a UDP socket, or for RELAY_TRANSPORT TCP a
+	 * listening socket; fills *RELAY with the address bound.  Returns the
+	 * module's handle (kept as allocation->owner), or NULL when none can
+	 * be bound (the Allocate gets 508). */
+	void *(*relay_open)(void *arg, uint8_t relay_transport, struct transport_address *relay);
+	/* The allocation of RELAY ended (expired, refreshed to 0, its client's
+	 * TCP connection gone...): the socket is closed and its port freed. */
+	void (*relay_close)(void *arg, void *relay);
+	/* Sends a datagram of BYTES out of RELAY (UDP) to PEER. */
+	void (*to_peer)(void *arg, void *relay, const struct transport_address *peer,
+			const uint8_t *bytes, size_t size);
+	/* RFC 6062 Connect: opens a TCP connection from RELAY's address to
+	 * PEER for CONNECTION (allocation_connection); the outcome comes back
+	 * as turn_server_peer_connected.  Returns the module's handle (kept as
+	 * connection->owner) or NULL (the Connect gets 447). */
+	void *(*peer_connect)(void *arg, void *relay, const struct transport_address *peer,
+			      struct allocation_connection *connection);
+	/* RFC 6062 ConnectionBind succeeded: after the success response,
+	 * which to_client has just queued on CLIENT's connection, the module
+	 * joins that connection with the peer connection PEER (raw bytes both
+	 * ways from now on, no more STUN on it). */
+	void (*connection_join)(void *arg, const struct turn_client *client, void *peer);
+	/* The peer connection PEER ended for the server (its allocation ended,
+	 * or it was never bound in 30 s): the module closes it. */
+	void (*peer_close)(void *arg, void *peer);
+	/* A packet or request refused, for the log and the metrics: REASON is a
+	 * stable snake_case name (e.g. "malformed_length_beyond_datagram",
+	 * "unauthorized", "stale_nonce", "expired_username", "peer_loopback",
+	 * "user_quota", "total_quota", "amplification", "no_permission",
+	 * "bandwidth"); CODE the STUN error code sent, 0 when nothing was
+	 * answered. */
+	void (*refused)(void *arg, const struct turn_client *client, const char *reason, int code);
+	/* An allocation was made or ended (for logs, sxedge_turn_allocations). */
+	void (*allocation_event)(void *arg, const struct allocation *allocation, bool made,
+				 const char *why);
+	/* Bytes relayed, by direction, for sxedge_turn_packets_total and
+	 * sxedge_turn_bytes_total. */
+	void (*relayed)(void *arg, enum allocation_direction direction, size_t bytes);
+	void *arg;
+};
+
+struct turn_server;
+
+/* A server with SETTINGS (copied, but the peer policy must outlive it) and
+ * IO; SEED randomises its hash tables and NONCE_SECRET (32 bytes, drawn
+ * once per process) keys its nonces.  NULL when out of memory. */
+struct turn_server *turn_server_new(const struct turn_server_settings *settings,
+				    const struct turn_io *io, uint64_t seed,
+				    const uint8_t nonce_secret[32]);
+/* Frees it: every allocation ends (relay_close, peer_close). */
+void turn_server_free(struct turn_server *server);
+
+/* A datagram (UDP) or one frame (TCP: a STUN message or ChannelData, as
+ * stun_framing cut it) from CLIENT.  NOW_MS monotonic, WALL_S the wall
+ * clock (username expiry). */
+void turn_server_from_client(struct turn_server *server, const struct turn_client *client,
+			     const uint8_t *bytes, size_t size, uint64_t now_ms, uint64_t wall_s);
+
+/* A datagram from PEER arrived on the UDP relay of ALLOCATION: to the
+ * client as ChannelData when a channel is bound to PEER, else as a Data
+ * indication, if a permission allows PEER and the bandwidth cap does;
+ * else dropped and counted. */
+void turn_server_from_peer(struct turn_server *server, struct allocation *allocation,
+			   const struct transport_address *peer, const uint8_t *bytes, size_t size,
+			   uint64_t now_ms);
+
+/* RFC 6062: the connection to the peer that peer_connect opened is up
+ * (OK) or failed: the Connect is answered (CONNECTION-ID, or 447). */
+void turn_server_peer_connected(struct turn_server *server,
+				struct allocation_connection *connection, bool ok, uint64_t now_ms);
+
+/* RFC 6062: PEER connected to the TCP relay of ALLOCATION; the module
+ * accepted it as PEER_HANDLE.  With a permission for PEER the client gets
+ * a ConnectionAttempt indication and true is returned (the server keeps
+ * PEER_HANDLE as the connection's owner until bound or expired); false:
+ * the module closes it. */
+bool turn_server_peer_arrived(struct turn_server *server, struct allocation *allocation,
+			      const struct transport_address *peer, void *peer_handle,
+			      uint64_t now_ms);
+
+/* CLIENT's TCP connection closed: an allocation made over it ends. */
+void turn_server_client_gone(struct turn_server *server, const struct turn_client *client,
+			     uint64_t now_ms);
+
+/* The one moment the protocol module's timer must fire (UINT64_MAX: none),
+ * and what is due then. */
+uint64_t turn_server_next_expiry(const struct turn_server *server);
+void turn_server_expire(struct turn_server *server, uint64_t now_ms);
+
+/* Allocations open now (the metrics gauge). */
+uint32_t turn_server_allocations(const struct turn_server *server);
+
+#endif
