@@ -154,6 +154,7 @@ struct allocation {
 	uint64_t created_ms;
 	uint64_t expires_ms; /* alive while now < expires_ms */
 	void *owner; /* the protocol module's state (relay socket); NULL at creation */
+	void *connection; /* the client's TCP connection (turn_client), NULL over UDP */
 	/* ---- the table's own ---- */
 	struct byte_bucket to_peer, to_client;
 	uint32_t number, user, heap_position;
@@ -317,6 +318,11 @@ struct allocation_connection {
 	uint64_t expires_ms; /* while CONNECTING or WAITING_BIND: alive while now < it */
 	struct allocation *allocation;
 	void *owner; /* the protocol module's peer connection; NULL at creation */
+	/* the Connect waiting for its answer (the handler's): its transaction
+	 * id, and whether that answer carries FINGERPRINT and which integrity */
+	uint8_t transaction_id[ALLOCATION_TRANSACTION_ID_BYTES];
+	uint8_t answer_integrity;
+	bool answer_fingerprint;
 	/* ---- the table's own ---- */
 	uint32_t number, heap_position;
 	struct allocation_links links;

@@ -22,10 +22,19 @@
  * Every refusal is a named reason: turn_io.refused gets it (the protocol
  * module logs it and counts it in sxedge_turn_refusals_total{reason}).
  * A malformed packet is dropped and counted, never answered.  Before a
- * request is authenticated, an answer sent over UDP is never longer than
- * the request (no amplification): optional parts are left out first, and
- * a request too short for even the minimal answer is dropped and counted
- * as "amplification". */
+ * request is authenticated, an answer sent over UDP carries nothing
+ * optional (no reason phrase, FINGERPRINT only when the request had one)
+ * and is at most TURN_SERVER_AMPLIFICATION times the request's size (no
+ * amplification); a larger one is not sent and counted as
+ * "amplification".  Over TCP the handshake proved the source: no bound.
+ *
+ * Credentials: the ephemeral username must be "EXPIRY:USER"; a bare
+ * EXPIRY is refused ("username_no_colon"), since the per-user quota
+ * needs a user.  Only the MD5 password algorithm is offered (the nonce
+ * carries no feature bits); MESSAGE-INTEGRITY-SHA256 is checked and
+ * answered when a request carries it.  EVEN-PORT, RESERVATION-TOKEN,
+ * DONT-FRAGMENT, USERHASH and PASSWORD-ALGORITHM are not understood
+ * (420). */
 #ifndef SXEDGE_TURN_TURN_SERVER_H
 #define SXEDGE_TURN_TURN_SERVER_H
 
@@ -37,6 +46,9 @@
 #include "peer_policy.h"
 #include "transport_address.h"
 
+/* The bound on an unauthenticated answer over UDP, times the request. */
+#define TURN_SERVER_AMPLIFICATION 4
+
 /* What the server is configured with (from [turn], turn_config.h). */
 struct turn_server_settings {
 	const char *realm;
@@ -46,6 +58,10 @@ struct turn_server_settings {
 	struct allocation_limits limits;
 	const struct peer_policy *peer_policy; /* outlives the server */
 	bool tcp_relays; /* RFC 6062 allowed (REQUESTED-TRANSPORT TCP over TCP) */
+	/* The IP told to clients in XOR-RELAYED-ADDRESS, with the relay's
+	 * port (external_address behind a one-to-one NAT); family 0: the
+	 * address relay_open bound. */
+	struct transport_address external_address;
 };
 
 /* Where a client's message came from.  CONNECTION is the protocol
@@ -88,7 +104,9 @@ struct turn_io {
 	 * ways from now on, no more STUN on it). */
 	void (*connection_join)(void *arg, const struct turn_client *client, void *peer);
 	/* The peer connection PEER ended for the server (its allocation ended,
-	 * or it was never bound in 30 s): the module closes it. */
+	 * or it was never bound in 30 s): the module closes it.  Not called
+	 * for a connection the module reported failed or gone
+	 * (turn_server_peer_connected false, turn_server_peer_gone). */
 	void (*peer_close)(void *arg, void *peer);
 	/* A packet or request refused, for the log and the metrics: REASON is a
 	 * stable snake_case name (e.g. "malformed_length_beyond_datagram",
@@ -132,7 +150,8 @@ void turn_server_from_peer(struct turn_server *server, struct allocation *alloca
 			   uint64_t now_ms);
 
 /* RFC 6062: the connection to the peer that peer_connect opened is up
- * (OK) or failed: the Connect is answered (CONNECTION-ID, or 447). */
+ * (OK) or failed: the Connect is answered (CONNECTION-ID, or 447).  Only
+ * for a connection that has not ended (peer_close not called for it). */
 void turn_server_peer_connected(struct turn_server *server,
 				struct allocation_connection *connection, bool ok, uint64_t now_ms);
 
@@ -144,6 +163,17 @@ void turn_server_peer_connected(struct turn_server *server,
 bool turn_server_peer_arrived(struct turn_server *server, struct allocation *allocation,
 			      const struct transport_address *peer, void *peer_handle,
 			      uint64_t now_ms);
+
+/* The same, returning the connection made for PEER_HANDLE (what
+ * turn_server_peer_gone takes), NULL for false. */
+struct allocation_connection *turn_server_peer_accept(struct turn_server *server,
+						      struct allocation *allocation,
+						      const struct transport_address *peer,
+						      void *peer_handle, uint64_t now_ms);
+
+/* RFC 6062: the peer connection of CONNECTION closed, or the client data
+ * connection joined to it did: the server forgets it (no peer_close). */
+void turn_server_peer_gone(struct turn_server *server, struct allocation_connection *connection);
 
 /* CLIENT's TCP connection closed: an allocation made over it ends. */
 void turn_server_client_gone(struct turn_server *server, const struct turn_client *client,
