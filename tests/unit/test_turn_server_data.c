@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for turn_server's data path and what time and TCP do, with a
+ * fake turn_io: Send indications and ChannelData out of the relay only to
+ * permitted peers and within the bandwidth cap, a peer's datagrams back as
+ * a Data indication or ChannelData (padded over TCP), none of it calling
+ * the allocator (the link wraps malloc, calloc and realloc), expiry through
+ * turn_server_next_expiry and turn_server_expire, a TCP client gone, the
+ * server freed, and RFC 6062: Connect answered when the peer connection is
+ * up or failed (447, also after 30 s), ConnectionAttempt for a permitted
+ * peer, ConnectionBind joining a new client connection, and their
+ * refusals. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "channel_data.h"
+#include "stun_attribute.h"
+#include "test_suite.h"
+#include "test_turn_fixture.h"
+
+/* ---- The allocator, counted ---- */
+
+static unsigned long allocator_calls;
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *pointer, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t count, size_t size);
+void *__wrap_realloc(void *pointer, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+	allocator_calls++;
+	return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t count, size_t size)
+{
+	allocator_calls++;
+	return __real_calloc(count, size);
+}
+
+void *__wrap_realloc(void *pointer, size_t size)
+{
+	allocator_calls++;
+	return __real_realloc(pointer, size);
+}
+
+static void setup(void)
+{
+	fixture_settings();
+	fixture_start();
+}
+
+static void teardown(void)
+{
+	fixture_stop();
+}
+
+/* ---- Helpers ---- */
+
+static void create_permission(const struct turn_client *client,
+			      const struct transport_address *peer, uint64_t now)
+{
+	struct request request;
+	signed_start(&request, STUN_METHOD_CREATE_PERMISSION, client, "alice", now);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer);
+	signed_send(&request, client, "alice", now);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+}
+
+static void channel_bind(const struct turn_client *client, uint16_t channel,
+			 const struct transport_address *peer, uint64_t now)
+{
+	struct request request;
+	uint8_t number[4] = { (uint8_t)(channel >> 8), (uint8_t)channel, 0, 0 };
+	signed_start(&request, STUN_METHOD_CHANNEL_BIND, client, "alice", now);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_CHANNEL_NUMBER, number, 4);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer);
+	signed_send(&request, client, "alice", now);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+}
+
+/* A Send indication to PEER with DATA, built into REQUEST. */
+static size_t send_indication(struct request *request, const struct transport_address *peer,
+			      const char *data)
+{
+	request_start(request, STUN_METHOD_SEND, STUN_CLASS_INDICATION);
+	request_add_address(request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer);
+	stun_builder_add(&request->builder, STUN_ATTRIBUTE_DATA, data, strlen(data));
+	return request_length(request);
+}
+
+static size_t channel_message(uint8_t *buffer, uint16_t channel, const char *data, bool padded)
+{
+	size_t length = strlen(data);
+	size_t size = channel_data_size((uint16_t)length, padded);
+	memset(buffer, 0, size);
+	channel_data_write_header(buffer, channel, (uint16_t)length);
+	memcpy(buffer + CHANNEL_DATA_HEADER_SIZE, data, length);
+	return size;
+}
+
+static struct stun_message sent_message(unsigned i)
+{
+	struct stun_message message;
+	ck_assert_int_eq(
+		stun_message_parse(fake.to_client[i].bytes, fake.to_client[i].size, &message),
+		STUN_PARSE_OK);
+	return message;
+}
+
+static struct transport_address peer_of(const struct stun_message *message)
+{
+	struct sockaddr_storage storage;
+	struct transport_address address;
+	const struct stun_attribute *attribute =
+		stun_message_find(message, STUN_ATTRIBUTE_XOR_PEER_ADDRESS);
+	ck_assert_ptr_nonnull(attribute);
+	ck_assert(stun_attribute_address(message, attribute, &storage));
+	ck_assert(transport_address_from_sockaddr((struct sockaddr *)&storage, &address));
+	return address;
+}
+
+static uint32_t u32_of(const struct stun_message *message, uint16_t type)
+{
+	uint32_t value;
+	const struct stun_attribute *attribute = stun_message_find(message, type);
+	ck_assert_ptr_nonnull(attribute);
+	ck_assert(stun_attribute_u32(attribute, &value));
+	return value;
+}
+
+/* ---- From the client ---- */
+
+START_TEST(test_send_indication)
+{
+	struct turn_client client = udp_client(1), stranger = udp_client(2);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	struct transport_address unpermitted = address4("5.6.7.8", 1000);
+	struct request request;
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	create_permission(&client, &peer, T0_MS);
+	fake_reset();
+	send_indication(&request, &peer, "media");
+	request_send(&request, &client, T0_MS);
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	ck_assert_ptr_eq(fake.to_peer[0].relay, &fake.relays[0]);
+	ck_assert(transport_address_equal(&fake.to_peer[0].peer, &peer));
+	ck_assert_uint_eq(fake.to_peer[0].size, 5);
+	ck_assert_mem_eq(fake.to_peer[0].bytes, "media", 5);
+	ck_assert_uint_eq(fake.packets[ALLOCATION_TO_PEER], 1);
+	ck_assert_uint_eq(fake.bytes[ALLOCATION_TO_PEER], 5);
+	/* another port of a permitted IP is permitted too */
+	peer.port = 9;
+	send_indication(&request, &peer, "media");
+	request_send(&request, &client, T0_MS);
+	ck_assert_uint_eq(fake.to_peer_count, 2);
+	ck_assert_uint_eq(fake.refused_count, 0);
+
+	send_indication(&request, &unpermitted, "media");
+	request_send(&request, &client, T0_MS);
+	ck_assert_str_eq(last_refusal(), "no_permission");
+	send_indication(&request, &peer, "media");
+	request_send(&request, &stranger, T0_MS);
+	ck_assert_str_eq(last_refusal(), "no_allocation");
+	request_start(&request, STUN_METHOD_SEND, STUN_CLASS_INDICATION);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &peer);
+	request_send(&request, &client, T0_MS);
+	ck_assert_str_eq(last_refusal(), "bad_indication");
+	request_start(&request, STUN_METHOD_SEND, STUN_CLASS_INDICATION);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &peer);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_DONT_FRAGMENT, NULL, 0);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_DATA, "media", 5);
+	request_send(&request, &client, T0_MS);
+	ck_assert_str_eq(last_refusal(), "unknown_attributes");
+	ck_assert_uint_eq(fake.to_peer_count, 2);
+	ck_assert_uint_eq(fake.to_client_count, 0); /* indications are never answered */
+	for (unsigned i = 0; i < fake.refused_count; i++)
+		ck_assert_int_eq(fake.refused[i].code, 0);
+}
+END_TEST
+
+START_TEST(test_channel_data_from_client)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	uint8_t buffer[64];
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	channel_bind(&client, 0x4000, &peer, T0_MS);
+	fake_reset();
+	size_t size = channel_message(buffer, 0x4000, "hello", false);
+	turn_server_from_client(server, &client, buffer, size, T0_MS, WALL0);
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	ck_assert(transport_address_equal(&fake.to_peer[0].peer, &peer));
+	ck_assert_mem_eq(fake.to_peer[0].bytes, "hello", 5);
+	ck_assert_uint_eq(fake.to_peer[0].size, 5);
+	size = channel_message(buffer, 0x4001, "hello", false);
+	turn_server_from_client(server, &client, buffer, size, T0_MS, WALL0);
+	ck_assert_str_eq(last_refusal(), "no_channel");
+	/* the permission the binding installed lasts 300 s, the channel 600 */
+	size = channel_message(buffer, 0x4000, "hello", false);
+	turn_server_from_client(server, &client, buffer, size, T0_MS + 300 * SECOND, WALL0);
+	ck_assert_str_eq(last_refusal(), "no_permission");
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+}
+END_TEST
+
+START_TEST(test_channel_data_over_tcp)
+{
+	struct turn_client client = tcp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	uint8_t buffer[64];
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	channel_bind(&client, 0x4000, &peer, T0_MS);
+	fake_reset();
+	/* over TCP a frame is padded: unpadded it is malformed */
+	size_t size = channel_message(buffer, 0x4000, "hello", false);
+	turn_server_from_client(server, &client, buffer, size, T0_MS, WALL0);
+	ck_assert_uint_eq(fake.to_peer_count, 0);
+	ck_assert_str_eq(last_refusal(), "malformed_channel_data_length_beyond_datagram");
+	size = channel_message(buffer, 0x4000, "hello", true);
+	turn_server_from_client(server, &client, buffer, size, T0_MS, WALL0);
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	/* and the peer's answer goes back padded */
+	turn_server_from_peer(server, fake.last_made, &peer, (const uint8_t *)"hello", 5, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	ck_assert_uint_eq(fake.to_client[0].size, 12);
+	ck_assert_ptr_eq(fake.to_client[0].client.connection, client.connection);
+	ck_assert_mem_eq(fake.to_client[0].bytes, "\x40\x00\x00\x05hello\0\0\0", 12);
+}
+END_TEST
+
+START_TEST(test_tcp_relay_takes_no_datagrams)
+{
+	struct turn_client client = tcp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	struct request request;
+	allocate(&client, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	create_permission(&client, &peer, T0_MS);
+	send_indication(&request, &peer, "media");
+	request_send(&request, &client, T0_MS);
+	ck_assert_str_eq(last_refusal(), "not_udp_relay");
+	ck_assert_uint_eq(fake.to_peer_count, 0);
+}
+END_TEST
+
+/* ---- From a peer ---- */
+
+START_TEST(test_from_peer)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	struct transport_address bound = address4("5.6.7.8", 2000);
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	struct allocation *allocation = fake.last_made;
+	create_permission(&client, &peer, T0_MS);
+	channel_bind(&client, 0x4ABC, &bound, T0_MS);
+	fake_reset();
+	turn_server_from_peer(server, allocation, &peer, (const uint8_t *)"media", 5, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	struct stun_message data = sent_message(0);
+	ck_assert_uint_eq(data.method, STUN_METHOD_DATA);
+	ck_assert_int_eq(data.message_class, STUN_CLASS_INDICATION);
+	struct transport_address from = peer_of(&data);
+	ck_assert(transport_address_equal(&from, &peer));
+	const struct stun_attribute *bytes = stun_message_find(&data, STUN_ATTRIBUTE_DATA);
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert_uint_eq(bytes->length, 5);
+	ck_assert_mem_eq(bytes->value, "media", 5);
+	ck_assert(transport_address_equal(&fake.to_client[0].client.five_tuple.client,
+					  &client.five_tuple.client));
+	ck_assert_uint_eq(fake.packets[ALLOCATION_TO_CLIENT], 1);
+	ck_assert_uint_eq(fake.bytes[ALLOCATION_TO_CLIENT], 5);
+	/* indications get distinct transaction ids */
+	turn_server_from_peer(server, allocation, &peer, (const uint8_t *)"media", 5, T0_MS);
+	struct stun_message second = sent_message(1);
+	ck_assert_mem_ne(second.transaction_id, data.transaction_id, STUN_TRANSACTION_ID_SIZE);
+	/* a bound peer comes as ChannelData, unpadded over UDP */
+	turn_server_from_peer(server, allocation, &bound, (const uint8_t *)"hello", 5, T0_MS);
+	ck_assert_uint_eq(fake.to_client[2].size, 9);
+	ck_assert_mem_eq(fake.to_client[2].bytes, "\x4a\xbc\x00\x05hello", 9);
+	/* an unpermitted one not at all */
+	struct transport_address stranger = address4("9.9.9.9", 1000);
+	turn_server_from_peer(server, allocation, &stranger, (const uint8_t *)"x", 1, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 3);
+	ck_assert_str_eq(last_refusal(), "no_permission");
+}
+END_TEST
+
+START_TEST(test_bandwidth)
+{
+	fixture_stop();
+	fixture_settings();
+	settings.limits.bandwidth_bytes_per_second = 100;
+	fixture_start();
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	char data[61];
+	struct request request;
+	memset(data, 'x', 60);
+	data[60] = '\0';
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	create_permission(&client, &peer, T0_MS);
+	fake_reset();
+	send_indication(&request, &peer, data);
+	request_send(&request, &client, T0_MS);
+	request_send(&request, &client, T0_MS);
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	ck_assert_str_eq(last_refusal(), "bandwidth");
+	/* a second later the bucket holds enough again */
+	request_send(&request, &client, T0_MS + SECOND);
+	ck_assert_uint_eq(fake.to_peer_count, 2);
+	/* the other direction has its own bucket */
+	turn_server_from_peer(server, fake.last_made, &peer, (const uint8_t *)data, 60, T0_MS);
+	turn_server_from_peer(server, fake.last_made, &peer, (const uint8_t *)data, 60, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	ck_assert_str_eq(last_refusal(), "bandwidth");
+}
+END_TEST
+
+START_TEST(test_large_datagram_from_peer)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	static uint8_t datagram[65535];
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	create_permission(&client, &peer, T0_MS);
+	fake_reset();
+	/* the largest Data indication a STUN length allows, and one byte more */
+	size_t fits = STUN_MESSAGE_MAX - STUN_HEADER_SIZE - 12 - 4;
+	turn_server_from_peer(server, fake.last_made, &peer, datagram, fits, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	ck_assert_uint_eq(fake.to_client[0].size, STUN_MESSAGE_MAX);
+	turn_server_from_peer(server, fake.last_made, &peer, datagram, fits + 1, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	ck_assert_str_eq(last_refusal(), "too_large");
+}
+END_TEST
+
+START_TEST(test_data_path_allocates_nothing)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	struct transport_address bound = address4("5.6.7.8", 2000);
+	struct request request;
+	uint8_t channel[64];
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	struct allocation *allocation = fake.last_made;
+	create_permission(&client, &peer, T0_MS);
+	channel_bind(&client, 0x4000, &bound, T0_MS);
+	fake_reset();
+	size_t send_size = send_indication(&request, &peer, "media");
+	size_t channel_size = channel_message(channel, 0x4000, "hello", false);
+	/* Check's assertions allocate: the results are asserted after the count */
+	unsigned long before = allocator_calls;
+	for (int i = 0; i < 100; i++) {
+		uint64_t now = T0_MS + (uint64_t)i;
+		turn_server_from_client(server, &client, request.buffer, send_size, now, WALL0);
+		turn_server_from_client(server, &client, channel, channel_size, now, WALL0);
+		turn_server_from_peer(server, allocation, &peer, (const uint8_t *)"media", 5, now);
+		turn_server_from_peer(server, allocation, &bound, (const uint8_t *)"hello", 5, now);
+	}
+	unsigned long calls = allocator_calls - before;
+	ck_assert_uint_eq(fake.to_peer_count, 200);
+	ck_assert_uint_eq(fake.to_client_count, 200);
+	ck_assert_uint_eq(fake.refused_count, 0);
+	ck_assert_uint_eq(calls, 0);
+}
+END_TEST
+
+/* ---- Time, connections gone, the end ---- */
+
+START_TEST(test_expiry)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+	struct request request;
+	ck_assert_uint_eq(turn_server_next_expiry(server), UINT64_MAX);
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	ck_assert_uint_eq(turn_server_next_expiry(server), T0_MS + 600 * SECOND);
+	create_permission(&client, &peer, T0_MS + 100 * SECOND);
+	ck_assert_uint_eq(turn_server_next_expiry(server), T0_MS + 400 * SECOND);
+	turn_server_expire(server, T0_MS + 400 * SECOND);
+	ck_assert_uint_eq(turn_server_next_expiry(server), T0_MS + 600 * SECOND);
+	turn_server_expire(server, T0_MS + 600 * SECOND - 1);
+	ck_assert_uint_eq(turn_server_allocations(server), 1);
+	ck_assert_uint_eq(fake.relay_close_count, 0);
+	turn_server_expire(server, T0_MS + 600 * SECOND);
+	ck_assert_uint_eq(turn_server_allocations(server), 0);
+	ck_assert_uint_eq(fake.relay_close_count, 1);
+	ck_assert_ptr_eq(fake.last_closed, &fake.relays[0]);
+	ck_assert_str_eq(fake.last_end, "expired");
+	ck_assert_uint_eq(turn_server_next_expiry(server), UINT64_MAX);
+	fake_reset();
+	send_indication(&request, &peer, "media");
+	request_send(&request, &client, T0_MS + 600 * SECOND);
+	ck_assert_str_eq(last_refusal(), "no_allocation");
+}
+END_TEST
+
+START_TEST(test_client_gone)
+{
+	struct turn_client client = tcp_client(1), other = tcp_client(2);
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	turn_server_client_gone(server, &other, T0_MS);
+	ck_assert_uint_eq(turn_server_allocations(server), 1);
+	turn_server_client_gone(server, &client, T0_MS);
+	ck_assert_uint_eq(turn_server_allocations(server), 0);
+	ck_assert_uint_eq(fake.relay_close_count, 1);
+	ck_assert_str_eq(fake.last_end, "deleted");
+}
+END_TEST
+
+START_TEST(test_free_ends_everything)
+{
+	struct turn_client one = udp_client(1), two = udp_client(2);
+	allocate(&one, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	allocate(&two, "bob", TURN_TRANSPORT_UDP, T0_MS);
+	turn_server_free(server);
+	server = NULL;
+	ck_assert_uint_eq(fake.relay_close_count, 2);
+	ck_assert_uint_eq(fake.ended, 2);
+	ck_assert_str_eq(fake.last_end, "table_freed");
+	server = turn_server_new(&settings, &(struct turn_io){ 0 }, 1, (uint8_t[32]){ 0 });
+	ck_assert_ptr_nonnull(server);
+}
+END_TEST
+
+/* ---- RFC 6062 ---- */
+
+static void connect_to(const struct turn_client *client, const char *user,
+		       const struct transport_address *peer, uint64_t now)
+{
+	struct request request;
+	signed_start(&request, STUN_METHOD_CONNECT, client, user, now);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer);
+	signed_send(&request, client, user, now);
+}
+
+static void connection_bind(const struct turn_client *client, const char *user, uint32_t id,
+			    uint64_t now)
+{
+	struct request request;
+	signed_start(&request, STUN_METHOD_CONNECTION_BIND, client, user, now);
+	stun_builder_add_u32(&request.builder, STUN_ATTRIBUTE_CONNECTION_ID, id);
+	signed_send(&request, client, user, now);
+}
+
+static unsigned last_error(void)
+{
+	struct stun_message answer = last_answer();
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_ERROR);
+	return answer_error_code(&answer, NULL);
+}
+
+START_TEST(test_connect_and_bind)
+{
+	struct turn_client control = tcp_client(1), data = tcp_client(5);
+	struct transport_address peer = address4("1.2.3.4", 80);
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	connect_to(&control, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 0); /* answered once connected */
+	ck_assert_uint_eq(fake.peer_connect_count, 1);
+	ck_assert(transport_address_equal(&fake.last_connect_peer, &peer));
+	struct allocation_connection *connection = fake.last_connection;
+	ck_assert_ptr_eq(connection->owner, &fake.peers[0]);
+	turn_server_peer_connected(server, connection, true, T0_MS + SECOND);
+	struct stun_message answer = last_answer();
+	ck_assert_uint_eq(answer.method, STUN_METHOD_CONNECT);
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	ck_assert(answer_signed(&answer, STUN_INTEGRITY_SHA1, "alice"));
+	ck_assert_ptr_eq(fake.to_client[0].client.connection, control.connection);
+	uint32_t id = u32_of(&answer, STUN_ATTRIBUTE_CONNECTION_ID);
+	ck_assert_uint_eq(id, connection->id);
+	/* on a new connection, with the allocation's credentials */
+	connection_bind(&data, "alice", id, T0_MS + 2 * SECOND);
+	answer = last_answer();
+	ck_assert_uint_eq(answer.method, STUN_METHOD_CONNECTION_BIND);
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	ck_assert_ptr_eq(fake.to_client[0].client.connection, data.connection);
+	ck_assert_uint_eq(fake.join_count, 1);
+	ck_assert_ptr_eq(fake.last_join_peer, &fake.peers[0]);
+	ck_assert_ptr_eq(fake.last_join_client.connection, data.connection);
+	/* bound: no deadline; once the allocation ends, so does the peer connection */
+	turn_server_expire(server, T0_MS + 60 * SECOND);
+	ck_assert_uint_eq(fake.peer_close_count, 0);
+	turn_server_client_gone(server, &control, T0_MS + 61 * SECOND);
+	ck_assert_uint_eq(fake.peer_close_count, 1);
+	ck_assert_ptr_eq(fake.last_peer_closed, &fake.peers[0]);
+}
+END_TEST
+
+START_TEST(test_connect_refused)
+{
+	struct turn_client control = tcp_client(1), udp = udp_client(2);
+	struct transport_address peer = address4("1.2.3.4", 80);
+	struct transport_address loopback = address4("127.0.0.1", 80);
+	allocate(&udp, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	connect_to(&udp, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	ck_assert(refused_with("not_tcp_relay", 400));
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	connect_to(&control, "alice", &loopback, T0_MS);
+	ck_assert_uint_eq(last_error(), 403);
+	ck_assert(refused_with("peer_loopback", 403));
+	fake.connect_fail = true;
+	connect_to(&control, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(last_error(), 447);
+	ck_assert(refused_with("connect_failed", 447));
+	fake.connect_fail = false;
+	/* the connection fails later: 447, and the module closes it itself */
+	connect_to(&control, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 0);
+	turn_server_peer_connected(server, fake.last_connection, false, T0_MS + SECOND);
+	ck_assert_uint_eq(last_error(), 447);
+	ck_assert(answer_signed((struct stun_message[]){ last_answer() }, STUN_INTEGRITY_SHA1,
+				"alice"));
+	ck_assert_uint_eq(fake.peer_close_count, 0);
+	/* one pending connect per peer; and it fails by itself after 30 s */
+	connect_to(&control, "alice", &peer, T0_MS + 2 * SECOND);
+	connect_to(&control, "alice", &peer, T0_MS + 3 * SECOND);
+	ck_assert_uint_eq(last_error(), 446);
+	ck_assert(refused_with("connection_exists", 446));
+	fake_reset();
+	turn_server_expire(server, T0_MS + 32 * SECOND);
+	ck_assert_uint_eq(last_error(), 447);
+	ck_assert_uint_eq(fake.peer_close_count, 1);
+}
+END_TEST
+
+START_TEST(test_connection_bind_refused)
+{
+	struct turn_client control = tcp_client(1), data = tcp_client(5), udp = udp_client(6);
+	struct transport_address peer = address4("1.2.3.4", 80);
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	connect_to(&control, "alice", &peer, T0_MS);
+	turn_server_peer_connected(server, fake.last_connection, true, T0_MS);
+	uint32_t id = fake.last_connection->id;
+	connection_bind(&data, "alice", id + 1, T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	ck_assert(refused_with("connection_unknown", 400));
+	connection_bind(&udp, "alice", id, T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	connection_bind(&control, "alice", id, T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	connection_bind(&data, "mallory", id, T0_MS);
+	ck_assert_uint_eq(last_error(), 441);
+	ck_assert_uint_eq(fake.join_count, 0);
+	/* not bound within 30 s: gone */
+	turn_server_expire(server, T0_MS + 30 * SECOND);
+	ck_assert_uint_eq(fake.peer_close_count, 1);
+	connection_bind(&data, "alice", id, T0_MS + 30 * SECOND);
+	ck_assert_uint_eq(last_error(), 400);
+}
+END_TEST
+
+START_TEST(test_peer_arrives)
+{
+	struct turn_client control = tcp_client(1), data = tcp_client(5);
+	struct transport_address peer = address4("1.2.3.4", 4321);
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	struct allocation *allocation = fake.last_made;
+	fake_reset();
+	ck_assert(!turn_server_peer_arrived(server, allocation, &peer, &fake.peers[10], T0_MS));
+	ck_assert_str_eq(last_refusal(), "no_permission");
+	ck_assert_uint_eq(fake.to_client_count, 0);
+	create_permission(&control, &peer, T0_MS);
+	fake_reset();
+	ck_assert(turn_server_peer_arrived(server, allocation, &peer, &fake.peers[10], T0_MS));
+	struct stun_message attempt = last_answer();
+	ck_assert_uint_eq(attempt.method, STUN_METHOD_CONNECTION_ATTEMPT);
+	ck_assert_int_eq(attempt.message_class, STUN_CLASS_INDICATION);
+	struct transport_address from = peer_of(&attempt);
+	ck_assert(transport_address_equal(&from, &peer));
+	ck_assert_ptr_eq(fake.to_client[0].client.connection, control.connection);
+	uint32_t id = u32_of(&attempt, STUN_ATTRIBUTE_CONNECTION_ID);
+	connection_bind(&data, "alice", id, T0_MS + SECOND);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	ck_assert_ptr_eq(fake.last_join_peer, &fake.peers[10]);
+	/* a second peer connection, gone before its allocation: no peer_close */
+	struct transport_address second = address4("1.2.3.4", 4322);
+	struct allocation_connection *connection =
+		turn_server_peer_accept(server, allocation, &second, &fake.peers[11], T0_MS);
+	ck_assert_ptr_nonnull(connection);
+	turn_server_peer_gone(server, connection);
+	turn_server_client_gone(server, &control, T0_MS + 2 * SECOND);
+	ck_assert_uint_eq(fake.peer_close_count, 1);
+	ck_assert_ptr_eq(fake.last_peer_closed, &fake.peers[10]);
+}
+END_TEST
+
+START_TEST(test_peer_on_udp_relay)
+{
+	struct turn_client client = udp_client(1);
+	struct transport_address peer = address4("1.2.3.4", 4321);
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	ck_assert(!turn_server_peer_arrived(server, fake.last_made, &peer, &fake.peers[3], T0_MS));
+	ck_assert_str_eq(last_refusal(), "not_tcp_relay");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("turn_server_data");
+	TCase *data = tcase_create("data");
+	tcase_add_checked_fixture(data, setup, teardown);
+	tcase_add_test(data, test_send_indication);
+	tcase_add_test(data, test_channel_data_from_client);
+	tcase_add_test(data, test_channel_data_over_tcp);
+	tcase_add_test(data, test_tcp_relay_takes_no_datagrams);
+	tcase_add_test(data, test_from_peer);
+	tcase_add_test(data, test_bandwidth);
+	tcase_add_test(data, test_large_datagram_from_peer);
+	tcase_add_test(data, test_data_path_allocates_nothing);
+	suite_add_tcase(suite, data);
+
+	TCase *time = tcase_create("time");
+	tcase_add_checked_fixture(time, setup, teardown);
+	tcase_add_test(time, test_expiry);
+	tcase_add_test(time, test_client_gone);
+	tcase_add_test(time, test_free_ends_everything);
+	suite_add_tcase(suite, time);
+
+	TCase *tcp = tcase_create("rfc6062");
+	tcase_add_checked_fixture(tcp, setup, teardown);
+	tcase_add_test(tcp, test_connect_and_bind);
+	tcase_add_test(tcp, test_connect_refused);
+	tcase_add_test(tcp, test_connection_bind_refused);
+	tcase_add_test(tcp, test_peer_arrives);
+	tcase_add_test(tcp, test_peer_on_udp_relay);
+	suite_add_tcase(suite, tcp);
+	return test_suite_run(suite);
+}
