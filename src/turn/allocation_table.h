@@ -318,11 +318,6 @@ struct allocation_connection {
 	uint64_t expires_ms; /* while CONNECTING or WAITING_BIND: alive while now < it */
 	struct allocation *allocation;
 	void *owner; /* the protocol module's peer connection; NULL at creation */
-	/* the Connect waiting for its answer (the handler's): its transaction
-	 * id, and whether that answer carries FINGERPRINT and which integrity */
-	uint8_t transaction_id[ALLOCATION_TRANSACTION_ID_BYTES];
-	uint8_t answer_integrity;
-	bool answer_fingerprint;
 	/* ---- the table's own ---- */
 	uint32_t number, heap_position;
 	struct allocation_links links;

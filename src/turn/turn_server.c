@@ -489,6 +489,7 @@ void turn_server_free(struct turn_server *server)
 		memset(server->secret, 0, server->secret_length);
 		free(server->secret);
 	}
+	free(server->connects);
 	free(server->realm);
 	free(server);
 }

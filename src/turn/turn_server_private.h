@@ -22,6 +22,16 @@
  * the largest datagram a peer may send that fits one). */
 #define TURN_SERVER_BUFFER_SIZE STUN_MESSAGE_MAX
 
+/* How the answer to a pending Connect goes out: its transaction id, its
+ * integrity and whether it carries FINGERPRINT (RFC 6062 §5.2 answers
+ * once the peer connection is up).  Kept by the server, indexed by the
+ * connection's record number, so the table's record stays small. */
+struct turn_connect_answer {
+	uint8_t transaction_id[STUN_TRANSACTION_ID_SIZE];
+	uint8_t integrity;
+	bool fingerprint;
+};
+
 struct turn_server {
 	struct turn_io io;
 	char *realm;
@@ -37,6 +47,8 @@ struct turn_server {
 	 * the seed and a counter (they need to be distinct, not secret) */
 	uint8_t indication_id[STUN_TRANSACTION_ID_SIZE];
 	uint64_t indications;
+	struct turn_connect_answer *connects; /* grown on Connect, never per packet */
+	size_t connects_capacity;
 	uint8_t buffer[TURN_SERVER_BUFFER_SIZE];
 };
 

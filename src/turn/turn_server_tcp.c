@@ -4,12 +4,32 @@
  * a peer connecting to the relay is announced with a ConnectionAttempt
  * (§5.3); ConnectionBind on a new client connection joins the two (§5.4).
  * The table keeps the connections and their 30 s to be bound. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "stun_attribute.h"
 #include "turn_server_private.h"
 
 /* ---- Connect ---- */
+
+/* Where CONNECTION's answer is kept, the array grown to hold it; NULL when
+ * out of memory. */
+static struct turn_connect_answer *connect_answer(struct turn_server *server,
+						  const struct allocation_connection *connection)
+{
+	if (connection->number >= server->connects_capacity) {
+		size_t capacity = server->connects_capacity > 0 ? server->connects_capacity : 8;
+		while (capacity <= connection->number)
+			capacity *= 2;
+		struct turn_connect_answer *grown =
+			realloc(server->connects, capacity * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		server->connects = grown;
+		server->connects_capacity = capacity;
+	}
+	return &server->connects[connection->number];
+}
 
 void turn_handle_connect(struct turn_server *server, struct turn_request *request)
 {
@@ -31,10 +51,15 @@ void turn_handle_connect(struct turn_server *server, struct turn_request *reques
 		turn_answer_table_error(server, request, result);
 		return;
 	}
-	memcpy(connection->transaction_id, request->message->transaction_id,
-	       ALLOCATION_TRANSACTION_ID_BYTES);
-	connection->answer_integrity = (uint8_t)request->reply.integrity;
-	connection->answer_fingerprint = request->reply.fingerprint;
+	struct turn_connect_answer *answer = connect_answer(server, connection);
+	if (answer == NULL) {
+		allocation_connection_close(server->table, connection);
+		turn_answer_error(server, request, 508, NULL, "no_memory");
+		return;
+	}
+	memcpy(answer->transaction_id, request->message->transaction_id, STUN_TRANSACTION_ID_SIZE);
+	answer->integrity = (uint8_t)request->reply.integrity;
+	answer->fingerprint = request->reply.fingerprint;
 	void *handle =
 		server->io.peer_connect(server->io.arg, allocation->owner, &peer, connection);
 	if (handle == NULL) {
@@ -50,18 +75,19 @@ static void answer_connect(struct turn_server *server, struct allocation_connect
 			   unsigned code)
 {
 	const struct allocation *allocation = connection->allocation;
+	const struct turn_connect_answer *answer = &server->connects[connection->number];
 	struct turn_reply reply = {
 		.client = turn_allocation_client(allocation),
-		.integrity = (enum stun_integrity_kind)connection->answer_integrity,
+		.integrity = (enum stun_integrity_kind)answer->integrity,
 		.key = allocation->key,
 		.key_length = allocation->key_length,
-		.fingerprint = connection->answer_fingerprint,
+		.fingerprint = answer->fingerprint,
 		.limit = TURN_SERVER_BUFFER_SIZE,
 	};
 	struct stun_builder builder;
 	stun_builder_start(&builder, server->buffer, reply.limit, STUN_METHOD_CONNECT,
 			   code == 0 ? STUN_CLASS_SUCCESS : STUN_CLASS_ERROR,
-			   connection->transaction_id);
+			   answer->transaction_id);
 	if (code == 0)
 		stun_builder_add_u32(&builder, STUN_ATTRIBUTE_CONNECTION_ID, connection->id);
 	else
