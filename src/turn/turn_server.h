@@ -115,7 +115,8 @@ struct turn_io {
 	 * "bandwidth"); CODE the STUN error code sent, 0 when nothing was
 	 * answered. */
 	void (*refused)(void *arg, const struct turn_client *client, const char *reason, int code);
-	/* An allocation was made or ended (for logs, sxedge_turn_allocations). */
+	/* An allocation was made or ended (for logs, sxedge_turn_allocations):
+	 * WHY is "allocated" when made, else allocation_end_name's. */
 	void (*allocation_event)(void *arg, const struct allocation *allocation, bool made,
 				 const char *why);
 	/* Bytes relayed, by direction, for sxedge_turn_packets_total and
