@@ -530,6 +530,26 @@ START_TEST(test_connect_refused)
 }
 END_TEST
 
+START_TEST(test_connect_limit)
+{
+	struct turn_client control = tcp_client(1), other = tcp_client(3);
+	struct transport_address peer = address4("1.2.3.4", 80);
+	connect_to(&other, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(last_error(), 437);
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	for (unsigned i = 0; i < 4; i++) {
+		peer.port = (uint16_t)(80 + i);
+		connect_to(&control, "alice", &peer, T0_MS);
+		ck_assert_uint_eq(fake.to_client_count, 0);
+	}
+	peer.port = 99;
+	connect_to(&control, "alice", &peer, T0_MS);
+	ck_assert_uint_eq(last_error(), 508);
+	ck_assert(refused_with("connection_limit", 508));
+	ck_assert_uint_eq(fake.peer_connect_count, 4);
+}
+END_TEST
+
 START_TEST(test_connection_bind_refused)
 {
 	struct turn_client control = tcp_client(1), data = tcp_client(5), udp = udp_client(6);
@@ -627,6 +647,7 @@ int main(void)
 	tcase_add_checked_fixture(tcp, setup, teardown);
 	tcase_add_test(tcp, test_connect_and_bind);
 	tcase_add_test(tcp, test_connect_refused);
+	tcase_add_test(tcp, test_connect_limit);
 	tcase_add_test(tcp, test_connection_bind_refused);
 	tcase_add_test(tcp, test_peer_arrives);
 	tcase_add_test(tcp, test_peer_on_udp_relay);
