@@ -54,11 +54,16 @@
 #define ALLOCATION_PERMISSION_LIFETIME_S 300 /* RFC 8656 §9: 300 s, not configurable */
 #define ALLOCATION_CHANNEL_LIFETIME_S	 600 /* RFC 8656 §12: 10 minutes */
 #define ALLOCATION_CONNECTION_BIND_S	 30 /* RFC 6062 §5.2, §5.3: ConnectionBind within 30 s */
-#define ALLOCATION_CHANNEL_FIRST	 0x4000 /* RFC 8656 §12: the channel numbers */
-#define ALLOCATION_CHANNEL_LAST		 0x4FFF
-#define ALLOCATION_TRANSACTION_ID_BYTES	 12 /* RFC 8489 §5 */
-#define ALLOCATION_KEY_MAX		 32 /* a long-term key: MD5 (16) or SHA-256 (32) */
-#define ALLOCATION_USER_MAX		 512 /* a STUN USERNAME is under 513 bytes */
+/* The channel numbers: RFC 5766's 0x4000-0x7FFF, which coturn's clients
+ * draw from.  RFC 8656 §12 narrowed them to 0x4000-0x4FFF to leave room
+ * for DTLS-SRTP on the same socket (RFC 7983); the edge's TURN sockets
+ * carry no DTLS, so nothing can be mistaken, and a narrower range would
+ * refuse three in four of those clients' ChannelBinds. */
+#define ALLOCATION_CHANNEL_FIRST	0x4000
+#define ALLOCATION_CHANNEL_LAST		0x7FFF
+#define ALLOCATION_TRANSACTION_ID_BYTES 12 /* RFC 8489 §5 */
+#define ALLOCATION_KEY_MAX		32 /* a long-term key: MD5 (16) or SHA-256 (32) */
+#define ALLOCATION_USER_MAX		512 /* a STUN USERNAME is under 513 bytes */
 
 /* IANA protocol numbers, as REQUESTED-TRANSPORT carries them. */
 #define TURN_TRANSPORT_TCP 6
@@ -110,7 +115,7 @@ enum allocation_result {
 	ALLOCATION_REFUSED_RELAY_IN_USE, /* 508: another allocation has that relay address */
 	ALLOCATION_REFUSED_USER_TOO_LONG, /* 400: over ALLOCATION_USER_MAX bytes */
 	ALLOCATION_REFUSED_PERMISSION_LIMIT, /* 508: permissions_per_allocation reached */
-	ALLOCATION_REFUSED_CHANNEL_NUMBER, /* 400: outside 0x4000-0x4FFF */
+	ALLOCATION_REFUSED_CHANNEL_NUMBER, /* 400: outside 0x4000-0x7FFF */
 	ALLOCATION_REFUSED_CHANNEL_TAKEN, /* 400: the number is bound to another peer */
 	ALLOCATION_REFUSED_PEER_HAS_CHANNEL, /* 400: the peer is bound to another number */
 	ALLOCATION_REFUSED_CHANNEL_LIMIT, /* 508: channels_per_allocation reached */
@@ -256,7 +261,7 @@ bool allocation_permits(const struct allocation_table *table, const struct alloc
 /* ---- Channels (RFC 8656 §12) ---- */
 
 /* A ChannelBind of NUMBER to PEER at NOW_MS.  Refused with 400 when NUMBER
- * is outside 0x4000-0x4FFF, when it is bound to another peer, or when PEER
+ * is outside 0x4000-0x7FFF, when it is bound to another peer, or when PEER
  * is bound to another number (RFC 8656 §12.2: one peer per channel, one
  * channel per peer); the same binding again refreshes it.  A binding lives
  * 600 s and installs or refreshes the permission for PEER's IP (so the

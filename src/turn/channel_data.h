@@ -16,18 +16,18 @@
 #include <stdint.h>
 
 #define CHANNEL_DATA_HEADER_SIZE 4
-/* The channel numbers a client may bind (RFC 8656 §12); the rest of
- * 0x4000-0x7FFF, the first two bits that tell ChannelData from STUN, is
- * reserved. */
+/* The channel numbers a client may bind: every number whose first two
+ * bits are 01, which is what tells ChannelData from STUN (RFC 5766's
+ * range; why not RFC 8656's narrower one: allocation_table.h). */
 #define CHANNEL_NUMBER_MIN 0x4000
-#define CHANNEL_NUMBER_MAX 0x4FFF
+#define CHANNEL_NUMBER_MAX 0x7FFF
 
 /* Why channel_data_parse refused a message, X(ID, name), with stable
  * names for logs and the metric of dropped packets. */
 #define CHANNEL_DATA_RESULTS(X)                                                \
 	X(OK, "ok")                                                            \
 	X(SHORTER_THAN_HEADER, "channel_data_shorter_than_header")             \
-	X(BAD_CHANNEL, "channel_data_bad_channel") /* outside 0x4000-0x4FFF */ \
+	X(BAD_CHANNEL, "channel_data_bad_channel") /* outside 0x4000-0x7FFF */ \
 	X(LENGTH_BEYOND_DATAGRAM, "channel_data_length_beyond_datagram")       \
 	X(BYTES_AFTER_MESSAGE, "channel_data_bytes_after_message") /* beyond the padding */
 

@@ -49,8 +49,6 @@ enum stun_frame_result stun_frame_next(const uint8_t *bytes, size_t length, size
 			return malformed(frame, "frame_bad_magic_cookie");
 		total = STUN_HEADER_SIZE + (size_t)declared;
 	} else {
-		if (!channel_number_is_valid(stun_read16(bytes)))
-			return malformed(frame, "frame_bad_channel");
 		total = channel_data_size(declared, true);
 	}
 	if (total > max_frame)

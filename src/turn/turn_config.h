@@ -52,7 +52,7 @@
  *	Default 32, 1 to 1024.
  *   max_channels = N
  *	Channels one allocation may bind (beyond: 508).  Default 32, 1 to 4096
- *	(the channel range 0x4000-0x4FFF).
+ *	(the channel range 0x4000-0x7FFF holds 16384).
  *   max_peer_connections = N
  *	RFC 6062 TCP connections with peers one allocation may hold, being
  *	set up or bound (beyond: 508).  Default 8, 1 to 1024.

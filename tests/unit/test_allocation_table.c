@@ -612,16 +612,17 @@ START_TEST(test_channel_number_range)
 
 	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x3FFF, &to, T0),
 			 ALLOCATION_REFUSED_CHANNEL_NUMBER);
-	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x5000, &to, T0),
+	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x8000, &to, T0),
 			 ALLOCATION_REFUSED_CHANNEL_NUMBER);
-	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x7FFF, &to, T0),
-			 ALLOCATION_REFUSED_CHANNEL_NUMBER); /* RFC 5766's range, not 8656's */
+	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0xFFFF, &to, T0),
+			 ALLOCATION_REFUSED_CHANNEL_NUMBER);
 	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0, &to, T0),
 			 ALLOCATION_REFUSED_CHANNEL_NUMBER);
 	ck_assert(!allocation_permits(table, allocation, &to, T0)); /* a refusal installs nothing */
 	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x4000, &to, T0),
 			 ALLOCATION_OK);
-	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x4FFF, &to_other, T0),
+	/* RFC 5766's range, which coturn's clients draw from */
+	ck_assert_int_eq(allocation_channel_bind(table, allocation, 0x7FFF, &to_other, T0),
 			 ALLOCATION_OK);
 	allocation_table_free(table);
 }

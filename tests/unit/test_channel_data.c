@@ -16,8 +16,9 @@ START_TEST(test_channel_range)
 	ck_assert(!channel_number_is_valid(0x3FFF));
 	ck_assert(channel_number_is_valid(0x4000));
 	ck_assert(channel_number_is_valid(0x4FFF));
-	ck_assert(!channel_number_is_valid(0x5000));
-	ck_assert(!channel_number_is_valid(0x7FFF));
+	ck_assert(channel_number_is_valid(0x5000)); /* RFC 5766's range */
+	ck_assert(channel_number_is_valid(0x7FFF));
+	ck_assert(!channel_number_is_valid(0x8000));
 	ck_assert(!channel_number_is_valid(0x0000));
 }
 END_TEST
@@ -82,7 +83,7 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(channel_data_parse(hello, 3, false, &message),
 			 CHANNEL_DATA_SHORTER_THAN_HEADER);
 	memcpy(bytes, hello, sizeof(bytes));
-	bytes[0] = 0x50;
+	bytes[0] = 0x80;
 	ck_assert_int_eq(channel_data_parse(bytes, sizeof(bytes), false, &message),
 			 CHANNEL_DATA_BAD_CHANNEL);
 	bytes[0] = 0x3F;

@@ -137,9 +137,10 @@ START_TEST(test_dropped)
 	static const uint8_t not_stun[20] = { 0x80 };
 	turn_server_from_client(server, &client, not_stun, sizeof(not_stun), T0_MS, WALL0);
 	ck_assert_str_eq(last_refusal(), "malformed_not_stun");
-	static const uint8_t bad_channel[8] = { 0x50, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
-	turn_server_from_client(server, &client, bad_channel, sizeof(bad_channel), T0_MS, WALL0);
-	ck_assert_str_eq(last_refusal(), "malformed_channel_data_bad_channel");
+	static const uint8_t cut_channel_data[8] = { 0x50, 0x00, 0x00, 0x08, 1, 2, 3, 4 };
+	turn_server_from_client(server, &client, cut_channel_data, sizeof(cut_channel_data), T0_MS,
+				WALL0);
+	ck_assert_str_eq(last_refusal(), "malformed_channel_data_length_beyond_datagram");
 	/* a truncated request: its length says more than came */
 	request_start(&request, STUN_METHOD_BINDING, STUN_CLASS_REQUEST);
 	stun_builder_add(&request.builder, STUN_ATTRIBUTE_SOFTWARE, "client", 6);
