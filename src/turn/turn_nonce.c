@@ -25,8 +25,8 @@
 #define RAW_SIZE	    (FEATURES_SIZE + STAMP_SIZE + MAC_SIZE) /* 27 */
 #define ENCODED_LENGTH	    (RAW_SIZE / 3 * 4) /* 36 */
 #define SHA256_SIZE	    32
-/* features, stamp, family, an IPv6 address, a port */
-#define SIGNED_MAX_SIZE (FEATURES_SIZE + STAMP_SIZE + 1 + 16 + 2)
+/* features, stamp, family, an IPv6 address */
+#define SIGNED_MAX_SIZE (FEATURES_SIZE + STAMP_SIZE + 1 + 16)
 
 _Static_assert(NONCE_COOKIE_LENGTH + ENCODED_LENGTH == TURN_NONCE_LENGTH,
 	       "the nonce's length is the cookie's and the base64's");
@@ -114,15 +114,11 @@ static bool nonce_mac(const struct turn_nonce_key *key, const unsigned char *raw
 		signed_part[length++] = 4;
 		memcpy(signed_part + length, &in->sin_addr, 4);
 		length += 4;
-		memcpy(signed_part + length, &in->sin_port, 2); /* already big-endian */
-		length += 2;
 	} else if (client->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)client;
 		signed_part[length++] = 6;
 		memcpy(signed_part + length, &in6->sin6_addr, 16);
 		length += 16;
-		memcpy(signed_part + length, &in6->sin6_port, 2);
-		length += 2;
 	} else {
 		return false;
 	}

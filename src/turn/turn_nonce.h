@@ -10,8 +10,11 @@
  *   features  3 bytes: the security feature bits this server offers
  *   stamp     8 bytes, big-endian: NOW when the nonce was made
  *   mac       16 bytes: HMAC-SHA256(secret, features | stamp | family |
- *             address | port) truncated; family 1 byte (4 or 6), address 4
- *             or 16 bytes, port 2 bytes big-endian
+ *             address) truncated; family 1 byte (4 or 6), address 4 or 16
+ *             bytes.  Not the port: an RFC 6062 ConnectionBind comes on a
+ *             new TCP connection, from another port, with the nonce of the
+ *             client's control connection (coturn's clients never take a
+ *             challenge there), and a NAT may move a client's port.
  *
  * which is RFC 8489 §9.2's nonce cookie followed by the feature set in
  * base64 (the first 4 characters of the base64, as 3 bytes encode to 4),
@@ -24,8 +27,8 @@
  *
  * So a flood of Allocates from spoofed sources costs a MAC each and leaves
  * memory flat: nothing is stored before a client has proven its
- * credentials, and a nonce seen from another address or port is not one
- * that client was given.
+ * credentials, and a nonce seen from another address is not one that
+ * client was given.
  *
  * A key holds a keyed HMAC context that changes with every MAC, so one key
  * serves one thread at a time: each worker keys its own from the process's
@@ -67,10 +70,10 @@ enum turn_nonce_status {
 	 * knows its password simply tries again. */
 	TURN_NONCE_STALE,
 	/* Not made by this key for this client with these features: another
-	 * process's, another address's or port's, altered, or not of the
-	 * form.  RFC 8489 §9.2.4 answers it as it answers a stale one (438
-	 * with a fresh nonce: a client whose NAT moved it to another port
-	 * gets one that works from there); the two are told apart for the
+	 * process's, another address's, altered, or not of the form.
+	 * RFC 8489 §9.2.4 answers it as it answers a stale one (438 with a
+	 * fresh nonce: a client whose NAT moved it to another address gets
+	 * one that works from there); the two are told apart for the
 	 * logs and metrics, where forgeries must not hide among old nonces. */
 	TURN_NONCE_INVALID,
 };

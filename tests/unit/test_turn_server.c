@@ -314,9 +314,10 @@ END_TEST
 START_TEST(test_nonce_refused)
 {
 	struct turn_client client = udp_client(1);
-	struct turn_client moved = udp_client(1);
+	struct turn_client moved = udp_client(1), other_port = udp_client(1);
 	char nonce[TURN_NONCE_SIZE];
-	moved.five_tuple.client.port++;
+	moved.five_tuple.client.ip[3]++; /* another address */
+	other_port.five_tuple.client.port++;
 
 	nonce_for(&client, T0_MS, nonce, sizeof(nonce));
 	allocate_as(&client, username_for("alice"), nonce, NULL, T0_MS + 600 * SECOND);
@@ -329,9 +330,13 @@ START_TEST(test_nonce_refused)
 	fake_reset();
 	allocate_as(&client, username_for("alice"), nonce, NULL, T0_MS + 599 * SECOND);
 	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
-	/* from another port, or altered */
+	/* from another address, or altered: refused; from another port of the
+	 * same address (RFC 6062's data connections, a NAT): good */
 	allocate_as(&moved, username_for("alice"), nonce, NULL, T0_MS);
 	ck_assert(refused_with("invalid_nonce", 438));
+	fake_reset();
+	allocate_as(&other_port, username_for("carol"), nonce, NULL, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
 	nonce[20] = nonce[20] == 'A' ? 'B' : 'A';
 	fake_reset();
 	allocate_as(&client, username_for("bob"), nonce, NULL, T0_MS);
