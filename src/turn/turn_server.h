@@ -32,9 +32,11 @@
  * EXPIRY is refused ("username_no_colon"), since the per-user quota
  * needs a user.  Only the MD5 password algorithm is offered (the nonce
  * carries no feature bits); MESSAGE-INTEGRITY-SHA256 is checked and
- * answered when a request carries it.  EVEN-PORT, RESERVATION-TOKEN,
- * DONT-FRAGMENT, USERHASH and PASSWORD-ALGORITHM are not understood
- * (420). */
+ * answered when a request carries it.  EVEN-PORT is honoured without its
+ * R bit (an even relay port: relay_open is asked again, bounded; 508
+ * "no_relay" when no even one comes); with R (reserve the next port) it
+ * is 508 "even_port_reservation".  RESERVATION-TOKEN, DONT-FRAGMENT,
+ * USERHASH and PASSWORD-ALGORITHM are not understood (420). */
 #ifndef SXEDGE_TURN_TURN_SERVER_H
 #define SXEDGE_TURN_TURN_SERVER_H
 

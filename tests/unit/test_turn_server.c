@@ -382,6 +382,30 @@ START_TEST(test_allocate_transport)
 }
 END_TEST
 
+/* EVEN-PORT (RFC 8656 §14.6), as coturn's clients send it: an even relay
+ * port (the fake hands out 50000, 50001, ... so an odd one is given back
+ * and another asked for); reserving the next port is not offered. */
+START_TEST(test_allocate_even_port)
+{
+	struct turn_client first = udp_client(1), second = udp_client(2), third = udp_client(3);
+	const uint8_t even[4] = { 0x00 }, reserve[4] = { 0x80 };
+
+	allocate_with(&first, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_EVEN_PORT, even, 1,
+		      T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	ck_assert_uint_eq(fake.last_made->relay.port, 50000);
+	allocate_with(&second, "bob", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_EVEN_PORT, even, 1, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	ck_assert_uint_eq(fake.last_made->relay.port % 2, 0);
+	ck_assert_uint_eq(fake.relay_close_count, 1); /* the odd one went back */
+	allocate_with(&third, "carol", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_EVEN_PORT, reserve, 1,
+		      T0_MS);
+	ck_assert_uint_eq(last_error(), 508);
+	ck_assert(refused_with("even_port_reservation", 508));
+	ck_assert_uint_eq(turn_server_allocations(server), 2);
+}
+END_TEST
+
 START_TEST(test_tcp_relays_off)
 {
 	fixture_stop();
@@ -492,21 +516,22 @@ START_TEST(test_unknown_after_authentication)
 {
 	struct turn_client client = udp_client(1);
 	struct request request;
-	/* without credentials a request with EVEN-PORT is challenged first */
+	const char token[8] = "reserved";
+	/* without credentials a request with RESERVATION-TOKEN is challenged first */
 	request_start(&request, STUN_METHOD_ALLOCATE, STUN_CLASS_REQUEST);
 	stun_builder_add(&request.builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x11\0\0\0", 4);
-	stun_builder_add(&request.builder, STUN_ATTRIBUTE_EVEN_PORT, "\x80", 1);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_RESERVATION_TOKEN, token, sizeof(token));
 	request_send(&request, &client, T0_MS);
 	ck_assert_uint_eq(last_error(), 401);
-	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_EVEN_PORT, "\x80", 1,
-		      T0_MS);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_RESERVATION_TOKEN, token,
+		      sizeof(token), T0_MS);
 	struct stun_message answer = last_answer();
 	ck_assert_uint_eq(answer_error_code(&answer, NULL), 420);
 	ck_assert(answer_signed(&answer, STUN_INTEGRITY_SHA1, "alice"));
 	const struct stun_attribute *unknown =
 		stun_message_find(&answer, STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES);
 	ck_assert_ptr_nonnull(unknown);
-	ck_assert_uint_eq(stun_read16(unknown->value), STUN_ATTRIBUTE_EVEN_PORT);
+	ck_assert_uint_eq(stun_read16(unknown->value), STUN_ATTRIBUTE_RESERVATION_TOKEN);
 	ck_assert_uint_eq(fake.relay_open_count, 0);
 }
 END_TEST
@@ -735,6 +760,7 @@ int main(void)
 	tcase_add_test(allocations, test_allocate_success);
 	tcase_add_test(allocations, test_allocate_without_external_address);
 	tcase_add_test(allocations, test_allocate_transport);
+	tcase_add_test(allocations, test_allocate_even_port);
 	tcase_add_test(allocations, test_tcp_relays_off);
 	tcase_add_test(allocations, test_allocate_family);
 	tcase_add_test(allocations, test_allocate_lifetime);
