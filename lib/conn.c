@@ -426,8 +426,13 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 			return; /* the timer armed by conn_close finishes it */
 		event_del(conn->timer);
 		conn_open(conn);
-		if (conn->ssl == NULL)
-			return; /* a plain connect: writes queued before it now go out */
+		if (conn->ssl == NULL) {
+			/* a plain connect: writes queued before it now go out */
+			conn_enter(conn);
+			conn_dispatch(conn, CONN_EVENT_CONNECTED);
+			conn_leave(conn);
+			return;
+		}
 		conn_learn_peer(conn);
 		conn->secure = true;
 		if (conn->limits.proven_by_handshake)
@@ -722,7 +727,10 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *peer, 
 		SSL_free(ssl);
 		return NULL;
 	}
+	int one = 1;
 	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0 ||
+	    (local != NULL && limits->share_local_port &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    (local != NULL && bind(fd, local, (socklen_t)local_len) < 0)) {
 		SSL_free(ssl);
 		evutil_closesocket(fd);

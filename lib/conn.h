@@ -37,6 +37,7 @@
 
 enum conn_event {
 	CONN_EVENT_TLS_READY, /* the TLS handshake is done; peer identity is known */
+	CONN_EVENT_CONNECTED, /* a plain outbound connect completed */
 	CONN_EVENT_DATA, /* bytes are waiting in conn_input() */
 	CONN_EVENT_DRAINED, /* queued output fell to output_low_water after being above */
 	CONN_EVENT_CLOSED, /* the connection is gone; conn_close_reason() says why */
@@ -70,6 +71,7 @@ const char *conn_close_reason_name(enum conn_close_reason reason);
 enum conn_protocol {
 	CONN_PROTOCOL_SIP,
 	CONN_PROTOCOL_XMPP,
+	CONN_PROTOCOL_TURN,
 };
 
 struct conn;
@@ -100,6 +102,10 @@ struct conn_limits {
 	/* DRAINED is reported when the queued output falls to this many bytes
 	 * after having been above it; 0: never reported. */
 	size_t output_low_water;
+	/* Outbound with a local address: SO_REUSEPORT before binding it, so
+	 * the connection can leave from the port of a listener that set it too
+	 * (a TURN relay's, RFC 6062 §5.2). */
+	bool share_local_port;
 };
 
 /* Which conns a worker over its output total closes first: the owner says

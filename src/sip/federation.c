@@ -291,6 +291,8 @@ static void link_on_conn_event(struct conn *conn, enum conn_event event, void *a
 	case CONN_EVENT_DRAINED:
 		sip_link_forward(&link->out, conn, event);
 		break;
+	case CONN_EVENT_CONNECTED:
+		break; /* TLS: TLS_READY follows */
 	case CONN_EVENT_CLOSED:
 		sip_metrics_link_closed(&link->federation->context->metrics, ROLE_FEDERATION,
 					conn_close_reason(conn), conn_tls_failure(conn));

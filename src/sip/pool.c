@@ -86,6 +86,8 @@ static void pool_link_on_event(struct conn *conn, enum conn_event event, void *a
 	case CONN_EVENT_DRAINED:
 		sip_link_forward(&link->link, conn, event);
 		break;
+	case CONN_EVENT_CONNECTED:
+		break; /* TLS: TLS_READY follows */
 	case CONN_EVENT_CLOSED:
 		sip_metrics_link_closed(&pool->context->metrics, ROLE_INTERNAL,
 					conn_close_reason(conn), conn_tls_failure(conn));

@@ -641,6 +641,8 @@ void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg)
 	case CONN_EVENT_DATA:
 		session_on_data(session);
 		break;
+	case CONN_EVENT_CONNECTED:
+		break; /* accepted, or TLS: never plain outbound */
 	case CONN_EVENT_DRAINED:
 		break; /* SIP sets no low-water mark: relay checks the room before each write */
 	case CONN_EVENT_CLOSED:

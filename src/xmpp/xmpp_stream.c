@@ -552,6 +552,8 @@ static void stream_on_event(struct conn *conn, enum conn_event event, void *arg)
 		else
 			stream_read(stream);
 		break;
+	case CONN_EVENT_CONNECTED:
+		break; /* the stream header was queued before the connect completed */
 	case CONN_EVENT_DRAINED:
 		break;
 	case CONN_EVENT_CLOSED:

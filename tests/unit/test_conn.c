@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "roles.h"
+#include "address.h"
 #include "conn.h"
 #include "tls_hello.h"
 #include "test_pki.h"
@@ -34,6 +35,7 @@ struct side {
 	bool starttls; /* plain: upgrade on "STARTTLS\r\n" (server) or "PROCEED\r\n" (client) */
 	int upgrade_result; /* of conn_start_tls_*() */
 	size_t drained_events;
+	size_t connected_events; /* CONNECTED: a plain outbound connect completed */
 	size_t queued_at_drained;
 	char subject[256]; /* the peer's, as known when it closed */
 	char received[256];
@@ -140,6 +142,9 @@ static void side_on_event(struct conn *conn, enum conn_event event, void *arg)
 			side->conn = NULL;
 			event_base_loopbreak(fx.base);
 		}
+		break;
+	case CONN_EVENT_CONNECTED:
+		side->connected_events++;
 		break;
 	case CONN_EVENT_DRAINED:
 		side->drained_events++;
@@ -506,6 +511,47 @@ START_TEST(test_plain_exchange)
 	ck_assert(!conn_secure(fx.server.conn) && !conn_secure(fx.client.conn));
 	ck_assert(!fx.server.ready && !fx.client.ready); /* no TLS_READY without TLS */
 	ck_assert_ptr_null(conn_peer_subject(fx.server.conn));
+	/* The plain connect was reported once, to the side that connected. */
+	ck_assert_uint_eq(fx.client.connected_events, 1);
+	ck_assert_uint_eq(fx.server.connected_events, 0);
+}
+END_TEST
+
+/* A listening socket that set SO_REUSEPORT (a TURN relay's, RFC 6062)
+ * lends its port to an outbound conn with share_local_port, and to no
+ * other. */
+START_TEST(test_share_local_port)
+{
+	struct sockaddr_storage local;
+	socklen_t length = sizeof(local);
+	int one = 1;
+	const struct conn_owner owner = { CONN_PROTOCOL_SIP, ROLE_INTERNAL, side_on_event,
+					  &fx.client };
+	int holder = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_gt(address_parse("127.0.0.1", 0, &local), 0);
+	ck_assert_int_eq(bind(holder, (struct sockaddr *)&local, sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(setsockopt(holder, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	ck_assert_int_eq(listen(holder, 1), 0);
+	ck_assert_int_eq(getsockname(holder, (struct sockaddr *)&local, &length), 0);
+	struct conn_limits limits = fx.limits;
+	ck_assert_ptr_null(conn_connect(fx.base, (struct sockaddr *)&fx.address, sizeof(fx.address),
+					(struct sockaddr *)&local, (int)length, NULL, NULL, &limits,
+					&owner));
+	limits.share_local_port = true;
+	fx.client.conn =
+		conn_connect(fx.base, (struct sockaddr *)&fx.address, sizeof(fx.address),
+			     (struct sockaddr *)&local, (int)length, NULL, NULL, &limits, &owner);
+	ck_assert_ptr_nonnull(fx.client.conn);
+	fx.plain = true;
+	RUN_UNTIL(fx.client.connected_events == 1, 5);
+	struct sockaddr_storage from;
+	socklen_t from_length = sizeof(from);
+	ck_assert_int_eq(
+		getsockname(conn_fd(fx.client.conn), (struct sockaddr *)&from, &from_length), 0);
+	ck_assert_uint_eq(((struct sockaddr_in *)&from)->sin_port,
+			  ((struct sockaddr_in *)&local)->sin_port);
+	close(holder);
 }
 END_TEST
 
@@ -953,6 +999,7 @@ static Suite *conn_suite(void)
 	tcase_add_checked_fixture(tcase, setup, teardown);
 	tcase_set_timeout(tcase, 15);
 	tcase_add_test(tcase, test_handshake_and_data);
+	tcase_add_test(tcase, test_share_local_port);
 	tcase_add_test(tcase, test_signalling_socket_options);
 	tcase_add_test(tcase, test_close_flushes_and_reports);
 	tcase_add_test(tcase, test_handshake_timeout);
