@@ -58,6 +58,25 @@ const struct config_role roles[ROLE_COUNT] = {
 		.reserved_connections = 100,
 		.peer_identity = "the internal XMPP server is known by its certificate",
 	},
+	[ROLE_TURN] = {
+		.name = "turn",
+		.protocol = "turn",
+		.transport = CONFIG_TRANSPORT_UDP,
+		.tls = CONFIG_TLS_NONE,
+		.required = false,
+		.unique = false,
+		/* its "connections" are the allocations made over UDP */
+		.reserved_connections = 1000,
+	},
+	[ROLE_TURN_TCP] = {
+		.name = "turn_tcp",
+		.protocol = "turn",
+		.transport = CONFIG_TRANSPORT_TCP, /* plain: TURN over TLS is not offered */
+		.tls = CONFIG_TLS_NONE,
+		.required = false,
+		.unique = false,
+		.reserved_connections = 1000,
+	},
 };
 
 const char *role_name(enum listener_role role)

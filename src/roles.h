@@ -15,9 +15,11 @@ enum listener_role {
 	ROLE_FEDERATION, /* partner edges and public IM providers, mutual TLS both ways */
 	ROLE_XMPP_FEDERATION, /* federated XMPP servers: STARTTLS, then SASL EXTERNAL or dialback */
 	ROLE_XMPP_INTERNAL, /* the internal XMPP server's s2s, mutual TLS from the first byte */
+	ROLE_TURN, /* STUN and TURN clients over UDP (RFC 8489, RFC 8656) */
+	ROLE_TURN_TCP, /* the same over TCP, and RFC 6062 control and data connections */
 };
 /* The last role plus one: a row for a role past it does not compile. */
-#define ROLE_COUNT (ROLE_XMPP_INTERNAL + 1)
+#define ROLE_COUNT (ROLE_TURN_TCP + 1)
 
 extern const struct config_role roles[ROLE_COUNT];
 

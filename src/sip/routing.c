@@ -606,6 +606,8 @@ void sip_route_request(const osip_message_t *request, const struct sip_peer *pee
 		return;
 	case ROLE_XMPP_FEDERATION:
 	case ROLE_XMPP_INTERNAL:
+	case ROLE_TURN:
+	case ROLE_TURN_TCP:
 		break; /* not SIP's: never a SIP session's role */
 	}
 	/* A role SIP does not route (only reached with a bad value). */

@@ -492,7 +492,7 @@ START_TEST(test_bad_role_keeps_quiet_on_roles)
 		"port = 10443\ncertificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n" INTERNAL_OK
 			POOL_OK,
 		4, "bad value \"edge\" for role",
-		"access, internal, federation, xmpp_federation or xmpp_internal");
+		"access, internal, federation, xmpp_federation, xmpp_internal, turn or turn_tcp");
 }
 END_TEST
 
