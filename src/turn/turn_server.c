@@ -518,3 +518,9 @@ uint32_t turn_server_allocations(const struct turn_server *server)
 {
 	return allocation_table_count(server->table);
 }
+
+const char *turn_server_allocation_user(const struct turn_server *server,
+					const struct allocation *allocation, size_t *length)
+{
+	return allocation_user(server->table, allocation, length);
+}

@@ -190,4 +190,9 @@ void turn_server_expire(struct turn_server *server, uint64_t now_ms);
 /* Allocations open now (the metrics gauge). */
 uint32_t turn_server_allocations(const struct turn_server *server);
 
+/* Whom ALLOCATION counts against: the USER part of its username, *LENGTH
+ * bytes, not NUL-terminated (for the log of allocation_event). */
+const char *turn_server_allocation_user(const struct turn_server *server,
+					const struct allocation *allocation, size_t *length);
+
 #endif

@@ -222,6 +222,10 @@ START_TEST(test_allocate_success)
 	ck_assert_uint_eq(fake.relay_transport[0], TURN_TRANSPORT_UDP);
 	ck_assert_uint_eq(fake.made, 1);
 	ck_assert_ptr_eq(fake.last_made->owner, &fake.relays[0]);
+	size_t user_length = 0;
+	const char *user = turn_server_allocation_user(server, fake.last_made, &user_length);
+	ck_assert_uint_eq(user_length, 5);
+	ck_assert_mem_eq(user, "alice", 5);
 	ck_assert_uint_eq(turn_server_allocations(server), 1);
 	ck_assert_uint_eq(fake.refused_count, 0);
 }
