@@ -28,7 +28,7 @@
 #include "log.h"
 
 #define CONFIG_ROLES_MAX   8 /* rows in a schema's role table */
-#define CONFIG_MODULES_MAX 4 /* modules in a schema */
+#define CONFIG_MODULES_MAX 5 /* modules in a schema */
 
 enum config_transport {
 	CONFIG_TRANSPORT_TCP,

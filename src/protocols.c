@@ -9,13 +9,16 @@
 #include "roles.h"
 #include "sip_config.h"
 #include "sip_protocol.h"
+#include "turn_config.h"
+#include "turn_protocol.h"
 #include "xmpp_config.h"
 #include "xmpp_protocol.h"
 
 static const struct config_module *const modules[] = { &federation_config_module,
 						       &sip_config_module, &xmpp_config_module,
+						       &turn_config_module,
 						       &metrics_config_module };
-static const struct protocol *const protocols[] = { &sip_protocol, &xmpp_protocol };
+static const struct protocol *const protocols[] = { &sip_protocol, &xmpp_protocol, &turn_protocol };
 
 const struct protocol_table sxedge_protocols = {
 	.schema = {

@@ -227,6 +227,9 @@ static const struct config_option turn_options[] = {
 	  TURN(n_allowed_peer_words), NULL, 0, 0, false, NULL }, /* none */
 	{ "nonce_lifetime", config_parse_unsigned, TURN(nonce_lifetime_s),
 	  0, "600", 30, 86400, false, NULL },
+	{ "max_connections_per_address", config_parse_unsigned,
+	  TURN(max_connections_per_address),
+	  0, "64", 0, 1000000, false, NULL }, /* 0: no cap */
 };
 /* clang-format on */
 

@@ -68,7 +68,11 @@
  *	past LENGTH is refused as a likely typo.  Default: none.
  *   nonce_lifetime = SECONDS
  *	How long a NONCE is accepted before the client is told it is stale
- *	(438).  Default 600, 30 to 86400. */
+ *	(438).  Default 600, 30 to 86400.
+ *   max_connections_per_address = N
+ *	TCP connections (turn_tcp listeners) one source address may hold at
+ *	once, beyond which its next connection is refused; 0: no cap.
+ *	Default 64, up to 1000000. */
 #ifndef SXEDGE_TURN_CONFIG_H
 #define SXEDGE_TURN_CONFIG_H
 
@@ -106,6 +110,7 @@ struct turn_config {
 	char **allowed_peer_words; /* as read; NULL once turned into allowed_peers */
 	size_t n_allowed_peer_words;
 	unsigned nonce_lifetime_s;
+	unsigned max_connections_per_address; /* turn_tcp, from one source; 0: no cap */
 };
 
 extern const struct config_module turn_config_module;

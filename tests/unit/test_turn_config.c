@@ -191,6 +191,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(turn->max_bandwidth, 1048576);
 	ck_assert_uint_eq(turn->n_allowed_peers, 0);
 	ck_assert_uint_eq(turn->nonce_lifetime_s, 600);
+	ck_assert_uint_eq(turn->max_connections_per_address, 64);
 	loaded_free(&loaded);
 }
 END_TEST
@@ -217,7 +218,8 @@ START_TEST(test_values)
 		     "max_permissions = 1024\nmax_channels = 4096\nmax_peer_connections = 1\n"
 		     "max_bandwidth = 0\n"
 		     "allowed_peers = 10.0.0.0/8, 192.168.1.7\n"
-		     "allowed_peers = fd00:1::/32 ::1\nnonce_lifetime = 30\n");
+		     "allowed_peers = fd00:1::/32 ::1\nnonce_lifetime = 30\n"
+		     "max_connections_per_address = 0\n");
 	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 	const struct turn_config *turn = turn_config(loaded.config);
 	ck_assert_str_eq(turn->realm, "Media Edge");
@@ -233,6 +235,7 @@ START_TEST(test_values)
 	ck_assert_uint_eq(turn->max_peer_connections, 1);
 	ck_assert_uint_eq(turn->max_bandwidth, 0);
 	ck_assert_uint_eq(turn->nonce_lifetime_s, 30);
+	ck_assert_uint_eq(turn->max_connections_per_address, 0);
 	ck_assert_uint_eq(turn->n_allowed_peers, 4);
 	ck_assert(prefix_is(&turn->allowed_peers[0], AF_INET, "10.0.0.0", 8));
 	ck_assert(prefix_is(&turn->allowed_peers[1], AF_INET, "192.168.1.7", 32));
@@ -354,6 +357,8 @@ START_TEST(test_number_errors)
 			 "max_peer_connections", "1 to 1024");
 	expect_one_error(MINIMAL TURN_OK "max_bandwidth = 1000000001\n", 22, "max_bandwidth");
 	expect_one_error(MINIMAL TURN_OK "nonce_lifetime = 29\n", 22, "nonce_lifetime");
+	expect_one_error(MINIMAL TURN_OK "max_connections_per_address = 1000001\n", 22,
+			 "max_connections_per_address", "0 to 1000000");
 	expect_one_error(MINIMAL TURN_OK "lifetime = 600\n", 22,
 			 "unknown key \"lifetime\" in [turn]");
 }

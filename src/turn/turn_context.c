@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: ISC */
+/* turn_context: see turn_context.h.  The turn_io the server talks through
+ * is here: each call goes to the socket it names (a listener's queue, a
+ * relay, a TCP connection) and to the metrics and the log. */
+#include "turn_context.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "address.h"
+#include "log.h"
+#include "turn_relay.h"
+#include "turn_stream.h"
+
+/* ---- the clock ---- */
+
+uint64_t turn_context_now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+uint64_t turn_context_wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+void turn_context_format(const struct transport_address *address, char *out, size_t size)
+{
+	struct sockaddr_storage storage;
+	if (transport_address_to_sockaddr(address, &storage) == 0)
+		snprintf(out, size, "unknown");
+	else
+		address_format((struct sockaddr *)&storage, true, out, size);
+}
+
+/* ---- `sxedge -t` ---- */
+
+static bool turn_listened(const struct sxedge_config *config)
+{
+	return config_listener(config, ROLE_TURN) != NULL ||
+	       config_listener(config, ROLE_TURN_TCP) != NULL;
+}
+
+/* Does LISTENER's socket fall inside the relay ports on the relay address
+ * (for the relay socket of TRANSPORT_UDP's kind)? */
+static bool listener_in_relay_range(const struct listener_config *listener, bool udp,
+				    const struct turn_config *turn)
+{
+	struct sockaddr_storage listen_at, relay;
+	bool listener_udp = roles[listener->role].transport == CONFIG_TRANSPORT_UDP;
+
+	if (listener_udp != udp || listener->port < turn->relay_ports.first ||
+	    listener->port > turn->relay_ports.last ||
+	    address_parse(listener->address, listener->port, &listen_at) == 0 ||
+	    address_parse(turn->relay_address, listener->port, &relay) == 0 ||
+	    listen_at.ss_family != relay.ss_family)
+		return false;
+	return address_is_unspecified(&listen_at) ||
+	       memcmp(&listen_at, &relay, (size_t)address_length(&relay)) == 0;
+}
+
+int turn_context_check(const struct sxedge_config *config, FILE *errors)
+{
+	const struct turn_config *turn = turn_config(config);
+	int status = 0;
+
+	if (turn->line == 0) {
+		for (size_t i = 0; i < config->n_listeners; i++) {
+			const struct listener_config *listener = &config->listeners[i];
+			if (listener->role != ROLE_TURN && listener->role != ROLE_TURN_TCP)
+				continue;
+			fprintf(errors,
+				"%s:%d: listener %s: role %s needs a [turn] section (realm, "
+				"shared secret, relay address)\n",
+				config->path, listener->line, listener->name,
+				roles[listener->role].name);
+			status = -1;
+		}
+		return status;
+	}
+	if (!turn_listened(config)) {
+		fprintf(errors,
+			"%s:%d: [turn] without a listener of role turn or turn_tcp: nothing would "
+			"serve it\n",
+			config->path, turn->line);
+		status = -1;
+	}
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		const struct listener_config *listener = &config->listeners[i];
+		for (int udp = 0; udp < 2; udp++) {
+			if (!listener_in_relay_range(listener, udp, turn))
+				continue;
+			fprintf(errors,
+				"%s:%d: listener %s: port %u on %s is inside [turn] relay_ports "
+				"%u-%u on relay_address %s\n",
+				config->path, listener->line, listener->name, listener->port,
+				listener->address, turn->relay_ports.first, turn->relay_ports.last,
+				turn->relay_address);
+			status = -1;
+		}
+	}
+	return status;
+}
+
+/* ---- logs and counts ---- */
+
+static void context_log_refusal(struct turn_context *context,
+				const struct transport_address *client, const char *reason,
+				int code)
+{
+	uint64_t second = turn_context_now_ms() / 1000;
+	char address[INET6_ADDRSTRLEN + 8], suppressed[32] = "";
+
+	if (second != context->refusal_window_s) {
+		context->refusal_window_s = second;
+		context->refusals_logged = 0;
+	}
+	if (context->refusals_logged >= TURN_REFUSAL_LOGS_PER_S) {
+		context->refusals_suppressed++;
+		return;
+	}
+	context->refusals_logged++;
+	if (context->refusals_suppressed > 0)
+		snprintf(suppressed, sizeof(suppressed), " suppressed=%u",
+			 context->refusals_suppressed);
+	context->refusals_suppressed = 0;
+	turn_context_format(client, address, sizeof(address));
+	log_event(LOG_LEVEL_INFO, "turn_refused", "client=%s reason=%s code=%d%s", address, reason,
+		  code, suppressed);
+}
+
+void turn_context_refused(struct turn_context *context, const struct transport_address *client,
+			  const char *reason, int code)
+{
+	const char *const values[] = { reason, NULL };
+	metric_counter_add(metric_counter(context->metrics.refusals, values), 1);
+	context_log_refusal(context, client, reason, code);
+}
+
+static void context_init_metrics(struct turn_context *context, struct metrics *registry)
+{
+	static const char *const relay_label[] = { "relay", NULL };
+	static const char *const direction_label[] = { "direction", NULL };
+	static const char *const reason_label[] = { "reason", NULL };
+	static const char *const relays[2][2] = { { "udp", NULL }, { "tcp", NULL } };
+	static const char *const directions[2][2] = { [ALLOCATION_TO_PEER] = { "to_peer", NULL },
+						      [ALLOCATION_TO_CLIENT] = { "to_client",
+										 NULL } };
+	struct turn_metrics *metrics = &context->metrics;
+
+	struct metric_family *open =
+		metrics_register(registry, METRIC_GAUGE, "sxedge_turn_allocations",
+				 "TURN allocations open, by relay transport.", relay_label);
+	struct metric_family *made =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_turn_allocations_total",
+				 "TURN allocations made, by relay transport.", relay_label);
+	struct metric_family *packets = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_turn_packets_total",
+		"Packets relayed, by direction (to_peer, to_client); over RFC 6062 data "
+		"connections, the reads moved.",
+		direction_label);
+	struct metric_family *bytes = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_turn_bytes_total",
+		"Payload bytes relayed, by direction (to_peer, to_client).", direction_label);
+	metrics->refusals = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_turn_refusals_total",
+		"STUN and TURN packets and requests refused or dropped, by reason.", reason_label);
+	for (int i = 0; i < 2; i++) {
+		metrics->allocations[i] = metric_gauge(open, relays[i]);
+		metrics->allocations_made[i] = metric_counter(made, relays[i]);
+		metrics->packets[i] = metric_counter(packets, directions[i]);
+		metrics->bytes[i] = metric_counter(bytes, directions[i]);
+	}
+	static const char *const protocol_role[] = { "protocol", "role", NULL };
+	static const char *const protocol_role_reason[] = { "protocol", "role", "reason", NULL };
+	metrics->accepted = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
+		"Connections accepted (given a place in their role's budget), by listener role.",
+		protocol_role);
+	metrics->refused =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_refused_total",
+				 "Connections refused at accept, by listener role and reason.",
+				 protocol_role_reason);
+	metrics->closed =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_closed_total",
+				 "Accepted connections closed, by listener role and close reason.",
+				 protocol_role_reason);
+}
+
+/* ---- the server's turn_io ---- */
+
+static struct turn_udp_listener *context_udp_listener(struct turn_context *context,
+						      const struct transport_address *server)
+{
+	for (size_t i = 0; i < context->n_listeners; i++)
+		if (transport_address_equal(&context->listeners[i].address, server))
+			return &context->listeners[i];
+	return NULL;
+}
+
+static void io_to_client(void *arg, const struct turn_client *client, const uint8_t *bytes,
+			 size_t size)
+{
+	struct turn_context *context = arg;
+
+	if (client->connection != NULL) {
+		turn_stream_send(client->connection, bytes, size);
+		return;
+	}
+	struct turn_udp_listener *listener =
+		context_udp_listener(context, &client->five_tuple.server);
+	struct sockaddr_storage to;
+	socklen_t to_length = transport_address_to_sockaddr(&client->five_tuple.client, &to);
+	if (listener == NULL || listener->fd < 0 || to_length == 0 ||
+	    size > udp_sender_datagram_max(context->sender))
+		return;
+	unsigned char *slot = udp_queue_slot(context->sender, &listener->queue);
+	if (slot == NULL) {
+		turn_context_refused(context, &client->five_tuple.client, "queue_full", 0);
+		return;
+	}
+	memcpy(slot, bytes, size);
+	udp_queue_commit(context->sender, &listener->queue, size, (struct sockaddr *)&to,
+			 to_length);
+	turn_context_schedule_flush(context);
+}
+
+/* A UDP client's allocation takes a place of the turn role's budget
+ * ([limits] max_connections_turn); beyond it the Allocate gets 508. */
+static void *io_relay_open(void *arg, uint8_t relay_transport, struct transport_address *relay)
+{
+	struct turn_context *context = arg;
+
+	if (context->udp_client &&
+	    context->udp_allocations >= context->config->limits.max_connections_role[ROLE_TURN])
+		return NULL;
+	return turn_relay_open(context, relay_transport, relay);
+}
+
+static void io_relay_close(void *arg, void *relay)
+{
+	(void)arg;
+	turn_relay_close(relay);
+}
+
+static void io_to_peer(void *arg, void *relay, const struct transport_address *peer,
+		       const uint8_t *bytes, size_t size)
+{
+	(void)arg;
+	turn_relay_send(relay, peer, bytes, size);
+}
+
+static void *io_peer_connect(void *arg, void *relay, const struct transport_address *peer,
+			     struct allocation_connection *connection)
+{
+	return turn_peer_connect(arg, relay, peer, connection);
+}
+
+static void io_connection_join(void *arg, const struct turn_client *client, void *peer)
+{
+	(void)arg;
+	turn_stream_join(client->connection, peer);
+}
+
+static void io_peer_close(void *arg, void *peer)
+{
+	(void)arg;
+	turn_peer_close(peer);
+}
+
+static void io_refused(void *arg, const struct turn_client *client, const char *reason, int code)
+{
+	turn_context_refused(arg, &client->five_tuple.client, reason, code);
+}
+
+static void io_allocation_event(void *arg, const struct allocation *allocation, bool made,
+				const char *why)
+{
+	struct turn_context *context = arg;
+	int tcp = allocation->relay_transport == TURN_TRANSPORT_TCP;
+	char client[INET6_ADDRSTRLEN + 8], told[INET6_ADDRSTRLEN + 8];
+
+	turn_context_format(&allocation->five_tuple.client, client, sizeof(client));
+	turn_context_format(&allocation->relay, told, sizeof(told));
+	if (!made) {
+		/* relay_close comes with it, before or after: RELAY may be gone. */
+		if (allocation->five_tuple.transport == TURN_TRANSPORT_UDP)
+			context->udp_allocations--;
+		metric_gauge_add(context->metrics.allocations[tcp], -1);
+		log_event(LOG_LEVEL_INFO, "turn_allocation_end", "client=%s relay=%s reason=%s",
+			  client, told, why);
+		return;
+	}
+	struct turn_relay *relay = allocation->owner;
+	if (relay != NULL)
+		relay->allocation = (struct allocation *)allocation;
+	if (allocation->five_tuple.transport == TURN_TRANSPORT_UDP)
+		context->udp_allocations++;
+	metric_gauge_add(context->metrics.allocations[tcp], 1);
+	metric_counter_add(context->metrics.allocations_made[tcp], 1);
+	size_t user_length = 0;
+	const char *user = turn_server_allocation_user(context->server, allocation, &user_length);
+	char user_text[ALLOCATION_USER_MAX + 1], quoted[2 * ALLOCATION_USER_MAX + 8];
+	snprintf(user_text, sizeof(user_text), "%.*s", (int)user_length, user != NULL ? user : "");
+	log_event(LOG_LEVEL_INFO, "turn_allocated",
+		  "client=%s user=%s relay=%s transport=%s lifetime=%" PRIu32, client,
+		  log_quote(quoted, sizeof(quoted), user_text), told, tcp ? "tcp" : "udp",
+		  allocation_remaining_s(allocation, turn_context_now_ms()));
+}
+
+static void io_relayed(void *arg, enum allocation_direction direction, size_t bytes)
+{
+	struct turn_context *context = arg;
+	metric_counter_add(context->metrics.packets[direction], 1);
+	metric_counter_add(context->metrics.bytes[direction], bytes);
+}
+
+/* ---- batches and the timer ---- */
+
+static void context_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct turn_context *context = arg;
+	(void)fd;
+	(void)what;
+	context->flush_scheduled = false;
+	udp_sender_flush(context->sender);
+}
+
+void turn_context_schedule_flush(struct turn_context *context)
+{
+	if (context->flush_scheduled)
+		return;
+	context->flush_scheduled = true;
+	event_active(context->flush, EV_TIMEOUT, 0);
+}
+
+static void listener_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct turn_udp_listener *listener = arg;
+	(void)fd;
+	(void)what;
+	if (!udp_queue_flush(listener->context->sender, &listener->queue))
+		event_add(listener->writable, NULL);
+}
+
+/* A queue the flush left blocked: a listener's or a relay's. */
+static void context_on_blocked(struct udp_queue *queue, void *arg)
+{
+	struct turn_context *context = arg;
+
+	for (size_t i = 0; i < context->n_listeners; i++) {
+		if (queue == &context->listeners[i].queue) {
+			event_add(context->listeners[i].writable, NULL);
+			return;
+		}
+	}
+	turn_relay_blocked(
+		(struct turn_relay *)((char *)queue - offsetof(struct turn_relay, queue)));
+}
+
+static void context_on_expiry(evutil_socket_t fd, short what, void *arg)
+{
+	struct turn_context *context = arg;
+	(void)fd;
+	(void)what;
+	context->expiry_at_ms = UINT64_MAX;
+	if (context->server != NULL)
+		turn_server_expire(context->server, turn_context_now_ms());
+	turn_context_after(context);
+}
+
+void turn_context_after(struct turn_context *context)
+{
+	uint64_t next =
+		context->server != NULL ? turn_server_next_expiry(context->server) : UINT64_MAX;
+
+	if (next == context->expiry_at_ms)
+		return;
+	context->expiry_at_ms = next;
+	if (next == UINT64_MAX) {
+		evtimer_del(context->expiry);
+		return;
+	}
+	uint64_t now = turn_context_now_ms();
+	uint64_t wait = next > now ? next - now : 0;
+	struct timeval in = { .tv_sec = (time_t)(wait / 1000),
+			      .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+	evtimer_add(context->expiry, &in);
+}
+
+/* ---- UDP listeners ---- */
+
+void turn_context_datagram(struct turn_context *context, const struct listener_config *config,
+			   int fd, const uint8_t *data, size_t size, const struct sockaddr *peer,
+			   socklen_t peer_len)
+{
+	struct turn_udp_listener *listener = NULL;
+	struct turn_client client = { .connection = NULL };
+	(void)peer_len;
+
+	for (size_t i = 0; i < context->n_listeners && listener == NULL; i++)
+		if (context->listeners[i].config == config)
+			listener = &context->listeners[i];
+	if (listener == NULL || context->server == NULL ||
+	    !transport_address_from_sockaddr(peer, &client.five_tuple.client))
+		return;
+	if (listener->fd != fd) {
+		udp_queue_clear(context->sender, &listener->queue);
+		if (listener->writable != NULL)
+			event_free(listener->writable);
+		listener->fd = fd;
+		udp_queue_init(&listener->queue, fd);
+		listener->writable =
+			event_new(context->base, fd, EV_WRITE, listener_on_writable, listener);
+		if (listener->writable == NULL) {
+			listener->fd = -1;
+			return;
+		}
+	}
+	client.five_tuple.server = listener->address;
+	client.five_tuple.transport = TURN_TRANSPORT_UDP;
+	context->udp_client = true;
+	turn_server_from_client(context->server, &client, data, size, turn_context_now_ms(),
+				turn_context_wall_s());
+	context->udp_client = false;
+	turn_context_after(context);
+}
+
+/* ---- set-up ---- */
+
+/* The edge's own addresses, for the peer policy: the relay and external
+ * addresses, every listener's, and with a wildcard listener the host's. */
+static int context_own_addresses(struct turn_context *context)
+{
+	const struct sxedge_config *config = context->config;
+	size_t room = config->n_listeners + 2;
+	struct ifaddrs *interfaces = NULL;
+	bool wildcard = false;
+
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		struct sockaddr_storage at;
+		wildcard = wildcard || (address_parse(config->listeners[i].address, 0, &at) > 0 &&
+					address_is_unspecified(&at));
+	}
+	if (wildcard && getifaddrs(&interfaces) == 0)
+		for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next)
+			room++;
+	context->own = calloc(room, sizeof(*context->own));
+	if (context->own == NULL) {
+		freeifaddrs(interfaces);
+		return -1;
+	}
+	const char *named[] = { context->turn->relay_address, context->turn->external_address };
+	for (size_t i = 0; i < 2; i++)
+		if (named[i] != NULL &&
+		    address_parse(named[i], 0, &context->own[context->n_own]) > 0)
+			context->n_own++;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		struct sockaddr_storage *at = &context->own[context->n_own];
+		if (address_parse(config->listeners[i].address, 0, at) > 0 &&
+		    !address_is_unspecified(at))
+			context->n_own++;
+	}
+	for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next) {
+		if (at->ifa_addr == NULL ||
+		    (at->ifa_addr->sa_family != AF_INET && at->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memcpy(&context->own[context->n_own++], at->ifa_addr,
+		       at->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							  : sizeof(struct sockaddr_in6));
+	}
+	freeifaddrs(interfaces);
+	context->policy = (struct peer_policy){
+		.allowed = context->turn->allowed_peers,
+		.allowed_count = context->turn->n_allowed_peers,
+		.own = context->own,
+		.own_count = context->n_own,
+	};
+	return 0;
+}
+
+static int context_init_listeners(struct turn_context *context)
+{
+	const struct sxedge_config *config = context->config;
+
+	context->listeners = calloc(config->n_listeners + 1, sizeof(*context->listeners));
+	if (context->listeners == NULL)
+		return -1;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		const struct listener_config *at = &config->listeners[i];
+		struct sockaddr_storage address;
+		if (at->role != ROLE_TURN || address_parse(at->address, at->port, &address) == 0)
+			continue;
+		struct turn_udp_listener *listener = &context->listeners[context->n_listeners++];
+		listener->context = context;
+		listener->config = at;
+		listener->fd = -1;
+		transport_address_from_sockaddr((struct sockaddr *)&address, &listener->address);
+		udp_queue_init(&listener->queue, -1);
+	}
+	return 0;
+}
+
+static int context_init_server(struct turn_context *context, const uint8_t nonce_secret[32])
+{
+	const struct turn_config *turn = context->turn;
+	uint64_t seed;
+	struct sockaddr_storage external;
+
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+		return -1;
+	struct turn_server_settings settings = {
+		.realm = turn->realm,
+		.secret = turn->secret,
+		.secret_length = turn->secret_length,
+		.nonce_lifetime_s = turn->nonce_lifetime_s,
+		.limits = {
+			.allocations = turn->max_allocations,
+			.allocations_per_user = turn->max_allocations_per_user,
+			.max_lifetime_s = turn->max_lifetime_s,
+			.permissions_per_allocation = turn->max_permissions,
+			.channels_per_allocation = turn->max_channels,
+			.connections_per_allocation = turn->max_peer_connections,
+			.bandwidth_bytes_per_second = turn->max_bandwidth,
+		},
+		.peer_policy = &context->policy,
+		.tcp_relays = config_listener(context->config, ROLE_TURN_TCP) != NULL,
+	};
+	if (address_parse(turn->external_address, 0, &external) > 0)
+		transport_address_from_sockaddr((struct sockaddr *)&external,
+						&settings.external_address);
+	const struct turn_io io = {
+		.to_client = io_to_client,
+		.relay_open = io_relay_open,
+		.relay_close = io_relay_close,
+		.to_peer = io_to_peer,
+		.peer_connect = io_peer_connect,
+		.connection_join = io_connection_join,
+		.peer_close = io_peer_close,
+		.refused = io_refused,
+		.allocation_event = io_allocation_event,
+		.relayed = io_relayed,
+		.arg = context,
+	};
+	context->server = turn_server_new(&settings, &io, seed, nonce_secret);
+	return context->server != NULL ? 0 : -1;
+}
+
+int turn_context_init(struct turn_context *context, struct event_base *base,
+		      const struct sxedge_config *config, struct metrics *metrics,
+		      const uint8_t nonce_secret[32], FILE *errors)
+{
+	const struct limits_config *limits = &config->limits;
+
+	memset(context, 0, sizeof(*context));
+	context->base = base;
+	context->config = config;
+	context->turn = turn_config(config);
+	context->expiry_at_ms = UINT64_MAX;
+	if (turn_context_check(config, errors) < 0)
+		return -1;
+	context_init_metrics(context, metrics);
+	context->conn_limits = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		/* a client refreshes within its allocation's lifetime */
+		.idle_timeout_s = context->turn->max_lifetime_s,
+		.input_max = 2 * 65536,
+		.output_max = limits->output_max,
+		.first_request_timeout_s = limits->first_request_timeout_s,
+		.output_low_water = limits->output_max / 2,
+	};
+	context->peer_limits = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		.idle_timeout_s = context->turn->max_lifetime_s,
+		.input_max = 65536,
+		.output_max = limits->output_max,
+		.output_low_water = limits->output_max / 2,
+		.share_local_port = true,
+	};
+	if (address_parse(context->turn->relay_address, 0, &context->relay_address) == 0) {
+		fprintf(errors, "%s:%d: [turn]: bad relay_address %s\n", config->path,
+			context->turn->line, context->turn->relay_address);
+		return -1;
+	}
+	context->receiver = udp_receiver_new(TURN_RECEIVE_SLOTS, TURN_DATAGRAM_MAX);
+	context->sender = udp_sender_new(TURN_SEND_SLOTS, TURN_DATAGRAM_MAX, TURN_QUEUE_LIMIT,
+					 TURN_SEND_BATCH, context_on_blocked, context);
+	context->flush = event_new(base, -1, 0, context_on_flush, context);
+	context->expiry = evtimer_new(base, context_on_expiry, context);
+	if (context->receiver == NULL || context->sender == NULL || context->flush == NULL ||
+	    context->expiry == NULL ||
+	    conn_budget_init(&context->budget, "turn_tcp",
+			     limits->max_connections_role[ROLE_TURN_TCP],
+			     context->turn->max_connections_per_address) < 0 ||
+	    context_own_addresses(context) < 0 || context_init_listeners(context) < 0 ||
+	    context_init_server(context, nonce_secret) < 0) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		turn_context_free(context);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every allocation ends (relays and peer connections closed, logged). */
+static void context_end_server(struct turn_context *context)
+{
+	struct turn_server *server = context->server;
+	if (server == NULL)
+		return;
+	turn_server_free(server);
+	context->server = NULL;
+	context->expiry_at_ms = UINT64_MAX;
+	if (context->expiry != NULL)
+		evtimer_del(context->expiry);
+}
+
+void turn_context_drain(struct turn_context *context)
+{
+	context->draining = true;
+	/* The worker closed the UDP sockets: what waits for them goes. */
+	for (size_t i = 0; i < context->n_listeners; i++) {
+		struct turn_udp_listener *listener = &context->listeners[i];
+		udp_queue_clear(context->sender, &listener->queue);
+		if (listener->writable != NULL)
+			event_free(listener->writable);
+		listener->writable = NULL;
+		listener->fd = -1;
+	}
+}
+
+void turn_context_stop(struct turn_context *context)
+{
+	context_end_server(context);
+	turn_streams_close(context);
+}
+
+void turn_context_free(struct turn_context *context)
+{
+	turn_context_drain(context);
+	context_end_server(context);
+	while (context->peers != NULL)
+		turn_peer_close(context->peers);
+	while (context->streams != NULL) {
+		struct turn_stream *stream = context->streams;
+		context->streams = stream->next;
+		conn_free(stream->conn);
+		free(stream);
+	}
+	while (context->relays != NULL)
+		turn_relay_close(context->relays);
+	free(context->listeners);
+	context->listeners = NULL;
+	context->n_listeners = 0;
+	free(context->own);
+	context->own = NULL;
+	if (context->flush != NULL)
+		event_free(context->flush);
+	if (context->expiry != NULL)
+		event_free(context->expiry);
+	context->flush = context->expiry = NULL;
+	if (context->sender != NULL)
+		udp_sender_free(context->sender);
+	context->sender = NULL;
+	udp_receiver_free(context->receiver);
+	context->receiver = NULL;
+	conn_budget_clear(&context->budget);
+}

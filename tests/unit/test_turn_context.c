@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for src/turn/turn_context (with turn_relay and turn_stream)
+ * over real loopback sockets on one event loop, as the worker runs them:
+ * `sxedge -t`'s TURN checks (a TURN listener needs [turn] and the reverse,
+ * no listener inside the relay ports), answers on the UDP listener leaving
+ * only after the loop pass (one flush per batch), a relay bound in the
+ * range, sending to a peer and giving its port back, the RFC 6062 rule
+ * that a TCP relay's port is shared with connections that ask for it (and
+ * with nobody else), and TURN over TCP cut into frames however the bytes
+ * arrive, with a malformed frame closing the connection and counted, the
+ * per-address cap, and a flood of refusals logged at a bounded rate. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "address.h"
+#include "config.h"
+#include "federation_config.h"
+#include "log.h"
+#include "metrics.h"
+#include "roles.h"
+#include "sip_config.h"
+#include "test_suite.h"
+#include "turn_context.h"
+#include "turn_relay.h"
+#include "turn_stream.h"
+
+static const struct config_module *const modules[] = { &federation_config_module,
+						       &sip_config_module, &turn_config_module };
+static const struct config_schema schema = {
+	.roles = roles,
+	.n_roles = ROLE_COUNT,
+	.modules = modules,
+	.n_modules = sizeof(modules) / sizeof(modules[0]),
+};
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *file = fopen(path, "w");
+	ck_assert_ptr_nonnull(file);
+	fputs(text, file);
+	ck_assert_int_eq(fclose(file), 0);
+}
+
+static void setup(void)
+{
+	static const char *const names[] = { "ca.crt", "edge.crt", "edge.key" };
+
+	strcpy(dir, "/tmp/sxedge-test-turn-context-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		write_file(names[i], "-----BEGIN CERTIFICATE-----\n");
+}
+
+static void teardown(void)
+{
+	char command[128];
+
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(command), 0);
+}
+
+#define MINIMAL                                                                        \
+	"[global]\ndomains = example.test\n"                                           \
+	"[listener access]\nrole = access\naddress = 127.0.0.1\nport = 10443\n"        \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"                         \
+	"[listener internal]\nrole = internal\naddress = 127.0.0.1\nport = 15061\n"    \
+	"certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\nca_file = @DIR@/ca.crt\n" \
+	"[pool]\nfqdn = pool1.example.test\nrelay = 127.0.0.1:25061\n"
+/* MINIMAL is lines 1 to 18: what follows starts at line 19. */
+#define TURN_SECTION                                             \
+	"[turn]\nshared_secret = 0123456789abcdef0123\n"         \
+	"relay_address = 127.0.0.1\nrelay_ports = 20000-20999\n" \
+	"allowed_peers = 127.0.0.1\n"
+
+/* Loads TEXT ("@DIR@" replaced by the fixture folder); NULL with the
+ * errors in ERRORS when the file itself is refused. */
+static const struct sxedge_config *load(const char *text)
+{
+	char path[128], *expanded = calloc(1, strlen(text) + 1024), *out = expanded;
+	const char *at;
+
+	for (; (at = strstr(text, "@DIR@")) != NULL; text = at + 5) {
+		memcpy(out, text, (size_t)(at - text));
+		out += at - text;
+		out += sprintf(out, "%s", dir);
+	}
+	strcpy(out, text);
+	write_file("sxedge.conf", expanded);
+	free(expanded);
+	snprintf(path, sizeof(path), "%s/sxedge.conf", dir);
+	return config_load(path, stderr, &schema);
+}
+
+/* What turn_context_check says of TEXT, in ERRORS (SIZE bytes). */
+static int check(const char *text, char *errors, size_t size)
+{
+	const struct sxedge_config *config = load(text);
+	ck_assert_ptr_nonnull(config);
+	FILE *out = fmemopen(errors, size, "w");
+	int result = turn_context_check(config, out);
+	fclose(out);
+	config_unref(config);
+	return result;
+}
+
+START_TEST(test_check_listener_needs_turn)
+{
+	char errors[1024] = "";
+
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.1\n"
+				       "port = 3478\n",
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(
+		strstr(errors, "sxedge.conf:19: listener t: role turn needs a [turn]"));
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn_tcp\naddress = 127.0.0.1\n"
+				       "port = 3478\n",
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(errors, "role turn_tcp needs a [turn]"));
+	/* Neither: nothing to say. */
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL, errors, sizeof(errors)), 0);
+	ck_assert_str_eq(errors, "");
+}
+END_TEST
+
+START_TEST(test_check_turn_needs_listener)
+{
+	char errors[1024] = "";
+
+	ck_assert_int_eq(check(MINIMAL TURN_SECTION, errors, sizeof(errors)), -1);
+	ck_assert_ptr_nonnull(strstr(errors, "sxedge.conf:19: [turn] without a listener"));
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.1\n"
+				       "port = 3478\n" TURN_SECTION,
+			       errors, sizeof(errors)),
+			 0);
+	ck_assert_str_eq(errors, "");
+}
+END_TEST
+
+/* A listener inside the relay ports, on the relay address or a wildcard
+ * one, with a relay's transport, would take a relay's port; on another
+ * address, or of the other transport, it cannot. */
+START_TEST(test_check_relay_ports)
+{
+	char errors[1024] = "";
+
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.1\n"
+				       "port = 20500\n" TURN_SECTION,
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(errors, "sxedge.conf:19: listener t: port 20500 on 127.0.0.1 "
+					     "is inside [turn] relay_ports 20000-20999"));
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn_tcp\naddress = 0.0.0.0\n"
+				       "port = 20000\nadvertise = 127.0.0.1:20000\n" TURN_SECTION,
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(errors, "port 20000 on 0.0.0.0 is inside"));
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.2\n"
+				       "port = 20999\n" TURN_SECTION,
+			       errors, sizeof(errors)),
+			 0);
+	/* A TCP listener leaves the UDP relays' ports alone, and the reverse. */
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.1\n"
+				       "port = 3478\n"
+				       "[listener m]\nrole = turn_tcp\naddress = 127.0.0.1\n"
+				       "port = 3478\n" TURN_SECTION,
+			       errors, sizeof(errors)),
+			 0);
+	ck_assert_str_eq(errors, "");
+}
+END_TEST
+
+/* ---- a context on a loop ---- */
+
+static struct {
+	struct event_base *base;
+	struct metrics *metrics;
+	const struct sxedge_config *config;
+	struct turn_context context;
+	int listener; /* the worker's UDP socket of the turn listener */
+	struct sockaddr_storage listener_address;
+	int client;
+	struct sockaddr_storage client_address;
+} fx;
+
+static int udp_socket(struct sockaddr_storage *address)
+{
+	socklen_t length = sizeof(*address);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(address_parse("127.0.0.1", 0, address), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)address, sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)address, &length), 0);
+	return fd;
+}
+
+static void context_setup(void)
+{
+	char text[2048];
+	static const uint8_t nonce_secret[32] = { 1 };
+
+	setup();
+	fx.base = event_base_new();
+	fx.metrics = metrics_new();
+	fx.listener = udp_socket(&fx.listener_address);
+	fx.client = udp_socket(&fx.client_address);
+	snprintf(text, sizeof(text),
+		 MINIMAL
+		 "[listener t]\nrole = turn\naddress = 127.0.0.1\nport = %u\n"
+		 "[listener c]\nrole = turn_tcp\naddress = 127.0.0.1\nport = %u\n" TURN_SECTION
+		 "max_connections_per_address = 2\n",
+		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port),
+		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port));
+	fx.config = load(text);
+	ck_assert_ptr_nonnull(fx.config);
+	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
+					   nonce_secret, stderr),
+			 0);
+}
+
+static void context_teardown(void)
+{
+	turn_context_free(&fx.context);
+	config_unref(fx.config);
+	metrics_free(fx.metrics);
+	close(fx.listener);
+	close(fx.client);
+	event_base_free(fx.base);
+	teardown();
+}
+
+static const struct listener_config *turn_listener(void)
+{
+	return config_listener(fx.config, ROLE_TURN);
+}
+
+/* A Binding request with transaction id byte ID. */
+static void binding_request(uint8_t request[20], uint8_t id)
+{
+	static const uint8_t header[8] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42 };
+	memcpy(request, header, sizeof(header));
+	memset(request + 8, id, 12);
+}
+
+/* The worker hands the listener's datagram over, as it read it. */
+static void deliver(const uint8_t *bytes, size_t size)
+{
+	turn_context_datagram(&fx.context, turn_listener(), fx.listener, bytes, size,
+			      (struct sockaddr *)&fx.client_address, sizeof(struct sockaddr_in));
+}
+
+static ssize_t receive(int fd, uint8_t *buf, size_t size)
+{
+	return recv(fd, buf, size, MSG_DONTWAIT);
+}
+
+static void wait_readable(int fd)
+{
+	struct timeval timeout = { .tv_sec = 1 };
+	fd_set set;
+
+	FD_ZERO(&set);
+	FD_SET(fd, &set);
+	ck_assert_int_eq(select(fd + 1, &set, NULL, NULL, &timeout), 1);
+}
+
+/* Answers wait for the end of the loop pass: three requests handled, none
+ * sent; one pass, all three, each a Binding success for its request. */
+START_TEST(test_binding_batched)
+{
+	uint8_t request[20], answer[512];
+
+	for (uint8_t id = 1; id <= 3; id++) {
+		binding_request(request, id);
+		deliver(request, sizeof(request));
+	}
+	ck_assert_int_eq(receive(fx.client, answer, sizeof(answer)), -1);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	for (uint8_t id = 1; id <= 3; id++) {
+		wait_readable(fx.client);
+		ssize_t n = receive(fx.client, answer, sizeof(answer));
+		ck_assert_int_ge(n, 32); /* the header and XOR-MAPPED-ADDRESS */
+		ck_assert_uint_eq(answer[0], 0x01);
+		ck_assert_uint_eq(answer[1], 0x01);
+		ck_assert_uint_eq(answer[8], id);
+	}
+	ck_assert_int_eq(receive(fx.client, answer, sizeof(answer)), -1);
+}
+END_TEST
+
+/* A malformed datagram is never answered; it is counted by its reason. */
+START_TEST(test_malformed_counted)
+{
+	uint8_t request[20], answer[512];
+	struct evbuffer *page = evbuffer_new();
+
+	binding_request(request, 7);
+	request[3] = 8; /* a length past the datagram */
+	deliver(request, sizeof(request));
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(receive(fx.client, answer, sizeof(answer)), -1);
+	ck_assert_int_eq(metrics_render(fx.metrics, page), 0);
+	evbuffer_add(page, "", 1);
+	ck_assert_msg(strstr((char *)evbuffer_pullup(page, -1),
+			     "sxedge_turn_refusals_total{reason=\"malformed_") != NULL,
+		      "%s", (char *)evbuffer_pullup(page, -1));
+	evbuffer_free(page);
+}
+END_TEST
+
+/* ---- stderr, captured ---- */
+
+struct capture {
+	int saved_stderr;
+	int fd;
+};
+
+static void capture_start(struct capture *capture)
+{
+	char path[] = "/tmp/sxedge-test-turn-log-XXXXXX";
+	capture->fd = mkstemp(path);
+	ck_assert_int_ge(capture->fd, 0);
+	unlink(path);
+	fflush(stderr);
+	capture->saved_stderr = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(capture->fd, STDERR_FILENO), STDERR_FILENO);
+}
+
+/* Restores stderr; returns what was written meanwhile (malloc'd). */
+static char *capture_end(struct capture *capture)
+{
+	fflush(stderr);
+	off_t size = lseek(capture->fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)size + 1);
+	ck_assert_int_eq(pread(capture->fd, text, (size_t)size, 0), size);
+	dup2(capture->saved_stderr, STDERR_FILENO);
+	close(capture->saved_stderr);
+	close(capture->fd);
+	return text;
+}
+
+static size_t count(const char *text, const char *word)
+{
+	size_t n = 0;
+	for (const char *at = text; (at = strstr(at, word)) != NULL; at++)
+		n++;
+	return n;
+}
+
+/* A flood of refusals logs TURN_REFUSAL_LOGS_PER_S lines a second and
+ * counts every one; the next line logged says how many it left out. */
+START_TEST(test_refusal_log_limited)
+{
+	uint8_t request[20];
+	struct capture capture;
+	struct evbuffer *page = evbuffer_new();
+
+	log_set_level(LOG_LEVEL_INFO);
+	binding_request(request, 9);
+	request[3] = 8; /* a length past the datagram */
+	while (turn_context_now_ms() % 1000 > 500)
+		usleep(10000); /* the flood fits in one second */
+	uint64_t second = turn_context_now_ms() / 1000;
+	capture_start(&capture);
+	for (int i = 0; i < 25; i++)
+		deliver(request, sizeof(request));
+	char *flood = capture_end(&capture);
+	ck_assert_uint_eq(turn_context_now_ms() / 1000, second);
+	ck_assert_uint_eq(count(flood, "event=turn_refused"), TURN_REFUSAL_LOGS_PER_S);
+	ck_assert_uint_eq(count(flood, "suppressed="), 0);
+	while (turn_context_now_ms() / 1000 == second)
+		usleep(10000);
+	capture_start(&capture);
+	deliver(request, sizeof(request));
+	char *next = capture_end(&capture);
+	ck_assert_uint_eq(count(next, "event=turn_refused"), 1);
+	ck_assert_msg(strstr(next, " suppressed=15") != NULL, "%s", next);
+	ck_assert_int_eq(metrics_render(fx.metrics, page), 0);
+	evbuffer_add(page, "", 1);
+	ck_assert_msg(strstr((char *)evbuffer_pullup(page, -1),
+			     "sxedge_turn_refusals_total{reason=\"malformed_") != NULL,
+		      "%s", (char *)evbuffer_pullup(page, -1));
+	ck_assert_ptr_nonnull(strstr((char *)evbuffer_pullup(page, -1), "\"} 26\n"));
+	free(flood);
+	free(next);
+	evbuffer_free(page);
+	log_set_level(LOG_LEVEL_NOTICE);
+}
+END_TEST
+
+static uint16_t port_of(const struct transport_address *address)
+{
+	return address->port;
+}
+
+/* A UDP relay: a port of the range on the relay address; a datagram to a
+ * peer leaves at the flush, from that port; closed, the port is free. */
+START_TEST(test_udp_relay)
+{
+	struct transport_address bound, peer;
+	struct sockaddr_storage peer_address, from;
+	socklen_t from_length = sizeof(from);
+	int peer_fd = udp_socket(&peer_address);
+	uint8_t buf[64];
+
+	struct turn_relay *relay = turn_relay_open(&fx.context, TURN_TRANSPORT_UDP, &bound);
+	ck_assert_ptr_nonnull(relay);
+	ck_assert_uint_ge(port_of(&bound), 20000);
+	ck_assert_uint_le(port_of(&bound), 20999);
+	ck_assert(transport_address_from_sockaddr((struct sockaddr *)&peer_address, &peer));
+	turn_relay_send(relay, &peer, (const uint8_t *)"media", 5);
+	ck_assert_int_eq(receive(peer_fd, buf, sizeof(buf)), -1);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	wait_readable(peer_fd);
+	ck_assert_int_eq(
+		recvfrom(peer_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_length), 5);
+	ck_assert_int_eq(memcmp(buf, "media", 5), 0);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&from)->sin_port), port_of(&bound));
+	turn_relay_close(relay);
+	struct sockaddr_storage again;
+	transport_address_to_sockaddr(&bound, &again);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&again, sizeof(struct sockaddr_in)), 0);
+	close(fd);
+	close(peer_fd);
+}
+END_TEST
+
+/* An RFC 6062 relay listens on its port; a connection that sets
+ * SO_REUSEPORT (conn's share_local_port) may leave from that port, and a
+ * socket that does not, as port_range's never do, may not bind it. */
+START_TEST(test_tcp_relay_port_shared)
+{
+	struct transport_address bound;
+	struct sockaddr_storage at;
+	int one = 1;
+
+	struct turn_relay *relay = turn_relay_open(&fx.context, TURN_TRANSPORT_TCP, &bound);
+	ck_assert_ptr_nonnull(relay);
+	transport_address_to_sockaddr(&bound, &at);
+	int plain = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(setsockopt(plain, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_int_eq(bind(plain, (struct sockaddr *)&at, sizeof(struct sockaddr_in)), -1);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	close(plain);
+	int shared = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(setsockopt(shared, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	ck_assert_int_eq(bind(shared, (struct sockaddr *)&at, sizeof(struct sockaddr_in)), 0);
+	close(shared);
+	turn_relay_close(relay);
+}
+END_TEST
+
+/* ---- TURN over TCP ---- */
+
+/* A client connected to a turn_tcp "listener": the accepted end handed to
+ * the context as the worker would. */
+static int tcp_client(void)
+{
+	struct sockaddr_storage address;
+	socklen_t length = sizeof(address);
+	int listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_gt(address_parse("127.0.0.1", 0, &address), 0);
+	ck_assert_int_eq(bind(listen_fd, (struct sockaddr *)&address, sizeof(struct sockaddr_in)),
+			 0);
+	ck_assert_int_eq(listen(listen_fd, 4), 0);
+	ck_assert_int_eq(getsockname(listen_fd, (struct sockaddr *)&address, &length), 0);
+	int client = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(client, (struct sockaddr *)&address, sizeof(struct sockaddr_in)),
+			 0);
+	struct sockaddr_storage peer;
+	socklen_t peer_length = sizeof(peer);
+	int accepted = accept(listen_fd, (struct sockaddr *)&peer, &peer_length);
+	ck_assert_int_ge(accepted, 0);
+	evutil_make_socket_nonblocking(accepted);
+	close(listen_fd);
+	turn_stream_accept(&fx.context, accepted, (struct sockaddr *)&peer, (int)peer_length);
+	return client;
+}
+
+static void run_briefly(void)
+{
+	struct timeval tick = { .tv_usec = 20000 };
+	for (int i = 0; i < 10; i++) {
+		event_base_loopexit(fx.base, &tick);
+		event_base_dispatch(fx.base);
+	}
+}
+
+/* Two requests, the first cut in two, the second in the same segment as
+ * the first's end: both answered, in order, once each is whole. */
+START_TEST(test_tcp_frames)
+{
+	uint8_t requests[40], answer[512];
+	int client = tcp_client();
+	ssize_t got = 0;
+
+	ck_assert_uint_eq(fx.context.streams_open, 1);
+	binding_request(requests, 1);
+	binding_request(requests + 20, 2);
+	ck_assert_int_eq(write(client, requests, 7), 7);
+	run_briefly();
+	ck_assert_int_eq(recv(client, answer, sizeof(answer), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(write(client, requests + 7, 33), 33);
+	run_briefly();
+	got = recv(client, answer, sizeof(answer), MSG_DONTWAIT);
+	ck_assert_int_ge(got, 2 * 32);
+	ck_assert_uint_eq(answer[8], 1);
+	size_t first = 20 + ((size_t)answer[2] << 8 | answer[3]);
+	ck_assert_uint_eq(answer[first + 8], 2);
+	close(client);
+	run_briefly();
+	ck_assert_uint_eq(fx.context.streams_open, 0);
+}
+END_TEST
+
+/* A frame that cannot be cut closes the connection, counted by reason;
+ * a third connection from the same address is refused (cap of 2). */
+START_TEST(test_tcp_malformed_and_cap)
+{
+	uint8_t junk[8] = { 0xc0, 0, 0, 0, 0, 0, 0, 0 }, answer[64];
+	struct evbuffer *page = evbuffer_new();
+	int client = tcp_client();
+
+	ck_assert_int_eq(write(client, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	run_briefly();
+	ck_assert_int_eq(recv(client, answer, sizeof(answer), 0), 0); /* closed */
+	ck_assert_uint_eq(fx.context.streams_open, 0);
+	int a = tcp_client(), b = tcp_client(), c = tcp_client();
+	ck_assert_uint_eq(fx.context.streams_open, 2);
+	ck_assert_int_eq(metrics_render(fx.metrics, page), 0);
+	evbuffer_add(page, "", 1);
+	const char *text = (const char *)evbuffer_pullup(page, -1);
+	ck_assert_msg(strstr(text, "sxedge_turn_refusals_total{reason=\"malformed_") != NULL, "%s",
+		      text);
+	ck_assert_msg(strstr(text, "sxedge_connections_refused_total{protocol=\"turn\","
+				   "role=\"turn_tcp\",reason=\"address_limit\"} 1") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "sxedge_connections_accepted_total{protocol=\"turn\","
+				   "role=\"turn_tcp\"} 3") != NULL,
+		      "%s", text);
+	ck_assert_msg(strstr(text, "sxedge_connections_closed_total{protocol=\"turn\","
+				   "role=\"turn_tcp\",reason=\"local\"} 1") != NULL,
+		      "%s", text);
+	evbuffer_free(page);
+	close(a);
+	close(b);
+	close(c);
+	close(client);
+}
+END_TEST
+
+static Suite *turn_context_suite(void)
+{
+	Suite *suite = suite_create("turn_context");
+	TCase *checks = tcase_create("check");
+	tcase_add_checked_fixture(checks, setup, teardown);
+	tcase_add_test(checks, test_check_listener_needs_turn);
+	tcase_add_test(checks, test_check_turn_needs_listener);
+	tcase_add_test(checks, test_check_relay_ports);
+	suite_add_tcase(suite, checks);
+	TCase *io = tcase_create("io");
+	tcase_add_checked_fixture(io, context_setup, context_teardown);
+	tcase_add_test(io, test_binding_batched);
+	tcase_add_test(io, test_malformed_counted);
+	tcase_add_test(io, test_refusal_log_limited);
+	tcase_add_test(io, test_udp_relay);
+	tcase_add_test(io, test_tcp_relay_port_shared);
+	tcase_add_test(io, test_tcp_frames);
+	tcase_add_test(io, test_tcp_malformed_and_cap);
+	suite_add_tcase(suite, io);
+	return suite;
+}
+
+int main(void)
+{
+	return test_suite_run(turn_context_suite());
+}
