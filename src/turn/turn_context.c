@@ -533,6 +533,8 @@ static int context_init_server(struct turn_context *context, const uint8_t nonce
 		},
 		.peer_policy = &context->policy,
 		.tcp_relays = config_listener(context->config, ROLE_TURN_TCP) != NULL,
+		.relay_port_first = turn->relay_ports.first,
+		.relay_port_last = turn->relay_ports.last,
 	};
 	if (address_parse(turn->external_address, 0, &external) > 0)
 		transport_address_from_sockaddr((struct sockaddr *)&external,

@@ -101,6 +101,17 @@ bool turn_read_address(const struct stun_message *message, const struct stun_att
 	       transport_address_from_sockaddr((const struct sockaddr *)&storage, out);
 }
 
+bool turn_peer_is_edge(const struct turn_server *server, const struct allocation *allocation,
+		       const struct transport_address *peer, bool *relay)
+{
+	bool edge = transport_address_same_ip(peer, &allocation->relay) ||
+		    (server->external_address.family != 0 &&
+		     transport_address_same_ip(peer, &server->external_address));
+	*relay = edge && peer->port >= server->relay_port_first &&
+		 peer->port <= server->relay_port_last && server->relay_port_first != 0;
+	return edge;
+}
+
 bool turn_read_peer(struct turn_server *server, const struct turn_request *request,
 		    const struct allocation *allocation, const struct stun_attribute *attribute,
 		    struct transport_address *peer)
@@ -113,6 +124,9 @@ bool turn_read_peer(struct turn_server *server, const struct turn_request *reque
 		turn_answer_error(server, request, 443, NULL, "peer_address_family");
 		return false;
 	}
+	bool relay;
+	if (turn_peer_is_edge(server, allocation, peer, &relay) && relay)
+		return true;
 	struct sockaddr_storage storage = turn_sockaddr(peer);
 	enum peer_verdict verdict = peer_policy_check(server->peer_policy, &storage);
 	if (verdict != PEER_ALLOWED) {
@@ -453,6 +467,8 @@ struct turn_server *turn_server_new(const struct turn_server_settings *settings,
 	server->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
 	server->tcp_relays = settings->tcp_relays;
 	server->external_address = settings->external_address;
+	server->relay_port_first = settings->relay_port_first;
+	server->relay_port_last = settings->relay_port_last;
 	for (int i = 0; i < STUN_TRANSACTION_ID_SIZE; i++)
 		server->indication_id[i] = (uint8_t)(seed >> (8 * (i % 8)) ^ (uint8_t)(i * 0x9d));
 	struct allocation_hooks hooks = {

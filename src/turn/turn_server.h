@@ -64,6 +64,11 @@ struct turn_server_settings {
 	 * port (external_address behind a one-to-one NAT); family 0: the
 	 * address relay_open bound. */
 	struct transport_address external_address;
+	/* The relay ports ([turn] relay_ports): a peer at one of them on the
+	 * relay or external address is another allocation of this edge (two
+	 * of its clients talking to each other), allowed although the
+	 * edge's own addresses are refused; any other port there is not. */
+	uint16_t relay_port_first, relay_port_last;
 };
 
 /* Where a client's message came from.  CONNECTION is the protocol

@@ -40,6 +40,7 @@ struct turn_server {
 	const struct peer_policy *peer_policy;
 	bool tcp_relays;
 	struct transport_address external_address;
+	uint16_t relay_port_first, relay_port_last;
 	struct allocation_table *table;
 	struct turn_nonce_key nonce_key;
 	struct stun_hmac hmac;
@@ -109,8 +110,15 @@ struct sockaddr_storage turn_sockaddr(const struct transport_address *address);
 bool turn_read_address(const struct stun_message *message, const struct stun_attribute *attribute,
 		       struct transport_address *out);
 
+/* Is PEER's address the edge's own, ALLOCATION's relay address or the
+ * external one?  Then *RELAY says whether its port is a relay port
+ * (another allocation of this edge). */
+bool turn_peer_is_edge(const struct turn_server *server, const struct allocation *allocation,
+		       const struct transport_address *peer, bool *relay);
+
 /* A peer address of REQUEST for ALLOCATION: read, of the relay's family
- * (443), allowed by the policy (403).  False when refused (answered). */
+ * (443), allowed by the policy (403) or another relay of this edge.  False
+ * when refused (answered). */
 bool turn_read_peer(struct turn_server *server, const struct turn_request *request,
 		    const struct allocation *allocation, const struct stun_attribute *attribute,
 		    struct transport_address *peer);

@@ -85,7 +85,11 @@ static struct allocation *udp_allocation(struct turn_server *server,
 	return allocation;
 }
 
-/* Out of ALLOCATION's relay to PEER, when permitted and within the cap. */
+/* Out of ALLOCATION's relay to PEER, when permitted and within the cap.
+ * A permission is for an address whatever the port: on the edge's own
+ * address only the relay ports may be reached (another client's
+ * allocation), and one told by its external address is reached at the
+ * relay address its socket is bound to. */
 static void relay_to_peer(struct turn_server *server, const struct turn_client *client,
 			  struct allocation *allocation, const struct transport_address *peer,
 			  const uint8_t *data, size_t length, uint64_t now_ms)
@@ -93,6 +97,17 @@ static void relay_to_peer(struct turn_server *server, const struct turn_client *
 	if (!allocation_permits(server->table, allocation, peer, now_ms)) {
 		turn_server_refuse(server, client, "no_permission", 0);
 		return;
+	}
+	bool relay;
+	struct transport_address bound;
+	if (turn_peer_is_edge(server, allocation, peer, &relay)) {
+		if (!relay) {
+			turn_server_refuse(server, client, "peer_edge", 0);
+			return;
+		}
+		bound = allocation->relay;
+		bound.port = peer->port;
+		peer = &bound;
 	}
 	if (!allocation_bandwidth_take(server->table, allocation, ALLOCATION_TO_PEER,
 				       (uint32_t)length, now_ms)) {
@@ -161,6 +176,16 @@ void turn_server_from_peer(struct turn_server *server, struct allocation *alloca
 			   uint64_t now_ms)
 {
 	struct turn_client client = turn_allocation_client(allocation);
+	/* Another client's allocation of this edge sends from the relay
+	 * address; its client knows it by the external one. */
+	struct transport_address told;
+	bool relay;
+	if (turn_peer_is_edge(server, allocation, peer, &relay) && relay &&
+	    server->external_address.family == peer->family) {
+		told = server->external_address;
+		told.port = peer->port;
+		peer = &told;
+	}
 	if (!allocation_permits(server->table, allocation, peer, now_ms)) {
 		turn_server_refuse(server, &client, "no_permission", 0);
 		return;

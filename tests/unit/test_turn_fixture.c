@@ -164,6 +164,8 @@ void fixture_settings(void)
 	settings.peer_policy = &policy;
 	settings.tcp_relays = true;
 	settings.external_address = address4("203.0.113.5", 0);
+	settings.relay_port_first = 50000; /* the fake's relays: 198.51.100.1:50000... */
+	settings.relay_port_last = 59999;
 }
 
 void fixture_start(void)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "address.h"
 #include "channel_data.h"
 #include "stun_attribute.h"
 #include "test_suite.h"
@@ -286,6 +287,55 @@ START_TEST(test_from_peer)
 	turn_server_from_peer(server, allocation, &stranger, (const uint8_t *)"x", 1, T0_MS);
 	ck_assert_uint_eq(fake.to_client_count, 3);
 	ck_assert_str_eq(last_refusal(), "no_permission");
+}
+END_TEST
+
+/* Two clients of this edge talking to each other through their
+ * allocations (an A/V call between two remote users): the edge's own
+ * addresses are refused as peers but for its relay ports, reached at the
+ * address the relays are bound to and seen by the external one. */
+START_TEST(test_relay_to_relay)
+{
+	struct turn_client a = udp_client(1), b = udp_client(2);
+	struct sockaddr_storage own[2];
+	struct request request;
+	ck_assert_int_gt(address_parse("198.51.100.1", 0, &own[0]), 0);
+	ck_assert_int_gt(address_parse("203.0.113.5", 0, &own[1]), 0);
+	policy.own = own;
+	policy.own_count = 2;
+	allocate(&a, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	ck_assert_uint_eq(fake.last_made->relay.port, 50000);
+	allocate(&b, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	struct allocation *second = fake.last_made;
+	struct transport_address a_told = address4("203.0.113.5", 50000);
+	struct transport_address b_told = address4("203.0.113.5", 50001);
+	struct transport_address b_bound = address4("198.51.100.1", 50001);
+	struct transport_address a_bound = address4("198.51.100.1", 50000);
+	struct transport_address service = address4("203.0.113.5", 5061);
+
+	/* a service of the edge is no peer */
+	signed_start(&request, STUN_METHOD_CREATE_PERMISSION, &a, "alice", T0_MS);
+	request_add_address(&request, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, &service);
+	signed_send(&request, &a, "alice", T0_MS);
+	ck_assert(refused_with("peer_edge", 403));
+	create_permission(&a, &b_told, T0_MS);
+	create_permission(&b, &a_told, T0_MS);
+	fake_reset();
+	send_indication(&request, &b_told, "media");
+	request_send(&request, &a, T0_MS);
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	ck_assert(transport_address_equal(&fake.to_peer[0].peer, &b_bound));
+	/* the permission is for the address, but only relay ports are reached on it */
+	send_indication(&request, &service, "media");
+	request_send(&request, &a, T0_MS);
+	ck_assert_str_eq(last_refusal(), "peer_edge");
+	ck_assert_uint_eq(fake.to_peer_count, 1);
+	/* what A's relay sends reaches B's client as from A's told address */
+	turn_server_from_peer(server, second, &a_bound, (const uint8_t *)"media", 5, T0_MS);
+	ck_assert_uint_eq(fake.to_client_count, 1);
+	struct stun_message data = sent_message(0);
+	struct transport_address from = peer_of(&data);
+	ck_assert(transport_address_equal(&from, &a_told));
 }
 END_TEST
 
@@ -631,6 +681,7 @@ int main(void)
 	tcase_add_test(data, test_channel_data_over_tcp);
 	tcase_add_test(data, test_tcp_relay_takes_no_datagrams);
 	tcase_add_test(data, test_from_peer);
+	tcase_add_test(data, test_relay_to_relay);
 	tcase_add_test(data, test_bandwidth);
 	tcase_add_test(data, test_large_datagram_from_peer);
 	tcase_add_test(data, test_data_path_allocates_nothing);
