@@ -101,13 +101,15 @@ static void relay_to_peer(struct turn_server *server, const struct turn_client *
 	bool relay;
 	struct transport_address bound;
 	if (turn_peer_is_edge(server, allocation, peer, &relay)) {
-		if (!relay) {
-			turn_server_refuse(server, client, "peer_edge", 0);
+		struct sockaddr_storage storage = turn_sockaddr(peer);
+		if (relay) {
+			bound = allocation->relay;
+			bound.port = peer->port;
+			peer = &bound;
+		} else if (peer_policy_check(server->peer_policy, &storage) != PEER_ALLOWED) {
+			turn_server_refuse(server, client, "peer_edge", 0); /* not allow-listed */
 			return;
 		}
-		bound = allocation->relay;
-		bound.port = peer->port;
-		peer = &bound;
 	}
 	if (!allocation_bandwidth_take(server->table, allocation, ALLOCATION_TO_PEER,
 				       (uint32_t)length, now_ms)) {

@@ -330,6 +330,15 @@ START_TEST(test_relay_to_relay)
 	request_send(&request, &a, T0_MS);
 	ck_assert_str_eq(last_refusal(), "peer_edge");
 	ck_assert_uint_eq(fake.to_peer_count, 1);
+	/* unless allowed_peers lists the address */
+	struct peer_prefix allowed;
+	ck_assert_int_eq(peer_prefix_parse("203.0.113.5", 11, &allowed), PEER_PREFIX_OK);
+	policy.allowed = &allowed;
+	policy.allowed_count = 1;
+	request_send(&request, &a, T0_MS);
+	ck_assert_uint_eq(fake.to_peer_count, 2);
+	ck_assert(transport_address_equal(&fake.to_peer[1].peer, &service));
+	policy.allowed_count = 0;
 	/* what A's relay sends reaches B's client as from A's told address */
 	turn_server_from_peer(server, second, &a_bound, (const uint8_t *)"media", 5, T0_MS);
 	ck_assert_uint_eq(fake.to_client_count, 1);
