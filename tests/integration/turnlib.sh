@@ -45,6 +45,7 @@
 #   turn_username USER [SECONDS]     "EXPIRY:USER", EXPIRY now + SECONDS (3600)
 #   turn_password USERNAME           its password under $TURN_SECRET
 #   uclient NAME ARG...              one turnutils_uclient run (below)
+#   uclient_counters NAME FILE       its counters, from its output in FILE
 #   uclient_expect_clean NAME SENT   run NAME sent and got back SENT messages,
 #                                    nothing lost
 #   turn_scrape NAME                 the metrics page into $WORK/NAME.prom
@@ -132,15 +133,20 @@ turn_password() {
 }
 
 # uclient NAME ARG...: turnutils_uclient ARG... (bounded to 30 s), output
-# in $WORK/NAME.out; sets UCLIENT_STATUS (its exit status), UCLIENT_SENT,
-# UCLIENT_RECEIVED (messages), UCLIENT_SENT_BYTES, UCLIENT_RECEIVED_BYTES
-# and UCLIENT_LOST (-1 for each counter it did not print).
+# in $WORK/NAME.out, read by uclient_counters.
 uclient() {
-	local name=$1 out
+	local name=$1
 	shift
-	out=$WORK/$name.out
 	UCLIENT_STATUS=0
-	timeout 30 turnutils_uclient "$@" >"$out" 2>&1 || UCLIENT_STATUS=$?
+	timeout 30 turnutils_uclient "$@" >"$WORK/$name.out" 2>&1 || UCLIENT_STATUS=$?
+	uclient_counters "$name" "$WORK/$name.out"
+}
+
+# uclient_counters NAME FILE: from uclient's output in FILE sets
+# UCLIENT_SENT, UCLIENT_RECEIVED (messages), UCLIENT_SENT_BYTES,
+# UCLIENT_RECEIVED_BYTES and UCLIENT_LOST (-1 for each it did not print).
+uclient_counters() {
+	local name=$1 out=$2
 	UCLIENT_SENT=$(sed -nE 's/.*tot_send_msgs=([0-9]+), tot_recv_msgs=[0-9]+$/\1/p' "$out" | tail -1)
 	UCLIENT_RECEIVED=$(sed -nE 's/.*tot_send_msgs=[0-9]+, tot_recv_msgs=([0-9]+)$/\1/p' "$out" | tail -1)
 	UCLIENT_SENT_BYTES=$(sed -nE 's/.*tot_send_bytes ~ ([0-9]+), tot_recv_bytes ~ [0-9]+$/\1/p' "$out" | tail -1)
@@ -158,7 +164,7 @@ uclient() {
 uclient_expect_clean() {
 	local name=$1 sent=$2
 	[ "$UCLIENT_STATUS" = 0 ] ||
-		fail "uclient $name exited $UCLIENT_STATUS: $(grep -aiE 'error|cannot' "$WORK/$name.out" | head -2)"
+		fail "uclient $name exited $UCLIENT_STATUS: $(grep -haiE 'error|cannot' "$WORK/$name".* | head -2)"
 	[ "$UCLIENT_SENT" = "$sent" ] || fail "uclient $name sent $UCLIENT_SENT messages, expected $sent"
 	[ "$UCLIENT_RECEIVED" = "$sent" ] ||
 		fail "uclient $name got $UCLIENT_RECEIVED of its $sent messages back"
