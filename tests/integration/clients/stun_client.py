@@ -15,7 +15,8 @@
 #       for 1 s; prints "silent" (exit 0) or "answered N bytes" (exit 1).
 #       KIND: short_header (a 12-byte Binding header), length_beyond (a
 #       header announcing 80 bytes of attributes before 20), oversize (a
-#       65,504-byte Binding, whose length field agrees), unbound_channel
+#       65,504-byte Binding, whose length field agrees, all zeros after the
+#       header: 16,371 empty attributes of type 0), unbound_channel
 #       (ChannelData on 0x4001, never bound, from a client with no
 #       allocation).
 import os
