@@ -25,13 +25,18 @@
 # - -W SECRET makes the REST-API username "EXPIRY:USER" from -u USER
 #   (expiry a day ahead) and its password; without -u the username is a
 #   bare EXPIRY, which the edge refuses.
-# - Every uclient run first makes a probe allocation from a socket of its
-#   own, then the real ones (one per endpoint; two without -c, RTP and
-#   RTCP; -y pairs the endpoints, -m rounded up to even), which it refreshes
-#   to 0 when done.  The probe is never released: over UDP it stays until
-#   its lifetime ends (uclient asks 777 s), over TCP it ends with its
-#   connection when uclient exits.  So after a UDP run one allocation is
-#   left per run, after a TCP run none.
+# - Each uclient client (-m; with -y each pair of endpoints, -m rounded up
+#   to even) first makes a probe allocation from a socket of its own, then
+#   the real ones (one per endpoint; two without -c, RTP and RTCP), which
+#   it refreshes to 0 when done.  The probe is never released: over UDP it
+#   stays until its lifetime ends (uclient asks 777 s), over TCP it ends
+#   with its connection when uclient exits.  So a UDP run leaves one
+#   allocation per client (per pair with -y), a TCP run none.
+# - uclient sends EVEN-PORT unless -c is given, and with -c still in about
+#   half of its Allocates (R=0, drawn at random); it draws channel numbers
+#   in 0x4000-0x7FFF, the RFC 5766 range (RFC 8656 has 0x4000-0x4FFF); with
+#   -T its ConnectionBind comes from a new TCP connection and takes no 438
+#   (it stops with "connection bind error 0").  The tests pass -c.
 # - Loopback peers: -y (client to client) and -T (TCP relay) talk to the
 #   other endpoint's relayed address, 127.0.0.1 here, so allowed_peers must
 #   allow 127.0.0.1 for them.
