@@ -16,39 +16,11 @@
 #include "allocation_table.h"
 #include "expiry_heap.h"
 #include "record_pool.h"
+#include "test_allocator.h"
 #include "test_suite.h"
 
 #define SECOND 1000u
 #define T0     1000000u /* the tests' start, in ms */
-
-/* ---- The allocator, counted (the link wraps malloc, calloc and realloc) ---- */
-
-static unsigned long allocator_calls;
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *pointer, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *pointer, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-	allocator_calls++;
-	return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t count, size_t size)
-{
-	allocator_calls++;
-	return __real_calloc(count, size);
-}
-
-void *__wrap_realloc(void *pointer, size_t size)
-{
-	allocator_calls++;
-	return __real_realloc(pointer, size);
-}
 
 /* ---- Helpers ---- */
 
@@ -876,7 +848,7 @@ START_TEST(test_packet_path_does_not_allocate)
 		ck_assert_ptr_nonnull(connection);
 		ids[i] = connection->id;
 	}
-	before = allocator_calls;
+	before = test_allocator_calls();
 	for (uint32_t round = 0; round < 10; round++) {
 		for (uint32_t i = 0; i < COUNT; i++) {
 			struct five_tuple tuple = client(i);
@@ -901,7 +873,7 @@ START_TEST(test_packet_path_does_not_allocate)
 			found += allocation_connection_find(table, ids[i], now) != NULL;
 		}
 	}
-	ck_assert_uint_eq(allocator_calls, before);
+	ck_assert_uint_eq(test_allocator_calls(), before);
 	ck_assert_uint_eq(found, 10 * COUNT * 8);
 	allocation_table_free(table);
 }

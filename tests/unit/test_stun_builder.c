@@ -14,35 +14,8 @@
 #include "stun_builder.h"
 #include "stun_framing.h"
 #include "test_stun.h"
+#include "test_allocator.h"
 #include "test_suite.h"
-
-/* The allocator, counted (the link wraps malloc, calloc and realloc). */
-static unsigned long allocator_calls;
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *pointer, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *pointer, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-	allocator_calls++;
-	return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t count, size_t size)
-{
-	allocator_calls++;
-	return __real_calloc(count, size);
-}
-
-void *__wrap_realloc(void *pointer, size_t size)
-{
-	allocator_calls++;
-	return __real_realloc(pointer, size);
-}
 
 static struct stun_hmac hmac;
 
@@ -334,7 +307,7 @@ START_TEST(test_packet_path_allocates_nothing)
 	raw_attribute(&send, STUN_ATTRIBUTE_DATA, 5, "media");
 	raw_finish(&send);
 	/* Check's assertions allocate: the results are asserted after the count. */
-	unsigned long before = allocator_calls;
+	unsigned long before = test_allocator_calls();
 	enum stun_parse_result parsed = stun_message_parse(send.bytes, send.length, &message);
 	size_t unknown_count = stun_message_unknown_required(&message, understood, 2, unknown,
 							     STUN_ATTRIBUTES_MAX);
@@ -355,7 +328,7 @@ START_TEST(test_packet_path_allocates_nothing)
 	stun_builder_add_unknown_attributes(&builder, understood, 2);
 	stun_builder_add_fingerprint(&builder);
 	size_t answer_length = stun_builder_finish(&builder);
-	unsigned long calls = allocator_calls - before;
+	unsigned long calls = test_allocator_calls() - before;
 
 	ck_assert_int_eq(parsed, STUN_PARSE_OK);
 	ck_assert_uint_eq(unknown_count, 0);

@@ -16,37 +16,9 @@
 #include "address.h"
 #include "channel_data.h"
 #include "stun_attribute.h"
+#include "test_allocator.h"
 #include "test_suite.h"
 #include "test_turn_fixture.h"
-
-/* ---- The allocator, counted ---- */
-
-static unsigned long allocator_calls;
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *pointer, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *pointer, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-	allocator_calls++;
-	return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t count, size_t size)
-{
-	allocator_calls++;
-	return __real_calloc(count, size);
-}
-
-void *__wrap_realloc(void *pointer, size_t size)
-{
-	allocator_calls++;
-	return __real_realloc(pointer, size);
-}
 
 static void setup(void)
 {
@@ -413,7 +385,7 @@ START_TEST(test_data_path_allocates_nothing)
 	size_t send_size = send_indication(&request, &peer, "media");
 	size_t channel_size = channel_message(channel, 0x4000, "hello", false);
 	/* Check's assertions allocate: the results are asserted after the count */
-	unsigned long before = allocator_calls;
+	unsigned long before = test_allocator_calls();
 	for (int i = 0; i < 100; i++) {
 		uint64_t now = T0_MS + (uint64_t)i;
 		turn_server_from_client(server, &client, request.buffer, send_size, now, WALL0);
@@ -421,7 +393,7 @@ START_TEST(test_data_path_allocates_nothing)
 		turn_server_from_peer(server, allocation, &peer, (const uint8_t *)"media", 5, now);
 		turn_server_from_peer(server, allocation, &bound, (const uint8_t *)"hello", 5, now);
 	}
-	unsigned long calls = allocator_calls - before;
+	unsigned long calls = test_allocator_calls() - before;
 	ck_assert_uint_eq(fake.to_peer_count, 200);
 	ck_assert_uint_eq(fake.to_client_count, 200);
 	ck_assert_uint_eq(fake.refused_count, 0);
