@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "connection_metrics.h"
+
 static const char *const method_names[SIP_METHOD_LABELS] = {
 	[SIP_METHOD_INVITE] = "INVITE",	    [SIP_METHOD_ACK] = "ACK",
 	[SIP_METHOD_BYE] = "BYE",	    [SIP_METHOD_CANCEL] = "CANCEL",
@@ -40,25 +42,16 @@ static struct metric_counter *child(struct metric_counter **slot, struct metric_
 
 void sip_metrics_init(struct sip_metrics *metrics, struct metrics *registry)
 {
-	static const char *const protocol_role[] = { "protocol", "role", NULL };
-	static const char *const protocol_role_reason[] = { "protocol", "role", "reason", NULL };
 	static const char *const role_reason[] = { "role", "reason", NULL };
 	static const char *const role_method[] = { "role", "method", NULL };
+	struct connection_families connections;
 
 	memset(metrics, 0, sizeof(*metrics));
 	metrics->registry = registry;
-	metrics->accepted = metrics_register(
-		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
-		"Connections accepted (given a place in their role's budget), by listener role.",
-		protocol_role);
-	metrics->refused =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_refused_total",
-				 "Connections refused at accept, by listener role and reason.",
-				 protocol_role_reason);
-	metrics->closed =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_closed_total",
-				 "Accepted connections closed, by listener role and close reason.",
-				 protocol_role_reason);
+	connection_families_register(registry, &connections);
+	metrics->accepted = connections.accepted;
+	metrics->refused = connections.refused;
+	metrics->closed = connections.closed;
 	metrics->tls_failures = metrics_register(
 		registry, METRIC_COUNTER, "sxedge_tls_handshake_failures_total",
 		"TLS handshakes that failed or whose certificate was refused, on accepted "

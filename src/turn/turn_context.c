@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "address.h"
+#include "connection_metrics.h"
 #include "log.h"
 #include "turn_relay.h"
 #include "turn_stream.h"
@@ -179,20 +180,11 @@ static void context_init_metrics(struct turn_context *context, struct metrics *r
 		metrics->packets[i] = metric_counter(packets, directions[i]);
 		metrics->bytes[i] = metric_counter(bytes, directions[i]);
 	}
-	static const char *const protocol_role[] = { "protocol", "role", NULL };
-	static const char *const protocol_role_reason[] = { "protocol", "role", "reason", NULL };
-	metrics->accepted = metrics_register(
-		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
-		"Connections accepted (given a place in their role's budget), by listener role.",
-		protocol_role);
-	metrics->refused =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_refused_total",
-				 "Connections refused at accept, by listener role and reason.",
-				 protocol_role_reason);
-	metrics->closed =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_closed_total",
-				 "Accepted connections closed, by listener role and close reason.",
-				 protocol_role_reason);
+	struct connection_families connections;
+	connection_families_register(registry, &connections);
+	metrics->accepted = connections.accepted;
+	metrics->refused = connections.refused;
+	metrics->closed = connections.closed;
 }
 
 /* ---- the server's turn_io ---- */

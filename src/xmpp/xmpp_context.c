@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "address.h"
+#include "connection_metrics.h"
 #include "log.h"
 #include "loop_clock.h"
 #include "policy.h"
@@ -165,16 +166,10 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 		"dialback) and the verdicts of dialback keys partners gave (method "
 		"dialback_key: valid, invalid, timeout, unreachable, refused).",
 		authentication_labels);
-	static const char *const protocol_role[] = { "protocol", "role", NULL };
-	static const char *const protocol_role_reason[] = { "protocol", "role", "reason", NULL };
-	context->metrics.accepted = metrics_register(
-		registry, METRIC_COUNTER, "sxedge_connections_accepted_total",
-		"Connections accepted (given a place in their role's budget), by listener role.",
-		protocol_role);
-	context->metrics.refused =
-		metrics_register(registry, METRIC_COUNTER, "sxedge_connections_refused_total",
-				 "Connections refused at accept, by listener role and reason.",
-				 protocol_role_reason);
+	struct connection_families connections;
+	connection_families_register(registry, &connections);
+	context->metrics.accepted = connections.accepted;
+	context->metrics.refused = connections.refused;
 	struct metric_family *minted =
 		metrics_register(registry, METRIC_COUNTER, "sxedge_xmpp_certificates_minted_total",
 				 "Certificates the link CA minted for partner domains.", NULL);
