@@ -24,6 +24,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hash_mix.h"
+
 #define INITIAL_CAPACITY  16 /* a power of two */
 #define IPV6_PREFIX_BYTES 8 /* a /64 */
 
@@ -72,25 +74,15 @@ static bool key_equal(const struct address_key *a, const struct address_key *b)
 	return a->length == b->length && memcmp(a->bytes, b->bytes, a->length) == 0;
 }
 
-/* A seeded multiply-xorshift mix over the key's two 64-bit halves: cheap,
- * and without the seed an outsider cannot predict which slot a key takes. */
-static uint64_t mix(uint64_t value)
-{
-	value ^= value >> 33;
-	value *= 0xff51afd7ed558ccdULL;
-	value ^= value >> 33;
-	value *= 0xc4ceb9fe1a85ec53ULL;
-	value ^= value >> 33;
-	return value;
-}
-
+/* A seeded mix over the key's two 64-bit halves: cheap, and without the
+ * seed an outsider cannot predict which slot a key takes. */
 static size_t key_hash(const struct address_count *table, const struct address_key *key)
 {
 	uint64_t low, high;
 
 	memcpy(&low, key->bytes, 8);
 	memcpy(&high, key->bytes + 8, 8);
-	return (size_t)mix(mix(table->seed ^ low ^ key->length) ^ high);
+	return (size_t)hash_mix(hash_mix(table->seed ^ low ^ key->length) ^ high);
 }
 
 static uint64_t random_seed(const void *salt)
@@ -100,7 +92,7 @@ static uint64_t random_seed(const void *salt)
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
 		return seed;
 	/* no entropy yet (early boot): still differs per process and table */
-	return mix((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)salt);
+	return hash_mix((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)salt);
 }
 
 /* ---- Slots ---- */

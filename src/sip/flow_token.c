@@ -13,32 +13,14 @@
 
 #include <openssl/crypto.h>
 
+#include "big_endian.h"
+
 #define FLOW_SIGNED_LEN 14 /* node id, boot id, connection id */
 #define FLOW_MAC_LEN	12
 #define FLOW_RAW_LEN	(FLOW_SIGNED_LEN + FLOW_MAC_LEN)
 
 static const char base64url_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* ---- big-endian fields ---- */
-
-static void put_be(unsigned char *out, uint64_t value, size_t bytes)
-{
-	size_t i;
-	for (i = bytes; i > 0; i--) {
-		out[i - 1] = (unsigned char)(value & 0xff);
-		value >>= 8;
-	}
-}
-
-static uint64_t get_be(const unsigned char *in, size_t bytes)
-{
-	uint64_t value = 0;
-	size_t i;
-	for (i = 0; i < bytes; i++)
-		value = (value << 8) | in[i];
-	return value;
-}
 
 /* ---- base64url without padding (RFC 4648 §5) ---- */
 
@@ -122,9 +104,9 @@ void flow_token_seal(const struct flow_key *key, uint64_t conn_id, char out[FLOW
 {
 	unsigned char raw[FLOW_RAW_LEN];
 
-	put_be(raw, key->node_id, 2);
-	put_be(raw + 2, key->boot_id, 4);
-	put_be(raw + 6, conn_id, 8);
+	big_endian_put(raw, key->node_id, 2);
+	big_endian_put(raw + 2, key->boot_id, 4);
+	big_endian_put(raw + 6, conn_id, 8);
 	(void)flow_mac(key, raw, raw + FLOW_SIGNED_LEN); /* all zero: it never opens */
 	base64url_encode(raw, sizeof(raw), out);
 }
@@ -145,9 +127,9 @@ enum flow_open_result flow_token_open(const struct flow_key *key, const char *to
 	 * the secret) made it.  No connection of ours, but no forgery either:
 	 * as for an earlier boot, the flow is unreachable from here, and 430
 	 * (not 403) makes the pool try the user's other flow (RFC 5626 §5.3). */
-	if (get_be(raw, 2) != key->node_id || get_be(raw + 2, 4) != key->boot_id)
+	if (big_endian_get(raw, 2) != key->node_id || big_endian_get(raw + 2, 4) != key->boot_id)
 		return FLOW_OPEN_STALE;
 	if (conn_id != NULL)
-		*conn_id = get_be(raw + 6, 8);
+		*conn_id = big_endian_get(raw + 6, 8);
 	return FLOW_OPEN_OK;
 }

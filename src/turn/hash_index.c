@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_mix.h"
+
 #define INITIAL_CAPACITY 16 /* a power of two */
 #define MOST_SLOTS	 (UINT32_C(1) << 31)
 
@@ -24,35 +26,24 @@ void hash_index_free(struct hash_index *index)
 
 /* ---- The hash ---- */
 
-/* A multiply-xorshift finaliser (as in lib/address_count). */
-static uint64_t mix(uint64_t value)
-{
-	value ^= value >> 33;
-	value *= 0xff51afd7ed558ccdULL;
-	value ^= value >> 33;
-	value *= 0xc4ceb9fe1a85ec53ULL;
-	value ^= value >> 33;
-	return value;
-}
-
 uint32_t hash_index_key(uint64_t seed, const void *key, size_t length)
 {
 	const unsigned char *bytes = key;
-	uint64_t state = mix(seed ^ length);
+	uint64_t state = hash_mix(seed ^ length);
 
 	while (length >= 8) {
 		uint64_t word;
 		memcpy(&word, bytes, 8);
-		state = mix(state ^ word) + 0x9e3779b97f4a7c15ULL;
+		state = hash_mix(state ^ word) + 0x9e3779b97f4a7c15ULL;
 		bytes += 8;
 		length -= 8;
 	}
 	if (length > 0) {
 		uint64_t word = 0;
 		memcpy(&word, bytes, length);
-		state = mix(state ^ word) + 0x9e3779b97f4a7c15ULL;
+		state = hash_mix(state ^ word) + 0x9e3779b97f4a7c15ULL;
 	}
-	state = mix(state);
+	state = hash_mix(state);
 	return (uint32_t)(state ^ (state >> 32));
 }
 

@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "big_endian.h"
+
 #define NONCE_COOKIE	    "obMatJos2"
 #define NONCE_COOKIE_LENGTH 9
 #define FEATURES_SIZE	    3
@@ -80,24 +82,6 @@ void turn_nonce_key_clear(struct turn_nonce_key *key)
 
 /* ---- the MAC ---- */
 
-static void put_be(unsigned char *out, uint64_t value, size_t bytes)
-{
-	size_t i;
-	for (i = bytes; i > 0; i--) {
-		out[i - 1] = (unsigned char)(value & 0xff);
-		value >>= 8;
-	}
-}
-
-static uint64_t get_be(const unsigned char *in, size_t bytes)
-{
-	uint64_t value = 0;
-	size_t i;
-	for (i = 0; i < bytes; i++)
-		value = (value << 8) | in[i];
-	return value;
-}
-
 /* The MAC over RAW's features and stamp and CLIENT.  False for a family
  * other than IPv4 and IPv6, or when OpenSSL failed. */
 static bool nonce_mac(const struct turn_nonce_key *key, const unsigned char *raw,
@@ -140,8 +124,8 @@ size_t turn_nonce_make(const struct turn_nonce_key *key, uint64_t now,
 {
 	unsigned char raw[RAW_SIZE];
 
-	put_be(raw, key->features, FEATURES_SIZE);
-	put_be(raw + FEATURES_SIZE, now, STAMP_SIZE);
+	big_endian_put(raw, key->features, FEATURES_SIZE);
+	big_endian_put(raw + FEATURES_SIZE, now, STAMP_SIZE);
 	if (!nonce_mac(key, raw, client, raw + FEATURES_SIZE + STAMP_SIZE)) {
 		out[0] = '\0';
 		return 0;
@@ -183,12 +167,12 @@ enum turn_nonce_status turn_nonce_check(const struct turn_nonce_key *key, uint64
 	/* Features other than the ones offered: made under another
 	 * configuration, or bid down on the way (the MAC would fail too;
 	 * this says so without computing it). */
-	if (get_be(raw, FEATURES_SIZE) != key->features)
+	if (big_endian_get(raw, FEATURES_SIZE) != key->features)
 		return TURN_NONCE_INVALID;
 	if (!nonce_mac(key, raw, client, mac) ||
 	    CRYPTO_memcmp(mac, raw + FEATURES_SIZE + STAMP_SIZE, MAC_SIZE) != 0)
 		return TURN_NONCE_INVALID;
-	stamp = get_be(raw + FEATURES_SIZE, STAMP_SIZE);
+	stamp = big_endian_get(raw + FEATURES_SIZE, STAMP_SIZE);
 	/* Subtraction only once stamp <= now, so nothing wraps. */
 	if (now < stamp || now - stamp >= key->lifetime)
 		return TURN_NONCE_STALE;
