@@ -356,6 +356,30 @@ start_edge() {
 	wait_port "$EDGE_ACCESS" "$EDGE_ACCESS_PORT" 5 || fail "sxedge not listening on 443"
 }
 
+# edge_status_kb FIELD: the edge's (IT_PID[edge]) /proc status FIELD, in kB.
+edge_status_kb() {
+	sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/${IT_PID[edge]}/status"
+}
+
+# memory_mark: the edge's resident memory now, and its peak reset to it.
+memory_mark() {
+	echo 5 >"/proc/${IT_PID[edge]}/clear_refs"
+	MEMORY_MARK=$(edge_status_kb VmRSS)
+}
+
+# memory_check WHAT: neither the peak since memory_mark nor the resident
+# memory now is more than MEMORY_SLACK_KB (the test's) above the mark.
+memory_check() {
+	local peak resident
+	peak=$(edge_status_kb VmHWM)
+	resident=$(edge_status_kb VmRSS)
+	echo "memory $1: mark ${MEMORY_MARK} kB, peak $peak kB, now $resident kB" >>"$WORK/memory.log"
+	[ "$((peak - MEMORY_MARK))" -le "$MEMORY_SLACK_KB" ] ||
+		fail "$1: the edge's memory peaked at $peak kB, from $MEMORY_MARK kB"
+	[ "$((resident - MEMORY_MARK))" -le "$MEMORY_SLACK_KB" ] ||
+		fail "$1: the edge holds $resident kB after it, from $MEMORY_MARK kB"
+}
+
 # wait_pool_up: bounded wait for the edge's persistent connection to the pool.
 wait_pool_up() {
 	wait_log "$WORK/edge.log" 'event=pool_up' 10 || fail "no event=pool_up in edge log"

@@ -19,10 +19,17 @@
 #       header: 16,371 empty attributes of type 0), unbound_channel
 #       (ChannelData on 0x4001, never bound, from a client with no
 #       allocation).
+#   stun_client.py flood HOST PORT COUNT
+#       COUNT Allocate requests without credentials (REQUESTED-TRANSPORT UDP
+#       only, as a flood with forged sources would send), from 2,000 source
+#       addresses and ports (8 ports on each of 127.0.1.1 to 127.0.1.250);
+#       then reads for 1 s what came back; prints "sent N answered M
+#       challenges C" (C: 401s carrying a NONCE); exit 0.
 import os
 import socket
 import struct
 import sys
+import time
 
 MAGIC_COOKIE = 0x2112A442
 BINDING_REQUEST = 0x0001
@@ -116,12 +123,73 @@ def silent(host, port, kind):
     return 1
 
 
+ALLOCATE_REQUEST = 0x0003
+ALLOCATE_ERROR = 0x0113
+REQUESTED_TRANSPORT = 0x0019
+NONCE = 0x0015
+
+
+def allocate_without_credentials():
+    body = struct.pack("!HHB3x", REQUESTED_TRANSPORT, 4, 17)
+    return header(ALLOCATE_REQUEST, len(body), os.urandom(12)) + body
+
+
+def is_challenge(answer):
+    if len(answer) < 20 or struct.unpack("!H", answer[:2])[0] != ALLOCATE_ERROR:
+        return False
+    at = 20
+    while at + 4 <= len(answer):
+        kind, length = struct.unpack("!HH", answer[at:at + 4])
+        if kind == NONCE:
+            return True
+        at += 4 + (length + 3) // 4 * 4
+    return False
+
+
+def flood(host, port, count):
+    sockets = []
+    for address in range(1, 251):
+        for _ in range(8):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.1.%d" % address, 0))
+            sock.setblocking(False)
+            sockets.append(sock)
+    sent = 0
+    for i in range(count):
+        if i % 500 == 499:
+            time.sleep(0.01)  # a flood, but one the socket buffers can take
+        try:
+            sockets[i % len(sockets)].sendto(allocate_without_credentials(), (host, port))
+            sent += 1
+        except BlockingIOError:
+            pass
+    answered = challenges = 0
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        got = False
+        for sock in sockets:
+            try:
+                answer = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            got = True
+            answered += 1
+            challenges += is_challenge(answer)
+        if not got:
+            time.sleep(0.05)
+    print("sent %d answered %d challenges %d" % (sent, answered, challenges))
+    return 0
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "binding" and sys.argv[2] in ("udp", "tcp"):
         return binding(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     if len(sys.argv) == 5 and sys.argv[1] == "silent":
         return silent(sys.argv[2], int(sys.argv[3]), sys.argv[4])
-    raise SystemExit("usage: stun_client.py binding udp|tcp HOST PORT | silent HOST PORT KIND")
+    if len(sys.argv) == 5 and sys.argv[1] == "flood":
+        return flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    raise SystemExit("usage: stun_client.py binding udp|tcp HOST PORT | silent HOST PORT KIND"
+                     " | flood HOST PORT COUNT")
 
 
 if __name__ == "__main__":
