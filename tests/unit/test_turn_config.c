@@ -13,52 +13,18 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "federation_config.h"
-#include "roles.h"
-#include "sip_config.h"
 #include "test_suite.h"
+#include "test_turn_scratch.h"
 #include "turn_config.h"
-
-static const struct config_module *const modules[] = { &federation_config_module,
-						       &sip_config_module, &turn_config_module };
-static const struct config_schema schema = {
-	.roles = roles,
-	.n_roles = ROLE_COUNT,
-	.modules = modules,
-	.n_modules = sizeof(modules) / sizeof(modules[0]),
-};
-
-/* ---- Fixture: a folder with certificate, secret and config files ---- */
-
-static char dir[64];
-
-static void write_file(const char *name, const char *text)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *file = fopen(path, "w");
-	ck_assert_ptr_nonnull(file);
-	fputs(text, file);
-	ck_assert_int_eq(fclose(file), 0);
-}
 
 static void setup(void)
 {
-	static const char *const names[] = { "ca.crt", "edge.crt", "edge.key" };
-
-	strcpy(dir, "/tmp/sxedge-test-turn-config-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		write_file(names[i], "-----BEGIN CERTIFICATE-----\n");
+	turn_scratch_make("turn-config");
 }
 
 static void teardown(void)
 {
-	char command[128];
-
-	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(command), 0);
+	turn_scratch_remove();
 }
 
 struct loaded {
@@ -78,19 +44,19 @@ static void load(struct loaded *loaded, const char *text)
 	static unsigned serial;
 
 	snprintf(name, sizeof(name), "conf-%u", serial++);
-	loaded->path = malloc(strlen(dir) + sizeof(name) + 1);
-	sprintf(loaded->path, "%s/%s", dir, name);
+	loaded->path = malloc(strlen(turn_scratch_dir) + sizeof(name) + 1);
+	sprintf(loaded->path, "%s/%s", turn_scratch_dir, name);
 	file = fopen(loaded->path, "w");
 	ck_assert_ptr_nonnull(file);
 	while ((at = strstr(text, "@DIR@")) != NULL) {
 		fwrite(text, 1, (size_t)(at - text), file);
-		fputs(dir, file);
+		fputs(turn_scratch_dir, file);
 		text = at + 5;
 	}
 	fputs(text, file);
 	ck_assert_int_eq(fclose(file), 0);
 	errors = open_memstream(&loaded->errors, &size);
-	loaded->config = config_load(loaded->path, errors, &schema);
+	loaded->config = config_load(loaded->path, errors, &turn_test_schema);
 	fclose(errors);
 	loaded->n_errors = 0;
 	for (const char *c = loaded->errors; *c != '\0'; c++)
@@ -267,7 +233,7 @@ START_TEST(test_secret_file)
 	struct loaded loaded;
 
 	for (size_t i = 0; i < sizeof(contents) / sizeof(contents[0]); i++) {
-		write_file("turn.secret", contents[i]);
+		turn_scratch_write("turn.secret", contents[i]);
 		load(&loaded, MINIMAL "[turn]\nshared_secret_file = @DIR@/turn.secret\n" RELAY);
 		ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
 		const struct turn_config *turn = turn_config(loaded.config);
@@ -284,22 +250,22 @@ START_TEST(test_secret_errors)
 
 	expect_one_error(MINIMAL "[turn]\n" RELAY, 19,
 			 "missing shared_secret or shared_secret_file");
-	write_file("turn.secret", "0123456789abcdef-from-a-file\n");
+	turn_scratch_write("turn.secret", "0123456789abcdef-from-a-file\n");
 	expect_one_error(MINIMAL TURN_OK "shared_secret_file = @DIR@/turn.secret\n", 22,
 			 "shared_secret and shared_secret_file", "give one secret");
 	expect_one_error(MINIMAL "[turn]\nshared_secret = 0123456789abcde\n" RELAY, 20,
 			 "shared_secret", "at least 16 bytes");
 	expect_one_error(MINIMAL "[turn]\nshared_secret_file = @DIR@/nothere\n" RELAY, 20,
 			 "cannot read shared_secret_file", "nothere", "No such file");
-	write_file("short.secret", "0123456789abcde\n");
+	turn_scratch_write("short.secret", "0123456789abcde\n");
 	expect_one_error(MINIMAL "[turn]\nshared_secret_file = @DIR@/short.secret\n" RELAY, 20,
 			 "short.secret", "fewer than 16 bytes");
-	write_file("two.secret", "0123456789abcdef\n0123456789abcdef\n");
+	turn_scratch_write("two.secret", "0123456789abcdef\n0123456789abcdef\n");
 	expect_one_error(MINIMAL "[turn]\nshared_secret_file = @DIR@/two.secret\n" RELAY, 20,
 			 "two.secret", "more than one line");
 	memset(long_secret, 'x', sizeof(long_secret) - 1);
 	long_secret[sizeof(long_secret) - 1] = '\0';
-	write_file("long.secret", long_secret);
+	turn_scratch_write("long.secret", long_secret);
 	expect_one_error(MINIMAL "[turn]\nshared_secret_file = @DIR@/long.secret\n" RELAY, 20,
 			 "long.secret", "longer than 4096 bytes");
 }

@@ -23,54 +23,23 @@
 
 #include "address.h"
 #include "config.h"
-#include "federation_config.h"
 #include "log.h"
 #include "metrics.h"
 #include "roles.h"
-#include "sip_config.h"
 #include "test_suite.h"
+#include "test_turn_scratch.h"
 #include "turn_context.h"
 #include "turn_relay.h"
 #include "turn_stream.h"
 
-static const struct config_module *const modules[] = { &federation_config_module,
-						       &sip_config_module, &turn_config_module };
-static const struct config_schema schema = {
-	.roles = roles,
-	.n_roles = ROLE_COUNT,
-	.modules = modules,
-	.n_modules = sizeof(modules) / sizeof(modules[0]),
-};
-
-static char dir[64];
-
-static void write_file(const char *name, const char *text)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *file = fopen(path, "w");
-	ck_assert_ptr_nonnull(file);
-	fputs(text, file);
-	ck_assert_int_eq(fclose(file), 0);
-}
-
 static void setup(void)
 {
-	static const char *const names[] = { "ca.crt", "edge.crt", "edge.key" };
-
-	strcpy(dir, "/tmp/sxedge-test-turn-context-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		write_file(names[i], "-----BEGIN CERTIFICATE-----\n");
+	turn_scratch_make("turn-context");
 }
 
 static void teardown(void)
 {
-	char command[128];
-
-	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(command), 0);
+	turn_scratch_remove();
 }
 
 #define MINIMAL                                                                        \
@@ -96,13 +65,13 @@ static const struct sxedge_config *load(const char *text)
 	for (; (at = strstr(text, "@DIR@")) != NULL; text = at + 5) {
 		memcpy(out, text, (size_t)(at - text));
 		out += at - text;
-		out += sprintf(out, "%s", dir);
+		out += sprintf(out, "%s", turn_scratch_dir);
 	}
 	strcpy(out, text);
-	write_file("sxedge.conf", expanded);
+	turn_scratch_write("sxedge.conf", expanded);
 	free(expanded);
-	snprintf(path, sizeof(path), "%s/sxedge.conf", dir);
-	return config_load(path, stderr, &schema);
+	snprintf(path, sizeof(path), "%s/sxedge.conf", turn_scratch_dir);
+	return config_load(path, stderr, &turn_test_schema);
 }
 
 /* What turn_context_check says of TEXT, in ERRORS (SIZE bytes). */
