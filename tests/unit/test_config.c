@@ -22,6 +22,7 @@
 #include "protocols.h"
 #include "roles.h"
 #include "sip_config.h"
+#include "test_errors.h"
 #include "test_suite.h"
 #include "xmpp_config.h"
 
@@ -118,27 +119,10 @@ static void loaded_free(struct loaded *loaded)
 
 /* The error text has a line "PATH:LINE: ..." that holds every one of the
  * NULL-terminated words. */
-static bool has_error(const struct loaded *loaded, int line, ...)
-{
-	char prefix[256];
-	const char *start = loaded->errors;
-
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", loaded->path, line);
-	for (; *start != '\0'; start = strchr(start, '\n') + 1) {
-		size_t length = (size_t)(strchr(start, '\n') - start);
-		char *text = strndup(start, length);
-		bool match = strncmp(text, prefix, strlen(prefix)) == 0;
-		va_list words;
-		va_start(words, line);
-		for (const char *word; match && (word = va_arg(words, const char *)) != NULL;)
-			match = strstr(text + strlen(prefix), word) != NULL;
-		va_end(words);
-		free(text);
-		if (match)
-			return true;
-	}
-	return false;
-}
+/* The error text has a line "PATH:LINE: ..." that holds every one of the
+ * NULL-terminated words. */
+#define has_error(loaded, line, ...) \
+	test_errors_have((loaded)->errors, (loaded)->path, line, __VA_ARGS__)
 
 /* Loads TEXT and expects it refused with exactly one error, at LINE,
  * holding the words given. */

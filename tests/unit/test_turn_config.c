@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "test_errors.h"
 #include "test_suite.h"
 #include "test_turn_scratch.h"
 #include "turn_config.h"
@@ -72,25 +73,10 @@ static void loaded_free(struct loaded *loaded)
 
 /* The errors have a line "PATH:LINE: ..." holding every one of the
  * NULL-terminated words. */
-static bool has_error(const struct loaded *loaded, int line, ...)
-{
-	char prefix[256];
-
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", loaded->path, line);
-	for (const char *start = loaded->errors; *start != '\0'; start = strchr(start, '\n') + 1) {
-		char *text = strndup(start, (size_t)(strchr(start, '\n') - start));
-		bool match = strncmp(text, prefix, strlen(prefix)) == 0;
-		va_list words;
-		va_start(words, line);
-		for (const char *word; match && (word = va_arg(words, const char *)) != NULL;)
-			match = strstr(text + strlen(prefix), word) != NULL;
-		va_end(words);
-		free(text);
-		if (match)
-			return true;
-	}
-	return false;
-}
+/* The error text has a line "PATH:LINE: ..." that holds every one of the
+ * NULL-terminated words. */
+#define has_error(loaded, line, ...) \
+	test_errors_have((loaded)->errors, (loaded)->path, line, __VA_ARGS__)
 
 #define expect_one_error(text, line, ...)                                                 \
 	do {                                                                              \
