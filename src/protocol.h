@@ -14,6 +14,13 @@
  * for what stop closed in order to be gone.  A protocol counts what only
  * it knows (messages relayed, refusals by reason) into families of its own
  * in the worker's metrics registry.
+ * At SIGHUP the worker reloads in two steps, so that a reload either
+ * applies as a whole or not at all: every protocol prepares from the new
+ * snapshot and every listener new to it is bound; only then does each
+ * protocol commit.  A listener of the new snapshot with the transport,
+ * address and port of one already bound keeps that socket (its datagrams
+ * go on arriving on the same descriptor); one the new snapshot does not
+ * have is closed after the commit.
  * A protocol's configuration sections come with it (config_module.h).
  *
  * A new protocol is: its rows in the role table (roles.c), one entry here
@@ -78,6 +85,26 @@ struct protocol {
 	/* Descriptors its outbound links may hold at most (counted into the
 	 * open-files limit beside max_connections); may be NULL. */
 	unsigned (*outbound_links)(const struct sxedge_config *config);
+	/* SIGHUP (docs/design.md §2, reload): CONFIG is the new snapshot, loaded
+	 * and checked as a whole (every protocol's check passed).  Builds all
+	 * the protocol needs from it (TLS handles from the certificates and keys
+	 * read again, policy, pins, limits, links to make) without changing what
+	 * serves now, and returns it as the pending state; or NULL with one
+	 * "FILE:LINE: ..." line per problem on ERRORS, and the reload is refused
+	 * with nothing changed.  Runs without root. */
+	void *(*reload_prepare)(void *state, const struct sxedge_config *config, FILE *errors);
+	/* Every protocol prepared and every new listener bound: STATE takes
+	 * PENDING and cannot fail.  From now on accept and datagram get the new
+	 * snapshot's listener_config.  New connections get the new settings;
+	 * what is established goes on with those it started under (its
+	 * snapshot stays alive while anything points into it: config_ref),
+	 * except that links and streams to peers the new configuration no
+	 * longer allows (a partner removed or blocked, a pool member gone)
+	 * close, and what was served by a listener the reload removed ends. */
+	void (*reload_commit)(void *state, void *pending);
+	/* Another protocol's prepare, or a listener's bind, failed: frees
+	 * PENDING; STATE goes on as it was. */
+	void (*reload_abort)(void *state, void *pending);
 	/* " key=value" fields of the worker's ready line, into BUF; may be NULL. */
 	void (*describe)(const void *state, char *buf, size_t size);
 };
