@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* worker: an event loop serving every listener of the configuration.
  *
- * The worker keeps a listener table: one row per [listener], with its
- * role's transport and the protocol that serves it (protocol.h).  Start-up
+ * The worker keeps a listener table (worker_listeners.c): one row per
+ * [listener], with its role's transport and the protocol that serves it
+ * (protocol.h).  SIGHUP reloads (worker_reload.c).  Start-up
  * order matters for an edge: every protocol's state (TLS contexts) is built
  * and every socket, stream or datagram, bound before the loop runs, so a
  * mistake is reported before any traffic is served; so is the metrics
@@ -12,12 +13,13 @@
  * the loop keeps serving open connections until every protocol has none
  * left or drain_timeout ends; then the protocols stop (answer what is in
  * flight, close in order) and the loop runs until all is closed, for at
- * most WORKER_CLOSE_GRACE_MS.
+ * most WORKER_CLOSE_GRACE_MS.  The service manager hears of each step
+ * (service_notify.h).
  *
  * Everything a worker uses is reached from its struct: it shares nothing
  * mutable with another worker, so several can run side by side, one event
  * loop (and thread) each. */
-#include "worker.h"
+#include "worker_private.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,56 +36,14 @@
 #include "log.h"
 #include "metrics_config.h"
 #include "metrics_http.h"
+#include "service_notify.h"
 
-#define DATAGRAM_MAX 65535 /* the largest UDP payload */
 /* After the drain: how long the loop runs for the last answers and
  * close_notify alerts to go out, and how often it looks whether they did. */
 #define WORKER_CLOSE_GRACE_MS 500
 #define WORKER_CLOSE_CHECK_MS 20
 
-struct worker_listener {
-	struct worker *worker;
-	const struct listener_config *config;
-	const struct config_role *role;
-	const struct protocol *protocol;
-	void *protocol_state;
-	struct evconnlistener *listener; /* tcp, tls */
-	struct event *datagrams; /* udp */
-	evutil_socket_t datagram_fd;
-};
-
-/* What a child of sxedge_connections_open reads: one role's count, from
- * the protocol that serves it. */
-struct worker_role_gauge {
-	const struct worker *worker;
-	unsigned role;
-};
-
-struct worker {
-	struct event_base *base;
-	const struct sxedge_config *config; /* the worker's reference */
-	const struct protocol_table *table;
-	void *states[CONFIG_MODULES_MAX]; /* each protocol's, parallel to table->protocols */
-	struct worker_listener *listeners;
-	size_t n_listeners;
-	struct event *sigterm;
-	struct event *sigint;
-	struct event *sighup;
-	struct event *drain_timer; /* every second while draining, then while closing */
-	struct event *resume_timer; /* listeners paused after an accept error */
-	unsigned drain_left_s;
-	bool draining;
-	bool stopping; /* the drain is over: the protocols close what is left */
-	unsigned close_left_ms;
-	/* Without [metrics] there is no registry, and every count goes nowhere. */
-	struct metrics *metrics;
-	struct metrics_http *metrics_http;
-	struct worker_role_gauge role_gauges[CONFIG_ROLES_MAX];
-	struct metric_counter *accept_pauses;
-};
-
-static size_t worker_protocol_index(const struct protocol_table *table,
-				    const struct config_role *role)
+size_t worker_protocol_index(const struct protocol_table *table, const struct config_role *role)
 {
 	for (size_t i = 0; i < table->n_protocols; i++) {
 		if (strcmp(table->protocols[i]->name, role->protocol) == 0)
@@ -104,7 +64,7 @@ static unsigned worker_role_connections(const struct worker *worker, unsigned ro
 }
 
 /* The connections open on every protocol together. */
-static unsigned worker_open_connections(const struct worker *worker)
+unsigned worker_open_connections(const struct worker *worker)
 {
 	unsigned open = 0;
 	for (unsigned role = 0; role < worker->table->schema.n_roles; role++)
@@ -121,173 +81,6 @@ int worker_check(const struct sxedge_config *config, const struct protocol_table
 		    table->protocols[i]->check(config, errors) < 0)
 			status = -1;
 	return status;
-}
-
-/* ---- stream listeners ---- */
-
-static void worker_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
-			     struct sockaddr *peer, int peer_len, void *arg)
-{
-	struct worker_listener *wl = arg;
-	(void)listener;
-
-	wl->protocol->accept(wl->protocol_state, wl->config, fd, peer, peer_len);
-}
-
-/* accept() fails when the process is out of file descriptors (EMFILE) and
- * the connection stays in the backlog, so a listener left armed would wake
- * the loop again at once, for ever.  Every listener pauses for a second
- * instead; connections already open go on being served. */
-static void worker_on_accept_error(struct evconnlistener *listener, void *arg)
-{
-	struct worker_listener *wl = arg;
-	struct worker *worker = wl->worker;
-	int error = EVUTIL_SOCKET_ERROR();
-	(void)listener;
-
-	if (evtimer_pending(worker->resume_timer, NULL))
-		return;
-	metric_counter_add(worker->accept_pauses, 1);
-	log_event(LOG_LEVEL_WARNING, "accept_failed",
-		  "role=%s reason=\"%s\" connections=%u paused_for=1", wl->role->name,
-		  evutil_socket_error_to_string(error), worker_open_connections(worker));
-	for (size_t i = 0; i < worker->n_listeners; i++)
-		if (worker->listeners[i].listener != NULL)
-			evconnlistener_disable(worker->listeners[i].listener);
-	struct timeval second = { .tv_sec = 1 };
-	evtimer_add(worker->resume_timer, &second);
-}
-
-static void worker_on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *worker = arg;
-	(void)fd;
-	(void)what;
-	for (size_t i = 0; i < worker->n_listeners; i++)
-		if (worker->listeners[i].listener != NULL)
-			evconnlistener_enable(worker->listeners[i].listener);
-}
-
-/* ---- datagram listeners ---- */
-
-/* Every datagram waiting is read at once, up to a bound, so one busy
- * listener cannot keep the loop from the others. */
-static void worker_on_datagram(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker_listener *wl = arg;
-	unsigned char data[DATAGRAM_MAX];
-	(void)what;
-
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage peer;
-		socklen_t peer_len = sizeof(peer);
-		ssize_t size =
-			recvfrom(fd, data, sizeof(data), 0, (struct sockaddr *)&peer, &peer_len);
-		if (size < 0)
-			return; /* EAGAIN, or an ICMP error of an earlier answer: nothing to do */
-		wl->protocol->datagram(wl->protocol_state, wl->config, fd, data, (size_t)size,
-				       (struct sockaddr *)&peer, peer_len);
-	}
-}
-
-/* ---- binding ---- */
-
-static evutil_socket_t worker_bind(const struct listener_config *listener, bool datagram, char *err,
-				   size_t err_size)
-{
-	struct sockaddr_storage addr;
-	socklen_t len = (socklen_t)address_parse(listener->address, listener->port, &addr);
-	int one = 1;
-
-	if (len == 0) {
-		snprintf(err, err_size, "bad address %s", listener->address);
-		return -1;
-	}
-	evutil_socket_t fd = socket(addr.ss_family, datagram ? SOCK_DGRAM : SOCK_STREAM, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (addr.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&addr, len) < 0 || (!datagram && listen(fd, 511) < 0) ||
-	    evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0) {
-		snprintf(err, err_size, "cannot listen on %s port %u: %s", listener->address,
-			 listener->port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int worker_listen_one(struct worker *worker, struct worker_listener *wl, FILE *errors)
-{
-	const struct sxedge_config *config = worker->config;
-	bool datagram = wl->role->transport == CONFIG_TRANSPORT_UDP;
-	char err[300];
-
-	evutil_socket_t fd = worker_bind(wl->config, datagram, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(errors, "%s:%d: listener %s: %s\n", config->path, wl->config->line,
-			wl->config->name, err);
-		return -1;
-	}
-	if (datagram) {
-		wl->datagram_fd = fd;
-		wl->datagrams =
-			event_new(worker->base, fd, EV_READ | EV_PERSIST, worker_on_datagram, wl);
-		if (wl->datagrams == NULL || event_add(wl->datagrams, NULL) < 0)
-			return -1;
-	} else {
-		/* Backlog 0: listening already with worker_bind's 511; -1 would
-		 * have libevent listen again with its own 128. */
-		wl->listener =
-			evconnlistener_new(worker->base, worker_on_accept, wl,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-		if (wl->listener == NULL) {
-			close(fd);
-			return -1;
-		}
-		evconnlistener_set_error_cb(wl->listener, worker_on_accept_error);
-	}
-	log_event(LOG_LEVEL_NOTICE, "listening", "role=%s address=%s port=%u", wl->role->name,
-		  wl->config->address, wl->config->port);
-	return 0;
-}
-
-static int worker_listen(struct worker *worker, FILE *errors)
-{
-	const struct sxedge_config *config = worker->config;
-
-	worker->listeners =
-		calloc(config->n_listeners ? config->n_listeners : 1, sizeof(*worker->listeners));
-	if (worker->listeners == NULL)
-		return -1;
-	worker->n_listeners = config->n_listeners;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		struct worker_listener *wl = &worker->listeners[i];
-		wl->worker = worker;
-		wl->config = &config->listeners[i];
-		wl->role = config_listener_role(config, wl->config);
-		wl->datagram_fd = -1;
-		size_t protocol = worker_protocol_index(worker->table, wl->role);
-		if (protocol == worker->table->n_protocols) {
-			fprintf(errors, "%s:%d: listener %s: no protocol %s in this build\n",
-				config->path, wl->config->line, wl->config->name,
-				wl->role->protocol);
-			return -1;
-		}
-		wl->protocol = worker->table->protocols[protocol];
-		wl->protocol_state = worker->states[protocol];
-		bool datagram = wl->role->transport == CONFIG_TRANSPORT_UDP;
-		if (datagram ? wl->protocol->datagram == NULL : wl->protocol->accept == NULL) {
-			fprintf(errors, "%s:%d: listener %s: protocol %s takes no %s listeners\n",
-				config->path, wl->config->line, wl->config->name,
-				wl->role->protocol, datagram ? "udp" : "stream");
-			return -1;
-		}
-		if (worker_listen_one(worker, wl, errors) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 /* ---- the metrics endpoint and the core's families ---- */
@@ -335,42 +128,34 @@ static void worker_register_metrics(struct worker *worker)
 		"Times every listener paused accepting for a second, out of file descriptors.",
 		NULL);
 	worker->accept_pauses = metric_counter(pauses, NULL);
+	static const char *const outcome_labels[] = { "outcome", NULL };
+	struct metric_family *reloads = metrics_register(
+		worker->metrics, METRIC_COUNTER, "sxedge_reloads_total",
+		"Reloads (SIGHUP) by outcome: applied, or refused with the running configuration "
+		"kept.",
+		outcome_labels);
+	worker->reloads_applied = metric_counter(reloads, (const char *const[]){ "applied", NULL });
+	worker->reloads_refused = metric_counter(reloads, (const char *const[]){ "refused", NULL });
 }
 
-/* Binds the scrape endpoint of [metrics], like a listener: before the loop
- * runs, while the process may still be root. */
-static int worker_listen_metrics(struct worker *worker, FILE *errors)
+int worker_metrics_listen(struct worker *worker, const struct sxedge_config *config,
+			  struct metrics_http **endpoint, FILE *errors)
 {
-	const struct metrics_config *metrics = metrics_config(worker->config);
+	const struct metrics_config *metrics = metrics_config(config);
 	char err[300];
 
-	worker->metrics_http =
-		metrics_http_new(worker->base, worker->metrics, metrics->address, metrics->port,
-				 metrics->allow_remote, err, sizeof(err));
-	if (worker->metrics_http == NULL) {
-		fprintf(errors, "%s:%d: metrics: %s\n", worker->config->path, metrics->line, err);
+	*endpoint = NULL;
+	if (metrics == NULL)
+		return 0;
+	*endpoint = metrics_http_new(worker->base, worker->metrics, metrics->address, metrics->port,
+				     metrics->allow_remote, err, sizeof(err));
+	if (*endpoint == NULL) {
+		fprintf(errors, "%s:%d: metrics: %s\n", config->path, metrics->line, err);
 		return -1;
 	}
 	log_event(LOG_LEVEL_NOTICE, "listening", "role=metrics address=%s port=%u",
-		  metrics->address, metrics_http_port(worker->metrics_http));
+		  metrics->address, metrics_http_port(*endpoint));
 	return 0;
-}
-
-/* No new connections, no new datagrams. */
-static void worker_close_listeners(struct worker *worker)
-{
-	for (size_t i = 0; i < worker->n_listeners; i++) {
-		struct worker_listener *wl = &worker->listeners[i];
-		if (wl->listener != NULL)
-			evconnlistener_free(wl->listener);
-		wl->listener = NULL;
-		if (wl->datagrams != NULL)
-			event_free(wl->datagrams);
-		wl->datagrams = NULL;
-		if (wl->datagram_fd >= 0)
-			close(wl->datagram_fd);
-		wl->datagram_fd = -1;
-	}
 }
 
 /* ---- signals and draining ---- */
@@ -434,10 +219,11 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 	if (worker->draining)
 		return;
 	worker->draining = true;
+	service_notify_stopping();
 	log_event(LOG_LEVEL_NOTICE, "draining", "signal=%d connections=%u timeout=%u",
 		  (int)signal_number, worker_open_connections(worker),
 		  worker->config->limits.drain_timeout_s);
-	worker_close_listeners(worker);
+	worker_listeners_close(&worker->listeners);
 	for (size_t i = 0; i < worker->table->n_protocols; i++) {
 		const struct protocol *protocol = worker->table->protocols[i];
 		if (worker->states[i] != NULL && protocol->drain != NULL)
@@ -447,21 +233,9 @@ static void worker_on_signal(evutil_socket_t signal_number, short what, void *ar
 	event_active(worker->drain_timer, EV_TIMEOUT, 0);
 }
 
-/* There is no reload yet: a SIGHUP must not end the process (its default). */
-static void worker_on_sighup(evutil_socket_t signal_number, short what, void *arg)
-{
-	(void)signal_number;
-	(void)what;
-	(void)arg;
-	log_event(LOG_LEVEL_WARNING, "signal_ignored",
-		  "signal=HUP reason=\"configuration reload is not supported; restart sxedge to "
-		  "apply a new configuration\"");
-}
-
 /* Accepted connections need descriptors: use all the hard limit allows, and
  * say so when max_connections cannot fit in it. */
-static void worker_raise_file_limit(const struct sxedge_config *config,
-				    const struct protocol_table *table)
+void worker_raise_file_limit(const struct sxedge_config *config, const struct protocol_table *table)
 {
 	struct rlimit limit;
 	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
@@ -508,8 +282,8 @@ static void worker_protocols_free(struct worker *worker)
 			worker->table->protocols[i]->worker_free(worker->states[i]);
 		worker->states[i] = NULL;
 	}
-	for (size_t i = 0; i < worker->n_listeners; i++)
-		worker->listeners[i].protocol_state = NULL;
+	for (size_t i = 0; i < worker->listeners.n_rows; i++)
+		worker->listeners.rows[i].protocol_state = NULL;
 }
 
 struct worker *worker_new(const struct sxedge_config *config, const struct protocol_table *table,
@@ -527,17 +301,18 @@ struct worker *worker_new(const struct sxedge_config *config, const struct proto
 	worker->resume_timer = evtimer_new(worker->base, worker_on_resume, worker);
 	if (worker->resume_timer == NULL)
 		goto fail;
-	if (metrics_config(config) != NULL && (worker->metrics = metrics_new()) == NULL) {
+	if ((worker->metrics = metrics_new()) == NULL) {
 		fprintf(errors, "%s: out of memory\n", config->path);
 		goto fail;
 	}
-	if (worker_protocols_new(worker, errors) < 0 || worker_listen(worker, errors) < 0)
+	struct worker_listeners listeners;
+	if (worker_protocols_new(worker, errors) < 0 ||
+	    worker_listeners_prepare(worker, config, NULL, &listeners, errors) < 0)
 		goto fail;
-	if (worker->metrics != NULL) {
-		if (worker_listen_metrics(worker, errors) < 0)
-			goto fail;
-		worker_register_metrics(worker);
-	}
+	worker_listeners_commit(worker, &listeners, &worker->listeners);
+	if (worker_metrics_listen(worker, config, &worker->metrics_http, errors) < 0)
+		goto fail;
+	worker_register_metrics(worker);
 	worker->sigterm = evsignal_new(worker->base, SIGTERM, worker_on_signal, worker);
 	worker->sigint = evsignal_new(worker->base, SIGINT, worker_on_signal, worker);
 	worker->sighup = evsignal_new(worker->base, SIGHUP, worker_on_sighup, worker);
@@ -569,7 +344,9 @@ int worker_run(struct worker *worker)
 			protocol->describe(worker->states[i], described + used,
 					   sizeof(described) - used);
 	}
-	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu%s", worker->n_listeners, described);
+	log_event(LOG_LEVEL_NOTICE, "ready", "listeners=%zu%s", worker->listeners.n_rows,
+		  described);
+	service_notify_ready();
 	int status = event_base_dispatch(worker->base) < 0 ? -1 : 0;
 	worker_protocols_free(worker);
 	log_event(LOG_LEVEL_NOTICE, "stopped", "status=%d", status);
@@ -580,10 +357,9 @@ void worker_free(struct worker *worker)
 {
 	if (worker == NULL)
 		return;
-	if (worker->listeners != NULL)
-		worker_close_listeners(worker);
+	worker_listeners_close(&worker->listeners);
 	worker_protocols_free(worker);
-	free(worker->listeners);
+	free(worker->listeners.rows);
 	/* After the protocols, whose handles point into the registry. */
 	metrics_http_free(worker->metrics_http);
 	metrics_free(worker->metrics);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "metrics_config.h"
-#include "worker.h"
+#include "worker_private.h"
 #include "test_suite.h"
 
 enum {
@@ -47,6 +47,10 @@ static struct echo {
 	unsigned datagrams, accepted, open;
 	int accepted_fds[4];
 	bool stopping;
+	/* Reloads: what the protocol was asked, and whether its prepare fails. */
+	unsigned prepares, commits, aborts;
+	bool refuse_prepare;
+	const struct sxedge_config *prepared; /* the snapshot of the last prepare */
 	struct metrics *metrics; /* the registry worker_new was given */
 	char page[4096]; /* the page rendered after the first accept */
 } echo;
@@ -144,8 +148,38 @@ static unsigned echo_open_connections(const void *state, unsigned role)
 	return role == ROLE_ECHO_TCP ? e->open : 0;
 }
 
+static void *echo_reload_prepare(void *state, const struct sxedge_config *next, FILE *errors)
+{
+	struct echo *e = state;
+
+	e->prepares++;
+	e->prepared = next;
+	if (e->refuse_prepare) {
+		fprintf(errors, "%s:9: echo: refused\n", next->path);
+		return NULL;
+	}
+	return e;
+}
+
+static void echo_reload_commit(void *state, void *pending)
+{
+	struct echo *e = state;
+	ck_assert_ptr_eq(pending, e);
+	e->commits++;
+}
+
+static void echo_reload_abort(void *state, void *pending)
+{
+	struct echo *e = state;
+	ck_assert_ptr_eq(pending, e);
+	e->aborts++;
+}
+
 static const struct protocol echo_protocol = {
 	.name = "echo",
+	.reload_prepare = echo_reload_prepare,
+	.reload_commit = echo_reload_commit,
+	.reload_abort = echo_reload_abort,
 	.worker_new = echo_worker_new,
 	.worker_start = echo_worker_start,
 	.worker_free = echo_worker_free,
@@ -358,12 +392,14 @@ static void enable_metrics(uint16_t port)
 	config->modules[0] = &metrics_section;
 }
 
-/* Without [metrics] the protocol counts into nothing. */
+/* Without [metrics] the protocol still counts into a registry (a reload
+ * may add the page), and nothing else listens. */
 START_TEST(test_no_metrics_section)
 {
 	struct worker *worker = worker_new(config, &test_table, stderr);
 	ck_assert_ptr_nonnull(worker);
-	ck_assert_ptr_null(echo.metrics);
+	ck_assert_ptr_nonnull(echo.metrics);
+	ck_assert_ptr_null(worker->metrics_http);
 	worker_free(worker);
 }
 END_TEST
@@ -424,6 +460,212 @@ START_TEST(test_metrics_bind_failure)
 }
 END_TEST
 
+/* ---- SIGHUP ---- */
+
+static char reload_dir[64], reload_path[96];
+
+/* The configuration file a reload reads: the echo listeners on UDP_PORT
+ * and TCP_PORT (none when 0), then EXTRA. */
+static void reload_write(uint16_t udp_port, uint16_t tcp_port, const char *extra)
+{
+	FILE *file = fopen(reload_path, "w");
+	ck_assert_ptr_nonnull(file);
+	fprintf(file, "[global]\ndomains = example.test\n");
+	if (udp_port != 0)
+		fprintf(file, "[listener udp]\nrole = echo-udp\naddress = 127.0.0.1\nport = %u\n",
+			udp_port);
+	if (tcp_port != 0)
+		fprintf(file, "[listener tcp]\nrole = echo-tcp\naddress = 127.0.0.1\nport = %u\n",
+			tcp_port);
+	fputs(extra, file);
+	ck_assert_int_eq(fclose(file), 0);
+}
+
+static struct worker *reload_worker;
+
+static void reload_setup(void)
+{
+	setup();
+	snprintf(reload_dir, sizeof(reload_dir), "/tmp/sxedge-test-worker-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(reload_dir));
+	snprintf(reload_path, sizeof(reload_path), "%s/edge.conf", reload_dir);
+	reload_write(echo.udp_port, echo.tcp_port, "");
+	const struct sxedge_config *loaded =
+		config_load(reload_path, stderr, &metrics_table.schema);
+	ck_assert_ptr_nonnull(loaded);
+	reload_worker = worker_new(loaded, &metrics_table, stderr);
+	ck_assert_ptr_nonnull(reload_worker);
+	config_unref(loaded);
+}
+
+static void reload_teardown(void)
+{
+	worker_free(reload_worker);
+	unlink(reload_path);
+	rmdir(reload_dir);
+	teardown();
+}
+
+static void reload(void)
+{
+	worker_on_sighup(SIGHUP, EV_SIGNAL, reload_worker);
+}
+
+/* Does a TCP connection to PORT on 127.0.0.1 get through (into the
+ * backlog: the loop need not run)? */
+static bool tcp_listening(uint16_t port)
+{
+	struct sockaddr_in address = loopback(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool connected = connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0;
+	close(fd);
+	return connected;
+}
+
+/* The reload counter of OUTCOME on the worker's registry. */
+static unsigned reloads_counted(const char *outcome)
+{
+	struct evbuffer *page = evbuffer_new();
+	char text[8192] = "", pattern[96];
+	unsigned count = 0;
+
+	ck_assert_int_eq(metrics_render(reload_worker->metrics, page), 0);
+	evbuffer_copyout(page, text, sizeof(text) - 1);
+	evbuffer_free(page);
+	snprintf(pattern, sizeof(pattern), "sxedge_reloads_total{outcome=\"%s\"} ", outcome);
+	const char *found = strstr(text, pattern);
+	ck_assert_msg(found != NULL, "no %s in:\n%s", pattern, text);
+	ck_assert_int_eq(sscanf(found + strlen(pattern), "%u", &count), 1);
+	return count;
+}
+
+/* A moved TCP listener is bound anew and the old port closed; the UDP
+ * listener keeps its very socket; the protocol committed the snapshot it
+ * prepared, which the worker now holds. */
+START_TEST(test_reload_applies)
+{
+	uint16_t moved = free_port(SOCK_STREAM);
+	evutil_socket_t udp_fd = reload_worker->listeners.rows[0].fd;
+
+	reload_write(echo.udp_port, moved, "");
+	reload();
+	ck_assert_uint_eq(echo.prepares, 1);
+	ck_assert_uint_eq(echo.commits, 1);
+	ck_assert_uint_eq(echo.aborts, 0);
+	ck_assert_ptr_eq(reload_worker->config, echo.prepared);
+	ck_assert_uint_eq(reloads_counted("applied"), 1);
+	ck_assert(!tcp_listening(echo.tcp_port));
+	ck_assert(tcp_listening(moved));
+	ck_assert_uint_eq(reload_worker->listeners.n_rows, 2);
+	ck_assert_int_eq(reload_worker->listeners.rows[0].fd, udp_fd);
+	ck_assert_ptr_eq(reload_worker->listeners.rows[0].config, &echo.prepared->listeners[0]);
+}
+END_TEST
+
+/* Many reloads keep nothing of the snapshots let go (ASan's leak check
+ * runs at exit), and a listener removed and added again is bound again. */
+START_TEST(test_reload_many_times)
+{
+	for (int i = 0; i < 20; i++) {
+		reload_write(echo.udp_port, i % 2 == 0 ? 0 : echo.tcp_port, "");
+		reload();
+		ck_assert_uint_eq(tcp_listening(echo.tcp_port), i % 2 != 0);
+	}
+	ck_assert_uint_eq(echo.commits, 20);
+	ck_assert_uint_eq(reloads_counted("applied"), 20);
+}
+END_TEST
+
+/* A file that does not load is refused before any protocol is asked, and
+ * everything running stays. */
+START_TEST(test_reload_refuses_a_broken_file)
+{
+	const struct sxedge_config *running = reload_worker->config;
+
+	reload_write(echo.udp_port, free_port(SOCK_STREAM), "[limits]\nno_such_key = 1\n");
+	reload();
+	ck_assert_uint_eq(echo.prepares, 0);
+	ck_assert_ptr_eq(reload_worker->config, running);
+	ck_assert(tcp_listening(echo.tcp_port));
+	ck_assert_uint_eq(reloads_counted("refused"), 1);
+	ck_assert_uint_eq(reloads_counted("applied"), 0);
+}
+END_TEST
+
+/* A protocol that cannot prepare refuses the reload: the listener the new
+ * file adds is never bound. */
+START_TEST(test_reload_refused_by_a_protocol)
+{
+	uint16_t moved = free_port(SOCK_STREAM);
+	const struct sxedge_config *running = reload_worker->config;
+
+	echo.refuse_prepare = true;
+	reload_write(echo.udp_port, moved, "");
+	reload();
+	ck_assert_uint_eq(echo.prepares, 1);
+	ck_assert_uint_eq(echo.commits + echo.aborts, 0);
+	ck_assert_ptr_eq(reload_worker->config, running);
+	ck_assert(tcp_listening(echo.tcp_port));
+	ck_assert(!tcp_listening(moved));
+	ck_assert_uint_eq(reloads_counted("refused"), 1);
+}
+END_TEST
+
+/* A listener that cannot be bound refuses the reload once every protocol
+ * prepared: each is told to abort, and the old listeners stay. */
+START_TEST(test_reload_bind_failure_aborts)
+{
+	uint16_t taken_port = free_port(SOCK_STREAM);
+	struct sockaddr_in address = loopback(taken_port);
+	int taken = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_eq(bind(taken, (struct sockaddr *)&address, sizeof(address)), 0);
+	ck_assert_int_eq(listen(taken, 1), 0);
+	reload_write(echo.udp_port, taken_port, "");
+	reload();
+	close(taken);
+	ck_assert_uint_eq(echo.prepares, 1);
+	ck_assert_uint_eq(echo.aborts, 1);
+	ck_assert_uint_eq(echo.commits, 0);
+	ck_assert(tcp_listening(echo.tcp_port));
+	ck_assert_uint_eq(reloads_counted("refused"), 1);
+}
+END_TEST
+
+/* Root is gone: the user cannot change by reload. */
+START_TEST(test_reload_refuses_another_user)
+{
+	FILE *file = fopen(reload_path, "w");
+	ck_assert_ptr_nonnull(file);
+	fprintf(file,
+		"[global]\ndomains = example.test\nuser = nobody\n"
+		"[listener tcp]\nrole = echo-tcp\naddress = 127.0.0.1\nport = %u\n",
+		echo.tcp_port);
+	ck_assert_int_eq(fclose(file), 0);
+	reload();
+	ck_assert_uint_eq(echo.prepares, 0);
+	ck_assert_uint_eq(reloads_counted("refused"), 1);
+}
+END_TEST
+
+/* [metrics] added by a reload: the page is served from then on. */
+START_TEST(test_reload_adds_the_metrics_page)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	char extra[96];
+
+	snprintf(extra, sizeof(extra), "[metrics]\naddress = 127.0.0.1\nport = %u\n", port);
+	ck_assert(!tcp_listening(port));
+	reload_write(echo.udp_port, echo.tcp_port, extra);
+	reload();
+	ck_assert_uint_eq(echo.commits, 1);
+	ck_assert(tcp_listening(port));
+	reload_write(echo.udp_port, echo.tcp_port, "");
+	reload();
+	ck_assert(!tcp_listening(port));
+}
+END_TEST
+
 static Suite *worker_suite(void)
 {
 	Suite *suite = suite_create("worker");
@@ -445,6 +687,18 @@ static Suite *worker_suite(void)
 	tcase_add_test(metrics_case, test_metrics_bind_failure);
 	tcase_set_timeout(metrics_case, 10);
 	suite_add_tcase(suite, metrics_case);
+
+	TCase *reload_case = tcase_create("reload");
+	tcase_add_checked_fixture(reload_case, reload_setup, reload_teardown);
+	tcase_add_test(reload_case, test_reload_applies);
+	tcase_add_test(reload_case, test_reload_many_times);
+	tcase_add_test(reload_case, test_reload_refuses_a_broken_file);
+	tcase_add_test(reload_case, test_reload_refused_by_a_protocol);
+	tcase_add_test(reload_case, test_reload_bind_failure_aborts);
+	tcase_add_test(reload_case, test_reload_refuses_another_user);
+	tcase_add_test(reload_case, test_reload_adds_the_metrics_page);
+	tcase_set_timeout(reload_case, 10);
+	suite_add_tcase(suite, reload_case);
 	return suite;
 }
 
