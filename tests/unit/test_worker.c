@@ -7,7 +7,10 @@
  * SIGTERM drain waits for the protocol's own open connections, and that
  * with [metrics] the endpoint is bound by worker_new (a failure named by
  * the section's line), the protocol gets the registry, and the page shows
- * each role's open connections. */
+ * each role's open connections.  SIGHUP: a reload from the file applies
+ * as a whole (a listener moved is bound anew, a kept one keeps its socket,
+ * [metrics] may come and go) or, refused by the file, the user it names, a
+ * protocol or a bind, not at all. */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
