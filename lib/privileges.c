@@ -135,23 +135,36 @@ static int capabilities_read(struct capability_sets *sets)
 	return 0;
 }
 
+/* The one capability the serving process may keep: binding a port below
+ * 1024, for a listener a reload adds. */
+#define KEPT_CAPABILITIES (1ULL << CAP_NET_BIND_SERVICE)
+
 /* The kernel clears the permitted and effective sets when a root process
  * sets all its uids to another, but not when securebits (keep-caps,
- * no-setuid-fixup) say otherwise, and never the inheritable set: so empty
- * every set explicitly.  Lowering a set is always allowed. */
-static int capabilities_clear(char *err, size_t err_size)
+ * no-setuid-fixup) say otherwise, and never the inheritable set: so set
+ * every set explicitly, to KEEP (of what is permitted now) in effective
+ * and permitted and nothing else.  Lowering a set is always allowed. */
+static int capabilities_keep_only(uint64_t keep, char *err, size_t err_size)
 {
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	struct capability_sets sets;
 
+	if (capabilities_read(&sets) < 0) {
+		snprintf(err, err_size, "cannot read the capabilities: %s", strerror(errno));
+		return -1;
+	}
+	keep &= sets.permitted;
 	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
 		snprintf(err, err_size, "cannot clear the ambient capabilities: %s",
 			 strerror(errno));
 		return -1;
 	}
 	if (syscall(SYS_capset, &header, data) < 0) {
-		snprintf(err, err_size, "cannot clear the capabilities: %s", strerror(errno));
+		snprintf(err, err_size, "cannot lower the capabilities: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -168,7 +181,8 @@ static int bounding_set_clear(char *err, size_t err_size)
 		return 0;
 	/* PR_CAPBSET_READ fails (EINVAL) past the kernel's last capability. */
 	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+		if ((KEPT_CAPABILITIES >> cap & 1) == 0 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			snprintf(err, err_size,
 				 "cannot drop capability %lu from the bounding set: %s", cap,
 				 strerror(errno));
@@ -187,7 +201,7 @@ static int no_new_privs_set(char *err, size_t err_size)
 	return 0;
 }
 
-/* No capability in any set, and no_new_privs. */
+/* No capability in any set but the kept one, and no_new_privs. */
 static int verify_capabilities(char *err, size_t err_size)
 {
 	struct capability_sets sets;
@@ -196,7 +210,8 @@ static int verify_capabilities(char *err, size_t err_size)
 		snprintf(err, err_size, "cannot read the capabilities: %s", strerror(errno));
 		return -1;
 	}
-	if (sets.effective != 0 || sets.permitted != 0 || sets.inheritable != 0) {
+	if ((sets.effective & ~KEPT_CAPABILITIES) != 0 ||
+	    (sets.permitted & ~KEPT_CAPABILITIES) != 0 || sets.inheritable != 0) {
 		snprintf(err, err_size,
 			 "capabilities remain: effective %#llx, permitted %#llx, inheritable %#llx",
 			 (unsigned long long)sets.effective, (unsigned long long)sets.permitted,
@@ -316,8 +331,20 @@ int privileges_drop(uid_t uid, gid_t gid, char *err, size_t err_size)
 			 (unsigned)uid, (unsigned)gid);
 		return -1;
 	}
-	if (no_new_privs_set(err, err_size) < 0 || bounding_set_clear(err, err_size) < 0 ||
-	    ids_set(uid, gid, err, err_size) < 0 || capabilities_clear(err, err_size) < 0)
+	/* keep-caps: the permitted set outlives the change of uid, so that the
+	 * kept capability can stay; every other one goes right after. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		snprintf(err, err_size, "cannot keep capabilities across the change of uid: %s",
+			 strerror(errno));
+		return -1;
+	}
+	int status = no_new_privs_set(err, err_size) < 0 || bounding_set_clear(err, err_size) < 0 ||
+				     ids_set(uid, gid, err, err_size) < 0 ||
+				     capabilities_keep_only(KEPT_CAPABILITIES, err, err_size) < 0
+			     ? -1
+			     : 0;
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (status < 0)
 		return -1;
 	return privileges_verify(uid, gid, err, err_size);
 }
@@ -325,7 +352,7 @@ int privileges_drop(uid_t uid, gid_t gid, char *err, size_t err_size)
 int privileges_shed_capabilities(char *err, size_t err_size)
 {
 	if (no_new_privs_set(err, err_size) < 0 || bounding_set_clear(err, err_size) < 0 ||
-	    capabilities_clear(err, err_size) < 0)
+	    capabilities_keep_only(KEPT_CAPABILITIES, err, err_size) < 0)
 		return -1;
 	return verify_capabilities(err, err_size);
 }
