@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -44,6 +45,29 @@ static int check_only(const char *path)
 	return status;
 }
 
+/* Run once root is given up: the checks a reload runs, as the user that
+ * will run them.  What passed as root a moment ago and fails now is a file
+ * this user cannot read (a key readable by root only): the edge serves, but
+ * says which files would make every reload fail. */
+static void warn_unreloadable(const struct sxedge_config *config)
+{
+	char *problems = NULL, quoted[600];
+	size_t size = 0;
+	FILE *errors = open_memstream(&problems, &size);
+
+	if (errors == NULL)
+		return;
+	int status = worker_check(config, &sxedge_protocols, errors);
+	fclose(errors);
+	for (char *line = strtok(problems, "\n"); status < 0 && line != NULL;
+	     line = strtok(NULL, "\n"))
+		log_event(LOG_LEVEL_WARNING, "reload_would_fail",
+			  "error=%s reason=\"unreadable as the user the edge serves as: make it "
+			  "readable by its group\"",
+			  log_quote(quoted, sizeof(quoted), line));
+	free(problems);
+}
+
 static int serve(const char *path)
 {
 	const struct sxedge_config *config = config_load(path, stderr, &sxedge_protocols.schema);
@@ -64,9 +88,10 @@ static int serve(const char *path)
 	 * may need root: outbound links and logs (stderr) do not. */
 	struct worker *worker = worker_new(config, &sxedge_protocols, stderr);
 	int status = 1;
-	if (worker != NULL && run_as_apply(config) == 0)
+	if (worker != NULL && run_as_apply(config) == 0) {
+		warn_unreloadable(config);
 		status = worker_run(worker) == 0 ? 0 : 1;
-	else
+	} else
 		log_event(LOG_LEVEL_ERROR, "start_failed", "config=%s", path);
 	worker_free(worker);
 	config_unref(config);
