@@ -21,6 +21,12 @@ int conn_budget_init(struct conn_budget *budget, const char *name, unsigned max,
 	return budget->per_address != NULL ? 0 : -1;
 }
 
+void conn_budget_set_limits(struct conn_budget *budget, unsigned max, unsigned max_per_address)
+{
+	budget->max = max;
+	budget->max_per_address = max_per_address;
+}
+
 void conn_budget_clear(struct conn_budget *budget)
 {
 	address_count_free(budget->per_address);
@@ -43,7 +49,7 @@ const char *conn_budget_verdict_name(enum conn_budget_verdict verdict)
 enum conn_budget_verdict conn_budget_check(const struct conn_budget *budget,
 					   const struct sockaddr *source)
 {
-	if (budget->per_address != NULL &&
+	if (budget->max_per_address != 0 && budget->per_address != NULL &&
 	    address_count_get(budget->per_address, source) >= budget->max_per_address)
 		return CONN_BUDGET_ADDRESS_FULL;
 	return budget->used < budget->max ? CONN_BUDGET_ADMIT : CONN_BUDGET_FULL;
@@ -80,8 +86,10 @@ bool conn_budget_join(struct conn_budget *budget, struct conn_budget_member *mem
 		      struct conn *conn, const struct sockaddr *source, bool on_probation)
 {
 	memset(member, 0, sizeof(*member));
-	if (budget->per_address != NULL) {
-		if (source == NULL ||
+	if (budget->max_per_address != 0) {
+		if (budget->per_address == NULL)
+			budget->per_address = address_count_new();
+		if (source == NULL || budget->per_address == NULL ||
 		    !address_count_acquire(budget->per_address, source, budget->max_per_address))
 			return false;
 		memcpy(&member->source, source, source_length(source));

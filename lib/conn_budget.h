@@ -57,6 +57,12 @@ const char *conn_budget_verdict_name(enum conn_budget_verdict verdict);
  * when out of memory. */
 int conn_budget_init(struct conn_budget *budget, const char *name, unsigned max,
 		     unsigned max_per_address);
+/* A reload: from now on BUDGET admits MAX connections in all and
+ * MAX_PER_ADDRESS from one source (0: no cap).  Those in it keep their
+ * places, even beyond a lower cap; under a cap where there was none, only
+ * those that join from now on are counted by address (the table the cap
+ * needs is made at the first of them: its join fails when out of memory). */
+void conn_budget_set_limits(struct conn_budget *budget, unsigned max, unsigned max_per_address);
 /* Frees what BUDGET holds; every member must have left. */
 void conn_budget_clear(struct conn_budget *budget);
 

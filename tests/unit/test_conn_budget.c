@@ -88,6 +88,41 @@ START_TEST(test_per_address_cap)
 }
 END_TEST
 
+/* New limits (a reload) hold for who joins next; those in keep their
+ * places.  A cap where there was none counts the newcomers only; lifted,
+ * it refuses nobody and the members counted under it still leave right. */
+START_TEST(test_set_limits)
+{
+	struct conn_budget budget;
+	struct conn_budget_member members[5];
+	struct sockaddr_storage a = ipv4("192.0.2.1");
+
+	ck_assert_int_eq(conn_budget_init(&budget, "turn_tcp", 3, 0), 0);
+	ck_assert(conn_budget_join(&budget, &members[0], FAKE(0), SA(a), false));
+	ck_assert(conn_budget_join(&budget, &members[1], FAKE(1), SA(a), false));
+	conn_budget_set_limits(&budget, 2, 1);
+	ck_assert_int_eq(conn_budget_check(&budget, SA(a)), CONN_BUDGET_FULL);
+	conn_budget_leave(&members[0]);
+	ck_assert_int_eq(conn_budget_check(&budget, SA(a)), CONN_BUDGET_ADMIT);
+	ck_assert(conn_budget_join(&budget, &members[2], FAKE(2), SA(a), false));
+	conn_budget_set_limits(&budget, 4, 1);
+	ck_assert_int_eq(conn_budget_check(&budget, SA(a)), CONN_BUDGET_ADDRESS_FULL);
+	ck_assert(!conn_budget_join(&budget, &members[3], FAKE(3), SA(a), false));
+	conn_budget_set_limits(&budget, 4, 0);
+	ck_assert_int_eq(conn_budget_check(&budget, SA(a)), CONN_BUDGET_ADMIT);
+	ck_assert(conn_budget_join(&budget, &members[3], FAKE(3), SA(a), false));
+	conn_budget_leave(&members[2]);
+	conn_budget_set_limits(&budget, 4, 1);
+	ck_assert_int_eq(conn_budget_check(&budget, SA(a)), CONN_BUDGET_ADMIT);
+	ck_assert(conn_budget_join(&budget, &members[4], FAKE(4), SA(a), false));
+	ck_assert_uint_eq(budget.used, 3);
+	for (int i = 0; i < 5; i++)
+		conn_budget_leave(&members[i]);
+	ck_assert_uint_eq(budget.used, 0);
+	conn_budget_clear(&budget);
+}
+END_TEST
+
 START_TEST(test_ipv6_prefix_counts_as_one)
 {
 	struct conn_budget budget;
@@ -174,6 +209,7 @@ static Suite *conn_budget_suite(void)
 	TCase *tcase = tcase_create("budget");
 	tcase_add_test(tcase, test_total_cap);
 	tcase_add_test(tcase, test_per_address_cap);
+	tcase_add_test(tcase, test_set_limits);
 	tcase_add_test(tcase, test_ipv6_prefix_counts_as_one);
 	tcase_add_test(tcase, test_probation_queue_oldest_first);
 	tcase_add_test(tcase, test_joined_proven);
