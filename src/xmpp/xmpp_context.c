@@ -23,9 +23,14 @@ static const void *xmpp_partner_lookup(const struct sxedge_config *config, const
 	return xmpp_config_is_partner(xmpp, domain) ? xmpp : NULL;
 }
 
+enum policy_verdict xmpp_context_policy(const struct xmpp_context *context, const char *domain)
+{
+	return policy_domain(context->settings.config, domain, xmpp_partner_lookup, NULL);
+}
+
 bool xmpp_context_partner_allowed(const struct xmpp_context *context, const char *domain)
 {
-	switch (policy_domain(context->config, domain, xmpp_partner_lookup, NULL)) {
+	switch (xmpp_context_policy(context, domain)) {
 	case POLICY_PARTNER:
 	case POLICY_DISCOVER:
 		return true;
@@ -39,7 +44,7 @@ bool xmpp_context_partner_allowed(const struct xmpp_context *context, const char
 
 bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain)
 {
-	return config_is_our_domain(context->config, domain);
+	return config_is_our_domain(context->settings.config, domain);
 }
 
 /* ---- stanza rates ---- */
@@ -48,7 +53,7 @@ bool xmpp_context_is_ours(const struct xmpp_context *context, const char *domain
 
 bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain)
 {
-	const struct xmpp_config *xmpp = context->xmpp;
+	const struct xmpp_config *xmpp = context->settings.xmpp;
 	uint64_t now = loop_clock_now_ms(context->base);
 	unsigned retry_after;
 	struct xmpp_partner_rate *rate = NULL;
@@ -86,53 +91,162 @@ bool xmpp_context_take_stanza(struct xmpp_context *context, const char *domain)
 	return false;
 }
 
+/* Reverses rates FIRST to LAST - 1 in place. */
+static void rates_reverse(struct xmpp_partner_rate *rates, size_t first, size_t last)
+{
+	while (first + 1 < last) {
+		struct xmpp_partner_rate swap = rates[first];
+		rates[first++] = rates[--last];
+		rates[last] = swap;
+	}
+}
+
+void xmpp_context_rates_reloaded(struct xmpp_context *context)
+{
+	const struct xmpp_config *xmpp = context->settings.xmpp;
+	size_t kept = 0;
+
+	/* Oldest first from index 0, so that replacing goes on in age order. */
+	rates_reverse(context->rates, 0, context->next_rate);
+	rates_reverse(context->rates, context->next_rate, context->n_rates);
+	rates_reverse(context->rates, 0, context->n_rates);
+	for (size_t i = 0; i < context->n_rates; i++) {
+		struct xmpp_partner_rate *rate = &context->rates[i];
+		if (xmpp->stanza_rate == 0 ||
+		    !xmpp_context_partner_allowed(context, rate->domain)) {
+			free(rate->domain);
+			continue;
+		}
+		struct rate_limit retuned;
+		rate_limit_init(&retuned, xmpp->stanza_rate, xmpp->stanza_burst,
+				rate->limit.last_ms);
+		if (rate->limit.tokens < retuned.tokens)
+			retuned.tokens = rate->limit.tokens;
+		rate->limit = retuned;
+		context->rates[kept++] = *rate;
+	}
+	context->n_rates = kept;
+	context->next_rate = 0;
+}
+
 /* ---- set-up ---- */
 
-static int context_init_tls(struct xmpp_context *context, FILE *errors)
+static int settings_build_tls(struct xmpp_settings *settings, FILE *errors)
 {
-	const struct sxedge_config *config = context->config;
+	const struct sxedge_config *config = settings->config;
 	const struct listener_config *public = config_listener(config, ROLE_XMPP_FEDERATION);
 	const struct listener_config *internal = config_listener(config, ROLE_XMPP_INTERNAL);
 	char err[512];
 
 	if (public != NULL) {
-		context->public_server = tls_server_new(public, NULL, 0, err, sizeof(err));
-		context->public_client =
-			context->public_server == NULL
+		settings->public_server = tls_server_new(public, NULL, 0, err, sizeof(err));
+		settings->public_client =
+			settings->public_server == NULL
 				? NULL
 				: tls_client_new(public->certificate, public->key, public->ca_file,
 						 err, sizeof(err));
-		if (context->public_client == NULL) {
+		if (settings->public_client == NULL) {
 			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, public->line,
 				public->name, err);
 			return -1;
 		}
 		/* A partner without a good certificate may still prove itself
 		 * by dialback: the machines decide, not the handshake. */
-		tls_server_tolerate_untrusted(context->public_server);
-		tls_client_tolerate_untrusted(context->public_client);
+		tls_server_tolerate_untrusted(settings->public_server);
+		tls_client_tolerate_untrusted(settings->public_client);
 	}
 	if (internal != NULL) {
-		context->mint =
-			tls_mint_new(context->xmpp->link_ca_certificate, context->xmpp->link_ca_key,
-				     context->xmpp->link_validity_s, err, sizeof(err));
-		context->internal_server =
-			context->mint == NULL ? NULL
-					      : tls_server_new(internal, NULL, 0, err, sizeof(err));
-		if (context->internal_server == NULL) {
+		const struct xmpp_config *xmpp = settings->xmpp;
+		settings->mint = tls_mint_new(xmpp->link_ca_certificate, xmpp->link_ca_key,
+					      xmpp->link_validity_s, err, sizeof(err));
+		settings->internal_server =
+			settings->mint == NULL
+				? NULL
+				: tls_server_new(internal, NULL, 0, err, sizeof(err));
+		if (settings->internal_server == NULL) {
 			fprintf(errors, "%s:%d: %s\n", config->path,
-				context->mint == NULL ? context->xmpp->line : internal->line, err);
+				settings->mint == NULL ? xmpp->line : internal->line, err);
 			return -1;
 		}
-		context->internal_trust =
+		settings->internal_trust =
 			tls_client_new(NULL, NULL, internal->ca_file, err, sizeof(err));
-		if (context->internal_trust == NULL) {
+		if (settings->internal_trust == NULL) {
 			fprintf(errors, "%s:%d: listener %s: %s\n", config->path, internal->line,
 				internal->name, err);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int xmpp_settings_build(struct xmpp_settings *settings, const struct sxedge_config *config,
+			FILE *errors)
+{
+	const struct limits_config *limits = &config->limits;
+
+	memset(settings, 0, sizeof(*settings));
+	settings->config = config_ref(config);
+	settings->xmpp = xmpp_config(config);
+	settings->federation = federation_config(config);
+	xmpp_limits_default(&settings->limits);
+	settings->limits.max_stanza = settings->xmpp->max_stanza;
+	settings->conn_limits = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		.idle_timeout_s = limits->idle_timeout_s,
+		/* the parser takes what comes; this bounds one read's backlog */
+		.input_max = 64 * 1024,
+		.output_max = limits->output_max,
+		/* a stream still negotiating this long is abandoned */
+		.first_request_timeout_s = settings->xmpp->negotiation_timeout_s,
+	};
+	if (settings->xmpp->internal_server_host != NULL)
+		settings->internal_len = address_parse(settings->xmpp->internal_server_host,
+						       settings->xmpp->internal_server_port,
+						       &settings->internal_address);
+	if (settings_build_tls(settings, errors) < 0) {
+		xmpp_settings_clear(settings);
+		return -1;
+	}
+	return 0;
+}
+
+void xmpp_settings_clear(struct xmpp_settings *settings)
+{
+	tls_server_release(settings->public_server);
+	tls_server_release(settings->internal_server);
+	tls_client_release(settings->public_client);
+	tls_client_release(settings->internal_trust);
+	tls_mint_free(settings->mint);
+	if (settings->config != NULL)
+		config_unref(settings->config);
+	memset(settings, 0, sizeof(*settings));
+}
+
+static int budgets_init(struct xmpp_context *context, const struct sxedge_config *config,
+			FILE *errors)
+{
+	const struct limits_config *limits = &config->limits;
+
+	if (conn_budget_init(&context->budgets[ROLE_XMPP_FEDERATION], "xmpp_federation",
+			     limits->max_connections_role[ROLE_XMPP_FEDERATION],
+			     federation_config(config)->max_connections_per_address) < 0 ||
+	    conn_budget_init(&context->budgets[ROLE_XMPP_INTERNAL], "xmpp_internal",
+			     limits->max_connections_role[ROLE_XMPP_INTERNAL], 0) < 0) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		return -1;
+	}
+	return 0;
+}
+
+void xmpp_budgets_reloaded(struct xmpp_context *context, const struct sxedge_config *config)
+{
+	const struct limits_config *limits = &config->limits;
+
+	conn_budget_set_limits(&context->budgets[ROLE_XMPP_FEDERATION],
+			       limits->max_connections_role[ROLE_XMPP_FEDERATION],
+			       federation_config(config)->max_connections_per_address);
+	conn_budget_set_limits(&context->budgets[ROLE_XMPP_INTERNAL],
+			       limits->max_connections_role[ROLE_XMPP_INTERNAL], 0);
 }
 
 /* RFC 6120 §4.6.1: a space between stanzas keeps NATs and firewalls from
@@ -142,6 +256,17 @@ static void context_on_keepalive(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	xmpp_streams_keepalive(arg);
+}
+
+struct event *xmpp_keepalive_new(struct xmpp_context *context)
+{
+	return event_new(context->base, -1, EV_PERSIST, context_on_keepalive, context);
+}
+
+void xmpp_dialback_secret_hex(const unsigned char secret[32], char hex[65])
+{
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", secret[i]);
 }
 
 static void context_init_metrics(struct xmpp_context *context, struct metrics *registry)
@@ -184,56 +309,31 @@ static void context_init_metrics(struct xmpp_context *context, struct metrics *r
 int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
 		      const struct sxedge_config *config, struct metrics *metrics, FILE *errors)
 {
-	const struct limits_config *limits = &config->limits;
 	unsigned char secret[32];
 	char err[256];
 
 	memset(context, 0, sizeof(*context));
 	context->base = base;
-	context->config = config;
-	context->xmpp = xmpp_config(config);
-	context->federation = federation_config(config);
-	if (context->xmpp->dialback_secret_set)
-		memcpy(secret, context->xmpp->dialback_secret, sizeof(secret));
+	if (xmpp_settings_build(&context->settings, config, errors) < 0)
+		return -1;
+	const struct xmpp_config *xmpp = context->settings.xmpp;
+	if (xmpp->dialback_secret_set)
+		memcpy(secret, xmpp->dialback_secret, sizeof(secret));
 	else if (RAND_bytes(secret, sizeof(secret)) != 1) {
 		fprintf(errors, "%s: no random numbers for the dialback secret\n", config->path);
+		xmpp_context_free(context);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(secret); i++)
-		snprintf(context->dialback_secret + 2 * i, 3, "%02x", secret[i]);
+	xmpp_dialback_secret_hex(secret, context->dialback_secret);
 	OPENSSL_cleanse(secret, sizeof(secret));
-	xmpp_limits_default(&context->limits);
-	context->limits.max_stanza = context->xmpp->max_stanza;
-	context->conn_limits = (struct conn_limits){
-		.handshake_timeout_s = limits->handshake_timeout_s,
-		.idle_timeout_s = limits->idle_timeout_s,
-		/* the parser takes what comes; this bounds one read's backlog */
-		.input_max = 64 * 1024,
-		.output_max = limits->output_max,
-		/* a stream still negotiating this long is abandoned */
-		.first_request_timeout_s = context->xmpp->negotiation_timeout_s,
-	};
-	if (conn_budget_init(&context->budgets[ROLE_XMPP_FEDERATION], "xmpp_federation",
-			     limits->max_connections_role[ROLE_XMPP_FEDERATION],
-			     context->federation->max_connections_per_address) < 0 ||
-	    conn_budget_init(&context->budgets[ROLE_XMPP_INTERNAL], "xmpp_internal",
-			     limits->max_connections_role[ROLE_XMPP_INTERNAL], 0) < 0) {
-		fprintf(errors, "%s: out of memory\n", config->path);
+	if (budgets_init(context, config, errors) < 0) {
 		xmpp_context_free(context);
 		return -1;
 	}
-	if (context->xmpp->internal_server_host != NULL)
-		context->internal_len = address_parse(context->xmpp->internal_server_host,
-						      context->xmpp->internal_server_port,
-						      &context->internal_address);
 	context_init_metrics(context, metrics);
-	if (context_init_tls(context, errors) < 0) {
-		xmpp_context_free(context);
-		return -1;
-	}
-	if (context->xmpp->keepalive_s > 0) {
-		struct timeval every = { .tv_sec = context->xmpp->keepalive_s };
-		context->keepalive = event_new(base, -1, EV_PERSIST, context_on_keepalive, context);
+	if (xmpp->keepalive_s > 0) {
+		context->keepalive = xmpp_keepalive_new(context);
+		struct timeval every = { .tv_sec = xmpp->keepalive_s };
 		if (context->keepalive == NULL || event_add(context->keepalive, &every) < 0) {
 			fprintf(errors, "%s: out of memory\n", config->path);
 			xmpp_context_free(context);
@@ -241,8 +341,9 @@ int xmpp_context_init(struct xmpp_context *context, struct event_base *base,
 		}
 	}
 	if (config_listener(config, ROLE_XMPP_FEDERATION) != NULL) {
-		context->dns = dns_new(base, context->federation->dns_server_host,
-				       context->federation->dns_server_port, err, sizeof(err));
+		context->dns =
+			dns_new(base, context->settings.federation->dns_server_host,
+				context->settings.federation->dns_server_port, err, sizeof(err));
 		if (context->dns == NULL) {
 			fprintf(errors, "%s: %s\n", config->path, err);
 			xmpp_context_free(context);
@@ -262,15 +363,7 @@ void xmpp_context_free(struct xmpp_context *context)
 		xmpp_stream_free(context->streams);
 	dns_free(context->dns);
 	context->dns = NULL;
-	tls_server_release(context->public_server);
-	tls_server_release(context->internal_server);
-	tls_client_release(context->public_client);
-	tls_client_release(context->internal_trust);
-	context->internal_trust = NULL;
-	tls_mint_free(context->mint);
-	context->public_server = context->internal_server = NULL;
-	context->public_client = NULL;
-	context->mint = NULL;
+	xmpp_settings_clear(&context->settings);
 	for (int role = 0; role < ROLE_COUNT; role++)
 		conn_budget_clear(&context->budgets[role]);
 	OPENSSL_cleanse(context->dialback_secret, sizeof(context->dialback_secret));

@@ -86,7 +86,7 @@ void xmpp_dialback_verify(struct xmpp_context *context, struct xmpp_stream *aski
 	verification->timer = evtimer_new(context->base, verification_on_timer, verification);
 	verification->next = context->verifications;
 	context->verifications = verification;
-	const struct timeval limit = { .tv_sec = context->federation->connect_timeout_s };
+	const struct timeval limit = { .tv_sec = context->settings.federation->connect_timeout_s };
 	if (verification->stream_id == NULL || verification->key == NULL ||
 	    verification->timer == NULL || evtimer_add(verification->timer, &limit) < 0) {
 		verification_free(verification);
@@ -139,6 +139,19 @@ void xmpp_dialback_stream_gone(struct xmpp_context *context, struct xmpp_stream 
 			verification_end_soon(verification, "unreachable");
 		verification = next;
 	}
+}
+
+bool xmpp_dialback_pending(const struct xmpp_context *context, size_t index,
+			   struct xmpp_stream **asking, const char **remote)
+{
+	const struct xmpp_verification *verification = context->verifications;
+	while (verification != NULL && index-- > 0)
+		verification = verification->next;
+	if (verification == NULL)
+		return false;
+	*asking = verification->asking;
+	*remote = verification->remote;
+	return true;
 }
 
 void xmpp_dialback_clear(struct xmpp_context *context)

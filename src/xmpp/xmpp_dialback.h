@@ -35,6 +35,12 @@ void xmpp_dialback_answer(struct xmpp_context *context, struct xmpp_stream *via,
  * invalid (the authoritative server can no longer answer). */
 void xmpp_dialback_stream_gone(struct xmpp_context *context, struct xmpp_stream *stream);
 
+/* The INDEX-th key being verified: the stream asking for the verdict
+ * (*ASKING) and the domain the key claims to be (*REMOTE); false past the
+ * last. */
+bool xmpp_dialback_pending(const struct xmpp_context *context, size_t index,
+			   struct xmpp_stream **asking, const char **remote);
+
 /* Forgets every verification (the context is freed). */
 void xmpp_dialback_clear(struct xmpp_context *context);
 

@@ -30,7 +30,7 @@ static const char *link_refusal(const struct xmpp_context *context, const char *
 
 bool xmpp_link_may_start(struct xmpp_context *context, const char *server_name)
 {
-	const char *local = context->config->domains[0];
+	const char *local = context->settings.config->domains[0];
 
 	if (*server_name == '\0' || xmpp_context_is_ours(context, server_name) ||
 	    !xmpp_context_partner_allowed(context, server_name) ||
@@ -55,7 +55,8 @@ static enum tls_certificate_choice link_choose(void *arg, void *handshake, const
 	struct tls_minted minted;
 
 	const char *refusal = link_refusal(context, server_name, domain);
-	if (refusal == NULL && tls_mint_identity(context->mint, domain, time(NULL), &minted) < 0)
+	if (refusal == NULL &&
+	    tls_mint_identity(context->settings.mint, domain, time(NULL), &minted) < 0)
 		refusal = "mint_failed";
 	if (refusal != NULL) {
 		const char *const values[] = { refusal, NULL };
@@ -81,6 +82,7 @@ static enum tls_certificate_choice link_choose(void *arg, void *handshake, const
 
 void xmpp_link_serve(struct xmpp_context *context)
 {
-	if (context->internal_server != NULL)
-		tls_server_choose_certificate(context->internal_server, link_choose, context);
+	if (context->settings.internal_server != NULL)
+		tls_server_choose_certificate(context->settings.internal_server, link_choose,
+					      context);
 }

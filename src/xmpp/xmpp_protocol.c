@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* xmpp_protocol: XMPP as the worker sees it.  The TLS handles and the link
- * CA are made in worker_new, while the process may still read root's keys;
- * streams are opened on demand, so worker_start has nothing to do. */
+ * CA are made in worker_new, while the process may still read root's keys,
+ * and again by a reload (xmpp_reload.h); streams are opened on demand, so
+ * worker_start has nothing to do. */
 #include "xmpp_protocol.h"
 
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "roles.h"
 #include "xmpp_context.h"
 #include "xmpp_link.h"
+#include "xmpp_reload.h"
 #include "xmpp_stream.h"
 
 /* `sxedge -t`: what a worker would build, certificates, keys and the link
@@ -86,6 +88,23 @@ static unsigned xmpp_all_connections(const void *state)
 	return xmpp_streams_open(state);
 }
 
+static void *xmpp_reload_prepare_state(void *state, const struct sxedge_config *config,
+				       FILE *errors)
+{
+	return xmpp_reload_prepare(state, config, errors);
+}
+
+static void xmpp_reload_commit_state(void *state, void *pending)
+{
+	xmpp_reload_commit(state, pending);
+}
+
+static void xmpp_reload_abort_state(void *state, void *pending)
+{
+	(void)state;
+	xmpp_reload_abort(pending);
+}
+
 /* One stream out per configured partner and as many again inward; open
  * federation adds what its traffic needs within the same limit. */
 static unsigned xmpp_outbound_links(const struct sxedge_config *config)
@@ -105,4 +124,7 @@ const struct protocol xmpp_protocol = {
 	.stop = xmpp_stop,
 	.all_connections = xmpp_all_connections,
 	.outbound_links = xmpp_outbound_links,
+	.reload_prepare = xmpp_reload_prepare_state,
+	.reload_commit = xmpp_reload_commit_state,
+	.reload_abort = xmpp_reload_abort_state,
 };

@@ -69,6 +69,7 @@ struct xmpp_stream {
 	size_t n_addresses, next_address;
 	bool direct_tls; /* of the current target */
 	struct event *deadline; /* opened streams: connect_timeout for the set-up */
+	const char *end_reason; /* xmpp_stream_end's: no other address is tried */
 	/* out_internal: the first connect, from the loop, so that a connect that
 	 * fails at once never frees the stream inside xmpp_stream_open. */
 	struct event *first_connect;
@@ -122,6 +123,7 @@ static bool stream_accepted(const struct xmpp_stream *stream)
 }
 
 static void stream_connect_next(struct xmpp_stream *stream);
+static void stream_forget_attempt(struct xmpp_stream *stream);
 static void streams_wake_links(struct xmpp_context *context, const char *partner);
 
 /* ---- what the machines ask ---- */
@@ -298,6 +300,56 @@ void xmpp_stream_fail(struct xmpp_stream *stream, enum xmpp_stream_error error, 
 	stream_abort(stream, error, reason);
 }
 
+bool xmpp_stream_end(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason)
+{
+	if (stream->ended)
+		return false;
+	stream->end_reason = reason;
+	if (stream->conn != NULL && !stream->hello_pending) {
+		stream_abort(stream, error, reason); /* logged and counted by on_failed */
+		return true;
+	}
+	const char *const values[] = { reason, NULL };
+	metric_counter_add(metric_counter(stream->context->metrics.refusals, values), 1);
+	stream->ended = true;
+	if (stream->conn != NULL) {
+		/* Before its handshake nothing can be said on it, and it waits
+		 * for nobody any more. */
+		free(stream->awaited);
+		stream->awaited = NULL;
+		conn_close(stream->conn, CONN_CLOSE_LOCAL, reason);
+		return true;
+	}
+	stream_forget_attempt(stream);
+	if (stream->first_connect != NULL)
+		event_del(stream->first_connect);
+	const struct timeval now = { 0, 0 };
+	evtimer_add(stream->deadline, &now);
+	return true;
+}
+
+const char *xmpp_stream_partner(const struct xmpp_stream *stream, size_t index)
+{
+	switch (stream->kind) {
+	case XMPP_OUT_PUBLIC:
+		return index == 0 ? stream->remote : NULL;
+	case XMPP_OUT_INTERNAL:
+		return index == 0 ? stream->local : NULL;
+	case XMPP_IN_PUBLIC:
+		return index < stream->n_pairs ? stream->pairs[index].remote : NULL;
+	case XMPP_IN_INTERNAL:
+		if (stream->awaited != NULL)
+			return index == 0 ? stream->awaited : NULL;
+		return index < stream->n_pairs ? stream->pairs[index].local : NULL;
+	}
+	return NULL;
+}
+
+struct xmpp_stream *xmpp_stream_next(const struct xmpp_stream *stream)
+{
+	return stream->next;
+}
+
 /* The peer's certificate as the machines see it. */
 static struct s2s_peer_certificate stream_peer(const struct xmpp_stream *stream)
 {
@@ -315,11 +367,12 @@ static void stream_start_tls(struct xmpp_stream *stream)
 
 	stream->tls_pending = false;
 	if (stream->receiver != NULL) {
-		result = conn_start_tls_server(stream->conn, stream->context->public_server);
+		result = conn_start_tls_server(stream->conn,
+					       stream->context->settings.public_server);
 	} else {
 		const struct tls_expect expect = { .server_name = stream->remote };
-		result = conn_start_tls_client(stream->conn, stream->context->public_client,
-					       &expect);
+		result = conn_start_tls_client(stream->conn,
+					       stream->context->settings.public_client, &expect);
 	}
 	if (result < 0)
 		stream->ended = true; /* the conn closes: plaintext after the request */
@@ -383,7 +436,8 @@ static void stream_link_handshake(struct xmpp_stream *stream)
 	stream->hello_pending = false;
 	free(stream->awaited);
 	stream->awaited = NULL;
-	if (conn_start_tls_server_buffered(stream->conn, stream->context->internal_server) < 0)
+	if (conn_start_tls_server_buffered(stream->conn,
+					   stream->context->settings.internal_server) < 0)
 		stream->ended = true; /* the conn closes */
 }
 
@@ -562,8 +616,10 @@ static void stream_on_event(struct conn *conn, enum conn_event event, void *arg)
 			  kind_names[stream->kind], conn_id(conn), conn_peer(conn),
 			  conn_close_reason_name(conn_close_reason(conn)),
 			  stream->ready ? "yes" : "no");
-		/* An opened stream that never got ready tries the next address. */
-		if (!stream_accepted(stream) && !stream->ready && stream->kind == XMPP_OUT_PUBLIC) {
+		/* An opened stream that never got ready tries the next address,
+		 * unless it was ended on purpose. */
+		if (!stream_accepted(stream) && !stream->ready && stream->kind == XMPP_OUT_PUBLIC &&
+		    stream->end_reason == NULL) {
 			stream->conn = NULL;
 			s2s_initiator_free(stream->initiator);
 			stream->initiator = NULL;
@@ -586,7 +642,7 @@ static struct xmpp_stream *stream_new(struct xmpp_context *context, enum xmpp_st
 		return NULL;
 	stream->context = context;
 	stream->kind = kind;
-	stream->parser = xmpp_parser_new(&context->limits, &parser_events, stream);
+	stream->parser = xmpp_parser_new(&context->settings.limits, &parser_events, stream);
 	if (stream->parser == NULL || RAND_bytes(random, sizeof(random)) != 1) {
 		xmpp_parser_free(stream->parser);
 		free(stream);
@@ -667,7 +723,7 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 		.flavour = internal ? S2S_RECEIVER_INTERNAL : S2S_RECEIVER_PUBLIC,
 		.stream_id = stream->id,
 		.dialback_secret = context->dialback_secret,
-		.offer_bidi = context->xmpp->bidi,
+		.offer_bidi = context->settings.xmpp->bidi,
 		.offer_dialback = !internal,
 	};
 	const struct conn_owner owner = {
@@ -678,9 +734,10 @@ void xmpp_stream_accept(struct xmpp_context *context, enum listener_role role, e
 	};
 	stream->receiver = s2s_receiver_new(&settings, internal ? &internal_policy : &public_policy,
 					    &stream_actions, stream);
-	stream->conn = stream->receiver == NULL ? NULL
-						: conn_accept(context->base, fd, peer, peer_len,
-							      NULL, &context->conn_limits, &owner);
+	stream->conn = stream->receiver == NULL
+			       ? NULL
+			       : conn_accept(context->base, fd, peer, peer_len, NULL,
+					     &context->settings.conn_limits, &owner);
 	if (stream->conn == NULL) {
 		if (stream->receiver == NULL)
 			evutil_closesocket(fd);
@@ -723,9 +780,13 @@ static void stream_on_first_connect(evutil_socket_t fd, short what, void *arg)
 
 static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
+	struct xmpp_stream *stream = arg;
 	(void)fd;
 	(void)what;
-	stream_give_up(arg, "remote-server-timeout", "no stream within connect_timeout");
+	if (stream->end_reason != NULL)
+		stream_give_up(stream, "remote-server-not-found", stream->end_reason);
+	else
+		stream_give_up(stream, "remote-server-timeout", "no stream within connect_timeout");
 }
 
 static bool stream_start_machine(struct xmpp_stream *stream)
@@ -737,7 +798,7 @@ static bool stream_start_machine(struct xmpp_stream *stream)
 		.remote = stream->remote,
 		.dialback_secret =
 			stream->kind == XMPP_OUT_PUBLIC ? stream->context->dialback_secret : NULL,
-		.bidi = stream->context->xmpp->bidi,
+		.bidi = stream->context->settings.xmpp->bidi,
 		.verified = on_verified,
 	};
 	s2s_initiator_free(stream->initiator);
@@ -759,11 +820,11 @@ static void stream_connect(struct xmpp_stream *stream, const struct sockaddr_sto
 		.callback = stream_on_event,
 		.arg = stream,
 	};
-	struct conn_limits limits = context->conn_limits;
+	struct conn_limits limits = context->settings.conn_limits;
 	limits.first_request_timeout_s = 0;
 	struct tls_client *client = stream->kind == XMPP_OUT_INTERNAL ? stream->client
-				    : stream->direct_tls	      ? context->public_client
-								      : NULL;
+				    : stream->direct_tls ? context->settings.public_client
+							 : NULL;
 
 	if (!stream_start_machine(stream)) {
 		stream_give_up(stream, "internal-server-error", "out of memory");
@@ -872,12 +933,41 @@ static void stream_on_starttls_srv(void *arg, enum dns_status status,
 	stream_on_srv(stream, 1, status, targets, n);
 }
 
+/* out_public: both SRV look-ups for its remote, the targets from scratch.
+ * false when out of memory. */
+static bool stream_resolve(struct xmpp_stream *stream)
+{
+	struct dns *dns = stream->context->dns;
+	char name[JID_DOMAIN_MAX + 32];
+
+	xmpp_targets_clear(&stream->targets);
+	stream->next_target = 0;
+	stream->srv_answers = 0;
+	snprintf(name, sizeof(name), "%s%s", XMPP_DIRECT_TLS_SRV_PREFIX, stream->remote);
+	stream->query = dns_resolve_srv(dns, name, stream_on_direct_srv, stream);
+	snprintf(name, sizeof(name), "%s%s", XMPP_STARTTLS_SRV_PREFIX, stream->remote);
+	stream->starttls_query = dns_resolve_srv(dns, name, stream_on_starttls_srv, stream);
+	return stream->query != NULL && stream->starttls_query != NULL;
+}
+
+void xmpp_streams_resolver_replaced(struct xmpp_context *context)
+{
+	for (struct xmpp_stream *stream = context->streams; stream != NULL; stream = stream->next) {
+		if (stream->query == NULL && stream->starttls_query == NULL)
+			continue;
+		/* Its answers so far came from the old server: all asked again. */
+		stream_forget_attempt(stream);
+		if (!stream_resolve(stream))
+			xmpp_stream_end(stream, XMPP_STREAM_INTERNAL_SERVER_ERROR, "out_of_memory");
+	}
+}
+
 struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_stream_kind kind,
 				     const char *local, const char *remote)
 {
-	char name[JID_DOMAIN_MAX + 32];
-
-	if ((kind == XMPP_OUT_INTERNAL && context->internal_len == 0) ||
+	/* Inward the edge answers as LOCAL: never as a domain policy refuses. */
+	if ((kind == XMPP_OUT_INTERNAL && (context->settings.internal_len == 0 ||
+					   !xmpp_context_partner_allowed(context, local))) ||
 	    (kind == XMPP_OUT_PUBLIC && context->dns == NULL) || context->draining)
 		return NULL;
 	struct xmpp_stream *stream = stream_new(context, kind);
@@ -886,7 +976,7 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 	snprintf(stream->local, sizeof(stream->local), "%s", local);
 	snprintf(stream->remote, sizeof(stream->remote), "%s", remote);
 	stream->deadline = evtimer_new(context->base, stream_on_deadline, stream);
-	struct timeval limit = { .tv_sec = context->federation->connect_timeout_s };
+	struct timeval limit = { .tv_sec = context->settings.federation->connect_timeout_s };
 	if (stream->deadline == NULL || evtimer_add(stream->deadline, &limit) < 0) {
 		xmpp_stream_free(stream);
 		return NULL;
@@ -899,10 +989,11 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 		 * client certificate names the partner (the link CA's). */
 		struct tls_minted minted;
 		char err[256] = "";
-		if (context->mint == NULL ||
-		    tls_mint_identity(context->mint, local, time(NULL), &minted) < 0 ||
-		    (stream->client = tls_client_from_identity(
-			     context->internal_trust, minted.identity, err, sizeof(err))) == NULL) {
+		if (context->settings.mint == NULL ||
+		    tls_mint_identity(context->settings.mint, local, time(NULL), &minted) < 0 ||
+		    (stream->client =
+			     tls_client_from_identity(context->settings.internal_trust,
+						      minted.identity, err, sizeof(err))) == NULL) {
 			char quoted[300];
 			log_event(LOG_LEVEL_WARNING, "xmpp_stream_failed",
 				  "kind=out_internal local=%s remote=%s reason=%s", local, remote,
@@ -916,7 +1007,7 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 			xmpp_stream_free(stream);
 			return NULL;
 		}
-		stream->addresses[0] = context->internal_address;
+		stream->addresses[0] = context->settings.internal_address;
 		stream->n_addresses = 1;
 		stream->first_connect = evtimer_new(context->base, stream_on_first_connect, stream);
 		if (stream->first_connect == NULL) {
@@ -926,12 +1017,7 @@ struct xmpp_stream *xmpp_stream_open(struct xmpp_context *context, enum xmpp_str
 		event_active(stream->first_connect, EV_TIMEOUT, 0);
 		return stream;
 	}
-	snprintf(name, sizeof(name), "%s%s", XMPP_DIRECT_TLS_SRV_PREFIX, remote);
-	stream->query = dns_resolve_srv(context->dns, name, stream_on_direct_srv, stream);
-	snprintf(name, sizeof(name), "%s%s", XMPP_STARTTLS_SRV_PREFIX, remote);
-	stream->starttls_query =
-		dns_resolve_srv(context->dns, name, stream_on_starttls_srv, stream);
-	if (stream->query == NULL || stream->starttls_query == NULL) {
+	if (!stream_resolve(stream)) {
 		xmpp_stream_free(stream);
 		return NULL;
 	}
@@ -989,7 +1075,8 @@ bool xmpp_stream_send(struct xmpp_stream *stream, struct xml_element *stanza)
 			xml_element_free(stanza);
 		return written;
 	}
-	if (stream_accepted(stream) || stream->queued >= stream->context->federation->queue_max)
+	if (stream_accepted(stream) ||
+	    stream->queued >= stream->context->settings.federation->queue_max)
 		return false;
 	if (stream->queued == stream->queue_size) {
 		size_t size = stream->queue_size ? stream->queue_size * 2 : 8;

@@ -90,6 +90,29 @@ bool xmpp_stream_ask_verify(struct xmpp_stream *stream, const char *id, const ch
 void xmpp_stream_dialback_verdict(struct xmpp_stream *stream, const char *local, const char *remote,
 				  const char *outcome);
 
+/* Ends STREAM whatever its state, REASON in the logs and the metrics: with
+ * the stream error ERROR when one can be said; closed when its handshake
+ * has not started (an in_internal one waiting for its partner); given up
+ * from the loop, what waited for it bounced, while it has no connection
+ * yet (resolving, about to connect).  It is never freed inside the call,
+ * and from now on no look-up finds it.  false: it had ended already. */
+bool xmpp_stream_end(struct xmpp_stream *stream, enum xmpp_stream_error error, const char *reason);
+
+/* The INDEX-th partner domain STREAM carries or waits for, NULL past the
+ * last: on the public side the peer's (out_public: its remote; in_public:
+ * the remote of each pair authenticated), on the internal side the partner
+ * the edge answers as (out_internal: its local; in_internal: the local of
+ * each pair, or the partner its handshake waits for). */
+const char *xmpp_stream_partner(const struct xmpp_stream *stream, size_t index);
+
+/* The stream after STREAM in its context's list (NULL: the last). */
+struct xmpp_stream *xmpp_stream_next(const struct xmpp_stream *stream);
+
+/* CONTEXT's resolver was replaced (a reload): every look-up still in
+ * flight, on the old one, is asked again on CONTEXT's new one.  Call it
+ * before the old one is freed. */
+void xmpp_streams_resolver_replaced(struct xmpp_context *context);
+
 /* Frees it at once, its connection included (shutdown). */
 void xmpp_stream_free(struct xmpp_stream *stream);
 

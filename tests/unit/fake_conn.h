@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* fake_conn: lib/conn.h without sockets or TLS, for the unit suites of the
- * SIP modules that sit on connections (relay, link, session).  A test
+ * modules that sit on connections (SIP relay, link, session; XMPP reload).  A test
  * makes a connection ready, feeds it bytes as if the peer sent them, reads
  * back what the code wrote to it, and closes it as the peer would; conns
  * the code opens itself (conn_accept, conn_connect) are fakes too. */
@@ -18,7 +18,8 @@
 struct conn *fake_conn_new(const char *peer, int role, size_t output_max, conn_callback *callback,
 			   void *arg);
 
-/* The handshake completed: TLS_READY is reported. */
+/* The handshake completed: TLS_READY is reported.  An upgrade the code
+ * asked for (conn_start_tls_*) completes likewise. */
 void fake_conn_ready(struct conn *conn);
 /* The peer sent TEXT: DATA is reported (when reading). */
 void fake_conn_receive(struct conn *conn, const char *text);
@@ -36,6 +37,8 @@ const char *fake_conn_output(struct conn *conn);
 void fake_conn_clear_output(struct conn *conn);
 /* The detail the code closed CONN with (conn_close, conn_abort), or NULL. */
 const char *fake_conn_closed_by_us(const struct conn *conn);
+/* The peer's certificate names NAMES (conn_peer_names; none by default). */
+void fake_conn_set_peer_names(struct conn *conn, const char *const *names, size_t n);
 /* How many times the code called conn_connect; the last conn it got. */
 unsigned fake_conn_connects(void);
 struct conn *fake_conn_last_connected(void);
