@@ -12,7 +12,6 @@
 #include "log.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -58,7 +57,7 @@ static const struct {
 /* Set at start and on reload, read by every worker: atomic, not locked. */
 static atomic_int current_level = LOG_LEVEL_NOTICE;
 
-/* Where lines go: the syslog socket while syslog_fd >= 0, else stderr.
+/* Where lines go: the syslog socket while fd >= 0, else stderr.
  * Set by log_open() before serving starts (and on reload, in the thread
  * that logs). */
 static struct {
@@ -145,9 +144,10 @@ int log_open(enum log_destination destination, const char *socket_path, int faci
 		fd = syslog_connect(&address);
 		if (fd < 0) {
 			int saved = errno;
-			char quoted[256];
+			char quoted[256], error[128];
 			log_event(LOG_LEVEL_ERROR, "syslog_unreachable", "socket=%s error=%s",
-				  log_quote(quoted, sizeof(quoted), socket_path), strerror(saved));
+				  log_quote(quoted, sizeof(quoted), socket_path),
+				  log_quote(error, sizeof(error), strerror(saved)));
 			errno = saved;
 			return -1;
 		}

@@ -399,7 +399,8 @@ START_TEST(test_syslog_unreachable)
 	log_event(LOG_LEVEL_ERROR, "still_here", NULL);
 	char *text = capture_end(&capture);
 	ck_assert_msg(strstr(text, "level=error event=syslog_unreachable "
-				   "socket=\"/nonexistent/sxedge-log\" error=") != NULL,
+				   "socket=\"/nonexistent/sxedge-log\" "
+				   "error=\"No such file or directory\"\n") != NULL,
 		      "stderr was: %s", text);
 	ck_assert_ptr_nonnull(strstr(text, "level=error event=still_here\n"));
 	free(text);
