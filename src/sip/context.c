@@ -319,7 +319,8 @@ struct sip_context_reload *sip_context_prepare(struct sip_context *context,
 	}
 	reload->config = config_ref(config);
 	reload->pool_client = tls_client_hold(pool_client);
-	reload->federation_client = tls_client_hold(federation_client);
+	reload->federation_client =
+		federation_client != NULL ? tls_client_hold(federation_client) : NULL;
 	if (reload_flow_key(context, config, reload) < 0) {
 		fprintf(errors, "%s:%d: no HMAC-SHA256 context for the flow key\n", config->path,
 			config->run_as.line);

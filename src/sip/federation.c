@@ -730,7 +730,7 @@ void sip_federation_reload(struct sip_federation *federation,
 	if (listener != NULL)
 		federation_set_local(federation, listener);
 	tls_client_release(federation->client);
-	federation->client = tls_client_hold(client);
+	federation->client = client != NULL ? tls_client_hold(client) : NULL;
 	for (struct partner_link *link = federation->links; link != NULL; link = link->next) {
 		const struct partner_config *partner;
 		enum sip_reason reason = link_reload_reason(link, listener, old, &partner);

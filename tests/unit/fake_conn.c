@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "tls.h"
 
 struct conn {
 	uint64_t id;
@@ -23,6 +24,9 @@ struct conn {
 	struct conn_owner owner;
 	struct evbuffer *input, *output;
 	char *output_text;
+	char **peer_names; /* fake_conn_set_peer_names */
+	size_t n_peer_names;
+	struct tls_server *server; /* held: what conn_accept got */
 	size_t output_max;
 	struct conn *next;
 };
@@ -123,6 +127,29 @@ const char *fake_conn_closed_by_us(const struct conn *conn)
 	return conn->closed_by_us[0] != '\0' ? conn->closed_by_us : NULL;
 }
 
+void fake_conn_drop_closed(void)
+{
+	for (struct conn *conn = conns; conn != NULL; conn = conn->next)
+		if (!conn->freed && conn->closed_by_us[0] != '\0')
+			fake_conn_drop(conn, "closed");
+}
+
+void fake_conn_set_peer_names(struct conn *conn, const char *const *names, size_t n)
+{
+	conn->peer_names = calloc(n, sizeof(*conn->peer_names));
+	if (conn->peer_names == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if ((conn->peer_names[i] = strdup(names[i])) == NULL)
+			abort();
+	conn->n_peer_names = n;
+}
+
+struct tls_server *fake_conn_tls_server(const struct conn *conn)
+{
+	return conn->server;
+}
+
 unsigned fake_conn_connects(void)
 {
 	return connects;
@@ -148,6 +175,8 @@ void fake_conn_free_all(void)
 		struct conn *conn = conns;
 		conns = conn->next;
 		evbuffer_free(conn->input);
+		tls_names_free(conn->peer_names, conn->n_peer_names);
+		tls_server_release(conn->server);
 		evbuffer_free(conn->output);
 		free(conn->output_text);
 		free(conn);
@@ -165,13 +194,13 @@ struct conn *conn_accept(struct event_base *base, evutil_socket_t fd, const stru
 	char text[INET6_ADDRSTRLEN + 8];
 	(void)base;
 	(void)peer_len;
-	(void)server;
 	if (fd >= 0)
 		evutil_closesocket(fd);
 	address_format(peer, true, text, sizeof(text));
 	struct conn *conn =
 		fake_conn_new(text, owner->role, limits->output_max, owner->callback, owner->arg);
 	conn->on_probation = !limits->proven_by_handshake;
+	conn->server = server != NULL ? tls_server_hold(server) : NULL;
 	return conn;
 }
 
@@ -338,9 +367,8 @@ const char *conn_peer_subject(const struct conn *conn)
 
 char *const *conn_peer_names(const struct conn *conn, size_t *n)
 {
-	(void)conn;
-	*n = 0;
-	return NULL;
+	*n = conn->n_peer_names;
+	return conn->peer_names;
 }
 
 const unsigned char *conn_peer_fingerprint(const struct conn *conn)
