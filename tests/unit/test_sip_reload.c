@@ -635,6 +635,7 @@ START_TEST(test_federation_added_and_removed)
 
 	reload("", pool_one, "", partners);
 	ck_assert_ptr_nonnull(context()->dns);
+	ck_assert_ptr_nonnull(context()->federation);
 	struct conn *link = partner_link("partner.test", "sip.partner.test");
 	struct conn *partner = accept_from("federation", "127.0.0.20", 40000, "sip.partner.test");
 	send_message(partner, "partner.test", "added-1", 0);
