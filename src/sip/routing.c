@@ -271,14 +271,24 @@ static unsigned own_routes(const osip_message_t *request, enum listener_role arr
 }
 
 /* A flow token, branch or stamp is ours when the current key opens it, or
- * the key before a reload changed the secret (sip_edge). */
+ * the key before a reload changed the secret or node id (sip_edge): with
+ * the secret kept, the current key finds a token of the old node id stale,
+ * the one before finds it ours. */
+/* Ours beats stale (sealed by us, for a connection gone) beats forged. */
+static enum flow_open_result better_open(enum flow_open_result current,
+					 enum flow_open_result before)
+{
+	return before == FLOW_OPEN_OK || current == FLOW_OPEN_FORGED ? before : current;
+}
+
 static enum flow_open_result open_token(const struct sip_edge *edge, const char *token,
 					uint64_t *conn_id)
 {
 	enum flow_open_result result =
 		flow_token_open(edge->flow_key, token, strlen(token), conn_id);
-	if (result == FLOW_OPEN_FORGED && edge->previous_flow_key != NULL)
-		result = flow_token_open(edge->previous_flow_key, token, strlen(token), conn_id);
+	if (result != FLOW_OPEN_OK && edge->previous_flow_key != NULL)
+		result = better_open(result, flow_token_open(edge->previous_flow_key, token,
+							     strlen(token), conn_id));
 	return result;
 }
 
@@ -286,8 +296,9 @@ static enum flow_open_result open_branch(const struct sip_edge *edge, const char
 					 uint64_t *conn_id)
 {
 	enum flow_open_result result = via_branch_open(edge->flow_key, branch, conn_id);
-	if (result == FLOW_OPEN_FORGED && edge->previous_flow_key != NULL)
-		result = via_branch_open(edge->previous_flow_key, branch, conn_id);
+	if (result != FLOW_OPEN_OK && edge->previous_flow_key != NULL)
+		result = better_open(result,
+				     via_branch_open(edge->previous_flow_key, branch, conn_id));
 	return result;
 }
 

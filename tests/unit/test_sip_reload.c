@@ -622,6 +622,46 @@ START_TEST(test_random_flow_secret_kept)
 }
 END_TEST
 
+/* A new node id with the random secret kept: the token sealed under the old
+ * node id, stale to the new key, still reaches its user. */
+START_TEST(test_node_id_changed_keeps_tokens)
+{
+	start("", pool_one, NULL, "");
+	struct conn *user = accept_from("access", "192.0.2.1", 40000, NULL);
+	char token[FLOW_TOKEN_LEN + 1];
+	flow_token_seal(&context()->flow_key, conn_id(user), token);
+
+	reload("node_id = 2\n", pool_one, NULL, "");
+	ck_assert_int_eq(flow_token_open(&context()->flow_key, token, FLOW_TOKEN_LEN, NULL),
+			 FLOW_OPEN_STALE);
+	assert_reached_by_token(user, token, "node-1");
+}
+END_TEST
+
+/* A token of an earlier boot under the current secret stays stale (430:
+ * the pool tries the user's other flow) though the key before, of another
+ * secret, finds it forged. */
+START_TEST(test_stale_token_stays_stale)
+{
+	static const unsigned char secret[FLOW_SECRET_SIZE] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+		0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+		0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+	}; /* secret_a's */
+	start(secret_b, pool_one, NULL, "");
+	reload(secret_a, pool_one, NULL, "");
+	struct flow_key earlier;
+	ck_assert_int_eq(flow_key_init(&earlier, secret, 1, context()->flow_key.boot_id + 1), 0);
+	char token[FLOW_TOKEN_LEN + 1], route[160];
+	flow_token_seal(&earlier, 7, token);
+	flow_key_clear(&earlier);
+	snprintf(route, sizeof(route), "Route: <sip:%s@127.0.0.2:5061;transport=tls;lr>\r\n",
+		 token);
+	pool_sends("sip:alice@192.0.2.1:40000;transport=tls", "stale-1", route);
+	ck_assert_ptr_nonnull(strstr(fake_conn_output(pool_conn), "SIP/2.0 430 Flow Failed\r\n"));
+}
+END_TEST
+
 /* ---- the federation listener ---- */
 
 /* A federation listener added by a reload brings the resolver and the
@@ -716,6 +756,8 @@ static Suite *sip_reload_suite(void)
 	tcase_add_test(limits, test_message_limit_for_new_connections);
 	tcase_add_test(limits, test_changed_flow_secret_keeps_tokens);
 	tcase_add_test(limits, test_random_flow_secret_kept);
+	tcase_add_test(limits, test_node_id_changed_keeps_tokens);
+	tcase_add_test(limits, test_stale_token_stays_stale);
 	tcase_add_test(limits, test_many_reloads);
 	suite_add_tcase(suite, limits);
 	return suite;
