@@ -4,7 +4,10 @@
  * protocol entry as the worker calls it, over fake connections: a worker
  * is built from one configuration, then prepares and commits (or aborts)
  * another, and the tests look at what serves, what closed and why. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +93,10 @@ static const struct sxedge_config *load(const char *global, const char *pool,
 		snprintf(listener, sizeof(listener),
 			 "[listener federation]\nrole = federation\naddress = 127.0.0.3\n"
 			 "port = 5061\ncertificate = %s\nkey = %s\nca_file = %s\n"
-			 "[federation]\ndns_server = 127.0.0.1\n%s",
-			 certificate, key, ca, federation);
+			 "[federation]\n%s%s",
+			 certificate, key, ca,
+			 strstr(federation, "dns_server") ? "" : "dns_server = 127.0.0.1\n",
+			 federation);
 	int len = snprintf(text, sizeof(text),
 			   "[global]\ndomains = example.test\n%s"
 			   "[listener access]\nrole = access\naddress = 127.0.0.1\nport = 443\n"
@@ -695,6 +700,64 @@ START_TEST(test_federation_added_and_removed)
 }
 END_TEST
 
+/* A DNS server that never answers, on 127.0.0.1: its port. */
+static int silent_dns(uint16_t *port)
+{
+	struct sockaddr_in address = { .sin_family = AF_INET };
+	socklen_t length = sizeof(address);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&address, sizeof(address)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&address, &length), 0);
+	*port = ntohs(address.sin_port);
+	return fd;
+}
+
+/* Did the server on FD get a query naming LABEL within a second? */
+static bool asked_for(int fd, const char *label)
+{
+	for (int turn = 0; turn < 20; turn++) {
+		unsigned char query[512];
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		struct pollfd wait = { .fd = fd, .events = POLLIN };
+		if (poll(&wait, 1, 50) <= 0)
+			continue;
+		ssize_t n = recv(fd, query, sizeof(query), 0);
+		if (n > 0 && memmem(query, (size_t)n, label, strlen(label)) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* A new dns_server: look-ups under way, a partner link's and an accepted
+ * connection's, ask the new server. */
+START_TEST(test_dns_server_changed)
+{
+	uint16_t first_port, second_port;
+	int first = silent_dns(&first_port), second = silent_dns(&second_port);
+	char federation[2][80];
+	snprintf(federation[0], sizeof(federation[0]), "open = yes\ndns_server = 127.0.0.1:%u\n",
+		 first_port);
+	snprintf(federation[1], sizeof(federation[1]), "open = yes\ndns_server = 127.0.0.1:%u\n",
+		 second_port);
+	static const char slow[] = "[partner slow.test]\nedge = sip.slow.test\n";
+	start("", pool_one, federation[0], slow);
+	pool_sends("sip:bob@slow.test", "dns-1", NULL);
+	ck_assert(asked_for(first, "slow"));
+	struct conn *stranger = accept_from("federation", "127.0.0.30", 40000, "sip.unknown.test");
+	send_message(stranger, "unknown.test", "dns-2", 0);
+	ck_assert(asked_for(first, "unknown"));
+
+	reload("", pool_one, federation[1], slow);
+	ck_assert(asked_for(second, "slow"));
+	ck_assert(asked_for(second, "unknown"));
+	ck_assert_ptr_null(fake_conn_closed_by_us(stranger));
+	close(first);
+	close(second);
+}
+END_TEST
+
 /* ---- many reloads ---- */
 
 /* Fifty reloads back and forth between two configurations while
@@ -743,6 +806,7 @@ static Suite *sip_reload_suite(void)
 	tcase_add_test(partner, test_partner_pin_changed);
 	tcase_add_test(partner, test_partner_rate_bucket_carries_over);
 	tcase_add_test(partner, test_federation_added_and_removed);
+	tcase_add_test(partner, test_dns_server_changed);
 	suite_add_tcase(suite, partner);
 	TCase *pool = tcase_create("pool");
 	tcase_add_checked_fixture(pool, setup, teardown);
