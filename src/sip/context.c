@@ -376,6 +376,22 @@ static void commit_partner_limits(struct sip_context *context, const struct sip_
 	context->partner_limits = limits;
 }
 
+/* The budgets take the new caps and keep their members and counts (both
+ * per-address caps are at least 1, so the tables made at start stay in
+ * use). */
+static void commit_budgets(struct sip_context *context)
+{
+	const struct limits_config *limits = &context->config->limits;
+	static const enum listener_role sip_roles[] = { ROLE_ACCESS, ROLE_INTERNAL,
+							ROLE_FEDERATION };
+
+	for (size_t i = 0; i < sizeof(sip_roles) / sizeof(sip_roles[0]); i++)
+		context->budgets[sip_roles[i]].max = limits->max_connections_role[sip_roles[i]];
+	context->budgets[ROLE_ACCESS].max_per_address = limits->max_connections_per_address_access;
+	context->budgets[ROLE_FEDERATION].max_per_address =
+		context->federation_config->max_connections_per_address;
+}
+
 void sip_context_commit(struct sip_context *context, struct sip_context_reload *reload)
 {
 	const struct sxedge_config *old = context->config;
@@ -384,12 +400,7 @@ void sip_context_commit(struct sip_context *context, struct sip_context_reload *
 	bool resolver_changed = false;
 
 	context_take_snapshot(context, reload->config);
-	const struct limits_config *limits = &context->config->limits;
-	for (int role = 0; role < ROLE_COUNT; role++)
-		context->budgets[role].max = limits->max_connections_role[role];
-	context->budgets[ROLE_ACCESS].max_per_address = limits->max_connections_per_address_access;
-	context->budgets[ROLE_FEDERATION].max_per_address =
-		context->federation_config->max_connections_per_address;
+	commit_budgets(context);
 	if (reload->new_key) {
 		flow_key_clear(&context->previous_flow_key);
 		context->previous_flow_key = context->flow_key;

@@ -784,11 +784,16 @@ static enum sip_reason session_reload_reason(struct sip_session *session,
 	size_t n_names;
 	char *const *names = conn_peer_names(session->conn, &n_names);
 
+	/* The rate buckets go with the federation listener. */
 	if (session->partner != NULL)
-		session->partner = sip_config_partner(context->sip, session->partner->domain);
+		session->partner =
+			context->partner_limits != NULL
+				? sip_config_partner(context->sip, session->partner->domain)
+				: NULL;
 	switch (session->role) {
 	case ROLE_INTERNAL:
-		/* Before its handshake it is checked against the new names. */
+		/* Still in its handshake (no names yet): the handle it was
+		 * accepted with checks it. */
 		if (names == NULL ||
 		    tls_names_match(names, n_names, (const char *const *)pool->fqdns,
 				    pool->n_fqdns))
