@@ -129,6 +129,9 @@ struct sxedge_config {
 	const struct config_schema *schema;
 	char *path;
 	enum log_level log_level; /* default notice */
+	enum log_destination log_to; /* default stderr */
+	int syslog_facility; /* <syslog.h>'s code, default LOG_DAEMON */
+	char *syslog_socket; /* default LOG_SYSLOG_SOCKET */
 	uint16_t node_id; /* this edge node inside an edge pool, default 1 */
 	bool flow_secret_set; /* false: a random secret is made at start */
 	unsigned char flow_secret[32];

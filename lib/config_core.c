@@ -24,6 +24,12 @@ static config_option_parser parse_user, parse_group, parse_role;
 #define LIMITS(field)	offsetof(struct limits_config, field)
 #define LISTENER(field) offsetof(struct listener_config, field)
 
+static const char *const log_destination_names[] = {
+	[LOG_TO_STDERR] = "stderr",
+	[LOG_TO_SYSLOG] = "syslog",
+	NULL,
+};
+
 static const char *const client_cert_names[] = {
 	[CLIENT_CERT_NONE] = "none",
 	[CLIENT_CERT_OPTIONAL] = "optional",
@@ -41,6 +47,12 @@ static const char *const client_cert_names[] = {
 static const struct config_option global_options[] = {
 	{ "log_level", config_parse_log_level, GLOBAL(log_level),
 	  0, "notice", 0, 0, false, NULL },
+	{ "log", config_parse_keyword, GLOBAL(log_to),
+	  0, "stderr", 0, 0, false, log_destination_names },
+	{ "syslog_facility", config_parse_log_facility, GLOBAL(syslog_facility),
+	  0, "daemon", 0, 0, false, NULL },
+	{ "syslog_socket", config_parse_socket_path, GLOBAL(syslog_socket),
+	  0, LOG_SYSLOG_SOCKET, 0, 0, false, NULL },
 	{ "node_id", config_parse_u16, GLOBAL(node_id),
 	  0, "1", 1, 65535, false, NULL },
 	{ "flow_secret", config_parse_secret, GLOBAL(flow_secret),
@@ -641,6 +653,7 @@ static void core_free(void *data)
 	struct sxedge_config *config = data;
 
 	config_free_strings(config->domains, config->n_domains);
+	free(config->syslog_socket);
 	free(config->run_as.user);
 	free(config->run_as.group);
 	for (size_t i = 0; i < config->n_listeners; i++) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config_values.h"
@@ -131,6 +132,33 @@ int config_parse_log_level(struct config_loader *loader, const struct config_opt
 		return -1;
 	}
 	*(enum log_level *)field_at(base, option->offset) = level;
+	return 0;
+}
+
+int config_parse_log_facility(struct config_loader *loader, const struct config_option *option,
+			      const char *value, void *base)
+{
+	if (log_facility_parse(value, (int *)field_at(base, option->offset)) < 0) {
+		config_report_bad_value(loader, option, value, "daemon, user or local0 to local7");
+		return -1;
+	}
+	return 0;
+}
+
+/* An absolute path that fits a unix socket address; whether anything
+ * listens there is known only when the daemon connects. */
+int config_parse_socket_path(struct config_loader *loader, const struct config_option *option,
+			     const char *value, void *base)
+{
+	if (value[0] != '/' || strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		config_report_bad_value(loader, option, value,
+					"an absolute path of at most 107 bytes");
+		return -1;
+	}
+	char *copy = config_copy_value(loader, value);
+	if (copy == NULL)
+		return -1;
+	*(char **)field_at(base, option->offset) = copy;
 	return 0;
 }
 

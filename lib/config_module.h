@@ -141,9 +141,9 @@ void config_check_required(struct config_loader *loader, const struct config_see
  * blanks; their key may be repeated and its lines add up. */
 
 config_option_parser config_parse_u16, config_parse_unsigned, config_parse_size, config_parse_bool,
-	config_parse_keyword, config_parse_log_level, config_parse_name_list,
-	config_parse_word_list, config_parse_ip_address, config_parse_host_optional_port,
-	config_parse_ip_optional_port, config_parse_ip_port, config_parse_readable_file,
-	config_parse_secret;
+	config_parse_keyword, config_parse_log_level, config_parse_log_facility,
+	config_parse_socket_path, config_parse_name_list, config_parse_word_list,
+	config_parse_ip_address, config_parse_host_optional_port, config_parse_ip_optional_port,
+	config_parse_ip_port, config_parse_readable_file, config_parse_secret;
 
 #endif

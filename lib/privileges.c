@@ -245,6 +245,17 @@ bool privileges_are_root(void)
 	return real == 0 || effective == 0 || saved == 0;
 }
 
+/* No supplementary group but GID itself, which grants nothing the primary
+ * group does not: a service manager starting the daemon as its user gives
+ * it that one (initgroups), and dropping it would take CAP_SETGID. */
+static bool groups_add_nothing(gid_t gid)
+{
+	gid_t groups[2];
+	int n = getgroups(2, groups);
+
+	return n == 0 || (n == 1 && groups[0] == gid);
+}
+
 static int verify_ids(uid_t uid, gid_t gid, char *err, size_t err_size)
 {
 	uid_t ruid, euid, suid;
@@ -264,9 +275,8 @@ static int verify_ids(uid_t uid, gid_t gid, char *err, size_t err_size)
 			 (unsigned)rgid, (unsigned)egid, (unsigned)sgid, (unsigned)gid);
 		return -1;
 	}
-	int groups = getgroups(0, NULL);
-	if (groups != 0) {
-		snprintf(err, err_size, "%d supplementary groups remain", groups);
+	if (!groups_add_nothing(gid)) {
+		snprintf(err, err_size, "%d supplementary groups remain", getgroups(0, NULL));
 		return -1;
 	}
 	/* The proof that counts: asking for root back is refused. */
@@ -308,7 +318,7 @@ static int ids_set(uid_t uid, gid_t gid, char *err, size_t err_size)
 		return -1;
 	}
 	/* Only the one group: keys are read already, nothing needs another. */
-	if (getgroups(0, NULL) != 0 && setgroups(0, NULL) < 0) {
+	if (!groups_add_nothing(gid) && setgroups(0, NULL) < 0) {
 		snprintf(err, err_size, "cannot clear the supplementary groups: %s",
 			 id_error(errno));
 		return -1;

@@ -49,7 +49,7 @@ int privileges_drop(uid_t uid, gid_t gid, char *err, size_t err_size);
 int privileges_shed_capabilities(char *err, size_t err_size);
 
 /* Checks what privileges_drop() promises: real, effective and saved uid
- * UID and gid GID, no supplementary group, no effective or permitted
+ * UID and gid GID, no supplementary group (but GID itself), no effective or permitted
  * capability but CAP_NET_BIND_SERVICE, no inheritable or ambient one,
  * no_new_privs, and that setuid(0) and setgid(0) fail (when UID and GID
  * are not 0).  Returns 0, or -1 with the first thing found wrong in ERR. */

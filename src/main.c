@@ -78,6 +78,10 @@ static int serve(const char *path)
 		return 1;
 	}
 	log_set_level(config->log_level);
+	if (log_open(config->log_to, config->syslog_socket, config->syslog_facility) < 0) {
+		config_unref(config);
+		return 1;
+	}
 	/* A peer that vanishes mid-write must cost one connection, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sxedge_protocols.n_protocols; i++)

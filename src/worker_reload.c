@@ -114,6 +114,19 @@ static int worker_reload_prepare(struct worker *worker, struct worker_reload *re
 	return 0;
 }
 
+/* Where lines go, when the new file says otherwise: reconnected only
+ * then, as a socket only root could reach would fail on every reload.  A
+ * failure (logged by log_open) keeps the old destination. */
+static void worker_reload_log_destination(const struct sxedge_config *running,
+					  const struct sxedge_config *config)
+{
+	if (running->log_to == config->log_to &&
+	    running->syslog_facility == config->syslog_facility &&
+	    same_string(running->syslog_socket, config->syslog_socket))
+		return;
+	log_open(config->log_to, config->syslog_socket, config->syslog_facility);
+}
+
 /* Cannot fail: every protocol commits, the listeners and the endpoint
  * change, the worker takes the new snapshot. */
 static void worker_reload_commit(struct worker *worker, struct worker_reload *reload)
@@ -133,6 +146,7 @@ static void worker_reload_commit(struct worker *worker, struct worker_reload *re
 		worker->metrics_http = reload->metrics_http;
 	}
 	log_set_level(reload->config->log_level);
+	worker_reload_log_destination(worker->config, reload->config);
 	worker_raise_file_limit(reload->config, worker->table);
 	const struct sxedge_config *old = worker->config;
 	worker->config = reload->config;

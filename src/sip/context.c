@@ -88,18 +88,14 @@ done:
 	return result;
 }
 
-int sip_context_init(struct sip_context *context, struct event_base *base,
-		     const struct sxedge_config *config, char *err, size_t err_size)
+/* Points CONTEXT at CONFIG and what it derives from it for connections
+ * made from now on. */
+static void context_take_snapshot(struct sip_context *context, const struct sxedge_config *config)
 {
-	memset(context, 0, sizeof(*context));
-	context->base = base;
 	context->config = config;
 	context->sip = sip_config(config);
 	context->federation_config = federation_config(config);
-	if (context_init_flow_key(context, err, err_size) < 0)
-		return -1;
 	context->edge.config = config;
-	context->edge.flow_key = &context->flow_key;
 	for (int role = 0; role < ROLE_COUNT; role++)
 		context->edge.hops[role] = context_hop(config, (enum listener_role)role);
 	context->frame_limits = (struct sip_frame_limits){
@@ -115,6 +111,20 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 		.output_max = config->limits.output_max,
 	};
 	conn_set_output_total_max(config->limits.output_total_max);
+}
+
+int sip_context_init(struct sip_context *context, struct event_base *base,
+		     const struct sxedge_config *config, char *err, size_t err_size)
+{
+	memset(context, 0, sizeof(*context));
+	context->base = base;
+	context->config = config;
+	context->sip = sip_config(config);
+	context->federation_config = federation_config(config);
+	if (context_init_flow_key(context, err, err_size) < 0)
+		return -1;
+	context->edge.flow_key = &context->flow_key;
+	context_take_snapshot(context, config);
 	if (context_init_budgets(context) < 0) {
 		snprintf(err, err_size, "out of memory");
 		sip_context_free(context);
@@ -131,14 +141,22 @@ int sip_context_init(struct sip_context *context, struct event_base *base,
 int sip_context_start(struct sip_context *context, struct tls_client *pool_client,
 		      struct tls_client *federation_client)
 {
-	context->pool = sip_pool_new(context, pool_client, &sip_session_link_handler);
+	struct sip_pool_target target;
+
+	if (sip_pool_target(context->config, &target) < 0)
+		return -1;
+	context->pool = sip_pool_new(context, &target, pool_client, &sip_session_link_handler);
 	if (context->pool == NULL)
 		return -1;
+	sip_pool_register_metrics(context->pool);
+	sip_pool_start(context->pool);
 	if (federation_client != NULL) {
-		context->federation =
-			sip_federation_new(context, federation_client, &sip_session_link_handler);
+		context->federation = sip_federation_new(
+			context, config_listener(context->config, ROLE_FEDERATION),
+			federation_client, &sip_session_link_handler);
 		if (context->federation == NULL)
 			return -1;
+		sip_federation_register_metrics(context->federation);
 	}
 	return 0;
 }
@@ -158,6 +176,7 @@ void sip_context_free(struct sip_context *context)
 	free(context->partner_limits);
 	context->partner_limits = NULL;
 	flow_key_clear(&context->flow_key);
+	flow_key_clear(&context->previous_flow_key);
 }
 
 void sip_context_drain(struct sip_context *context)
@@ -195,4 +214,223 @@ unsigned sip_context_open_connections(const struct sip_context *context)
 uint64_t sip_context_now_ms(const struct sip_context *context)
 {
 	return loop_clock_now_ms(context->base);
+}
+
+/* ---- reload ---- */
+
+struct sip_context_reload {
+	const struct sxedge_config *config;
+	bool new_key; /* the secret or the node id changed: flow_key is the new key */
+	struct flow_key flow_key;
+	struct dns *dns; /* a resolver for a new [federation] dns_server, or NULL */
+	struct rate_limit *partner_limits; /* for CONFIG's partners; NULL without federation */
+	struct sip_pool_target pool_target;
+	struct tls_client *pool_client, *federation_client; /* held */
+	struct sip_federation *federation; /* for a federation listener new to the context */
+};
+
+static bool same_host(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The flow key under CONFIG: the one there is while the secret and node
+ * id stay (a random secret stays with them), else a new one. */
+static int reload_flow_key(const struct sip_context *context, const struct sxedge_config *config,
+			   struct sip_context_reload *reload)
+{
+	const struct sxedge_config *old = context->config;
+	unsigned char secret[FLOW_SECRET_SIZE];
+	bool same_secret =
+		config->flow_secret_set == old->flow_secret_set &&
+		(!config->flow_secret_set ||
+		 CRYPTO_memcmp(config->flow_secret, old->flow_secret, FLOW_SECRET_SIZE) == 0);
+
+	if (same_secret && config->node_id == old->node_id)
+		return 0;
+	reload->new_key = true;
+	if (same_secret)
+		return flow_key_dup(&reload->flow_key, &context->flow_key, config->node_id);
+	if (config->flow_secret_set)
+		memcpy(secret, config->flow_secret, sizeof(secret));
+	else if (RAND_bytes(secret, sizeof(secret)) != 1)
+		return -1;
+	int result = flow_key_init(&reload->flow_key, secret, config->node_id,
+				   context->flow_key.boot_id);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return result;
+}
+
+/* The resolver and rate limits CONFIG's federation listener needs. */
+static int reload_federation(struct sip_context *context, const struct sxedge_config *config,
+			     struct sip_context_reload *reload, FILE *errors)
+{
+	const struct sip_config *sip = sip_config(config);
+	const struct federation_config *federation = federation_config(config);
+	const struct listener_config *listener = config_listener(config, ROLE_FEDERATION);
+	char err[300];
+
+	if (listener == NULL)
+		return 0;
+	if (context->dns == NULL ||
+	    !same_host(federation->dns_server_host, context->federation_config->dns_server_host) ||
+	    federation->dns_server_port != context->federation_config->dns_server_port) {
+		reload->dns = dns_new(context->base, federation->dns_server_host,
+				      federation->dns_server_port, err, sizeof(err));
+		if (reload->dns == NULL) {
+			fprintf(errors, "%s:%d: listener %s: no resolver: %s\n", config->path,
+				listener->line, listener->name, err);
+			return -1;
+		}
+	}
+	reload->partner_limits =
+		calloc(sip->n_partners ? sip->n_partners : 1, sizeof(*reload->partner_limits));
+	if (reload->partner_limits == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		return -1;
+	}
+	uint64_t now = sip_context_now_ms(context);
+	for (size_t i = 0; i < sip->n_partners; i++)
+		rate_limit_init(&reload->partner_limits[i], sip->partners[i].rate,
+				sip->partners[i].burst, now);
+	if (context->pool != NULL && context->federation == NULL) {
+		reload->federation =
+			sip_federation_new(context, config_listener(config, ROLE_FEDERATION),
+					   reload->federation_client, &sip_session_link_handler);
+		if (reload->federation == NULL) {
+			fprintf(errors, "%s: out of memory\n", config->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct sip_context_reload *sip_context_prepare(struct sip_context *context,
+					       const struct sxedge_config *config,
+					       struct tls_client *pool_client,
+					       struct tls_client *federation_client, FILE *errors)
+{
+	const struct listener_config *internal = config_listener(config, ROLE_INTERNAL);
+	struct sip_context_reload *reload = calloc(1, sizeof(*reload));
+
+	if (reload == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		return NULL;
+	}
+	reload->config = config_ref(config);
+	reload->pool_client = tls_client_hold(pool_client);
+	reload->federation_client =
+		federation_client != NULL ? tls_client_hold(federation_client) : NULL;
+	if (reload_flow_key(context, config, reload) < 0) {
+		fprintf(errors, "%s:%d: no HMAC-SHA256 context for the flow key\n", config->path,
+			config->run_as.line);
+		sip_context_abort(reload);
+		return NULL;
+	}
+	if (sip_pool_target(config, &reload->pool_target) < 0) {
+		fprintf(errors,
+			"%s:%d: listener %s: [pool] relay is not an address of its family\n",
+			config->path, internal->line, internal->name);
+		sip_context_abort(reload);
+		return NULL;
+	}
+	if (reload_federation(context, config, reload, errors) < 0) {
+		sip_context_abort(reload);
+		return NULL;
+	}
+	return reload;
+}
+
+void sip_context_abort(struct sip_context_reload *reload)
+{
+	if (reload == NULL)
+		return;
+	flow_key_clear(&reload->flow_key);
+	dns_free(reload->dns);
+	free(reload->partner_limits);
+	sip_federation_free(reload->federation);
+	tls_client_release(reload->pool_client);
+	tls_client_release(reload->federation_client);
+	config_unref(reload->config);
+	free(reload);
+}
+
+/* The buckets of the partners that stay carry over, at their new rates. */
+static void commit_partner_limits(struct sip_context *context, const struct sip_config *old,
+				  struct rate_limit *limits)
+{
+	const struct sip_config *sip = context->sip;
+
+	for (size_t i = 0; limits != NULL && context->partner_limits != NULL && i < sip->n_partners;
+	     i++) {
+		const struct partner_config *before =
+			sip_config_partner(old, sip->partners[i].domain);
+		if (before == NULL)
+			continue;
+		struct rate_limit *limit = &limits[i];
+		const struct rate_limit *kept = &context->partner_limits[before - old->partners];
+		limit->tokens = kept->tokens < limit->burst ? kept->tokens : limit->burst;
+		limit->last_ms = kept->last_ms;
+	}
+	free(context->partner_limits);
+	context->partner_limits = limits;
+}
+
+/* The budgets take the new caps and keep their members and counts (both
+ * per-address caps are at least 1, so the tables made at start stay in
+ * use). */
+static void commit_budgets(struct sip_context *context)
+{
+	const struct limits_config *limits = &context->config->limits;
+	static const enum listener_role sip_roles[] = { ROLE_ACCESS, ROLE_INTERNAL,
+							ROLE_FEDERATION };
+
+	for (size_t i = 0; i < sizeof(sip_roles) / sizeof(sip_roles[0]); i++)
+		context->budgets[sip_roles[i]].max = limits->max_connections_role[sip_roles[i]];
+	context->budgets[ROLE_ACCESS].max_per_address = limits->max_connections_per_address_access;
+	context->budgets[ROLE_FEDERATION].max_per_address =
+		context->federation_config->max_connections_per_address;
+}
+
+void sip_context_commit(struct sip_context *context, struct sip_context_reload *reload)
+{
+	const struct sxedge_config *old = context->config;
+	const struct sip_config *old_sip = context->sip;
+	struct dns *old_dns = NULL;
+	bool resolver_changed = false;
+
+	context_take_snapshot(context, reload->config);
+	commit_budgets(context);
+	if (reload->new_key) {
+		flow_key_clear(&context->previous_flow_key);
+		context->previous_flow_key = context->flow_key;
+		context->flow_key = reload->flow_key;
+		context->edge.previous_flow_key = &context->previous_flow_key;
+	}
+	commit_partner_limits(context, old_sip, reload->partner_limits);
+	if (reload->dns != NULL || config_listener(context->config, ROLE_FEDERATION) == NULL) {
+		old_dns = context->dns;
+		context->dns = reload->dns;
+		resolver_changed = old_dns != NULL && reload->dns != NULL;
+	}
+	if (reload->federation != NULL) {
+		context->federation = reload->federation;
+		sip_federation_register_metrics(context->federation);
+	} else if (context->federation != NULL) {
+		sip_federation_reload(context->federation,
+				      config_listener(context->config, ROLE_FEDERATION),
+				      reload->federation_client, old, resolver_changed);
+	}
+	if (context->pool != NULL)
+		sip_pool_reload(context->pool, &reload->pool_target, reload->pool_client,
+				&old_sip->pool);
+	sip_context_reload_sessions(context, old, resolver_changed);
+	/* Every look-up of the old resolver was cancelled or started again. */
+	dns_free(old_dns);
+	/* The worker holds the snapshot now; the context points into it. */
+	reload->federation = NULL;
+	reload->partner_limits = NULL;
+	reload->dns = NULL;
+	reload->flow_key.mac = NULL;
+	sip_context_abort(reload);
 }

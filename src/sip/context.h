@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -34,6 +35,9 @@ struct sip_context {
 	const struct sip_config *sip; /* its SIP sections */
 	const struct federation_config *federation_config; /* its [federation] */
 	struct flow_key flow_key;
+	/* The key before a reload changed the flow secret or node id (its mac
+	 * NULL when none): tokens it sealed still open (sip_edge). */
+	struct flow_key previous_flow_key;
 	struct sip_edge edge;
 	struct sip_frame_limits frame_limits;
 	struct conn_limits conn_limits;
@@ -84,5 +88,30 @@ void sip_context_stop(struct sip_context *context);
 unsigned sip_context_open_connections(const struct sip_context *context);
 
 uint64_t sip_context_now_ms(const struct sip_context *context);
+
+/* SIGHUP (protocol.h): what CONTEXT needs from the new snapshot CONFIG,
+ * built without changing what serves: a new flow key when the flow secret
+ * or node id changed (a random secret is kept), a resolver when the
+ * federation listener is new or [federation] dns_server changed, the
+ * partners' rate limits, the pool's target, the federation links' owner
+ * when the federation listener is new.  POOL_CLIENT and FEDERATION_CLIENT
+ * (NULL without a federation listener) are the new snapshot's handles for
+ * the links.  NULL with one "FILE:LINE: ..." line per problem on ERRORS
+ * when it cannot be built. */
+struct sip_context_reload;
+struct sip_context_reload *sip_context_prepare(struct sip_context *context,
+					       const struct sxedge_config *config,
+					       struct tls_client *pool_client,
+					       struct tls_client *federation_client, FILE *errors);
+/* CONTEXT takes RELOAD (freed): new connections, links and requests get
+ * the new settings and handles; the accepted connections, pool links and
+ * partner links the new configuration no longer allows close
+ * (sip_context_reload_sessions, sip_pool_reload, sip_federation_reload);
+ * counts, budgets' members, metrics and the rate buckets of partners that
+ * stay carry over; the flow key before a change keeps opening what it
+ * sealed.  CONFIG must outlive the context or the next reload. */
+void sip_context_commit(struct sip_context *context, struct sip_context_reload *reload);
+/* Frees RELOAD; CONTEXT is as it was. */
+void sip_context_abort(struct sip_context_reload *reload);
 
 #endif

@@ -27,6 +27,7 @@
 #include "dns.h"
 #include "link.h"
 #include "log.h"
+#include "partner_policy.h"
 #include "partner_targets.h"
 #include "relay.h"
 #include "tls.h"
@@ -625,7 +626,7 @@ static int64_t federation_read_queued(void *arg)
 /* The partner links by state (no domain: that is the peers' word), the
  * requests in flight over them and those waiting for one to come up, read
  * when the page is rendered. */
-static void federation_register_metrics(struct sip_federation *federation)
+void sip_federation_register_metrics(struct sip_federation *federation)
 {
 	static const char *const state_label[] = { "state", NULL };
 	static const char *const role_label[] = { "role", NULL };
@@ -657,10 +658,23 @@ static void federation_register_metrics(struct sip_federation *federation)
 
 /* ---- life cycle ---- */
 
-struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client,
+/* Outbound links leave from the external interface, as partners expect.
+ * A wildcard listener address binds nothing in particular. */
+static void federation_set_local(struct sip_federation *federation,
+				 const struct listener_config *listener)
+{
+	federation->local_len = address_parse(listener->address, 0, &federation->local);
+	if (address_is_unspecified(&federation->local)) {
+		memset(&federation->local, 0, sizeof(federation->local));
+		federation->local_len = 0;
+	}
+}
+
+struct sip_federation *sip_federation_new(struct sip_context *context,
+					  const struct listener_config *listener,
+					  struct tls_client *client,
 					  const struct sip_link_handler *handler)
 {
-	const struct listener_config *listener = config_listener(context->config, ROLE_FEDERATION);
 	struct sip_federation *federation = calloc(1, sizeof(*federation));
 
 	if (federation == NULL)
@@ -668,15 +682,69 @@ struct sip_federation *sip_federation_new(struct sip_context *context, struct tl
 	federation->context = context;
 	federation->client = tls_client_hold(client);
 	federation->handler = handler;
-	/* Outbound links leave from the external interface, as partners expect.
-	 * A wildcard listener address binds nothing in particular. */
-	federation->local_len = address_parse(listener->address, 0, &federation->local);
-	if (address_is_unspecified(&federation->local)) {
-		memset(&federation->local, 0, sizeof(federation->local));
-		federation->local_len = 0;
-	}
-	federation_register_metrics(federation);
+	federation_set_local(federation, listener);
 	return federation;
+}
+
+/* Why LINK may not go on under the context's new configuration (OLD
+ * before; the federation listener gone when LISTENER is NULL), or
+ * SIP_REASON_COUNT; *PARTNER is its domain's section now.  A link not up
+ * yet proves its partner with the new section when it comes up. */
+static enum sip_reason link_reload_reason(const struct partner_link *link,
+					  const struct listener_config *listener,
+					  const struct sxedge_config *old,
+					  const struct partner_config **partner)
+{
+	const struct sip_context *context = link->federation->context;
+	bool up = link->out.session != NULL && link->out.conn != NULL;
+	size_t n_names = 0;
+	char *const *names = up ? conn_peer_names(link->out.conn, &n_names) : NULL;
+
+	*partner = NULL;
+	if (listener == NULL)
+		return SIP_REASON_FEDERATION_REMOVED;
+	enum sip_reason reason =
+		partner_reload_verdict(old, context->config, link->domain, names, n_names,
+				       up ? conn_peer_fingerprint(link->out.conn) : NULL, partner);
+	return reason == SIP_REASON_PARTNER_CHANGED && !up ? SIP_REASON_COUNT : reason;
+}
+
+/* A reload does not allow LINK any more: what it carries or waits for is
+ * answered, and it closes (up) or stops its set-up, for REASON. */
+static void link_end(struct partner_link *link, enum sip_reason reason)
+{
+	if (link->out.session != NULL && link->out.conn != NULL) {
+		sip_link_end(&link->out, reason);
+		return;
+	}
+	if (link->out.state == SIP_LINK_IDLE)
+		return;
+	sip_metrics_reload_closed(&link->federation->context->metrics, ROLE_FEDERATION, reason);
+	link_fail(link, 503, reason, sip_reason_phrase(reason));
+}
+
+void sip_federation_reload(struct sip_federation *federation,
+			   const struct listener_config *listener, struct tls_client *client,
+			   const struct sxedge_config *old, bool resolver_changed)
+{
+	if (listener != NULL)
+		federation_set_local(federation, listener);
+	tls_client_release(federation->client);
+	federation->client = client != NULL ? tls_client_hold(client) : NULL;
+	for (struct partner_link *link = federation->links; link != NULL; link = link->next) {
+		const struct partner_config *partner;
+		enum sip_reason reason = link_reload_reason(link, listener, old, &partner);
+		link->partner = partner;
+		if (link->out.session != NULL)
+			federation->handler->follow_partner(link->out.session, partner);
+		if (reason != SIP_REASON_COUNT) {
+			link_end(link, reason);
+		} else if (resolver_changed && link->query != NULL) {
+			/* Its look-up was the old resolver's: it starts again. */
+			link_stop_attempt(link);
+			link_start(link);
+		}
+	}
 }
 
 void sip_federation_free(struct sip_federation *federation)

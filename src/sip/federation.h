@@ -18,12 +18,29 @@
 
 struct sip_federation;
 
-/* CLIENT presents the federation listener's certificate and trusts its
- * ca_file; HANDLER gets what a partner sends on a link that is up.
- * Returns NULL when out of memory. */
-struct sip_federation *sip_federation_new(struct sip_context *context, struct tls_client *client,
+/* Links leave from LISTENER's address (the federation listener); CLIENT
+ * presents its certificate and trusts its ca_file; HANDLER gets what a
+ * partner sends on a link that is up.  Returns NULL when out of memory.
+ * Its gauges join the context's registry with
+ * sip_federation_register_metrics, once. */
+struct sip_federation *sip_federation_new(struct sip_context *context,
+					  const struct listener_config *listener,
+					  struct tls_client *client,
 					  const struct sip_link_handler *handler);
+void sip_federation_register_metrics(struct sip_federation *federation);
 void sip_federation_free(struct sip_federation *federation);
+
+/* A reload committed: the context holds the new snapshot (OLD before).
+ * LISTENER is the new federation listener (NULL: gone), CLIENT its new
+ * handle (NULL with it) for links set up from now on.  A link to a partner
+ * the new policy blocks or removes, or whose section's pin or edges no
+ * longer match its certificate (every link, without a listener), closes in
+ * order or stops its set-up, logged and counted with the reason; the others
+ * take the new [partner] sections.  With RESOLVER_CHANGED, look-ups under
+ * way start again on the context's new resolver. */
+void sip_federation_reload(struct sip_federation *federation,
+			   const struct listener_config *listener, struct tls_client *client,
+			   const struct sxedge_config *old, bool resolver_changed);
 
 /* Relays REQUEST (taken over: freed here) that arrived from the pool on
  * connection ARRIVAL_ID, to DECISION's partner domain. */

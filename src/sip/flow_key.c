@@ -28,6 +28,14 @@ int flow_key_init(struct flow_key *key, const unsigned char secret[FLOW_SECRET_S
 	return 0;
 }
 
+int flow_key_dup(struct flow_key *key, const struct flow_key *from, uint16_t node_id)
+{
+	key->node_id = node_id;
+	key->boot_id = from->boot_id;
+	key->mac = from->mac != NULL ? EVP_MAC_CTX_dup(from->mac) : NULL;
+	return key->mac != NULL ? 0 : -1;
+}
+
 void flow_key_clear(struct flow_key *key)
 {
 	EVP_MAC_CTX_free(key->mac); /* cleanses the keyed state */

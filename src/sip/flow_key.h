@@ -35,6 +35,11 @@ struct flow_key {
 int flow_key_init(struct flow_key *key, const unsigned char secret[FLOW_SECRET_SIZE],
 		  uint16_t node_id, uint32_t boot_id);
 
+/* KEY: the secret of FROM, in a MAC context of its own, under NODE_ID and
+ * FROM's boot id (a reload that changes the node id keeps a random secret
+ * it could not read back).  Returns 0, or -1 when out of memory. */
+int flow_key_dup(struct flow_key *key, const struct flow_key *from, uint16_t node_id);
+
 /* Frees what flow_key_init built; a zeroed or cleared KEY is left alone. */
 void flow_key_clear(struct flow_key *key);
 

@@ -298,6 +298,15 @@ void sip_link_stop(struct sip_link *link)
 		conn_close(link->conn, CONN_CLOSE_LOCAL, "edge stopping");
 }
 
+void sip_link_end(struct sip_link *link, enum sip_reason reason)
+{
+	unsigned answered = sip_link_answer_all(link, reason, NULL);
+	log_event(LOG_LEVEL_NOTICE, "link_closed", "role=%s name=%s answered=%u reason_code=%s",
+		  role_name(link->role), link->name, answered, sip_reason_name(reason));
+	sip_metrics_reload_closed(&link->context->metrics, link->role, reason);
+	conn_close(link->conn, CONN_CLOSE_LOCAL, sip_reason_phrase(reason));
+}
+
 /* ---- back-off ---- */
 
 unsigned sip_link_back_off(struct sip_link *link, unsigned max_s)

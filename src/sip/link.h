@@ -80,6 +80,9 @@ struct sip_link_handler {
 	 * of memory. */
 	struct sip_session *(*attach)(struct sip_link *link, const struct partner_config *partner);
 	conn_callback *on_event; /* with the session as its argument */
+	/* A reload gave the link's partner a new [partner] section (NULL: none
+	 * now): SESSION counts against its rate limit from now on. */
+	void (*follow_partner)(struct sip_session *session, const struct partner_config *partner);
 };
 
 struct sip_link {
@@ -153,6 +156,12 @@ void sip_link_drain(struct sip_link *link);
 /* The drain is over: every request in flight on LINK is answered with 503
  * (edge_stopping) and its conn closes after flushing, with close_notify. */
 void sip_link_stop(struct sip_link *link);
+
+/* A reload no longer allows LINK, which is up (or draining): every request
+ * in flight on it is answered with 503 and REASON, its conn closes after
+ * flushing, with close_notify, and the close is logged (event=link_closed)
+ * and counted by REASON. */
+void sip_link_end(struct sip_link *link, enum sip_reason reason);
 
 /* Pool links: the back-off after a closed link.  Returns the seconds until
  * the next attempt and doubles the following one, up to MAX_S. */

@@ -58,3 +58,33 @@ const char *partner_binding_reason(enum partner_binding binding)
 	}
 	return "Certificate Does Not Match Domain";
 }
+
+enum sip_reason partner_reload_verdict(const struct sxedge_config *old,
+				       const struct sxedge_config *config, const char *domain,
+				       char *const *names, size_t n_names,
+				       const unsigned char *fingerprint,
+				       const struct partner_config **partner)
+{
+	switch (sip_policy_domain(config, domain, partner)) {
+	case POLICY_BLOCKED:
+		return SIP_REASON_PARTNER_BLOCKED;
+	case POLICY_OURS:
+	case POLICY_REFUSED:
+		return SIP_REASON_PARTNER_REMOVED;
+	case POLICY_DISCOVER:
+		/* What proved it was the [partner] section now gone. */
+		return sip_policy_domain(old, domain, NULL) == POLICY_PARTNER
+			       ? SIP_REASON_PARTNER_REMOVED
+			       : SIP_REASON_COUNT;
+	case POLICY_PARTNER:
+		break;
+	}
+	const struct partner_config *now = *partner;
+	if (now->fingerprint_set &&
+	    (fingerprint == NULL || CRYPTO_memcmp(fingerprint, now->fingerprint, 32) != 0))
+		return SIP_REASON_PARTNER_CHANGED;
+	if (now->n_edges > 0 &&
+	    partner_certificate_binds(now, names, n_names, fingerprint, NULL, 0) != BINDING_OK)
+		return SIP_REASON_PARTNER_CHANGED;
+	return SIP_REASON_COUNT;
+}

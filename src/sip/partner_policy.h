@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "policy.h"
+#include "reason.h"
 #include "sip_config.h"
 
 /* policy_domain with the [partner] sections: *PARTNER is the one of DOMAIN
@@ -35,5 +36,20 @@ enum partner_binding partner_certificate_binds(const struct partner_config *part
 					       size_t n_edges);
 
 const char *partner_binding_reason(enum partner_binding binding); /* a SIP reason phrase */
+
+/* A reload: may a connection whose certificate has NAMES and FINGERPRINT
+ * (NULL if unknown), found to speak for DOMAIN under the snapshot OLD, go
+ * on speaking for it under CONFIG?  SIP_REASON_COUNT when it may, with
+ * *PARTNER set to DOMAIN's [partner] section in CONFIG (NULL if none); else
+ * why not: partner_blocked (on the block list now), partner_removed (not
+ * allowed at all, or allowed only by open federation while a [partner]
+ * section, now gone, was what proved it), partner_changed (its section's
+ * pin or edges do not match the certificate).  Edges found by SRV were
+ * checked when the domain was bound and are not looked up again. */
+enum sip_reason partner_reload_verdict(const struct sxedge_config *old,
+				       const struct sxedge_config *config, const char *domain,
+				       char *const *names, size_t n_names,
+				       const unsigned char *fingerprint,
+				       const struct partner_config **partner);
 
 #endif

@@ -78,6 +78,13 @@
 	  "Partner Certificate Refused")                                                    \
 	X(EDGE_DRAINING, "edge_draining", "Edge Draining")                                  \
 	X(EDGE_STOPPING, "edge_stopping", "Edge Stopping")                                  \
+	/* a reload closes what the new configuration no longer allows */                   \
+	X(PARTNER_BLOCKED, "partner_blocked", "Partner Blocked")                            \
+	X(PARTNER_REMOVED, "partner_removed", "Partner Removed")                            \
+	X(PARTNER_CHANGED, "partner_changed", "Partner Changed")                            \
+	X(FEDERATION_REMOVED, "federation_removed", "Federation Removed")                   \
+	X(POOL_MEMBER_REMOVED, "pool_member_removed", "Pool Member Removed")                \
+	X(POOL_LINK_REMOVED, "pool_link_removed", "Pool Link Removed")                      \
 	X(IN_FLIGHT_FULL, "in_flight_full", "in-flight table full")                         \
 	X(LINK_SATURATED, "link_saturated", "link has too many requests in flight")
 

@@ -270,6 +270,47 @@ static unsigned own_routes(const osip_message_t *request, enum listener_role arr
 	return count;
 }
 
+/* A flow token, branch or stamp is ours when the current key opens it, or
+ * the key before a reload changed the secret or node id (sip_edge): with
+ * the secret kept, the current key finds a token of the old node id stale,
+ * the one before finds it ours. */
+/* Ours beats stale (sealed by us, for a connection gone) beats forged. */
+static enum flow_open_result better_open(enum flow_open_result current,
+					 enum flow_open_result before)
+{
+	return before == FLOW_OPEN_OK || current == FLOW_OPEN_FORGED ? before : current;
+}
+
+static enum flow_open_result open_token(const struct sip_edge *edge, const char *token,
+					uint64_t *conn_id)
+{
+	enum flow_open_result result =
+		flow_token_open(edge->flow_key, token, strlen(token), conn_id);
+	if (result != FLOW_OPEN_OK && edge->previous_flow_key != NULL)
+		result = better_open(result, flow_token_open(edge->previous_flow_key, token,
+							     strlen(token), conn_id));
+	return result;
+}
+
+static enum flow_open_result open_branch(const struct sip_edge *edge, const char *branch,
+					 uint64_t *conn_id)
+{
+	enum flow_open_result result = via_branch_open(edge->flow_key, branch, conn_id);
+	if (result != FLOW_OPEN_OK && edge->previous_flow_key != NULL)
+		result = better_open(result,
+				     via_branch_open(edge->previous_flow_key, branch, conn_id));
+	return result;
+}
+
+static enum via_stamp_result check_stamp(const struct sip_edge *edge, const char *branch,
+					 const char *stamp, uint64_t now)
+{
+	enum via_stamp_result result = via_stamp_check(edge->flow_key, branch, stamp, now);
+	if (result == VIA_STAMP_FORGED && edge->previous_flow_key != NULL)
+		result = via_stamp_check(edge->previous_flow_key, branch, stamp, now);
+	return result;
+}
+
 /* From outside, a Route entry that names one of our sides is ours only if
  * it carries a flow token we sealed, as every entry we insert does (a
  * stale one, from an earlier boot, too: the dialog outlived a restart).
@@ -284,8 +325,7 @@ static bool own_routes_sealed(const osip_message_t *request, const struct sip_ed
 		if (route == NULL || uri_sides(route->url, edge) == 0)
 			continue;
 		const char *token = route->url->username;
-		if (token == NULL || flow_token_open(edge->flow_key, token, strlen(token),
-						     &conn_id) == FLOW_OPEN_FORGED)
+		if (token == NULL || open_token(edge, token, &conn_id) == FLOW_OPEN_FORGED)
 			return false;
 	}
 	return true;
@@ -560,7 +600,7 @@ static void route_from_internal(const osip_message_t *request, const struct sip_
 		return;
 	}
 	token = token_uri->username;
-	switch (flow_token_open(edge->flow_key, token, strlen(token), &conn_id)) {
+	switch (open_token(edge, token, &conn_id)) {
 	case FLOW_OPEN_OK:
 		break;
 	case FLOW_OPEN_FORGED:
@@ -652,7 +692,7 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 		return;
 	}
 	branch = param_value(&via->via_params, "branch", NULL);
-	switch (via_branch_open(edge->flow_key, branch, &conn_id)) {
+	switch (open_branch(edge, branch, &conn_id)) {
 	case FLOW_OPEN_OK:
 		break;
 	case FLOW_OPEN_FORGED:
@@ -662,8 +702,8 @@ void sip_route_response(const osip_message_t *response, enum listener_role arriv
 		drop_response(SIP_REASON_STALE_VIA_BRANCH, decision);
 		return;
 	}
-	switch (via_stamp_check(edge->flow_key, branch,
-				param_value(&via->via_params, VIA_STAMP_PARAM, NULL), now)) {
+	switch (check_stamp(edge, branch, param_value(&via->via_params, VIA_STAMP_PARAM, NULL),
+			    now)) {
 	case VIA_STAMP_OK:
 		break;
 	case VIA_STAMP_FORGED:

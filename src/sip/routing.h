@@ -28,6 +28,10 @@ struct sip_hop {
 struct sip_edge {
 	const struct sxedge_config *config; /* our domains, partners, block list */
 	const struct flow_key *flow_key;
+	/* The key before a reload changed the flow secret (or node id), NULL
+	 * if none: what it sealed still opens, so that flows registered
+	 * before the change are not cut off. */
+	const struct flow_key *previous_flow_key;
 	struct sip_hop hops[ROLE_COUNT]; /* indexed by listener role */
 };
 

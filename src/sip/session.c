@@ -17,11 +17,13 @@
 #include "link.h"
 #include "log.h"
 #include "message.h"
+#include "partner_policy.h"
 #include "partner_targets.h"
 #include "pool.h"
 #include "reason.h"
 #include "relay.h"
 #include "rewrite.h"
+#include "tls.h"
 
 #define SESSION_BOUND_MAX 4 /* partner domains one connection may speak for */
 
@@ -31,6 +33,9 @@ struct sip_session {
 	 * gives the worker a new one, and this one lives on until the
 	 * connection ends. */
 	const struct sxedge_config *config;
+	/* Its framing limits, from that snapshot: a reload does not change
+	 * what a connection already open may send. */
+	struct sip_frame_limits frame_limits;
 	struct conn *conn;
 	enum listener_role role;
 	bool inbound;
@@ -56,7 +61,8 @@ struct sip_session {
 	char *bound[SESSION_BOUND_MAX];
 	size_t n_bound;
 	/* Federation: the [partner] section whose rate limit its traffic
-	 * counts against (NULL: none known, or a discovered domain). */
+	 * counts against (NULL: none known, or a discovered domain), in the
+	 * worker's current snapshot (a reload points it at the new one). */
 	const struct partner_config *partner;
 	bool speaks_for_partner; /* an outbound link, or a domain was bound */
 	struct sip_link *link; /* the outbound link it runs on, or NULL */
@@ -460,7 +466,7 @@ static void session_on_message(struct sip_session *session, const char *data, si
 
 static void session_wait_for_more(struct sip_session *session, size_t len, size_t wait_for)
 {
-	size_t max = session->context->frame_limits.max_message;
+	size_t max = session->frame_limits.max_message;
 	session->awaiting_body = wait_for > 0;
 	session->frame_wait = wait_for > 0 ? wait_for : (len * 2 < max ? len * 2 : max);
 	session->scanned = len;
@@ -493,7 +499,7 @@ static bool session_should_frame(struct sip_session *session, struct evbuffer *i
 static size_t session_on_frame(struct sip_session *session, const char *data, size_t len)
 {
 	struct sip_frame frame;
-	switch (sip_frame_next(data, len, &session->context->frame_limits, &frame)) {
+	switch (sip_frame_next(data, len, &session->frame_limits, &frame)) {
 	case SIP_FRAME_NEED_MORE:
 		session_wait_for_more(session, len, frame.wait_for);
 		return 0;
@@ -534,7 +540,7 @@ static size_t session_on_frame(struct sip_session *session, const char *data, si
 static void session_on_data(struct sip_session *session)
 {
 	struct evbuffer *input = conn_input(session->conn);
-	size_t max = session->context->frame_limits.max_message;
+	size_t max = session->frame_limits.max_message;
 
 	bool progressed = false;
 
@@ -560,9 +566,7 @@ static void session_on_data(struct sip_session *session)
 	    !conn_reading(session->conn) || session->waiting != NULL) {
 		event_del(session->message_timer);
 	} else if (progressed || !evtimer_pending(session->message_timer, NULL)) {
-		struct timeval limit = {
-			.tv_sec = session->context->config->limits.message_timeout_s
-		};
+		struct timeval limit = { .tv_sec = session->config->limits.message_timeout_s };
 		evtimer_add(session->message_timer, &limit);
 	}
 }
@@ -664,6 +668,7 @@ static struct sip_session *session_new(struct sip_context *context, enum listene
 		return NULL;
 	}
 	session->config = config_ref(context->config);
+	session->frame_limits = context->frame_limits;
 	return session;
 }
 
@@ -735,10 +740,106 @@ static struct sip_session *session_attach(struct sip_link *link,
 	return session;
 }
 
+static void session_follow_partner(struct sip_session *session,
+				   const struct partner_config *partner)
+{
+	session->partner = partner;
+}
+
 const struct sip_link_handler sip_session_link_handler = {
 	.attach = session_attach,
 	.on_event = sip_session_on_event,
+	.follow_partner = session_follow_partner,
 };
+
+/* ---- reload ---- */
+
+/* Closes SESSION, which the new configuration no longer allows, in order
+ * (flushed, close_notify), logged and counted with REASON. */
+static void session_end(struct sip_session *session, enum sip_reason reason)
+{
+	char quoted[64];
+	dns_cancel(session->discovery);
+	session->discovery = NULL;
+	sip_message_free(session->waiting);
+	session->waiting = NULL;
+	log_event(LOG_LEVEL_NOTICE, "reload_closed",
+		  "role=%s conn=%" PRIu64 " peer=%s reason=%s reason_code=%s",
+		  role_name(session->role), conn_id(session->conn), conn_peer(session->conn),
+		  log_quote(quoted, sizeof(quoted), sip_reason_phrase(reason)),
+		  sip_reason_name(reason));
+	sip_metrics_reload_closed(&session->context->metrics, session->role, reason);
+	conn_close(session->conn, CONN_CLOSE_LOCAL, sip_reason_phrase(reason));
+}
+
+/* Why the configuration the context now has (OLD before) no longer allows
+ * SESSION, or SIP_REASON_COUNT; its partner section follows the reload. */
+static enum sip_reason session_reload_reason(struct sip_session *session,
+					     const struct sxedge_config *old)
+{
+	struct sip_context *context = session->context;
+	const struct pool_config *pool = &context->sip->pool;
+	const unsigned char *fingerprint = conn_peer_fingerprint(session->conn);
+	const struct partner_config *partner;
+	size_t n_names;
+	char *const *names = conn_peer_names(session->conn, &n_names);
+
+	/* The rate buckets go with the federation listener. */
+	if (session->partner != NULL)
+		session->partner =
+			context->partner_limits != NULL
+				? sip_config_partner(context->sip, session->partner->domain)
+				: NULL;
+	switch (session->role) {
+	case ROLE_INTERNAL:
+		/* Still in its handshake (no names yet): the handle it was
+		 * accepted with checks it. */
+		if (names == NULL ||
+		    tls_names_match(names, n_names, (const char *const *)pool->fqdns,
+				    pool->n_fqdns))
+			return SIP_REASON_COUNT;
+		return SIP_REASON_POOL_MEMBER_REMOVED;
+	case ROLE_FEDERATION:
+		if (context->edge.hops[ROLE_FEDERATION].host == NULL)
+			return SIP_REASON_FEDERATION_REMOVED;
+		for (size_t i = 0; i < session->n_bound; i++) {
+			enum sip_reason reason =
+				partner_reload_verdict(old, context->config, session->bound[i],
+						       names, n_names, fingerprint, &partner);
+			if (reason != SIP_REASON_COUNT)
+				return reason;
+		}
+		return SIP_REASON_COUNT;
+	default:
+		return SIP_REASON_COUNT;
+	}
+}
+
+/* SESSION's look-up was the old resolver's: it asks the new one. */
+static void session_restart_discovery(struct sip_session *session)
+{
+	char name[300];
+
+	dns_cancel(session->discovery);
+	snprintf(name, sizeof(name), "%s%s", PARTNER_SRV_PREFIX, session->discovered_domain);
+	session->discovery =
+		dns_resolve_srv(session->context->dns, name, session_on_discovered, session);
+	if (session->discovery == NULL)
+		session_on_discovered(session, DNS_FAILED, NULL, 0);
+}
+
+void sip_context_reload_sessions(struct sip_context *context, const struct sxedge_config *old,
+				 bool resolver_changed)
+{
+	for (struct sip_session *session = context->sessions; session != NULL;
+	     session = session->next) {
+		enum sip_reason reason = session_reload_reason(session, old);
+		if (reason != SIP_REASON_COUNT)
+			session_end(session, reason);
+		else if (resolver_changed && session->discovery != NULL)
+			session_restart_discovery(session);
+	}
+}
 
 void sip_context_close_all(struct sip_context *context)
 {

@@ -36,6 +36,18 @@ void sip_session_accept(struct sip_context *context, enum listener_role role,
  * responses on it count against. */
 extern const struct sip_link_handler sip_session_link_handler;
 
+/* A reload committed: CONTEXT holds the new snapshot (OLD is the one
+ * before).  Each accepted connection that the new configuration no longer
+ * allows closes in order, logged (event=reload_closed) and counted with its
+ * reason: a federation connection bound to a partner domain now blocked or
+ * removed, or whose section's pin or edges no longer match its
+ * certificate, every federation connection when the federation listener is
+ * gone, and a pool connection whose certificate names no [pool] fqdn now.
+ * The others take the new [partner] sections for their rate limits, and
+ * with RESOLVER_CHANGED their look-ups under way ask the new resolver. */
+void sip_context_reload_sessions(struct sip_context *context, const struct sxedge_config *old,
+				 bool resolver_changed);
+
 /* The conn callback of sessions (ARG is the session). */
 void sip_session_on_event(struct conn *conn, enum conn_event event, void *arg);
 

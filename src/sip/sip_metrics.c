@@ -74,6 +74,11 @@ void sip_metrics_init(struct sip_metrics *metrics, struct metrics *registry)
 		"SIP messages dropped unanswered, and streams closed that could not be cut into "
 		"messages, by the role they arrived on and reason.",
 		role_reason);
+	metrics->reload_closed = metrics_register(
+		registry, METRIC_COUNTER, "sxedge_sip_reload_closed_total",
+		"Connections and links a configuration reload closed because the new "
+		"configuration no longer allows them, by role and reason.",
+		role_reason);
 	for (size_t role = 0; role < ROLE_COUNT; role++) {
 		/* The other protocols count their own roles' connections. */
 		if (strcmp(roles[role].protocol, "sip") != 0)
@@ -169,4 +174,10 @@ void sip_metrics_dropped(struct sip_metrics *metrics, enum listener_role role,
 			 enum sip_reason reason)
 {
 	count_reason(metrics->dropped_by, metrics->dropped, role, reason);
+}
+
+void sip_metrics_reload_closed(struct sip_metrics *metrics, enum listener_role role,
+			       enum sip_reason reason)
+{
+	count_reason(metrics->reload_closed_by, metrics->reload_closed, role, reason);
 }

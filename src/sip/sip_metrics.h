@@ -50,7 +50,7 @@ const char *sip_method_label_name(enum sip_method_label label);
 struct sip_metrics {
 	struct metrics *registry; /* NULL: metrics are off */
 	struct metric_family *accepted, *refused, *closed, *tls_failures;
-	struct metric_family *requests, *responses, *rejected, *dropped;
+	struct metric_family *requests, *responses, *rejected, *dropped, *reload_closed;
 	struct metric_counter *accepted_by[ROLE_COUNT];
 	struct metric_counter *refused_by[ROLE_COUNT][CONN_BUDGET_VERDICTS];
 	struct metric_counter *closed_by[ROLE_COUNT][CONN_CLOSE_REASONS];
@@ -59,6 +59,7 @@ struct sip_metrics {
 	struct metric_counter *responses_by[ROLE_COUNT][SIP_METHOD_LABELS];
 	struct metric_counter *rejected_by[ROLE_COUNT][SIP_REASON_COUNT];
 	struct metric_counter *dropped_by[ROLE_COUNT][SIP_REASON_COUNT];
+	struct metric_counter *reload_closed_by[ROLE_COUNT][SIP_REASON_COUNT];
 };
 
 /* Registers the SIP families in REGISTRY (NULL: metrics are off). */
@@ -92,5 +93,9 @@ void sip_metrics_rejected(struct sip_metrics *metrics, enum listener_role role,
 			  enum sip_reason reason);
 void sip_metrics_dropped(struct sip_metrics *metrics, enum listener_role role,
 			 enum sip_reason reason);
+/* A reload closed a connection or link of ROLE that the new configuration
+ * no longer allows, for REASON (partner_blocked, pool_member_removed...). */
+void sip_metrics_reload_closed(struct sip_metrics *metrics, enum listener_role role,
+			       enum sip_reason reason);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* sip_protocol: SIP as the worker sees it.  All TLS contexts are built in
- * worker_new, while the process may still read root's keys; the pool and
- * partner links start in worker_start, once root is given up. */
+ * worker_new, while the process may still read root's keys, and again from
+ * the files at each reload (by the run user: they must be readable by its
+ * group); the pool and partner links start in worker_start, once root is
+ * given up. */
 #include "sip_protocol.h"
 
 #include <stdlib.h>
@@ -17,8 +19,15 @@
 struct sip_worker {
 	struct sip_context context;
 	bool context_ready; /* context holds something to free */
-	const struct sxedge_config *config;
+	const struct sxedge_config *config; /* held: the snapshot accept's listeners are of */
 	struct sip_tls *tls;
+};
+
+/* What a reload prepared, for commit or abort. */
+struct sip_reload {
+	const struct sxedge_config *config; /* held */
+	struct sip_tls *tls;
+	struct sip_context_reload *context;
 };
 
 /* ---- TLS handles ---- */
@@ -135,6 +144,7 @@ static void sip_worker_free(void *state)
 	if (sip->context_ready)
 		sip_context_free(&sip->context);
 	sip_tls_free(sip->tls);
+	config_unref(sip->config);
 	free(sip);
 }
 
@@ -146,7 +156,7 @@ static void *sip_worker_new(struct event_base *base, const struct sxedge_config 
 
 	if (sip == NULL)
 		return NULL;
-	sip->config = config;
+	sip->config = config_ref(config);
 	if (sip_context_init(&sip->context, base, config, err, sizeof(err)) < 0) {
 		fprintf(errors, "%s: %s\n", config->path, err);
 		sip_worker_free(sip);
@@ -210,6 +220,56 @@ static unsigned sip_outbound_links(const struct sxedge_config *config)
 	return sip->pool.connections + (unsigned)sip->n_partners;
 }
 
+/* ---- Reload ---- */
+
+static void sip_reload_abort(void *state, void *pending)
+{
+	struct sip_reload *reload = pending;
+	(void)state;
+
+	if (reload == NULL)
+		return;
+	sip_context_abort(reload->context);
+	sip_tls_free(reload->tls);
+	config_unref(reload->config);
+	free(reload);
+}
+
+static void *sip_reload_prepare(void *state, const struct sxedge_config *config, FILE *errors)
+{
+	struct sip_worker *sip = state;
+	struct sip_reload *reload = calloc(1, sizeof(*reload));
+
+	if (reload == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		return NULL;
+	}
+	reload->config = config_ref(config);
+	reload->tls = sip_tls_new(config, errors);
+	if (reload->tls != NULL)
+		reload->context = sip_context_prepare(&sip->context, config, reload->tls->pool,
+						      reload->tls->federation, errors);
+	if (reload->context == NULL) {
+		sip_reload_abort(sip, reload);
+		return NULL;
+	}
+	return reload;
+}
+
+/* The old handles go with the last connection that holds them. */
+static void sip_reload_commit(void *state, void *pending)
+{
+	struct sip_worker *sip = state;
+	struct sip_reload *reload = pending;
+
+	sip_context_commit(&sip->context, reload->context);
+	sip_tls_free(sip->tls);
+	sip->tls = reload->tls;
+	config_unref(sip->config);
+	sip->config = reload->config;
+	free(reload);
+}
+
 static void sip_describe(const void *state, char *buf, size_t size)
 {
 	const struct sip_worker *sip = state;
@@ -230,5 +290,8 @@ const struct protocol sip_protocol = {
 	.stop = sip_stop,
 	.all_connections = sip_all_connections,
 	.outbound_links = sip_outbound_links,
+	.reload_prepare = sip_reload_prepare,
+	.reload_commit = sip_reload_commit,
+	.reload_abort = sip_reload_abort,
 	.describe = sip_describe,
 };

@@ -170,6 +170,30 @@ it_print_logs() {
 	done
 }
 
+# ---- the build tree (install, service_unit) --------------------------------
+
+# build_tree_begin: BUILD is the build tree that made $SXEDGE ($SXEDGE_BUILD,
+# default the directory of $SXEDGE); only installed into, never reconfigured.
+build_tree_begin() {
+	BUILD=${SXEDGE_BUILD:-$(dirname "$SXEDGE")}
+	[ -f "$BUILD/Makefile" ] || fail "no Makefile in $BUILD (set SXEDGE_BUILD to the build tree)"
+}
+
+# build_var NAME: the value of make variable NAME in the build tree.
+build_var() {
+	# shellcheck disable=SC2016 # $(NAME) is for make
+	printf 'it-print-%s:\n\t@echo $(%s)\n' "$1" "$1" >"$WORK/print.mk"
+	make -s -C "$BUILD" -f Makefile -f "$WORK/print.mk" "it-print-$1"
+}
+
+# build_make LOG TARGET...: make in the build tree, installing under $DEST.
+build_make() {
+	local log=$1
+	shift
+	timeout 120 make -C "$BUILD" DESTDIR="$DEST" "$@" >"$WORK/$log.log" 2>&1 ||
+		fail "make $* failed: $(tail -3 "$WORK/$log.log")"
+}
+
 # ---- processes --------------------------------------------------------------
 
 # start_bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log,

@@ -26,6 +26,7 @@ struct conn {
 	char *output_text;
 	char **peer_names; /* fake_conn_set_peer_names */
 	size_t n_peer_names;
+	struct tls_server *server; /* held: what conn_accept got */
 	size_t output_max;
 	struct conn *next;
 };
@@ -126,6 +127,13 @@ const char *fake_conn_closed_by_us(const struct conn *conn)
 	return conn->closed_by_us[0] != '\0' ? conn->closed_by_us : NULL;
 }
 
+void fake_conn_drop_closed(void)
+{
+	for (struct conn *conn = conns; conn != NULL; conn = conn->next)
+		if (!conn->freed && conn->closed_by_us[0] != '\0')
+			fake_conn_drop(conn, "closed");
+}
+
 void fake_conn_set_peer_names(struct conn *conn, const char *const *names, size_t n)
 {
 	conn->peer_names = calloc(n, sizeof(*conn->peer_names));
@@ -135,6 +143,11 @@ void fake_conn_set_peer_names(struct conn *conn, const char *const *names, size_
 		if ((conn->peer_names[i] = strdup(names[i])) == NULL)
 			abort();
 	conn->n_peer_names = n;
+}
+
+struct tls_server *fake_conn_tls_server(const struct conn *conn)
+{
+	return conn->server;
 }
 
 unsigned fake_conn_connects(void)
@@ -163,6 +176,7 @@ void fake_conn_free_all(void)
 		conns = conn->next;
 		evbuffer_free(conn->input);
 		tls_names_free(conn->peer_names, conn->n_peer_names);
+		tls_server_release(conn->server);
 		evbuffer_free(conn->output);
 		free(conn->output_text);
 		free(conn);
@@ -180,13 +194,13 @@ struct conn *conn_accept(struct event_base *base, evutil_socket_t fd, const stru
 	char text[INET6_ADDRSTRLEN + 8];
 	(void)base;
 	(void)peer_len;
-	(void)server;
 	if (fd >= 0)
 		evutil_closesocket(fd);
 	address_format(peer, true, text, sizeof(text));
 	struct conn *conn =
 		fake_conn_new(text, owner->role, limits->output_max, owner->callback, owner->arg);
 	conn->on_probation = !limits->proven_by_handshake;
+	conn->server = server != NULL ? tls_server_hold(server) : NULL;
 	return conn;
 }
 

@@ -37,8 +37,13 @@ const char *fake_conn_output(struct conn *conn);
 void fake_conn_clear_output(struct conn *conn);
 /* The detail the code closed CONN with (conn_close, conn_abort), or NULL. */
 const char *fake_conn_closed_by_us(const struct conn *conn);
+/* Every conn the code closed (conn_close) and not freed hears its CLOSED,
+ * as once its peer has read the close, and is freed. */
+void fake_conn_drop_closed(void);
 /* The peer's certificate names NAMES (conn_peer_names; none by default). */
 void fake_conn_set_peer_names(struct conn *conn, const char *const *names, size_t n);
+/* The TLS handle conn_accept got for CONN (NULL for one it did not make). */
+struct tls_server *fake_conn_tls_server(const struct conn *conn);
 /* How many times the code called conn_connect; the last conn it got. */
 unsigned fake_conn_connects(void);
 struct conn *fake_conn_last_connected(void);

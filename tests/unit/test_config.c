@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,6 +158,9 @@ static const char full_config[] =
 	"; every option, none at its default\n"
 	"[global]\n"
 	"log_level = debug\n"
+	"log = syslog\n"
+	"syslog_facility = local4\n"
+	"syslog_socket = /run/sxedge/log\n"
 	"node_id = 7\n"
 	"flow_secret = 000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F\n"
 	"domains = Example.TEST, example.org\tthird.test\n"
@@ -215,6 +219,9 @@ START_TEST(test_full_file)
 
 	ck_assert_str_eq(config->path, loaded.path);
 	ck_assert_int_eq(config->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(config->log_to, LOG_TO_SYSLOG);
+	ck_assert_int_eq(config->syslog_facility, LOG_LOCAL4);
+	ck_assert_str_eq(config->syslog_socket, "/run/sxedge/log");
 	ck_assert_uint_eq(config->node_id, 7);
 	ck_assert(config->flow_secret_set);
 	for (unsigned i = 0; i < 32; i++)
@@ -243,7 +250,7 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(config->n_listeners, 2);
 	const struct listener_config *outside = &config->listeners[0];
 	ck_assert_str_eq(outside->name, "outside");
-	ck_assert_int_eq(outside->line, 21);
+	ck_assert_int_eq(outside->line, 24);
 	ck_assert_int_eq(outside->role, ROLE_ACCESS);
 	ck_assert_str_eq(outside->address, "0.0.0.0");
 	ck_assert_uint_eq(outside->port, 443);
@@ -260,7 +267,7 @@ START_TEST(test_full_file)
 
 	const struct listener_config *inside = &config->listeners[1];
 	ck_assert_str_eq(inside->name, "inside");
-	ck_assert_int_eq(inside->line, 32);
+	ck_assert_int_eq(inside->line, 35);
 	ck_assert_int_eq(inside->role, ROLE_INTERNAL);
 	ck_assert_str_eq(inside->address, "::1");
 	ck_assert_uint_eq(inside->port, 5061);
@@ -294,6 +301,9 @@ START_TEST(test_defaults)
 	const struct sxedge_config *config = loaded.config;
 
 	ck_assert_int_eq(config->log_level, LOG_LEVEL_NOTICE);
+	ck_assert_int_eq(config->log_to, LOG_TO_STDERR);
+	ck_assert_int_eq(config->syslog_facility, LOG_DAEMON);
+	ck_assert_str_eq(config->syslog_socket, "/dev/log");
 	ck_assert_uint_eq(config->node_id, 1);
 	ck_assert(!config->flow_secret_set);
 	ck_assert_uint_eq(config->limits.sip_max_message, 65536);
@@ -456,6 +466,17 @@ START_TEST(test_bad_keywords)
 		"[global]\ndomains = example.test\nlog_level = verbose\n" ACCESS_OK INTERNAL_OK
 			POOL_OK,
 		3, "bad value \"verbose\" for log_level", "error, warning, notice, info or debug");
+	expect_one_error(
+		"[global]\ndomains = example.test\nlog = journal\n" ACCESS_OK INTERNAL_OK POOL_OK,
+		3, "bad value \"journal\" for log", "stderr or syslog");
+	expect_one_error(
+		"[global]\ndomains = example.test\nsyslog_facility = kern\n" ACCESS_OK INTERNAL_OK
+			POOL_OK,
+		3, "syslog_facility", "daemon, user or local0 to local7");
+	expect_one_error(
+		"[global]\ndomains = example.test\nsyslog_socket = dev/log\n" ACCESS_OK INTERNAL_OK
+			POOL_OK,
+		3, "syslog_socket", "an absolute path of at most 107 bytes");
 	expect_one_error(MINIMAL "[listener x]\nrole = access\naddress = 127.0.0.2\nport = 1\n"
 				 "certificate = @DIR@/edge.crt\nkey = @DIR@/edge.key\n"
 				 "require_sni = maybe\n",

@@ -372,6 +372,50 @@ START_TEST(test_drop_as_the_user_itself)
 }
 END_TEST
 
+/* As a service manager starts it (User=, initgroups): the user's own group
+ * as its one supplementary group, which grants nothing and stays; another
+ * group cannot be shed without root, and the drop fails. */
+static void started_with_groups(struct report *report, gid_t group)
+{
+	if (setgroups(1, &group) < 0 || setresgid(nobody_gid, nobody_gid, nobody_gid) < 0 ||
+	    setresuid(nobody_uid, nobody_uid, nobody_uid) < 0) {
+		report->status = -2;
+		snprintf(report->err, sizeof(report->err), "switch: %s", strerror(errno));
+		return;
+	}
+	report->had_setpcap = false;
+	report->had_bind_service = false;
+	report->status = privileges_drop(nobody_uid, nobody_gid, report->err, sizeof(report->err));
+}
+
+static void started_with_own_group(struct report *report)
+{
+	started_with_groups(report, nobody_gid);
+}
+
+static void started_with_root_group(struct report *report)
+{
+	started_with_groups(report, 0);
+}
+
+START_TEST(test_drop_keeps_the_users_own_group)
+{
+	struct report report = run_child(started_with_own_group);
+	char own[16];
+
+	ck_assert_msg(report.status == 0, "drop failed: %s", report.err);
+	snprintf(own, sizeof(own), "%u", (unsigned)nobody_gid);
+	ck_assert_str_eq(report.groups, own);
+	ck_assert_uint_eq(report.cap_eff, 0);
+	ck_assert_int_eq(report.setuid_root, -1);
+
+	report = run_child(started_with_root_group);
+	ck_assert_int_eq(report.status, -1);
+	ck_assert_msg(strstr(report.err, "cannot clear the supplementary groups") != NULL, "%s",
+		      report.err);
+}
+END_TEST
+
 /* A switch that leaves root as the saved uid can be undone: verify says so. */
 static void saved_root(struct report *report)
 {
@@ -482,6 +526,7 @@ static Suite *privileges_suite(void)
 	tcase_add_test(root, test_drop_to_named_group);
 	tcase_add_test(root, test_cannot_drop_again);
 	tcase_add_test(root, test_drop_as_the_user_itself);
+	tcase_add_test(root, test_drop_keeps_the_users_own_group);
 	tcase_add_test(root, test_verify_finds_saved_root);
 	tcase_add_test(root, test_verify_finds_kept_capabilities);
 	tcase_add_test(root, test_drop_clears_kept_capabilities);
