@@ -376,20 +376,19 @@ static void commit_partner_limits(struct sip_context *context, const struct sip_
 	context->partner_limits = limits;
 }
 
-/* The budgets take the new caps and keep their members and counts (both
- * per-address caps are at least 1, so the tables made at start stay in
- * use). */
+/* The budgets take the new caps and keep their members and counts. */
 static void commit_budgets(struct sip_context *context)
 {
 	const struct limits_config *limits = &context->config->limits;
-	static const enum listener_role sip_roles[] = { ROLE_ACCESS, ROLE_INTERNAL,
-							ROLE_FEDERATION };
 
-	for (size_t i = 0; i < sizeof(sip_roles) / sizeof(sip_roles[0]); i++)
-		context->budgets[sip_roles[i]].max = limits->max_connections_role[sip_roles[i]];
-	context->budgets[ROLE_ACCESS].max_per_address = limits->max_connections_per_address_access;
-	context->budgets[ROLE_FEDERATION].max_per_address =
-		context->federation_config->max_connections_per_address;
+	conn_budget_set_limits(&context->budgets[ROLE_ACCESS],
+			       limits->max_connections_role[ROLE_ACCESS],
+			       limits->max_connections_per_address_access);
+	conn_budget_set_limits(&context->budgets[ROLE_INTERNAL],
+			       limits->max_connections_role[ROLE_INTERNAL], 0);
+	conn_budget_set_limits(&context->budgets[ROLE_FEDERATION],
+			       limits->max_connections_role[ROLE_FEDERATION],
+			       context->federation_config->max_connections_per_address);
 }
 
 void sip_context_commit(struct sip_context *context, struct sip_context_reload *reload)
