@@ -11,7 +11,12 @@
  * connections in lists (through record numbers), which only the control
  * path walks: to drop them all when it ends, and to drop its expired ones
  * before a limit refuses.  One heap holds every deadline; an item in it is
- * a record's kind in the top two bits and its number below. */
+ * a record's kind in the top two bits and its number below.
+ *
+ * Limits.  The table's terms (its limits and the bandwidth rate they make)
+ * are one counted block that every allocation points to; a reload gives the
+ * table a new block and the old one stays as long as an allocation made
+ * under it does. */
 #include "allocation_table.h"
 
 #include <stdlib.h>
@@ -58,10 +63,15 @@ struct quota_user {
 	uint32_t allocations;
 };
 
-struct allocation_table {
+struct allocation_terms {
 	struct allocation_limits limits;
+	struct byte_rate bandwidth; /* from limits.bandwidth_bytes_per_second */
+	uint32_t allocations; /* made under these and not ended */
+};
+
+struct allocation_table {
+	struct allocation_terms *terms; /* for what is made from now on */
 	struct allocation_hooks hooks;
-	struct byte_rate bandwidth;
 	uint64_t seed;
 	uint64_t connection_counter;
 	size_t user_name_bytes;
@@ -115,6 +125,7 @@ const char *allocation_end_name(enum allocation_end why)
 		[ALLOCATION_END_DELETED] = "deleted",
 		[ALLOCATION_END_ALLOCATION_ENDED] = "allocation_ended",
 		[ALLOCATION_END_TABLE_FREED] = "table_freed",
+		[ALLOCATION_END_LISTENER_REMOVED] = "listener_removed",
 	};
 	return names[why];
 }
@@ -440,7 +451,7 @@ enum allocation_result allocation_permit(struct allocation_table *table,
 					 uint64_t now_ms)
 {
 	uint64_t expires_ms = now_ms + ALLOCATION_PERMISSION_LIFETIME_S * MS;
-	uint32_t limit = table->limits.permissions_per_allocation;
+	uint32_t limit = allocation->terms->limits.permissions_per_allocation;
 	enum allocation_result result = ALLOCATION_OK;
 	size_t added = 0;
 
@@ -584,7 +595,7 @@ enum allocation_result allocation_channel_bind(struct allocation_table *table,
 					       uint64_t now_ms)
 {
 	uint64_t expires_ms = now_ms + ALLOCATION_CHANNEL_LIFETIME_S * MS;
-	uint32_t limit = table->limits.channels_per_allocation;
+	uint32_t limit = allocation->terms->limits.channels_per_allocation;
 	uint32_t by_number, by_peer;
 	enum allocation_result permitted;
 
@@ -705,7 +716,7 @@ struct allocation_connection *allocation_connection_open(struct allocation_table
 							 uint64_t now_ms,
 							 enum allocation_result *result)
 {
-	uint32_t limit = table->limits.connections_per_allocation;
+	uint32_t limit = allocation->terms->limits.connections_per_allocation;
 	struct allocation_connection *connection;
 	uint32_t number;
 
@@ -852,6 +863,47 @@ struct allocation *allocation_find_by_relay(const struct allocation_table *table
 	return allocation != NULL && now_ms < allocation->expires_ms ? allocation : NULL;
 }
 
+/* ---- Limits ---- */
+
+struct allocation_terms *allocation_terms_new(const struct allocation_limits *limits)
+{
+	struct allocation_terms *terms = calloc(1, sizeof(*terms));
+
+	if (terms == NULL)
+		return NULL;
+	terms->limits = *limits;
+	if (terms->limits.default_lifetime_s == 0)
+		terms->limits.default_lifetime_s = ALLOCATION_DEFAULT_LIFETIME_S;
+	if (terms->limits.max_lifetime_s < terms->limits.default_lifetime_s)
+		terms->limits.max_lifetime_s = terms->limits.default_lifetime_s;
+	terms->bandwidth = byte_rate_make(limits->bandwidth_bytes_per_second, 0);
+	return terms;
+}
+
+void allocation_terms_free(struct allocation_terms *terms)
+{
+	free(terms);
+}
+
+/* An allocation made under TERMS ended: old terms go with the last one. */
+static void release_terms(struct allocation_table *table, struct allocation_terms *terms)
+{
+	terms->allocations--;
+	if (terms->allocations == 0 && terms != table->terms)
+		free(terms);
+}
+
+void allocation_table_set_limits(struct allocation_table *table, struct allocation_terms *terms)
+{
+	struct allocation_terms *old = table->terms;
+
+	table->terms = terms;
+	if (old->allocations == 0)
+		free(old);
+}
+
+/* ---- Ending ---- */
+
 /* Reports the end, then takes down everything that hangs off ALLOCATION. */
 static void end_allocation(struct allocation_table *table, struct allocation *allocation,
 			   enum allocation_end why)
@@ -876,12 +928,19 @@ static void end_allocation(struct allocation_table *table, struct allocation *al
 			  number);
 	user_at(table, allocation->user)->allocations--;
 	drop_user_if_unused(table, allocation->user);
+	release_terms(table, allocation->terms);
 	record_pool_give(&table->allocations, number);
 }
 
 void allocation_delete(struct allocation_table *table, struct allocation *allocation)
 {
 	end_allocation(table, allocation, ALLOCATION_END_DELETED);
+}
+
+void allocation_table_end(struct allocation_table *table, struct allocation *allocation,
+			  enum allocation_end why)
+{
+	end_allocation(table, allocation, why);
 }
 
 /* Ends or drops the item of a heap entry that is due. */
@@ -922,24 +981,30 @@ uint64_t allocation_table_next_expiry(const struct allocation_table *table)
 	return expiry_heap_next(&table->heap);
 }
 
-uint32_t allocation_lifetime(const struct allocation_table *table, bool has_lifetime,
-			     uint32_t requested_s)
+static uint32_t terms_lifetime(const struct allocation_terms *terms, bool has_lifetime,
+			       uint32_t requested_s)
 {
+	const struct allocation_limits *limits = &terms->limits;
 	uint32_t lifetime;
 
 	if (!has_lifetime)
-		return table->limits.default_lifetime_s;
-	lifetime = requested_s < table->limits.max_lifetime_s ? requested_s
-							      : table->limits.max_lifetime_s;
-	return lifetime > table->limits.default_lifetime_s ? lifetime
-							   : table->limits.default_lifetime_s;
+		return limits->default_lifetime_s;
+	lifetime = requested_s < limits->max_lifetime_s ? requested_s : limits->max_lifetime_s;
+	return lifetime > limits->default_lifetime_s ? lifetime : limits->default_lifetime_s;
+}
+
+uint32_t allocation_lifetime(const struct allocation_table *table, bool has_lifetime,
+			     uint32_t requested_s)
+{
+	return terms_lifetime(table->terms, has_lifetime, requested_s);
 }
 
 enum allocation_result allocation_table_admit(struct allocation_table *table,
 					      const struct five_tuple *five_tuple, const char *user,
 					      size_t user_length, uint64_t now_ms)
 {
-	uint32_t per_user = table->limits.allocations_per_user;
+	const struct allocation_limits *limits = &table->terms->limits;
+	uint32_t per_user = limits->allocations_per_user;
 	uint32_t holder;
 
 	allocation_table_expire(table, now_ms);
@@ -947,8 +1012,7 @@ enum allocation_result allocation_table_admit(struct allocation_table *table,
 		return ALLOCATION_REFUSED_USER_TOO_LONG;
 	if (find_by_client(table, five_tuple) != NULL)
 		return ALLOCATION_REFUSED_IN_USE;
-	if (table->limits.allocations != 0 &&
-	    table->allocations.in_use >= table->limits.allocations)
+	if (limits->allocations != 0 && table->allocations.in_use >= limits->allocations)
 		return ALLOCATION_REFUSED_TOTAL_QUOTA;
 	holder = per_user != 0 ? find_user(table, user, user_length) : NONE;
 	if (holder != NONE && user_at(table, holder)->allocations >= per_user)
@@ -993,11 +1057,13 @@ struct allocation *allocation_create(struct allocation_table *table,
 		memcpy(allocation->transaction_id, request->transaction_id,
 		       ALLOCATION_TRANSACTION_ID_BYTES);
 	allocation->created_ms = now_ms;
+	allocation->terms = table->terms;
 	allocation->expires_ms =
-		now_ms +
-		allocation_lifetime(table, request->has_lifetime, request->lifetime_s) * MS;
-	byte_bucket_fill(&allocation->to_peer, &table->bandwidth, now_ms);
-	byte_bucket_fill(&allocation->to_client, &table->bandwidth, now_ms);
+		now_ms + terms_lifetime(allocation->terms, request->has_lifetime,
+					request->lifetime_s) *
+				 MS;
+	byte_bucket_fill(&allocation->to_peer, &allocation->terms->bandwidth, now_ms);
+	byte_bucket_fill(&allocation->to_client, &allocation->terms->bandwidth, now_ms);
 	allocation->number = number;
 	allocation->user = user;
 	allocation->permissions = allocation->channels = allocation->connections = NONE;
@@ -1008,6 +1074,7 @@ struct allocation *allocation_create(struct allocation_table *table,
 	if (!expiry_heap_add(&table->heap, item(ITEM_ALLOCATION, number), allocation->expires_ms))
 		goto no_deadline;
 	user_at(table, user)->allocations++;
+	allocation->terms->allocations++;
 	*result = ALLOCATION_OK;
 	return allocation;
 
@@ -1031,7 +1098,7 @@ uint32_t allocation_refresh(struct allocation_table *table, struct allocation *a
 		end_allocation(table, allocation, ALLOCATION_END_REFRESHED_TO_ZERO);
 		return 0;
 	}
-	lifetime = allocation_lifetime(table, has_lifetime, requested_s);
+	lifetime = terms_lifetime(allocation->terms, has_lifetime, requested_s);
 	allocation->expires_ms = now_ms + lifetime * MS;
 	expiry_heap_update(&table->heap, allocation->heap_position, allocation->expires_ms);
 	return lifetime;
@@ -1071,7 +1138,8 @@ bool allocation_bandwidth_take(const struct allocation_table *table, struct allo
 	struct byte_bucket *bucket =
 		direction == ALLOCATION_TO_PEER ? &allocation->to_peer : &allocation->to_client;
 
-	return byte_bucket_take(bucket, &table->bandwidth, bytes, now_ms);
+	(void)table;
+	return byte_bucket_take(bucket, &allocation->terms->bandwidth, bytes, now_ms);
 }
 
 /* ---- The table ---- */
@@ -1083,14 +1151,13 @@ struct allocation_table *allocation_table_new(const struct allocation_limits *li
 
 	if (table == NULL)
 		return NULL;
-	table->limits = *limits;
-	if (table->limits.default_lifetime_s == 0)
-		table->limits.default_lifetime_s = ALLOCATION_DEFAULT_LIFETIME_S;
-	if (table->limits.max_lifetime_s < table->limits.default_lifetime_s)
-		table->limits.max_lifetime_s = table->limits.default_lifetime_s;
+	table->terms = allocation_terms_new(limits);
+	if (table->terms == NULL) {
+		free(table);
+		return NULL;
+	}
 	if (hooks != NULL)
 		table->hooks = *hooks;
-	table->bandwidth = byte_rate_make(limits->bandwidth_bytes_per_second, 0);
 	table->seed = seed;
 	record_pool_init(&table->allocations, sizeof(struct allocation));
 	record_pool_init(&table->permissions, sizeof(struct permission));
@@ -1130,6 +1197,7 @@ void allocation_table_free(struct allocation_table *table)
 	hash_index_free(&table->connection_index);
 	hash_index_free(&table->user_index);
 	expiry_heap_free(&table->heap);
+	free(table->terms);
 	free(table);
 }
 
@@ -1142,7 +1210,7 @@ void allocation_table_counts(const struct allocation_table *table,
 	counts->channels = table->channels.in_use;
 	counts->connections = table->connections.in_use;
 	counts->bytes =
-		sizeof(*table) + record_pool_bytes(&table->allocations) +
+		sizeof(*table) + sizeof(*table->terms) + record_pool_bytes(&table->allocations) +
 		record_pool_bytes(&table->permissions) + record_pool_bytes(&table->channels) +
 		record_pool_bytes(&table->connections) + record_pool_bytes(&table->users) +
 		hash_index_bytes(&table->by_client) + hash_index_bytes(&table->by_relay) +

@@ -90,10 +90,15 @@ enum allocation_end {
 	ALLOCATION_END_DELETED, /* allocation_delete / allocation_connection_close */
 	ALLOCATION_END_ALLOCATION_ENDED, /* a connection: its allocation ended */
 	ALLOCATION_END_TABLE_FREED,
+	/* the listener its client reached it through is gone (a reload removed it) */
+	ALLOCATION_END_LISTENER_REMOVED,
 };
 
 struct allocation;
 struct allocation_connection;
+/* The limits of allocation_limits that one allocation lives under, kept
+ * with it (see allocation_table_set_limits). */
+struct allocation_terms;
 
 /* Reported once per end, with the record still whole (see the top). */
 struct allocation_hooks {
@@ -130,7 +135,8 @@ enum allocation_result {
 const char *allocation_result_name(enum allocation_result result);
 /* The STUN error code answering a refusal (0 for ALLOCATION_OK). */
 int allocation_result_error_code(enum allocation_result result);
-/* "expired", "refreshed_to_zero", "deleted", "allocation_ended", "table_freed". */
+/* "expired", "refreshed_to_zero", "deleted", "allocation_ended", "table_freed",
+ * "listener_removed". */
 const char *allocation_end_name(enum allocation_end why);
 
 /* ---- Allocations ---- */
@@ -161,6 +167,7 @@ struct allocation {
 	void *owner; /* the protocol module's state (relay socket); NULL at creation */
 	void *connection; /* the client's TCP connection (turn_client), NULL over UDP */
 	/* ---- the table's own ---- */
+	struct allocation_terms *terms; /* the limits it was made under */
 	struct byte_bucket to_peer, to_client;
 	uint32_t number, user, heap_position;
 	uint32_t permissions, channels, connections; /* list heads */
@@ -191,6 +198,21 @@ struct allocation_table *allocation_table_new(const struct allocation_limits *li
 /* Ends every allocation (hooks: ALLOCATION_END_TABLE_FREED), then frees. */
 void allocation_table_free(struct allocation_table *table);
 
+/* A reload changes the limits in two steps, so that the step that applies
+ * them cannot fail: allocation_terms_new makes LIMITS ready (normalised as
+ * allocation_table_new does; NULL when out of memory), and
+ * allocation_table_set_limits gives them to TABLE, which takes TERMS.  From
+ * then on the quotas (allocations, allocations_per_user) are the new ones
+ * for every Allocate, and an allocation made afterwards lives under the new
+ * lifetime, per-allocation counts and bandwidth; one made before keeps
+ * those it was made with (and its bandwidth buckets) until it ends, and
+ * what it holds beyond a lower limit stays.  The old limits are freed with
+ * the last allocation made under them.  allocation_terms_free frees TERMS
+ * never given to a table (the reload was called off). */
+struct allocation_terms *allocation_terms_new(const struct allocation_limits *limits);
+void allocation_terms_free(struct allocation_terms *terms);
+void allocation_table_set_limits(struct allocation_table *table, struct allocation_terms *terms);
+
 /* Would an Allocate from FIVE_TUPLE for USER be taken at NOW_MS?  (Ends the
  * expired allocations first, so their quota is free.)  Checked in RFC 8656
  * §6.2's order: 5-tuple in use (437), the total (508), the user's quota
@@ -214,9 +236,11 @@ struct allocation *allocation_find_by_relay(const struct allocation_table *table
 					    uint8_t relay_transport,
 					    const struct transport_address *relay, uint64_t now_ms);
 
-/* The lifetime RFC 8656 §6.2 and §7.2 grant for a LIFETIME of REQUESTED_S
- * (HAS_LIFETIME false: none came): the requested value cut to the maximum,
- * but never under the default.  (A Refresh's 0 is allocation_refresh's.) */
+/* The lifetime RFC 8656 §6.2 and §7.2 grant a new allocation for a LIFETIME
+ * of REQUESTED_S (HAS_LIFETIME false: none came): the requested value cut
+ * to the maximum, but never under the default.  (A Refresh's 0 is
+ * allocation_refresh's; a Refresh is granted under the allocation's own
+ * limits.) */
 uint32_t allocation_lifetime(const struct allocation_table *table, bool has_lifetime,
 			     uint32_t requested_s);
 
@@ -232,6 +256,9 @@ uint32_t allocation_remaining_s(const struct allocation *allocation, uint64_t no
 /* Ends ALLOCATION now (its client's TCP connection closed, say; hook:
  * ALLOCATION_END_DELETED). */
 void allocation_delete(struct allocation_table *table, struct allocation *allocation);
+/* The same, reported as WHY (ALLOCATION_END_LISTENER_REMOVED, say). */
+void allocation_table_end(struct allocation_table *table, struct allocation *allocation,
+			  enum allocation_end why);
 
 /* Whom ALLOCATION counts against (*LENGTH bytes, not NUL-terminated). */
 const char *allocation_user(const struct allocation_table *table,
@@ -293,8 +320,8 @@ enum allocation_direction {
 };
 
 /* May a packet of BYTES be relayed in DIRECTION at NOW_MS?  Each direction
- * has its own bucket of bandwidth_bytes_per_second with one second of burst
- * (byte_bucket_take's rules).  No allocation. */
+ * has its own bucket of the allocation's bandwidth_bytes_per_second with one
+ * second of burst (byte_bucket_take's rules).  No allocation. */
 bool allocation_bandwidth_take(const struct allocation_table *table, struct allocation *allocation,
 			       enum allocation_direction direction, uint32_t bytes,
 			       uint64_t now_ms);

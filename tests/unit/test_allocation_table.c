@@ -749,6 +749,70 @@ START_TEST(test_bandwidth_per_direction)
 }
 END_TEST
 
+/* ---- New limits (a reload) ---- */
+
+/* The quotas change for every Allocate at once; an allocation made before
+ * keeps its permission and channel limits, its lifetime's maximum and its
+ * bandwidth (and what it holds past the new limits), one made after gets
+ * the new ones; the old limits go with the last allocation under them
+ * (the leak check sees them freed). */
+START_TEST(test_set_limits)
+{
+	struct allocation_limits before = { .allocations = 3,
+					    .allocations_per_user = 3,
+					    .max_lifetime_s = 3600,
+					    .permissions_per_allocation = 2,
+					    .channels_per_allocation = 2,
+					    .bandwidth_bytes_per_second = 1000 };
+	struct allocation_limits after = { .allocations = 2,
+					   .allocations_per_user = 1,
+					   .max_lifetime_s = 600,
+					   .permissions_per_allocation = 1,
+					   .channels_per_allocation = 1,
+					   .bandwidth_bytes_per_second = 100 };
+	struct allocation_table *table = table_with(&before);
+	struct allocation *old = create_ok(table, 0, "alice", T0);
+	struct allocation *second = create_ok(table, 1, "bob", T0);
+	struct transport_address a = peer(1, 1), b = peer(2, 1), c = peer(3, 1);
+
+	ck_assert_int_eq(allocation_permit(table, old, &a, 1, T0), ALLOCATION_OK);
+	ck_assert_int_eq(allocation_channel_bind(table, old, 0x4000, &a, T0), ALLOCATION_OK);
+	struct allocation_terms *terms = allocation_terms_new(&after);
+	ck_assert_ptr_nonnull(terms);
+	allocation_table_set_limits(table, terms);
+	/* the quotas: two allocations held, so a third is refused now */
+	ck_assert_int_eq(create_refused(table, 2, "carol", T0), ALLOCATION_REFUSED_TOTAL_QUOTA);
+	allocation_delete(table, second);
+	create_ok(table, 2, "carol", T0);
+	ck_assert_int_eq(create_refused(table, 3, "carol", T0), ALLOCATION_REFUSED_TOTAL_QUOTA);
+	/* the old allocation: its own limits */
+	ck_assert_int_eq(allocation_permit(table, old, &b, 1, T0), ALLOCATION_OK);
+	ck_assert_int_eq(allocation_permit(table, old, &c, 1, T0),
+			 ALLOCATION_REFUSED_PERMISSION_LIMIT);
+	ck_assert_int_eq(allocation_channel_bind(table, old, 0x4001, &b, T0), ALLOCATION_OK);
+	ck_assert_uint_eq(allocation_refresh(table, old, true, 3600, T0), 3600);
+	ck_assert(allocation_bandwidth_take(table, old, ALLOCATION_TO_PEER, 1000, T0));
+	/* a new one: the new limits */
+	struct five_tuple carol = client(2);
+	struct allocation *fresh = allocation_find_by_client(table, &carol, T0);
+	ck_assert_ptr_nonnull(fresh);
+	ck_assert_int_eq(allocation_permit(table, fresh, &a, 1, T0), ALLOCATION_OK);
+	ck_assert_int_eq(allocation_permit(table, fresh, &b, 1, T0),
+			 ALLOCATION_REFUSED_PERMISSION_LIMIT);
+	ck_assert_uint_eq(allocation_refresh(table, fresh, true, 3600, T0), 600);
+	ck_assert(allocation_bandwidth_take(table, fresh, ALLOCATION_TO_PEER, 100, T0));
+	ck_assert(!allocation_bandwidth_take(table, fresh, ALLOCATION_TO_PEER, 100, T0));
+	/* and again: the limits of the middle reload go with carol's allocation */
+	after.allocations_per_user = 2;
+	allocation_table_set_limits(table, allocation_terms_new(&after));
+	allocation_delete(table, fresh);
+	create_ok(table, 4, "dave", T0);
+	allocation_table_free(table);
+	/* limits made ready but never given */
+	allocation_terms_free(allocation_terms_new(&after));
+}
+END_TEST
+
 /* ---- Look-ups after churn ---- */
 
 START_TEST(test_lookups_after_many_inserts_and_deletes)
@@ -1217,6 +1281,7 @@ static Suite *allocation_table_suite(void)
 	tcase_add_test(table, test_channel_refresh_and_expiry);
 	tcase_add_test(table, test_channel_limits);
 	tcase_add_test(table, test_bandwidth_per_direction);
+	tcase_add_test(table, test_set_limits);
 	tcase_add_test(table, test_lookups_after_many_inserts_and_deletes);
 	tcase_add_test(table, test_packet_path_does_not_allocate);
 	tcase_add_test(table, test_connection_lifecycle);
