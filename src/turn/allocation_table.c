@@ -1059,9 +1059,8 @@ struct allocation *allocation_create(struct allocation_table *table,
 	allocation->created_ms = now_ms;
 	allocation->terms = table->terms;
 	allocation->expires_ms =
-		now_ms + terms_lifetime(allocation->terms, request->has_lifetime,
-					request->lifetime_s) *
-				 MS;
+		now_ms +
+		terms_lifetime(allocation->terms, request->has_lifetime, request->lifetime_s) * MS;
 	byte_bucket_fill(&allocation->to_peer, &allocation->terms->bandwidth, now_ms);
 	byte_bucket_fill(&allocation->to_client, &allocation->terms->bandwidth, now_ms);
 	allocation->number = number;

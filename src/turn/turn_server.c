@@ -225,6 +225,48 @@ static void challenge(struct turn_server *server, const struct turn_request *req
 
 /* ---- Authentication ---- */
 
+/* The allocation whose credentials REQUEST must carry (RFC 8656 §5): its
+ * 5-tuple's, or for a ConnectionBind that of the connection it names; NULL
+ * when none. */
+static const struct allocation *credentials_holder(const struct turn_server *server,
+						   const struct turn_request *request)
+{
+	const struct stun_message *message = request->message;
+	if (message->method != STUN_METHOD_CONNECTION_BIND)
+		return allocation_find_by_client(server->table, &request->reply.client.five_tuple,
+						 request->now_ms);
+	const struct stun_attribute *attribute =
+		stun_message_find(message, STUN_ATTRIBUTE_CONNECTION_ID);
+	uint32_t id;
+	if (attribute == NULL || !stun_attribute_u32(attribute, &id))
+		return NULL;
+	const struct allocation_connection *connection =
+		allocation_connection_find(server->table, id, request->now_ms);
+	return connection != NULL ? connection->allocation : NULL;
+}
+
+/* A MAC that does not check with the key of the current secret and realm
+ * may be made with the credentials an allocation got before a reload
+ * changed them: its requests go on with those until it ends.  On success
+ * REQUEST holds that key. */
+static enum stun_integrity_result check_with_allocation_key(struct turn_server *server,
+							    struct turn_request *request,
+							    enum stun_integrity_kind integrity)
+{
+	const struct allocation *holder = credentials_holder(server, request);
+	if (holder == NULL || holder->key_length == 0 ||
+	    (holder->key_length == request->key_length &&
+	     memcmp(holder->key, request->key, request->key_length) == 0))
+		return STUN_INTEGRITY_INVALID;
+	enum stun_integrity_result checked = stun_integrity_check(
+		&server->hmac, request->message, integrity, holder->key, holder->key_length);
+	if (checked == STUN_INTEGRITY_VALID) {
+		memcpy(request->key, holder->key, holder->key_length);
+		request->key_length = holder->key_length;
+	}
+	return checked;
+}
+
 /* RFC 8489 §9.2.4 in its order: integrity at all (401), the attributes it
  * needs (400), the nonce (438), the username (401), the MAC (401).  On
  * success REQUEST holds the key, the user, and answers are signed. */
@@ -267,6 +309,8 @@ static bool authenticate(struct turn_server *server, struct turn_request *reques
 		request->key_length == 0 ? STUN_INTEGRITY_FAILED
 					 : stun_integrity_check(&server->hmac, message, integrity,
 								request->key, request->key_length);
+	if (checked == STUN_INTEGRITY_INVALID)
+		checked = check_with_allocation_key(server, request, integrity);
 	if (checked == STUN_INTEGRITY_FAILED) {
 		turn_answer_error(server, request, 500, NULL, "integrity_failed");
 		return false;
@@ -453,6 +497,27 @@ static void connection_ended(void *context, struct allocation_connection *connec
 
 /* ---- The server ---- */
 
+/* What a reload changes, made ready (turn_server_change_new). */
+struct turn_server_change {
+	char *realm;
+	uint8_t *secret;
+	size_t secret_length;
+	uint32_t nonce_lifetime_s;
+	struct allocation_terms *terms;
+	const struct peer_policy *peer_policy;
+	bool tcp_relays;
+	struct transport_address external_address;
+	uint16_t relay_port_first, relay_port_last;
+};
+
+static void secret_free(uint8_t *secret, size_t length)
+{
+	if (secret == NULL)
+		return;
+	memset(secret, 0, length);
+	free(secret);
+}
+
 struct turn_server *turn_server_new(const struct turn_server_settings *settings,
 				    const struct turn_io *io, uint64_t seed,
 				    const uint8_t nonce_secret[32])
@@ -502,13 +567,66 @@ void turn_server_free(struct turn_server *server)
 		allocation_table_free(server->table);
 	turn_nonce_key_clear(&server->nonce_key);
 	stun_hmac_clear(&server->hmac);
-	if (server->secret != NULL) {
-		memset(server->secret, 0, server->secret_length);
-		free(server->secret);
-	}
+	secret_free(server->secret, server->secret_length);
 	free(server->connects);
 	free(server->realm);
 	free(server);
+}
+
+struct turn_server_change *turn_server_change_new(const struct turn_server_settings *settings)
+{
+	struct turn_server_change *change = calloc(1, sizeof(*change));
+	if (change == NULL)
+		return NULL;
+	change->realm = strdup(settings->realm);
+	change->secret = malloc(settings->secret_length > 0 ? settings->secret_length : 1);
+	change->secret_length = settings->secret_length;
+	change->terms = allocation_terms_new(&settings->limits);
+	if (change->realm == NULL || change->secret == NULL || change->terms == NULL) {
+		turn_server_change_free(change);
+		return NULL;
+	}
+	memcpy(change->secret, settings->secret, settings->secret_length);
+	change->nonce_lifetime_s = settings->nonce_lifetime_s;
+	change->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
+	change->tcp_relays = settings->tcp_relays;
+	change->external_address = settings->external_address;
+	change->relay_port_first = settings->relay_port_first;
+	change->relay_port_last = settings->relay_port_last;
+	return change;
+}
+
+void turn_server_change_free(struct turn_server_change *change)
+{
+	if (change == NULL)
+		return;
+	free(change->realm);
+	secret_free(change->secret, change->secret_length);
+	allocation_terms_free(change->terms);
+	free(change);
+}
+
+void turn_server_change_apply(struct turn_server *server, struct turn_server_change *change)
+{
+	free(server->realm);
+	server->realm = change->realm;
+	secret_free(server->secret, server->secret_length);
+	server->secret = change->secret;
+	server->secret_length = change->secret_length;
+	server->nonce_key.lifetime = change->nonce_lifetime_s;
+	allocation_table_set_limits(server->table, change->terms);
+	server->peer_policy = change->peer_policy;
+	server->tcp_relays = change->tcp_relays;
+	server->external_address = change->external_address;
+	server->relay_port_first = change->relay_port_first;
+	server->relay_port_last = change->relay_port_last;
+	free(change);
+}
+
+void turn_server_end_allocation(struct turn_server *server, struct allocation *allocation,
+				enum allocation_end why)
+{
+	allocation_table_end(server->table, allocation, why);
 }
 
 void turn_server_client_gone(struct turn_server *server, const struct turn_client *client,

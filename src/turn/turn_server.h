@@ -133,6 +133,7 @@ struct turn_io {
 };
 
 struct turn_server;
+struct turn_server_change;
 
 /* A server with SETTINGS (copied, but the peer policy must outlive it) and
  * IO; SEED randomises its hash tables and NONCE_SECRET (32 bytes, drawn
@@ -183,6 +184,12 @@ struct allocation_connection *turn_server_peer_accept(struct turn_server *server
  * connection joined to it did: the server forgets it (no peer_close). */
 void turn_server_peer_gone(struct turn_server *server, struct allocation_connection *connection);
 
+/* Ends ALLOCATION now, reported as WHY (relay_close, allocation_event):
+ * ALLOCATION_END_LISTENER_REMOVED for one whose UDP listener a reload
+ * closed. */
+void turn_server_end_allocation(struct turn_server *server, struct allocation *allocation,
+				enum allocation_end why);
+
 /* CLIENT's TCP connection closed: an allocation made over it ends. */
 void turn_server_client_gone(struct turn_server *server, const struct turn_client *client,
 			     uint64_t now_ms);
@@ -194,6 +201,23 @@ void turn_server_expire(struct turn_server *server, uint64_t now_ms);
 
 /* Allocations open now (the metrics gauge). */
 uint32_t turn_server_allocations(const struct turn_server *server);
+
+/* ---- A reload ---- */
+
+/* SETTINGS made ready for a running server without touching it (copied; the
+ * peer policy must outlive the server); NULL when out of memory. */
+struct turn_server_change *turn_server_change_new(const struct turn_server_settings *settings);
+/* SERVER takes CHANGE: from now on it answers with the new realm, checks
+ * credentials made with the new secret, judges every peer a request names
+ * with the new policy, and grants the new limits to the allocations made
+ * from now on, its quotas to every Allocate (allocation_table_set_limits).
+ * An allocation made before keeps its limits and the credentials it was
+ * made with: a request on it whose MAC checks with its key is accepted
+ * although the secret or the realm changed.  The nonce secret stays, so
+ * the nonces given out stay good (for the new lifetime).  Cannot fail. */
+void turn_server_change_apply(struct turn_server *server, struct turn_server_change *change);
+/* Frees a CHANGE never applied. */
+void turn_server_change_free(struct turn_server_change *change);
 
 /* Whom ALLOCATION counts against: the USER part of its username, *LENGTH
  * bytes, not NUL-terminated (for the log of allocation_event). */

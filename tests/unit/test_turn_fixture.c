@@ -15,6 +15,7 @@ struct fake_io fake;
 struct turn_server *server;
 struct turn_server_settings settings;
 struct peer_policy policy;
+const char *client_secret;
 
 static struct stun_hmac test_hmac;
 static const uint8_t nonce_secret[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
@@ -150,6 +151,7 @@ void fixture_settings(void)
 	memset(&fake, 0, sizeof(fake));
 	memset(&policy, 0, sizeof(policy));
 	memset(&settings, 0, sizeof(settings));
+	client_secret = SECRET;
 	settings.realm = REALM;
 	settings.secret = (const uint8_t *)SECRET;
 	settings.secret_length = strlen(SECRET);
@@ -268,7 +270,8 @@ void request_credentials(struct request *request, const char *username, const ch
 static size_t key_of(const char *username, const char *password, uint8_t key[TURN_KEY_MAX_SIZE])
 {
 	char right[TURN_PASSWORD_SIZE];
-	ck_assert(turn_password(SECRET, strlen(SECRET), username, strlen(username), right));
+	ck_assert(turn_password(client_secret, strlen(client_secret), username, strlen(username),
+				right));
 	if (password == NULL)
 		password = right;
 	return turn_long_term_key(TURN_PASSWORD_ALGORITHM_MD5, username, strlen(username), REALM,

@@ -72,6 +72,9 @@ extern struct fake_io fake;
 extern struct turn_server *server;
 extern struct turn_server_settings settings;
 extern struct peer_policy policy;
+/* The shared secret the clients' passwords are made with (SECRET unless a
+ * test gives the server another by a reload). */
+extern const char *client_secret;
 
 /* A server with the settings as the test has set them (call fixture_settings
  * first, change what the test needs, then fixture_start). */

@@ -737,6 +737,98 @@ START_TEST(test_channel_limit)
 }
 END_TEST
 
+/* ---- A reload ---- */
+
+/* The server takes the settings as the test has changed them. */
+static void reload(void)
+{
+	struct turn_server_change *change = turn_server_change_new(&settings);
+	ck_assert_ptr_nonnull(change);
+	turn_server_change_apply(server, change);
+}
+
+#define NEW_SECRET "another-shared-secret-4567"
+
+/* A new shared secret: the allocation made before goes on with the
+ * credentials it was made with (Refresh, CreatePermission), and only with
+ * those; a new Allocate needs credentials made with the new secret. */
+START_TEST(test_reload_secret)
+{
+	struct turn_client old = udp_client(1), fresh = udp_client(2);
+	struct transport_address peer = address4("1.2.3.4", 1000);
+
+	allocate(&old, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	settings.secret = (const uint8_t *)NEW_SECRET;
+	settings.secret_length = strlen(NEW_SECRET);
+	reload();
+	refresh(&old, "alice", NULL, T0_MS + SECOND);
+	struct stun_message answer = last_answer();
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	ck_assert(answer_signed(&answer, STUN_INTEGRITY_SHA1, "alice"));
+	create_permission(&old, "alice", &peer, 1, T0_MS + SECOND);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	/* the old credentials make no new allocation */
+	struct request request;
+	signed_start(&request, STUN_METHOD_ALLOCATE, &fresh, "alice", T0_MS + SECOND);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x11\0\0\0", 4);
+	signed_send(&request, &fresh, "alice", T0_MS + SECOND);
+	ck_assert_uint_eq(last_error(), 401);
+	ck_assert(refused_with("wrong_credentials", 401));
+	/* the new ones do, and are not the old allocation's */
+	client_secret = NEW_SECRET;
+	allocate(&fresh, "alice", TURN_TRANSPORT_UDP, T0_MS + SECOND);
+	ck_assert_uint_eq(turn_server_allocations(server), 2);
+	refresh(&old, "alice", NULL, T0_MS + 2 * SECOND);
+	ck_assert_uint_eq(last_error(), 441);
+	ck_assert(refused_with("wrong_allocation_credentials", 441));
+}
+END_TEST
+
+/* New quotas hold for the next Allocate; what is held beyond them stays. */
+START_TEST(test_reload_quota)
+{
+	struct turn_client first = udp_client(1), second = udp_client(2), third = udp_client(3);
+
+	allocate(&first, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	allocate(&second, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	settings.limits.allocations_per_user = 1;
+	reload();
+	allocate_with(&third, "alice", TURN_TRANSPORT_UDP, 0, NULL, 0, T0_MS);
+	ck_assert_uint_eq(last_error(), 486);
+	ck_assert(refused_with("user_quota", 486));
+	allocate(&third, "bob", TURN_TRANSPORT_UDP, T0_MS);
+	refresh(&second, "alice", NULL, T0_MS + SECOND);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	ck_assert_uint_eq(turn_server_allocations(server), 3);
+}
+END_TEST
+
+/* The peer policy and the relay settings are the new ones for every
+ * request: a peer no longer allowed gets 403 from the old allocation too,
+ * and RFC 6062 allocations stop with tcp_relays off. */
+START_TEST(test_reload_policy)
+{
+	struct turn_client client = udp_client(1), tcp = tcp_client(2);
+	struct transport_address loopback = address4("127.0.0.1", 1000);
+	struct peer_prefix allowed;
+	struct peer_policy allowing = { .allowed = &allowed, .allowed_count = 1 };
+
+	ck_assert_int_eq(peer_prefix_parse("127.0.0.1", 9, &allowed), PEER_PREFIX_OK);
+	settings.peer_policy = &allowing;
+	reload();
+	allocate(&client, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	create_permission(&client, "alice", &loopback, 1, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	settings.peer_policy = &policy;
+	settings.tcp_relays = false;
+	reload();
+	create_permission(&client, "alice", &loopback, 1, T0_MS);
+	ck_assert_uint_eq(last_error(), 403);
+	allocate_with(&tcp, "bob", TURN_TRANSPORT_TCP, 0, NULL, 0, T0_MS);
+	ck_assert_uint_eq(last_error(), 442);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("turn_server");
@@ -782,5 +874,12 @@ int main(void)
 	tcase_add_test(permissions, test_channel_bind);
 	tcase_add_test(permissions, test_channel_limit);
 	suite_add_tcase(suite, permissions);
+
+	TCase *reloads = tcase_create("reload");
+	tcase_add_checked_fixture(reloads, setup, teardown);
+	tcase_add_test(reloads, test_reload_secret);
+	tcase_add_test(reloads, test_reload_quota);
+	tcase_add_test(reloads, test_reload_policy);
+	suite_add_tcase(suite, reloads);
 	return test_suite_run(suite);
 }

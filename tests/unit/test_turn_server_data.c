@@ -523,6 +523,30 @@ START_TEST(test_connect_and_bind)
 }
 END_TEST
 
+/* A ConnectionBind carries its allocation's credentials: after a reload
+ * changed the shared secret, those it was made with still bind. */
+START_TEST(test_connection_bind_after_reload)
+{
+	struct turn_client control = tcp_client(1), data = tcp_client(5);
+	struct transport_address peer = address4("1.2.3.4", 80);
+	allocate(&control, "alice", TURN_TRANSPORT_TCP, T0_MS);
+	connect_to(&control, "alice", &peer, T0_MS);
+	turn_server_peer_connected(server, fake.last_connection, true, T0_MS + SECOND);
+	uint32_t id =
+		u32_of((struct stun_message[]){ last_answer() }, STUN_ATTRIBUTE_CONNECTION_ID);
+	settings.secret = (const uint8_t *)"another-shared-secret-4567";
+	settings.secret_length = strlen("another-shared-secret-4567");
+	struct turn_server_change *change = turn_server_change_new(&settings);
+	ck_assert_ptr_nonnull(change);
+	turn_server_change_apply(server, change);
+	connection_bind(&data, "alice", id, T0_MS + 2 * SECOND);
+	struct stun_message answer = last_answer();
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	ck_assert(answer_signed(&answer, STUN_INTEGRITY_SHA1, "alice"));
+	ck_assert_uint_eq(fake.join_count, 1);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
 	struct turn_client control = tcp_client(1), udp = udp_client(2);
@@ -678,6 +702,7 @@ int main(void)
 	TCase *tcp = tcase_create("rfc6062");
 	tcase_add_checked_fixture(tcp, setup, teardown);
 	tcase_add_test(tcp, test_connect_and_bind);
+	tcase_add_test(tcp, test_connection_bind_after_reload);
 	tcase_add_test(tcp, test_connect_refused);
 	tcase_add_test(tcp, test_connect_limit);
 	tcase_add_test(tcp, test_connection_bind_refused);
