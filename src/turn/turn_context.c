@@ -174,6 +174,9 @@ static void context_init_metrics(struct turn_context *context, struct metrics *r
 	metrics->refusals = metrics_register(
 		registry, METRIC_COUNTER, "sxedge_turn_refusals_total",
 		"STUN and TURN packets and requests refused or dropped, by reason.", reason_label);
+	metrics->ended = metrics_register(registry, METRIC_COUNTER,
+					  "sxedge_turn_allocations_ended_total",
+					  "TURN allocations ended, by reason.", reason_label);
 	for (int i = 0; i < 2; i++) {
 		metrics->allocations[i] = metric_gauge(open, relays[i]);
 		metrics->allocations_made[i] = metric_counter(made, relays[i]);
@@ -193,8 +196,8 @@ static struct turn_udp_listener *context_udp_listener(struct turn_context *conte
 						      const struct transport_address *server)
 {
 	for (size_t i = 0; i < context->n_listeners; i++)
-		if (transport_address_equal(&context->listeners[i].address, server))
-			return &context->listeners[i];
+		if (transport_address_equal(&context->listeners[i]->address, server))
+			return context->listeners[i];
 	return NULL;
 }
 
@@ -231,8 +234,9 @@ static void *io_relay_open(void *arg, uint8_t relay_transport, struct transport_
 {
 	struct turn_context *context = arg;
 
-	if (context->udp_client &&
-	    context->udp_allocations >= context->config->limits.max_connections_role[ROLE_TURN])
+	if (context->retired ||
+	    (context->udp_client &&
+	     context->udp_allocations >= context->config->limits.max_connections_role[ROLE_TURN]))
 		return NULL;
 	return turn_relay_open(context, relay_transport, relay);
 }
@@ -283,10 +287,12 @@ static void io_allocation_event(void *arg, const struct allocation *allocation, 
 	turn_context_format(&allocation->five_tuple.client, client, sizeof(client));
 	turn_context_format(&allocation->relay, told, sizeof(told));
 	if (!made) {
+		const char *const reason[] = { why, NULL };
 		/* relay_close comes with it, before or after: RELAY may be gone. */
 		if (allocation->five_tuple.transport == TURN_TRANSPORT_UDP)
 			context->udp_allocations--;
 		metric_gauge_add(context->metrics.allocations[tcp], -1);
+		metric_counter_add(metric_counter(context->metrics.ended, reason), 1);
 		log_event(LOG_LEVEL_INFO, "turn_allocation_end", "client=%s relay=%s reason=%s",
 			  client, told, why);
 		return;
@@ -349,8 +355,8 @@ static void context_on_blocked(struct udp_queue *queue, void *arg)
 	struct turn_context *context = arg;
 
 	for (size_t i = 0; i < context->n_listeners; i++) {
-		if (queue == &context->listeners[i].queue) {
-			event_add(context->listeners[i].writable, NULL);
+		if (queue == &context->listeners[i]->queue) {
+			event_add(context->listeners[i]->writable, NULL);
 			return;
 		}
 	}
@@ -399,8 +405,8 @@ void turn_context_datagram(struct turn_context *context, const struct listener_c
 	(void)peer_len;
 
 	for (size_t i = 0; i < context->n_listeners && listener == NULL; i++)
-		if (context->listeners[i].config == config)
-			listener = &context->listeners[i];
+		if (context->listeners[i]->config == config)
+			listener = context->listeners[i];
 	if (listener == NULL || context->server == NULL ||
 	    !transport_address_from_sockaddr(peer, &client.five_tuple.client))
 		return;
@@ -426,14 +432,15 @@ void turn_context_datagram(struct turn_context *context, const struct listener_c
 	turn_context_after(context);
 }
 
-/* ---- set-up ---- */
+/* ---- what a snapshot says ---- */
 
 /* The edge's own addresses, for the peer policy: the relay and external
- * addresses, every listener's, and with a wildcard listener the host's. */
-static int context_own_addresses(struct turn_context *context)
+ * addresses, every listener's, and with a wildcard listener the host's.
+ * -1 when out of memory. */
+static int own_addresses(const struct sxedge_config *config, const struct turn_config *turn,
+			 struct sockaddr_storage **own_out, size_t *n_own)
 {
-	const struct sxedge_config *config = context->config;
-	size_t room = config->n_listeners + 2;
+	size_t room = config->n_listeners + 2, count = 0;
 	struct ifaddrs *interfaces = NULL;
 	bool wildcard = false;
 
@@ -445,70 +452,52 @@ static int context_own_addresses(struct turn_context *context)
 	if (wildcard && getifaddrs(&interfaces) == 0)
 		for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next)
 			room++;
-	context->own = calloc(room, sizeof(*context->own));
-	if (context->own == NULL) {
+	struct sockaddr_storage *own = calloc(room, sizeof(*own));
+	if (own == NULL) {
 		freeifaddrs(interfaces);
 		return -1;
 	}
-	const char *named[] = { context->turn->relay_address, context->turn->external_address };
+	const char *named[] = { turn->relay_address, turn->external_address };
 	for (size_t i = 0; i < 2; i++)
-		if (named[i] != NULL &&
-		    address_parse(named[i], 0, &context->own[context->n_own]) > 0)
-			context->n_own++;
+		if (named[i] != NULL && address_parse(named[i], 0, &own[count]) > 0)
+			count++;
 	for (size_t i = 0; i < config->n_listeners; i++) {
-		struct sockaddr_storage *at = &context->own[context->n_own];
+		struct sockaddr_storage *at = &own[count];
 		if (address_parse(config->listeners[i].address, 0, at) > 0 &&
 		    !address_is_unspecified(at))
-			context->n_own++;
+			count++;
 	}
 	for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next) {
 		if (at->ifa_addr == NULL ||
 		    (at->ifa_addr->sa_family != AF_INET && at->ifa_addr->sa_family != AF_INET6))
 			continue;
-		memcpy(&context->own[context->n_own++], at->ifa_addr,
+		memcpy(&own[count++], at->ifa_addr,
 		       at->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 							  : sizeof(struct sockaddr_in6));
 	}
 	freeifaddrs(interfaces);
-	context->policy = (struct peer_policy){
-		.allowed = context->turn->allowed_peers,
-		.allowed_count = context->turn->n_allowed_peers,
-		.own = context->own,
-		.own_count = context->n_own,
+	*own_out = own;
+	*n_own = count;
+	return 0;
+}
+
+static struct peer_policy policy_of(const struct turn_config *turn,
+				    const struct sockaddr_storage *own, size_t n_own)
+{
+	return (struct peer_policy){
+		.allowed = turn->allowed_peers,
+		.allowed_count = turn->n_allowed_peers,
+		.own = own,
+		.own_count = n_own,
 	};
-	return 0;
 }
 
-static int context_init_listeners(struct turn_context *context)
+/* The server's settings; POLICY must outlive the server. */
+static struct turn_server_settings server_settings(const struct sxedge_config *config,
+						   const struct peer_policy *policy)
 {
-	const struct sxedge_config *config = context->config;
-
-	context->listeners = calloc(config->n_listeners + 1, sizeof(*context->listeners));
-	if (context->listeners == NULL)
-		return -1;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		const struct listener_config *at = &config->listeners[i];
-		struct sockaddr_storage address;
-		if (at->role != ROLE_TURN || address_parse(at->address, at->port, &address) == 0)
-			continue;
-		struct turn_udp_listener *listener = &context->listeners[context->n_listeners++];
-		listener->context = context;
-		listener->config = at;
-		listener->fd = -1;
-		transport_address_from_sockaddr((struct sockaddr *)&address, &listener->address);
-		udp_queue_init(&listener->queue, -1);
-	}
-	return 0;
-}
-
-static int context_init_server(struct turn_context *context, const uint8_t nonce_secret[32])
-{
-	const struct turn_config *turn = context->turn;
-	uint64_t seed;
+	const struct turn_config *turn = turn_config(config);
 	struct sockaddr_storage external;
-
-	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
-		return -1;
 	struct turn_server_settings settings = {
 		.realm = turn->realm,
 		.secret = turn->secret,
@@ -523,14 +512,156 @@ static int context_init_server(struct turn_context *context, const uint8_t nonce
 			.connections_per_allocation = turn->max_peer_connections,
 			.bandwidth_bytes_per_second = turn->max_bandwidth,
 		},
-		.peer_policy = &context->policy,
-		.tcp_relays = config_listener(context->config, ROLE_TURN_TCP) != NULL,
+		.peer_policy = policy,
+		.tcp_relays = config_listener(config, ROLE_TURN_TCP) != NULL,
 		.relay_port_first = turn->relay_ports.first,
 		.relay_port_last = turn->relay_ports.last,
 	};
 	if (address_parse(turn->external_address, 0, &external) > 0)
 		transport_address_from_sockaddr((struct sockaddr *)&external,
 						&settings.external_address);
+	return settings;
+}
+
+/* Clients' TCP connections, and RFC 6062 connections with peers: what a
+ * new one is made with (a conn copies its limits). */
+static void connection_limits(const struct sxedge_config *config, struct conn_limits *clients,
+			      struct conn_limits *peers)
+{
+	const struct limits_config *limits = &config->limits;
+	const struct turn_config *turn = turn_config(config);
+
+	*clients = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		/* a client refreshes within its allocation's lifetime */
+		.idle_timeout_s = turn->max_lifetime_s,
+		.input_max = 2 * 65536,
+		.output_max = limits->output_max,
+		.first_request_timeout_s = limits->first_request_timeout_s,
+		.output_low_water = limits->output_max / 2,
+	};
+	*peers = (struct conn_limits){
+		.handshake_timeout_s = limits->handshake_timeout_s,
+		.idle_timeout_s = turn->max_lifetime_s,
+		.input_max = 65536,
+		.output_max = limits->output_max,
+		.output_low_water = limits->output_max / 2,
+		.share_local_port = true,
+	};
+}
+
+static int relay_address_of(const struct sxedge_config *config, struct sockaddr_storage *address,
+			    FILE *errors)
+{
+	const struct turn_config *turn = turn_config(config);
+
+	if (address_parse(turn->relay_address, 0, address) > 0)
+		return 0;
+	fprintf(errors, "%s:%d: [turn]: bad relay_address %s\n", config->path, turn->line,
+		turn->relay_address);
+	return -1;
+}
+
+/* The address a turn LISTENER is reached at (the 5-tuple's server side);
+ * false for another role's. */
+static bool udp_listener_address(const struct listener_config *listener,
+				 struct transport_address *address)
+{
+	struct sockaddr_storage at;
+
+	return listener->role == ROLE_TURN &&
+	       address_parse(listener->address, listener->port, &at) > 0 &&
+	       transport_address_from_sockaddr((struct sockaddr *)&at, address);
+}
+
+/* ---- UDP listeners ---- */
+
+static struct turn_udp_listener *listener_new(struct turn_context *context,
+					      const struct listener_config *config,
+					      const struct transport_address *address)
+{
+	struct turn_udp_listener *listener = calloc(1, sizeof(*listener));
+
+	if (listener == NULL)
+		return NULL;
+	listener->context = context;
+	listener->config = config;
+	listener->fd = -1;
+	listener->address = *address;
+	udp_queue_init(&listener->queue, -1);
+	return listener;
+}
+
+/* Its socket is the worker's: only what TURN keeps for it goes. */
+static void listener_free(struct turn_context *context, struct turn_udp_listener *listener)
+{
+	udp_queue_clear(context->sender, &listener->queue);
+	if (listener->writable != NULL)
+		event_free(listener->writable);
+	free(listener);
+}
+
+/* A listener the reload removed: the allocations made through it end (their
+ * clients can no longer be answered), and what is queued for it leaves
+ * before the worker closes its socket. */
+static void listener_remove(struct turn_context *context, struct turn_udp_listener *listener)
+{
+	struct turn_relay *next;
+
+	for (struct turn_relay *relay = context->relays; relay != NULL; relay = next) {
+		/* A UDP client's allocation holds a UDP relay and nothing else
+		 * (RFC 6062 needs a TCP client): ending it closes this relay
+		 * only, so NEXT stays. */
+		next = relay->next;
+		struct allocation *allocation = relay->allocation;
+		if (context->server != NULL && allocation != NULL &&
+		    allocation->five_tuple.transport == TURN_TRANSPORT_UDP &&
+		    transport_address_equal(&allocation->five_tuple.server, &listener->address))
+			turn_server_end_allocation(context->server, allocation,
+						   ALLOCATION_END_LISTENER_REMOVED);
+	}
+	if (listener->fd >= 0)
+		udp_queue_flush(context->sender, &listener->queue);
+	listener_free(context, listener);
+}
+
+static int context_init_listeners(struct turn_context *context)
+{
+	const struct sxedge_config *config = context->config;
+
+	context->listeners = calloc(config->n_listeners + 1, sizeof(*context->listeners));
+	if (context->listeners == NULL)
+		return -1;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		struct transport_address address;
+		if (!udp_listener_address(&config->listeners[i], &address))
+			continue;
+		struct turn_udp_listener *listener =
+			listener_new(context, &config->listeners[i], &address);
+		if (listener == NULL)
+			return -1;
+		context->listeners[context->n_listeners++] = listener;
+	}
+	return 0;
+}
+
+/* ---- set-up ---- */
+
+static void context_on_emptied(evutil_socket_t fd, short what, void *arg)
+{
+	struct turn_context *context = arg;
+	(void)fd;
+	(void)what;
+	context->on_emptied(context->emptied_arg);
+}
+
+static int context_init_server(struct turn_context *context, const uint8_t nonce_secret[32])
+{
+	uint64_t seed;
+
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+		return -1;
+	struct turn_server_settings settings = server_settings(context->config, &context->policy);
 	const struct turn_io io = {
 		.to_client = io_to_client,
 		.relay_open = io_relay_open,
@@ -562,46 +693,205 @@ int turn_context_init(struct turn_context *context, struct event_base *base,
 	if (turn_context_check(config, errors) < 0)
 		return -1;
 	context_init_metrics(context, metrics);
-	context->conn_limits = (struct conn_limits){
-		.handshake_timeout_s = limits->handshake_timeout_s,
-		/* a client refreshes within its allocation's lifetime */
-		.idle_timeout_s = context->turn->max_lifetime_s,
-		.input_max = 2 * 65536,
-		.output_max = limits->output_max,
-		.first_request_timeout_s = limits->first_request_timeout_s,
-		.output_low_water = limits->output_max / 2,
-	};
-	context->peer_limits = (struct conn_limits){
-		.handshake_timeout_s = limits->handshake_timeout_s,
-		.idle_timeout_s = context->turn->max_lifetime_s,
-		.input_max = 65536,
-		.output_max = limits->output_max,
-		.output_low_water = limits->output_max / 2,
-		.share_local_port = true,
-	};
-	if (address_parse(context->turn->relay_address, 0, &context->relay_address) == 0) {
-		fprintf(errors, "%s:%d: [turn]: bad relay_address %s\n", config->path,
-			context->turn->line, context->turn->relay_address);
+	connection_limits(config, &context->conn_limits, &context->peer_limits);
+	if (relay_address_of(config, &context->relay_address, errors) < 0)
 		return -1;
-	}
 	context->receiver = udp_receiver_new(TURN_RECEIVE_SLOTS, TURN_DATAGRAM_MAX);
 	context->sender = udp_sender_new(TURN_SEND_SLOTS, TURN_DATAGRAM_MAX, TURN_QUEUE_LIMIT,
 					 TURN_SEND_BATCH, context_on_blocked, context);
 	context->flush = event_new(base, -1, 0, context_on_flush, context);
 	context->expiry = evtimer_new(base, context_on_expiry, context);
+	context->emptied = event_new(base, -1, 0, context_on_emptied, context);
 	if (context->receiver == NULL || context->sender == NULL || context->flush == NULL ||
-	    context->expiry == NULL ||
+	    context->expiry == NULL || context->emptied == NULL ||
 	    conn_budget_init(&context->budget, "turn_tcp",
 			     limits->max_connections_role[ROLE_TURN_TCP],
 			     context->turn->max_connections_per_address) < 0 ||
-	    context_own_addresses(context) < 0 || context_init_listeners(context) < 0 ||
-	    context_init_server(context, nonce_secret) < 0) {
+	    own_addresses(config, context->turn, &context->own, &context->n_own) < 0 ||
+	    context_init_listeners(context) < 0) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		turn_context_free(context);
+		return -1;
+	}
+	context->policy = policy_of(context->turn, context->own, context->n_own);
+	if (context_init_server(context, nonce_secret) < 0) {
 		fprintf(errors, "%s: out of memory\n", config->path);
 		turn_context_free(context);
 		return -1;
 	}
 	return 0;
 }
+
+/* ---- a reload ---- */
+
+struct turn_context_change {
+	const struct sxedge_config *config;
+	struct turn_server_change *server;
+	struct sockaddr_storage *own;
+	size_t n_own;
+	struct sockaddr_storage relay_address;
+	/* The new table of UDP listeners, and for each its listener_config in
+	 * CONFIG and whether it is one serving now (else made for the change). */
+	struct turn_udp_listener **listeners;
+	const struct listener_config **listener_configs;
+	bool *kept;
+	size_t n_listeners;
+};
+
+void turn_context_abort(struct turn_context_change *change)
+{
+	if (change == NULL)
+		return;
+	for (size_t i = 0; i < change->n_listeners; i++)
+		if (!change->kept[i])
+			free(change->listeners[i]); /* never served: nothing queued, no event */
+	free(change->listeners);
+	free(change->listener_configs);
+	free(change->kept);
+	free(change->own);
+	turn_server_change_free(change->server);
+	free(change);
+}
+
+/* The listener serving now at ADDRESS, NULL when none. */
+static struct turn_udp_listener *serving_listener(const struct turn_context *context,
+						  const struct transport_address *address)
+{
+	for (size_t i = 0; i < context->n_listeners; i++)
+		if (transport_address_equal(&context->listeners[i]->address, address))
+			return context->listeners[i];
+	return NULL;
+}
+
+/* Is LISTENER in the table CHANGE is building (the first N)? */
+static bool change_holds(const struct turn_context_change *change, size_t n,
+			 const struct turn_udp_listener *listener)
+{
+	for (size_t i = 0; i < n; i++)
+		if (change->listeners[i] == listener)
+			return true;
+	return false;
+}
+
+static int change_listeners(struct turn_context *context, struct turn_context_change *change)
+{
+	const struct sxedge_config *config = change->config;
+	size_t room = config->n_listeners + 1;
+
+	change->listeners = calloc(room, sizeof(*change->listeners));
+	change->listener_configs = calloc(room, sizeof(*change->listener_configs));
+	change->kept = calloc(room, sizeof(*change->kept));
+	if (change->listeners == NULL || change->listener_configs == NULL || change->kept == NULL)
+		return -1;
+	for (size_t i = 0; i < config->n_listeners; i++) {
+		const struct listener_config *at = &config->listeners[i];
+		struct transport_address address;
+		if (!udp_listener_address(at, &address))
+			continue;
+		size_t n = change->n_listeners;
+		/* the kept one takes AT at the commit */
+		struct turn_udp_listener *kept = serving_listener(context, &address);
+		if (kept != NULL && change_holds(change, n, kept))
+			kept = NULL; /* the file's check refuses a socket twice; were it not */
+		change->listeners[n] = kept != NULL ? kept : listener_new(context, at, &address);
+		if (change->listeners[n] == NULL)
+			return -1;
+		change->listener_configs[n] = at;
+		change->kept[n] = kept != NULL;
+		change->n_listeners++;
+	}
+	return 0;
+}
+
+struct turn_context_change *turn_context_prepare(struct turn_context *context,
+						 const struct sxedge_config *config, FILE *errors)
+{
+	struct turn_context_change *change = calloc(1, sizeof(*change));
+
+	if (change == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		return NULL;
+	}
+	change->config = config;
+	if (relay_address_of(config, &change->relay_address, errors) < 0) {
+		turn_context_abort(change);
+		return NULL;
+	}
+	/* The server keeps pointing at the context's policy, which the commit
+	 * fills from these. */
+	struct turn_server_settings settings = server_settings(config, &context->policy);
+	if (own_addresses(config, turn_config(config), &change->own, &change->n_own) < 0 ||
+	    change_listeners(context, change) < 0 ||
+	    (change->server = turn_server_change_new(&settings)) == NULL) {
+		fprintf(errors, "%s: out of memory\n", config->path);
+		turn_context_abort(change);
+		return NULL;
+	}
+	return change;
+}
+
+static bool change_keeps(const struct turn_context_change *change,
+			 const struct turn_udp_listener *listener)
+{
+	for (size_t i = 0; i < change->n_listeners; i++)
+		if (change->kept[i] && change->listeners[i] == listener)
+			return true;
+	return false;
+}
+
+void turn_context_commit(struct turn_context *context, struct turn_context_change *change)
+{
+	const struct sxedge_config *config = change->config;
+	const struct turn_config *turn = turn_config(config);
+
+	for (size_t i = 0; i < context->n_listeners; i++)
+		if (!change_keeps(change, context->listeners[i]))
+			listener_remove(context, context->listeners[i]);
+	free(context->listeners);
+	for (size_t i = 0; i < change->n_listeners; i++)
+		change->listeners[i]->config = change->listener_configs[i];
+	context->listeners = change->listeners;
+	context->n_listeners = change->n_listeners;
+	free(context->own);
+	context->own = change->own;
+	context->n_own = change->n_own;
+	context->policy = policy_of(turn, context->own, context->n_own);
+	context->relay_address = change->relay_address;
+	connection_limits(config, &context->conn_limits, &context->peer_limits);
+	conn_budget_set_limits(&context->budget, config->limits.max_connections_role[ROLE_TURN_TCP],
+			       turn->max_connections_per_address);
+	if (context->server != NULL)
+		turn_server_change_apply(context->server, change->server);
+	else
+		turn_server_change_free(change->server);
+	context->config = config;
+	context->turn = turn;
+	free(change->listener_configs);
+	free(change->kept);
+	free(change);
+	turn_context_after(context);
+}
+
+void turn_context_connection_gone(struct turn_context *context)
+{
+	if (context->retired && context->streams_open == 0 && context->peers_open == 0)
+		event_active(context->emptied, EV_TIMEOUT, 0);
+}
+
+void turn_context_retire(struct turn_context *context, void (*on_emptied)(void *arg), void *arg)
+{
+	context->config = config_ref(context->config);
+	context->retired = true;
+	context->on_emptied = on_emptied;
+	context->emptied_arg = arg;
+	for (size_t i = 0; i < context->n_listeners; i++)
+		listener_remove(context, context->listeners[i]);
+	context->n_listeners = 0;
+	turn_streams_close(context);
+	turn_context_connection_gone(context);
+}
+
+/* ---- the end ---- */
 
 /* Every allocation ends (relays and peer connections closed, logged). */
 static void context_end_server(struct turn_context *context)
@@ -621,7 +911,7 @@ void turn_context_drain(struct turn_context *context)
 	context->draining = true;
 	/* The worker closed the UDP sockets: what waits for them goes. */
 	for (size_t i = 0; i < context->n_listeners; i++) {
-		struct turn_udp_listener *listener = &context->listeners[i];
+		struct turn_udp_listener *listener = context->listeners[i];
 		udp_queue_clear(context->sender, &listener->queue);
 		if (listener->writable != NULL)
 			event_free(listener->writable);
@@ -650,6 +940,8 @@ void turn_context_free(struct turn_context *context)
 	}
 	while (context->relays != NULL)
 		turn_relay_close(context->relays);
+	for (size_t i = 0; i < context->n_listeners; i++)
+		listener_free(context, context->listeners[i]);
 	free(context->listeners);
 	context->listeners = NULL;
 	context->n_listeners = 0;
@@ -659,11 +951,16 @@ void turn_context_free(struct turn_context *context)
 		event_free(context->flush);
 	if (context->expiry != NULL)
 		event_free(context->expiry);
-	context->flush = context->expiry = NULL;
+	if (context->emptied != NULL)
+		event_free(context->emptied);
+	context->flush = context->expiry = context->emptied = NULL;
 	if (context->sender != NULL)
 		udp_sender_free(context->sender);
 	context->sender = NULL;
 	udp_receiver_free(context->receiver);
 	context->receiver = NULL;
 	conn_budget_clear(&context->budget);
+	if (context->retired)
+		config_unref(context->config);
+	context->retired = false;
 }

@@ -9,7 +9,13 @@
  * Datagrams leave in batches: every datagram written during one pass of
  * the event loop waits in the sender's slots, and one flush event sends
  * them all after the pass (sendmmsg per socket), however many listener or
- * relay reads produced them. */
+ * relay reads produced them.
+ *
+ * A reload is prepared beside what serves (turn_context_prepare) and then
+ * committed, which cannot fail: new allocations and connections get the new
+ * settings, established ones keep theirs (their credentials, limits and
+ * bandwidth in the server's table, their relay sockets, the limits their
+ * conns copied).  A reload that removes [turn] retires the context. */
 #ifndef SXEDGE_TURN_TURN_CONTEXT_H
 #define SXEDGE_TURN_TURN_CONTEXT_H
 
@@ -62,6 +68,7 @@ struct turn_metrics {
 	struct metric_counter *packets[2]; /* by enum allocation_direction */
 	struct metric_counter *bytes[2];
 	struct metric_family *refusals; /* {reason} */
+	struct metric_family *ended; /* allocations ended, {reason} */
 	struct metric_family *accepted; /* the core's, {protocol, role} */
 	struct metric_family *refused; /* the core's, {protocol, role, reason} */
 	struct metric_family *closed; /* the core's, {protocol, role, reason} */
@@ -69,7 +76,7 @@ struct turn_metrics {
 
 struct turn_context {
 	struct event_base *base;
-	const struct sxedge_config *config;
+	const struct sxedge_config *config; /* the worker's, or held (config_ref) once retired */
 	const struct turn_config *turn;
 	struct turn_server *server; /* NULL once stopped */
 	struct peer_policy policy;
@@ -82,7 +89,7 @@ struct turn_context {
 	bool flush_scheduled;
 	struct event *expiry; /* at turn_server_next_expiry */
 	uint64_t expiry_at_ms; /* what it is armed for; UINT64_MAX: not armed */
-	struct turn_udp_listener *listeners;
+	struct turn_udp_listener **listeners; /* each stays where it is while it serves */
 	size_t n_listeners;
 	struct turn_relay *relays; /* every relay socket open */
 	struct turn_stream *streams; /* every TCP connection of a client */
@@ -95,6 +102,12 @@ struct turn_context {
 	unsigned udp_allocations; /* made over UDP (role turn), open */
 	bool udp_client; /* the server is handling a UDP client's datagram */
 	bool draining;
+	/* A reload removed [turn]: nothing new is served, and once the last
+	 * connection is gone `emptied` calls on_emptied(emptied_arg). */
+	bool retired;
+	struct event *emptied;
+	void (*on_emptied)(void *arg);
+	void *emptied_arg;
 	uint64_t refusal_window_s; /* the second refusals are being logged in */
 	unsigned refusals_logged; /* lines in that second */
 	unsigned refusals_suppressed; /* not logged since the last line */
@@ -113,7 +126,8 @@ int turn_context_check(const struct sxedge_config *config, FILE *errors);
 int turn_context_init(struct turn_context *context, struct event_base *base,
 		      const struct sxedge_config *config, struct metrics *metrics,
 		      const uint8_t nonce_secret[32], FILE *errors);
-/* Ends every allocation and closes every socket and connection. */
+/* Ends every allocation and closes every socket and connection (and gives
+ * back the snapshot a retired context holds). */
 void turn_context_free(struct turn_context *context);
 
 /* A datagram of SIZE bytes from PEER on the UDP LISTENER (the worker's
@@ -121,6 +135,37 @@ void turn_context_free(struct turn_context *context);
 void turn_context_datagram(struct turn_context *context, const struct listener_config *listener,
 			   int fd, const uint8_t *data, size_t size, const struct sockaddr *peer,
 			   socklen_t peer_len);
+
+/* ---- A reload ---- */
+
+struct turn_context_change;
+
+/* What CONTEXT takes from CONFIG, the new snapshot (with [turn], checked by
+ * turn_context_check): the server's settings (turn_server_change_new), the
+ * peer policy with the edge's own addresses, the relay address, the limits
+ * of new TCP connections and of the turn_tcp budget, and the table of UDP
+ * listeners, where a listener with the address and port of one serving now
+ * is that one (the worker keeps its socket: same descriptor, same queue).
+ * Nothing of CONTEXT changes.  NULL with "FILE:LINE: ..." lines on ERRORS. */
+struct turn_context_change *turn_context_prepare(struct turn_context *context,
+						 const struct sxedge_config *config, FILE *errors);
+/* CONTEXT takes CHANGE; cannot fail.  The allocations made through a UDP
+ * listener CHANGE does not keep end (reason listener_removed: logged,
+ * counted), what was queued for it sent first (the worker closes its socket
+ * after the commit); from now on CONTEXT points into the new snapshot only. */
+void turn_context_commit(struct turn_context *context, struct turn_context_change *change);
+/* Frees a CHANGE never committed. */
+void turn_context_abort(struct turn_context_change *change);
+
+/* A reload removed [turn] (and so every TURN listener): CONTEXT takes a
+ * reference to its snapshot and serves nothing new; its UDP allocations
+ * end (listener_removed), its TCP clients close once flushed (their
+ * allocations ending with them), and once the last of its connections is
+ * gone ON_EMPTIED(ARG) is called from the loop (to free it). */
+void turn_context_retire(struct turn_context *context, void (*on_emptied)(void *arg), void *arg);
+/* A stream or peer connection of CONTEXT ended: a retired context that
+ * holds none any more is told so (from the loop). */
+void turn_context_connection_gone(struct turn_context *context);
 
 /* SIGTERM: the UDP listeners are closed, so their queues go (a UDP
  * allocation can no longer be served); TCP clients go on. */

@@ -121,6 +121,7 @@ static void stream_on_closed(struct turn_stream *stream)
 	context->streams_open--;
 	free(stream);
 	turn_context_after(context);
+	turn_context_connection_gone(context);
 }
 
 static void stream_on_event(struct conn *conn, enum conn_event event, void *arg)
@@ -249,6 +250,7 @@ static void peer_free(struct turn_peer *peer)
 		peer->next->previous = peer->previous;
 	context->peers_open--;
 	free(peer);
+	turn_context_connection_gone(context);
 }
 
 static void peer_on_event(struct conn *conn, enum conn_event event, void *arg)

@@ -8,7 +8,12 @@
  * that a TCP relay's port is shared with connections that ask for it (and
  * with nobody else), and TURN over TCP cut into frames however the bytes
  * arrive, with a malformed frame closing the connection and counted, the
- * per-address cap, and a flood of refusals logged at a bounded rate. */
+ * per-address cap, and a flood of refusals logged at a bounded rate.
+ * A reload: new settings for what comes next while an allocation made
+ * before keeps its credentials, listeners kept with their sockets or
+ * removed with their allocations, an abort that changes nothing, many
+ * reloads that keep nothing (ASan's leak check), and through the protocol
+ * entry [turn] added and removed. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -26,9 +31,16 @@
 #include "log.h"
 #include "metrics.h"
 #include "roles.h"
+#include "stun_attribute.h"
+#include "stun_builder.h"
+#include "stun_integrity.h"
+#include "stun_message.h"
 #include "test_suite.h"
 #include "test_turn_scratch.h"
 #include "turn_context.h"
+#include "turn_credentials.h"
+#include "turn_nonce.h"
+#include "turn_protocol.h"
 #include "turn_relay.h"
 #include "turn_stream.h"
 
@@ -443,9 +455,9 @@ END_TEST
 
 /* ---- TURN over TCP ---- */
 
-/* A client connected to a turn_tcp "listener": the accepted end handed to
- * the context as the worker would. */
-static int tcp_client(void)
+/* A client connected to a turn_tcp "listener"; *ACCEPTED the accepted
+ * end (non-blocking), its address in *PEER. */
+static int tcp_pair(int *accepted_out, struct sockaddr_storage *peer, socklen_t *peer_length)
 {
 	struct sockaddr_storage address;
 	socklen_t length = sizeof(address);
@@ -459,12 +471,21 @@ static int tcp_client(void)
 	int client = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(client, (struct sockaddr *)&address, sizeof(struct sockaddr_in)),
 			 0);
-	struct sockaddr_storage peer;
-	socklen_t peer_length = sizeof(peer);
-	int accepted = accept(listen_fd, (struct sockaddr *)&peer, &peer_length);
+	*peer_length = sizeof(*peer);
+	int accepted = accept(listen_fd, (struct sockaddr *)peer, peer_length);
 	ck_assert_int_ge(accepted, 0);
 	evutil_make_socket_nonblocking(accepted);
 	close(listen_fd);
+	*accepted_out = accepted;
+	return client;
+}
+
+/* The same, the accepted end handed to the context as the worker would. */
+static int tcp_client(void)
+{
+	struct sockaddr_storage peer;
+	socklen_t peer_length;
+	int accepted, client = tcp_pair(&accepted, &peer, &peer_length);
 	turn_stream_accept(&fx.context, accepted, (struct sockaddr *)&peer, (int)peer_length);
 	return client;
 }
@@ -541,6 +562,343 @@ START_TEST(test_tcp_malformed_and_cap)
 }
 END_TEST
 
+/* ---- a reload ---- */
+
+#define SECRET_BEFORE "0123456789abcdef0123"
+#define SECRET_AFTER  "a-new-secret-after-the-reload"
+
+/* The worker's sockets of two turn listeners, A and B, and clients. */
+static struct {
+	int a, b;
+	uint16_t a_port, b_port;
+	struct stun_hmac hmac;
+	uint32_t transaction;
+} rx;
+
+static uint16_t port_in(const struct sockaddr_storage *address)
+{
+	return ntohs(((const struct sockaddr_in *)address)->sin_port);
+}
+
+/* A configuration with listener A (and B when WITH_B), SECRET, and EXTRA
+ * lines of [turn]. */
+static const struct sxedge_config *turn_load(const char *secret, bool with_b, const char *extra)
+{
+	char text[2048], b[128] = "";
+
+	if (with_b)
+		snprintf(b, sizeof(b), "[listener b]\nrole = turn\naddress = 127.0.0.1\nport = %u\n",
+			 rx.b_port);
+	snprintf(text, sizeof(text),
+		 MINIMAL "[listener a]\nrole = turn\naddress = 127.0.0.1\nport = %u\n%s"
+			 "[turn]\nshared_secret = %s\nrelay_address = 127.0.0.1\n"
+			 "relay_ports = 20000-20999\nallowed_peers = 127.0.0.1\n%s",
+		 rx.a_port, b, secret, extra);
+	const struct sxedge_config *config = load(text);
+	ck_assert_ptr_nonnull(config);
+	return config;
+}
+
+static const struct listener_config *listener_named(const struct sxedge_config *config,
+						    const char *name)
+{
+	for (size_t i = 0; i < config->n_listeners; i++)
+		if (strcmp(config->listeners[i].name, name) == 0)
+			return &config->listeners[i];
+	return NULL;
+}
+
+static void reload_setup(void)
+{
+	struct sockaddr_storage address;
+	static const uint8_t nonce_secret[32] = { 2 };
+
+	setup();
+	fx.base = event_base_new();
+	fx.metrics = metrics_new();
+	rx.a = udp_socket(&address);
+	rx.a_port = port_in(&address);
+	rx.b = udp_socket(&address);
+	rx.b_port = port_in(&address);
+	fx.listener = -1;
+	fx.client = udp_socket(&fx.client_address);
+	ck_assert_int_eq(stun_hmac_init(&rx.hmac), 0);
+	fx.config = turn_load(SECRET_BEFORE, true, "");
+	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
+					   nonce_secret, stderr),
+			 0);
+}
+
+static void reload_teardown(void)
+{
+	stun_hmac_clear(&rx.hmac);
+	close(rx.a);
+	close(rx.b);
+	context_teardown();
+}
+
+/* What came back for a request. */
+struct answer {
+	int message_class;
+	unsigned code;
+	char nonce[TURN_NONCE_SIZE];
+};
+
+/* Sends REQUEST (SIZE bytes) from CLIENT on the turn listener named NAME
+ * of CONFIG, as the worker would, and reads its answer. */
+static struct answer exchange(const struct sxedge_config *config, const char *name, int client,
+			      const struct sockaddr_storage *from, const uint8_t *request,
+			      size_t size)
+{
+	int fd = strcmp(name, "a") == 0 ? rx.a : rx.b;
+	uint8_t buf[1500];
+	struct stun_message message;
+	struct answer answer = { 0 };
+
+	turn_context_datagram(&fx.context, listener_named(config, name), fd, request, size,
+			      (const struct sockaddr *)from, sizeof(struct sockaddr_in));
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	wait_readable(client);
+	ssize_t n = recv(client, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(stun_message_parse(buf, (size_t)n, &message), STUN_PARSE_OK);
+	answer.message_class = message.message_class;
+	const struct stun_attribute *error = stun_message_find(&message, STUN_ATTRIBUTE_ERROR_CODE);
+	const uint8_t *phrase;
+	size_t phrase_length;
+	if (error != NULL)
+		ck_assert(stun_attribute_error_code(error, &answer.code, &phrase, &phrase_length));
+	const struct stun_attribute *nonce = stun_message_find(&message, STUN_ATTRIBUTE_NONCE);
+	if (nonce != NULL && nonce->length < sizeof(answer.nonce))
+		memcpy(answer.nonce, nonce->value, nonce->length);
+	return answer;
+}
+
+/* METHOD (Allocate: a UDP relay) from CLIENT on listener NAME, signed for
+ * USER with a password of SECRET, after the 401 that gives the nonce:
+ * what the signed one got. */
+static struct answer turn_request(const struct sxedge_config *config, const char *name,
+				  int client, const struct sockaddr_storage *from, uint16_t method,
+				  const char *secret, const char *user)
+{
+	uint8_t buffer[512], id[STUN_TRANSACTION_ID_SIZE] = { 0 };
+	struct stun_builder builder;
+	char username[64], password[TURN_PASSWORD_SIZE];
+	unsigned char key[TURN_KEY_MAX_SIZE];
+
+	memcpy(id, &(uint32_t){ ++rx.transaction }, 4);
+	stun_builder_start(&builder, buffer, sizeof(buffer), method, STUN_CLASS_REQUEST, id);
+	/* big enough for the 401 to be within the amplification bound */
+	stun_builder_add(&builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x11\0\0\0", 4);
+	struct answer challenge =
+		exchange(config, name, client, from, buffer, stun_builder_finish(&builder));
+	ck_assert_uint_eq(challenge.code, 401);
+	snprintf(username, sizeof(username), "%llu:%s",
+		 (unsigned long long)turn_context_wall_s() + 3600, user);
+	ck_assert(turn_password(secret, strlen(secret), username, strlen(username), password));
+	size_t key_length =
+		turn_long_term_key(TURN_PASSWORD_ALGORITHM_MD5, username, strlen(username),
+				   "example.test", 12, password, strlen(password), key);
+	memcpy(id, &(uint32_t){ ++rx.transaction }, 4);
+	stun_builder_start(&builder, buffer, sizeof(buffer), method, STUN_CLASS_REQUEST, id);
+	if (method == STUN_METHOD_ALLOCATE)
+		stun_builder_add(&builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x11\0\0\0", 4);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_USERNAME, username);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_REALM, "example.test");
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_NONCE, challenge.nonce);
+	stun_builder_add_integrity(&builder, &rx.hmac, STUN_INTEGRITY_SHA1, key, key_length);
+	return exchange(config, name, client, from, buffer, stun_builder_finish(&builder));
+}
+
+/* The metrics page holds LINE. */
+static bool page_has(const char *line)
+{
+	struct evbuffer *page = evbuffer_new();
+	ck_assert_int_eq(metrics_render(fx.metrics, page), 0);
+	evbuffer_add(page, "", 1);
+	bool found = strstr((const char *)evbuffer_pullup(page, -1), line) != NULL;
+	evbuffer_free(page);
+	return found;
+}
+
+/* The worker's step: prepare from CONFIG and commit, then give the old
+ * snapshot back (nothing of TURN may point into it now). */
+static void reload_to(const struct sxedge_config *config)
+{
+	struct turn_context_change *change = turn_context_prepare(&fx.context, config, stderr);
+	ck_assert_ptr_nonnull(change);
+	turn_context_commit(&fx.context, change);
+	config_unref(fx.config);
+	fx.config = config;
+}
+
+/* A new shared secret and quota, listener B removed: the allocation made
+ * through A refreshes with the credentials it was made with, which make no
+ * new allocation; the new secret does, under the new quota; listener A is
+ * the same, with its socket, and the allocation made through B ended,
+ * logged and counted with its reason. */
+START_TEST(test_reload_changes_settings)
+{
+	struct sockaddr_storage other_address;
+	int other = udp_socket(&other_address);
+
+	ck_assert_int_eq(turn_request(fx.config, "a", fx.client, &fx.client_address,
+				      STUN_METHOD_ALLOCATE, SECRET_BEFORE, "alice")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+	ck_assert_int_eq(turn_request(fx.config, "b", fx.client, &fx.client_address,
+				      STUN_METHOD_ALLOCATE, SECRET_BEFORE, "alice")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+	ck_assert_uint_eq(fx.context.udp_allocations, 2);
+	ck_assert_uint_eq(fx.context.n_listeners, 2);
+	struct turn_udp_listener *a = fx.context.listeners[0];
+	ck_assert_int_eq(a->fd, rx.a);
+
+	struct capture capture;
+	log_set_level(LOG_LEVEL_INFO);
+	capture_start(&capture);
+	reload_to(turn_load(SECRET_AFTER, false, "max_allocations_per_user = 1\n"));
+	char *log = capture_end(&capture);
+	log_set_level(LOG_LEVEL_NOTICE);
+	ck_assert_msg(strstr(log, "event=turn_allocation_end") != NULL &&
+			      strstr(log, "reason=listener_removed") != NULL,
+		      "%s", log);
+	free(log);
+	ck_assert_uint_eq(fx.context.udp_allocations, 1);
+	ck_assert(page_has("sxedge_turn_allocations_ended_total{reason=\"listener_removed\"} 1"));
+	ck_assert_uint_eq(fx.context.n_listeners, 1);
+	ck_assert_ptr_eq(fx.context.listeners[0], a);
+	ck_assert_int_eq(a->fd, rx.a);
+	ck_assert_ptr_eq(a->config, listener_named(fx.config, "a"));
+	ck_assert_ptr_eq(fx.context.turn, turn_config(fx.config));
+
+	/* the allocation made before: its credentials */
+	struct answer refresh = turn_request(fx.config, "a", fx.client, &fx.client_address,
+					     STUN_METHOD_REFRESH, SECRET_BEFORE, "alice");
+	ck_assert_int_eq(refresh.message_class, STUN_CLASS_SUCCESS);
+	/* a new one: the new secret, the new quota */
+	ck_assert_uint_eq(turn_request(fx.config, "a", other, &other_address, STUN_METHOD_ALLOCATE,
+				       SECRET_BEFORE, "bob")
+				  .code,
+			  401);
+	ck_assert_uint_eq(turn_request(fx.config, "a", other, &other_address, STUN_METHOD_ALLOCATE,
+				       SECRET_AFTER, "alice")
+				  .code,
+			  486);
+	ck_assert_int_eq(turn_request(fx.config, "a", other, &other_address, STUN_METHOD_ALLOCATE,
+				      SECRET_AFTER, "bob")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+	ck_assert_uint_eq(fx.context.udp_allocations, 2);
+	close(other);
+}
+END_TEST
+
+/* Prepared, then called off: nothing changed (the old secret still makes
+ * allocations, listener B still serves). */
+START_TEST(test_reload_abort)
+{
+	const struct sxedge_config *next = turn_load(SECRET_AFTER, false, "");
+	struct turn_context_change *change = turn_context_prepare(&fx.context, next, stderr);
+	ck_assert_ptr_nonnull(change);
+	turn_context_abort(change);
+	config_unref(next);
+	ck_assert_ptr_eq(fx.context.config, fx.config);
+	ck_assert_uint_eq(fx.context.n_listeners, 2);
+	ck_assert_int_eq(turn_request(fx.config, "b", fx.client, &fx.client_address,
+				      STUN_METHOD_ALLOCATE, SECRET_BEFORE, "alice")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+}
+END_TEST
+
+/* Many reloads, some called off, with an allocation made before them all
+ * (its limits kept through them): nothing is kept per reload, as ASan's
+ * leak check and its use-after-free checks on the snapshots given back
+ * see. */
+START_TEST(test_reload_many)
+{
+	ck_assert_int_eq(turn_request(fx.config, "a", fx.client, &fx.client_address,
+				      STUN_METHOD_ALLOCATE, SECRET_BEFORE, "alice")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+	for (int i = 0; i < 100; i++) {
+		const struct sxedge_config *next = turn_load(i % 2 ? SECRET_BEFORE : SECRET_AFTER,
+							     i % 3 != 0, "max_channels = 8\n");
+		if (i % 5 == 4) {
+			turn_context_abort(turn_context_prepare(&fx.context, next, stderr));
+			config_unref(next);
+			continue;
+		}
+		reload_to(next);
+	}
+	ck_assert_uint_eq(fx.context.udp_allocations, 1);
+	struct answer refresh = turn_request(fx.config, "a", fx.client, &fx.client_address,
+					     STUN_METHOD_REFRESH, SECRET_BEFORE, "alice");
+	ck_assert_msg(refresh.message_class == STUN_CLASS_SUCCESS, "error %u", refresh.code);
+}
+END_TEST
+
+/* ---- [turn] added and removed, through the protocol entry ---- */
+
+static struct answer binding_through(void *state, const struct sxedge_config *config)
+{
+	uint8_t request[20], buf[512];
+	struct stun_message message;
+
+	binding_request(request, 5);
+	turn_protocol.datagram(state, listener_named(config, "a"), rx.a, request, sizeof(request),
+			       (struct sockaddr *)&fx.client_address, sizeof(struct sockaddr_in));
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	wait_readable(fx.client);
+	ssize_t n = recv(fx.client, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(stun_message_parse(buf, (size_t)n, &message), STUN_PARSE_OK);
+	return (struct answer){ .message_class = message.message_class };
+}
+
+static void protocol_reload(void *state, const struct sxedge_config **config,
+			    const struct sxedge_config *next)
+{
+	void *pending = turn_protocol.reload_prepare(state, next, stderr);
+	ck_assert_ptr_nonnull(pending);
+	turn_protocol.reload_commit(state, pending);
+	config_unref(*config);
+	*config = next;
+}
+
+/* Without [turn], then with it (a listener added: it serves), then without
+ * again: the TCP client is closed, and the retired context goes once it
+ * has; many times over, and nothing is kept (ASan). */
+START_TEST(test_reload_adds_and_removes_turn)
+{
+	const struct sxedge_config *config = load(MINIMAL);
+	void *state = turn_protocol.worker_new(fx.base, config, fx.metrics, stderr);
+	ck_assert_ptr_nonnull(state);
+
+	for (int round = 0; round < 20; round++) {
+		protocol_reload(state, &config, turn_load(SECRET_BEFORE, false, ""));
+		ck_assert_int_eq(binding_through(state, config).message_class, STUN_CLASS_SUCCESS);
+		struct sockaddr_storage peer;
+		socklen_t peer_length;
+		int accepted, client = tcp_pair(&accepted, &peer, &peer_length);
+		turn_protocol.accept(state, listener_named(config, "a"), accepted,
+				     (struct sockaddr *)&peer, (int)peer_length);
+		ck_assert_uint_eq(turn_protocol.all_connections(state), 1);
+		protocol_reload(state, &config, load(MINIMAL));
+		ck_assert_uint_eq(turn_protocol.open_connections(state, ROLE_TURN_TCP), 0);
+		run_briefly();
+		uint8_t byte;
+		ck_assert_int_eq(recv(client, &byte, 1, 0), 0); /* closed */
+		ck_assert_uint_eq(turn_protocol.all_connections(state), 0);
+		close(client);
+	}
+	turn_protocol.worker_free(state);
+	config_unref(config);
+}
+END_TEST
+
 static Suite *turn_context_suite(void)
 {
 	Suite *suite = suite_create("turn_context");
@@ -560,6 +918,14 @@ static Suite *turn_context_suite(void)
 	tcase_add_test(io, test_tcp_frames);
 	tcase_add_test(io, test_tcp_malformed_and_cap);
 	suite_add_tcase(suite, io);
+	TCase *reload = tcase_create("reload");
+	tcase_add_checked_fixture(reload, reload_setup, reload_teardown);
+	tcase_set_timeout(reload, 60);
+	tcase_add_test(reload, test_reload_changes_settings);
+	tcase_add_test(reload, test_reload_abort);
+	tcase_add_test(reload, test_reload_many);
+	tcase_add_test(reload, test_reload_adds_and_removes_turn);
+	suite_add_tcase(suite, reload);
 	return suite;
 }
 
