@@ -174,9 +174,9 @@ static void context_init_metrics(struct turn_context *context, struct metrics *r
 	metrics->refusals = metrics_register(
 		registry, METRIC_COUNTER, "sxedge_turn_refusals_total",
 		"STUN and TURN packets and requests refused or dropped, by reason.", reason_label);
-	metrics->ended = metrics_register(registry, METRIC_COUNTER,
-					  "sxedge_turn_allocations_ended_total",
-					  "TURN allocations ended, by reason.", reason_label);
+	metrics->ended =
+		metrics_register(registry, METRIC_COUNTER, "sxedge_turn_allocations_ended_total",
+				 "TURN allocations ended, by reason.", reason_label);
 	for (int i = 0; i < 2; i++) {
 		metrics->allocations[i] = metric_gauge(open, relays[i]);
 		metrics->allocations_made[i] = metric_counter(made, relays[i]);

@@ -573,6 +573,9 @@ static struct {
 	uint16_t a_port, b_port;
 	struct stun_hmac hmac;
 	uint32_t transaction;
+	/* the usernames' expiry: a client refreshes with the username it
+	 * allocated with */
+	unsigned long long expiry;
 } rx;
 
 static uint16_t port_in(const struct sockaddr_storage *address)
@@ -587,8 +590,8 @@ static const struct sxedge_config *turn_load(const char *secret, bool with_b, co
 	char text[2048], b[128] = "";
 
 	if (with_b)
-		snprintf(b, sizeof(b), "[listener b]\nrole = turn\naddress = 127.0.0.1\nport = %u\n",
-			 rx.b_port);
+		snprintf(b, sizeof(b),
+			 "[listener b]\nrole = turn\naddress = 127.0.0.1\nport = %u\n", rx.b_port);
 	snprintf(text, sizeof(text),
 		 MINIMAL "[listener a]\nrole = turn\naddress = 127.0.0.1\nport = %u\n%s"
 			 "[turn]\nshared_secret = %s\nrelay_address = 127.0.0.1\n"
@@ -623,6 +626,7 @@ static void reload_setup(void)
 	fx.listener = -1;
 	fx.client = udp_socket(&fx.client_address);
 	ck_assert_int_eq(stun_hmac_init(&rx.hmac), 0);
+	rx.expiry = (unsigned long long)turn_context_wall_s() + 3600;
 	fx.config = turn_load(SECRET_BEFORE, true, "");
 	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
 					   nonce_secret, stderr),
@@ -677,8 +681,8 @@ static struct answer exchange(const struct sxedge_config *config, const char *na
 /* METHOD (Allocate: a UDP relay) from CLIENT on listener NAME, signed for
  * USER with a password of SECRET, after the 401 that gives the nonce:
  * what the signed one got. */
-static struct answer turn_request(const struct sxedge_config *config, const char *name,
-				  int client, const struct sockaddr_storage *from, uint16_t method,
+static struct answer turn_request(const struct sxedge_config *config, const char *name, int client,
+				  const struct sockaddr_storage *from, uint16_t method,
 				  const char *secret, const char *user)
 {
 	uint8_t buffer[512], id[STUN_TRANSACTION_ID_SIZE] = { 0 };
@@ -693,8 +697,7 @@ static struct answer turn_request(const struct sxedge_config *config, const char
 	struct answer challenge =
 		exchange(config, name, client, from, buffer, stun_builder_finish(&builder));
 	ck_assert_uint_eq(challenge.code, 401);
-	snprintf(username, sizeof(username), "%llu:%s",
-		 (unsigned long long)turn_context_wall_s() + 3600, user);
+	snprintf(username, sizeof(username), "%llu:%s", rx.expiry, user);
 	ck_assert(turn_password(secret, strlen(secret), username, strlen(username), password));
 	size_t key_length =
 		turn_long_term_key(TURN_PASSWORD_ALGORITHM_MD5, username, strlen(username),
