@@ -67,3 +67,29 @@ bool byte_bucket_take(struct byte_bucket *bucket, const struct byte_rate *rate, 
 	}
 	return false;
 }
+
+uint32_t byte_bucket_take_some(struct byte_bucket *bucket, const struct byte_rate *rate,
+			       uint32_t bytes, uint64_t now_ms)
+{
+	if (rate->bytes_per_second == 0)
+		return bytes;
+	refill(bucket, rate, now_ms);
+	uint64_t held = bucket->millibytes / MILLI;
+	uint32_t granted = held < bytes ? (uint32_t)held : bytes;
+	bucket->millibytes -= (uint64_t)granted * MILLI;
+	return granted;
+}
+
+uint64_t byte_bucket_wait_ms(const struct byte_bucket *bucket, const struct byte_rate *rate,
+			     uint32_t bytes, uint64_t now_ms)
+{
+	if (rate->bytes_per_second == 0)
+		return 0;
+	struct byte_bucket now = *bucket;
+	refill(&now, rate, now_ms);
+	uint64_t wanted = (uint64_t)(bytes < rate->burst_bytes ? bytes : rate->burst_bytes) * MILLI;
+	if (now.millibytes >= wanted)
+		return 0;
+	/* a millisecond earns bytes_per_second millibytes */
+	return (wanted - now.millibytes + rate->bytes_per_second - 1) / rate->bytes_per_second;
+}

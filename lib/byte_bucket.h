@@ -39,4 +39,15 @@ void byte_bucket_fill(struct byte_bucket *bucket, const struct byte_rate *rate, 
 bool byte_bucket_take(struct byte_bucket *bucket, const struct byte_rate *rate, uint32_t bytes,
 		      uint64_t now_ms);
 
+/* For a byte stream, which may be cut anywhere: charges up to BYTES at
+ * NOW_MS and returns how many it charged, the whole bytes the bucket holds
+ * at most (BYTES at an unlimited rate). */
+uint32_t byte_bucket_take_some(struct byte_bucket *bucket, const struct byte_rate *rate,
+			       uint32_t bytes, uint64_t now_ms);
+
+/* Milliseconds from NOW_MS until the bucket holds BYTES (at most the
+ * burst): 0 when it does now, or at an unlimited rate. */
+uint64_t byte_bucket_wait_ms(const struct byte_bucket *bucket, const struct byte_rate *rate,
+			     uint32_t bytes, uint64_t now_ms);
+
 #endif

@@ -1141,6 +1141,21 @@ bool allocation_bandwidth_take(const struct allocation_table *table, struct allo
 	return byte_bucket_take(bucket, &allocation->terms->bandwidth, bytes, now_ms);
 }
 
+uint32_t allocation_bandwidth_take_some(const struct allocation_table *table,
+					struct allocation *allocation,
+					enum allocation_direction direction, uint32_t bytes,
+					uint32_t wanted, uint64_t now_ms, uint64_t *wait_ms)
+{
+	struct byte_bucket *bucket =
+		direction == ALLOCATION_TO_PEER ? &allocation->to_peer : &allocation->to_client;
+	const struct byte_rate *rate = &allocation->terms->bandwidth;
+
+	(void)table;
+	uint32_t granted = byte_bucket_take_some(bucket, rate, bytes, now_ms);
+	*wait_ms = granted == 0 ? byte_bucket_wait_ms(bucket, rate, wanted, now_ms) : 0;
+	return granted;
+}
+
 /* ---- The table ---- */
 
 struct allocation_table *allocation_table_new(const struct allocation_limits *limits,

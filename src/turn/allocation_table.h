@@ -326,6 +326,15 @@ bool allocation_bandwidth_take(const struct allocation_table *table, struct allo
 			       enum allocation_direction direction, uint32_t bytes,
 			       uint64_t now_ms);
 
+/* The same for an RFC 6062 data connection, whose bytes may be cut
+ * anywhere: how many of BYTES may move in DIRECTION at NOW_MS (charged);
+ * when none, *WAIT_MS is how long until WANTED may (0 without a cap).  No
+ * allocation. */
+uint32_t allocation_bandwidth_take_some(const struct allocation_table *table,
+					struct allocation *allocation,
+					enum allocation_direction direction, uint32_t bytes,
+					uint32_t wanted, uint64_t now_ms, uint64_t *wait_ms);
+
 /* ---- RFC 6062 connections ---- */
 
 /* The links of a record in its allocation's list (record numbers). */

@@ -58,7 +58,8 @@
  *	set up or bound (beyond: 508).  Default 8, 1 to 1024.
  *   max_bandwidth = BYTES
  *	Bytes per second one allocation may relay in each direction; more is
- *	dropped.  0: no cap.  Default 1048576 (8 Mbit/s), up to 10^9.
+ *	dropped over a UDP relay, and waits (unread) over an RFC 6062 data
+ *	connection.  0: no cap.  Default 1048576 (8 Mbit/s), up to 10^9.
  *   allowed_peers = PREFIX ...
  *	Peer addresses allowed although the peer policy refuses them
  *	(loopback, private, link-local, unique-local, the edge's own...):

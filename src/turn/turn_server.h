@@ -190,6 +190,16 @@ void turn_server_peer_gone(struct turn_server *server, struct allocation_connect
 void turn_server_end_allocation(struct turn_server *server, struct allocation *allocation,
 				enum allocation_end why);
 
+/* RFC 6062: how many of BYTES the data connection joined with CONNECTION
+ * may move in DIRECTION at NOW_MS under its allocation's bandwidth cap
+ * (charged, and counted by the caller); when none, *WAIT_MS is how long
+ * until a chunk of WANTED may, for the module to stop reading that side
+ * until then (TCP loses nothing: what waits stays in the socket). */
+uint32_t turn_server_stream_bandwidth(struct turn_server *server,
+				      struct allocation_connection *connection,
+				      enum allocation_direction direction, uint32_t bytes,
+				      uint32_t wanted, uint64_t now_ms, uint64_t *wait_ms);
+
 /* CLIENT's TCP connection closed: an allocation made over it ends. */
 void turn_server_client_gone(struct turn_server *server, const struct turn_client *client,
 			     uint64_t now_ms);

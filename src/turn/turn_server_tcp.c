@@ -165,6 +165,15 @@ void turn_server_peer_gone(struct turn_server *server, struct allocation_connect
 	allocation_connection_close(server->table, connection);
 }
 
+uint32_t turn_server_stream_bandwidth(struct turn_server *server,
+				      struct allocation_connection *connection,
+				      enum allocation_direction direction, uint32_t bytes,
+				      uint32_t wanted, uint64_t now_ms, uint64_t *wait_ms)
+{
+	return allocation_bandwidth_take_some(server->table, connection->allocation, direction,
+					      bytes, wanted, now_ms, wait_ms);
+}
+
 /* ---- ConnectionBind ---- */
 
 void turn_handle_connection_bind(struct turn_server *server, struct turn_request *request)

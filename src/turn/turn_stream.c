@@ -20,11 +20,38 @@
 
 /* ---- joined connections: raw bytes both ways ---- */
 
-/* Moves what FROM holds to TO, as much as TO may queue; FROM stops reading
- * when TO is full and resumes when TO drains. */
-static void pipe_bytes(struct turn_context *context, struct conn *from, struct conn *to,
-		       enum allocation_direction direction)
+/* How many of N bytes PEER's pair may move in DIRECTION now under the
+ * allocation's bandwidth cap; none: the side stops reading until the
+ * bucket holds a chunk again (its refill timer). */
+static size_t pipe_allowance(struct turn_peer *peer, enum allocation_direction direction, size_t n)
 {
+	struct turn_context *context = peer->context;
+	uint64_t wait_ms;
+
+	if (context->server == NULL || peer->connection == NULL)
+		return n;
+	size_t granted = turn_server_stream_bandwidth(context->server, peer->connection, direction,
+						      (uint32_t)n, TURN_PIPE_CHUNK,
+						      turn_context_now_ms(), &wait_ms);
+	if (granted == 0) {
+		struct timeval in = { .tv_sec = (time_t)(wait_ms / 1000),
+				      .tv_usec = (suseconds_t)(wait_ms % 1000) * 1000 };
+		evtimer_add(peer->refill[direction], &in);
+	}
+	return granted;
+}
+
+/* Moves what one side of PEER's pair holds to the other, as much as the
+ * other may queue and the bandwidth cap allows; the side stops reading
+ * when the other is full (it resumes when that drains) or the cap is
+ * reached (it resumes when the bucket refills), so TCP loses nothing. */
+static void pipe_bytes(struct turn_peer *peer, enum allocation_direction direction)
+{
+	struct turn_context *context = peer->context;
+	if (peer->stream == NULL || peer->conn == NULL)
+		return;
+	struct conn *from = direction == ALLOCATION_TO_PEER ? peer->stream->conn : peer->conn;
+	struct conn *to = direction == ALLOCATION_TO_PEER ? peer->conn : peer->stream->conn;
 	struct evbuffer *input = conn_input(from);
 	size_t length;
 
@@ -37,6 +64,11 @@ static void pipe_bytes(struct turn_context *context, struct conn *from, struct c
 		size_t n = length < room ? length : room;
 		if (n > TURN_PIPE_CHUNK)
 			n = TURN_PIPE_CHUNK;
+		n = pipe_allowance(peer, direction, n);
+		if (n == 0) {
+			conn_set_reading(from, false);
+			return;
+		}
 		if (conn_write(to, evbuffer_pullup(input, (ssize_t)n), n) < 0)
 			return;
 		evbuffer_drain(input, n);
@@ -96,8 +128,8 @@ static void stream_read_frames(struct turn_stream *stream)
 					turn_context_now_ms(), turn_context_wall_s());
 		evbuffer_drain(input, frame.total);
 	}
-	if (stream->peer != NULL && stream->peer->conn != NULL)
-		pipe_bytes(context, stream->conn, stream->peer->conn, ALLOCATION_TO_PEER);
+	if (stream->peer != NULL)
+		pipe_bytes(stream->peer, ALLOCATION_TO_PEER);
 }
 
 static void stream_on_closed(struct turn_stream *stream)
@@ -135,9 +167,8 @@ static void stream_on_event(struct conn *conn, enum conn_event event, void *arg)
 		turn_context_after(stream->context);
 		break;
 	case CONN_EVENT_DRAINED:
-		if (stream->peer != NULL && stream->peer->conn != NULL)
-			pipe_bytes(stream->context, stream->peer->conn, stream->conn,
-				   ALLOCATION_TO_CLIENT);
+		if (stream->peer != NULL)
+			pipe_bytes(stream->peer, ALLOCATION_TO_CLIENT);
 		break;
 	case CONN_EVENT_CLOSED:
 		stream_on_closed(stream);
@@ -218,7 +249,7 @@ void turn_stream_join(struct turn_stream *stream, struct turn_peer *peer)
 	/* What the peer sent while unbound comes first; what the client sent
 	 * after its ConnectionBind, once the frame loop sees the join. */
 	conn_set_reading(peer->conn, true);
-	pipe_bytes(stream->context, peer->conn, stream->conn, ALLOCATION_TO_CLIENT);
+	pipe_bytes(peer, ALLOCATION_TO_CLIENT);
 }
 
 void turn_streams_close(struct turn_context *context)
@@ -228,6 +259,48 @@ void turn_streams_close(struct turn_context *context)
 }
 
 /* ---- peers ---- */
+
+/* Frees PEER, in the context's list or not. */
+static void peer_discard(struct turn_peer *peer)
+{
+	for (int i = 0; i < 2; i++)
+		if (peer->refill[i] != NULL)
+			event_free(peer->refill[i]);
+	free(peer);
+}
+
+static void peer_on_refill_to_peer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pipe_bytes(arg, ALLOCATION_TO_PEER);
+}
+
+static void peer_on_refill_to_client(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pipe_bytes(arg, ALLOCATION_TO_CLIENT);
+}
+
+/* A new peer of CONTEXT with its refill timers; NULL when out of memory. */
+static struct turn_peer *peer_new(struct turn_context *context)
+{
+	struct turn_peer *peer = calloc(1, sizeof(*peer));
+
+	if (peer == NULL)
+		return NULL;
+	peer->context = context;
+	peer->refill[ALLOCATION_TO_PEER] = evtimer_new(context->base, peer_on_refill_to_peer, peer);
+	peer->refill[ALLOCATION_TO_CLIENT] =
+		evtimer_new(context->base, peer_on_refill_to_client, peer);
+	if (peer->refill[ALLOCATION_TO_PEER] == NULL ||
+	    peer->refill[ALLOCATION_TO_CLIENT] == NULL) {
+		peer_discard(peer);
+		return NULL;
+	}
+	return peer;
+}
 
 static void peer_link(struct turn_context *context, struct turn_peer *peer)
 {
@@ -249,7 +322,7 @@ static void peer_free(struct turn_peer *peer)
 	if (peer->next != NULL)
 		peer->next->previous = peer->previous;
 	context->peers_open--;
-	free(peer);
+	peer_discard(peer);
 	turn_context_connection_gone(context);
 }
 
@@ -271,13 +344,13 @@ static void peer_on_event(struct conn *conn, enum conn_event event, void *arg)
 		break;
 	case CONN_EVENT_DATA:
 		if (peer->stream != NULL)
-			pipe_bytes(context, peer->conn, peer->stream->conn, ALLOCATION_TO_CLIENT);
+			pipe_bytes(peer, ALLOCATION_TO_CLIENT);
 		else
 			conn_set_reading(peer->conn, false);
 		break;
 	case CONN_EVENT_DRAINED:
 		if (peer->stream != NULL)
-			pipe_bytes(context, peer->stream->conn, peer->conn, ALLOCATION_TO_PEER);
+			pipe_bytes(peer, ALLOCATION_TO_PEER);
 		break;
 	case CONN_EVENT_CLOSED:
 		peer->conn = NULL;
@@ -308,13 +381,11 @@ struct turn_peer *turn_peer_connect(struct turn_context *context, struct turn_re
 {
 	struct sockaddr_storage to;
 	socklen_t to_length = transport_address_to_sockaddr(peer_address, &to);
-	struct turn_peer *peer = calloc(1, sizeof(*peer));
-
-	if (peer == NULL || to_length == 0 || relay == NULL || context->draining) {
-		free(peer);
+	if (to_length == 0 || relay == NULL || context->draining)
 		return NULL;
-	}
-	peer->context = context;
+	struct turn_peer *peer = peer_new(context);
+	if (peer == NULL)
+		return NULL;
 	peer->connection = connection;
 	peer->connecting = true;
 	const struct conn_owner owner = {
@@ -327,7 +398,7 @@ struct turn_peer *turn_peer_connect(struct turn_context *context, struct turn_re
 				  (struct sockaddr *)&relay->bound, (int)relay->bound_length, NULL,
 				  NULL, &context->peer_limits, &owner);
 	if (peer->conn == NULL) {
-		free(peer);
+		peer_discard(peer);
 		return NULL;
 	}
 	peer_link(context, peer);
@@ -339,13 +410,12 @@ void turn_peer_accepted(struct turn_context *context, struct allocation *allocat
 {
 	struct sockaddr_storage from;
 	socklen_t from_length = transport_address_to_sockaddr(peer_address, &from);
-	struct turn_peer *peer = calloc(1, sizeof(*peer));
+	struct turn_peer *peer = peer_new(context);
 
 	if (peer == NULL) {
 		close(fd);
 		return;
 	}
-	peer->context = context;
 	const struct conn_owner owner = {
 		.protocol = CONN_PROTOCOL_TURN,
 		.role = ROLE_TURN_TCP,
@@ -355,7 +425,7 @@ void turn_peer_accepted(struct turn_context *context, struct allocation *allocat
 	peer->conn = conn_accept(context->base, fd, (struct sockaddr *)&from, (int)from_length,
 				 NULL, &context->peer_limits, &owner);
 	if (peer->conn == NULL) {
-		free(peer);
+		peer_discard(peer);
 		return;
 	}
 	conn_set_reading(peer->conn, false);

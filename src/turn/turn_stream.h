@@ -9,8 +9,11 @@
  * connection is one the relay accepted from a peer or opened to it for a
  * Connect.  Joined, the two carry raw bytes both ways; neither queues more
  * than output_max for the other: the side that would overflow stops
- * reading until the other drains.  Until it is joined, a peer connection
- * is not read, so what the peer sends waits in its socket.
+ * reading until the other drains.  The allocation's bandwidth cap holds
+ * them too: a side whose bucket is empty stops reading until it refills,
+ * so what is over waits in the sockets and TCP loses nothing.  Until it is
+ * joined, a peer connection is not read, so what the peer sends waits in
+ * its socket.
  *
  * A turn_peer is the owner of the server's allocation_connection: it is
  * freed when the server lets go of it (peer_close), or when its TCP
@@ -23,6 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include <event2/event.h>
 
 #include "allocation_table.h"
 #include "conn.h"
@@ -48,6 +53,9 @@ struct turn_peer {
 	struct allocation_connection *connection; /* the server's; NULL once it let go */
 	struct turn_stream *stream; /* joined with */
 	bool connecting; /* a Connect waiting for the TCP connect */
+	/* joined: a side held back by the bandwidth cap reads again when its
+	 * timer (by enum allocation_direction) fires */
+	struct event *refill[2];
 	struct turn_peer *previous, *next;
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/byte_bucket: exact sequences of charges at given
  * milliseconds (burst, refusals, exact refill with no remainder lost, the
- * cap, an oversize packet, a clock going backwards, the unlimited rate). */
+ * cap, an oversize packet, a clock going backwards, the unlimited rate),
+ * and for a stream: what the bucket holds taken, the wait for more. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -132,6 +133,28 @@ START_TEST(test_extremes_do_not_overflow)
 }
 END_TEST
 
+/* A stream takes what the bucket holds, no more; and is told how long
+ * until the bytes it wants are there. */
+START_TEST(test_take_some_and_wait)
+{
+	struct byte_rate rate = byte_rate_make(1000, 0);
+	struct byte_bucket bucket;
+
+	byte_bucket_fill(&bucket, &rate, 0);
+	ck_assert_uint_eq(byte_bucket_take_some(&bucket, &rate, 600, 0), 600);
+	ck_assert_uint_eq(byte_bucket_take_some(&bucket, &rate, 600, 0), 400);
+	ck_assert_uint_eq(byte_bucket_take_some(&bucket, &rate, 600, 0), 0);
+	ck_assert_uint_eq(byte_bucket_wait_ms(&bucket, &rate, 100, 0), 100);
+	ck_assert_uint_eq(byte_bucket_wait_ms(&bucket, &rate, 5000, 0), 1000); /* the burst */
+	ck_assert_uint_eq(byte_bucket_wait_ms(&bucket, &rate, 100, 60), 40);
+	ck_assert_uint_eq(byte_bucket_wait_ms(&bucket, &rate, 100, 100), 0);
+	ck_assert_uint_eq(byte_bucket_take_some(&bucket, &rate, 600, 250), 250);
+	struct byte_rate unlimited = byte_rate_make(0, 0);
+	ck_assert_uint_eq(byte_bucket_take_some(&bucket, &unlimited, 70000, 250), 70000);
+	ck_assert_uint_eq(byte_bucket_wait_ms(&bucket, &unlimited, 70000, 250), 0);
+}
+END_TEST
+
 static Suite *byte_bucket_suite(void)
 {
 	Suite *suite = suite_create("byte_bucket");
@@ -145,6 +168,7 @@ static Suite *byte_bucket_suite(void)
 	tcase_add_test(tc, test_oversize_packet_passes_when_full);
 	tcase_add_test(tc, test_clock_backwards);
 	tcase_add_test(tc, test_extremes_do_not_overflow);
+	tcase_add_test(tc, test_take_some_and_wait);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

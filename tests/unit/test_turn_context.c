@@ -13,7 +13,8 @@
  * before keeps its credentials, listeners kept with their sockets or
  * removed with their allocations, an abort that changes nothing, many
  * reloads that keep nothing (ASan's leak check), and through the protocol
- * entry [turn] added and removed. */
+ * entry [turn] added and removed.  RFC 6062: a data connection joined with
+ * its peer moves bytes no faster than max_bandwidth, each way, losing none. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -902,6 +903,192 @@ START_TEST(test_reload_adds_and_removes_turn)
 }
 END_TEST
 
+/* ---- the bandwidth cap on RFC 6062 data connections ---- */
+
+#define CAP	   50000 /* bytes a second, each direction */
+#define STREAMED   100000 /* bytes sent each way */
+#define TCP_SECRET "0123456789abcdef0123"
+
+static void capped_setup(void)
+{
+	char text[2048];
+	static const uint8_t nonce_secret[32] = { 3 };
+	struct sockaddr_storage address;
+
+	setup();
+	fx.base = event_base_new();
+	fx.metrics = metrics_new();
+	fx.listener = udp_socket(&address);
+	fx.client = -1;
+	ck_assert_int_eq(stun_hmac_init(&rx.hmac), 0);
+	rx.expiry = (unsigned long long)turn_context_wall_s() + 3600;
+	snprintf(text, sizeof(text),
+		 MINIMAL "[listener c]\nrole = turn_tcp\naddress = 127.0.0.1\nport = %u\n"
+			 "[turn]\nshared_secret = " TCP_SECRET "\nrelay_address = 127.0.0.1\n"
+			 "relay_ports = 20000-20999\nallowed_peers = 127.0.0.1\n"
+			 "max_bandwidth = %u\n",
+		 port_in(&address), CAP);
+	fx.config = load(text);
+	ck_assert_ptr_nonnull(fx.config);
+	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
+					   nonce_secret, stderr),
+			 0);
+}
+
+static void capped_teardown(void)
+{
+	stun_hmac_clear(&rx.hmac);
+	context_teardown();
+}
+
+/* One pass of the loop, its timers included. */
+static void run_a_little(void)
+{
+	struct timeval tick = { .tv_usec = 5000 };
+	event_base_loopexit(fx.base, &tick);
+	event_base_dispatch(fx.base);
+}
+
+/* The next STUN message on the TCP socket FD, the loop running meanwhile. */
+static struct stun_message read_message(int fd, uint8_t *buf, size_t size)
+{
+	size_t have = 0, need = 20;
+	struct stun_message message;
+
+	for (int i = 0; i < 400 && have < need; i++) {
+		run_a_little();
+		ssize_t n = recv(fd, buf + have, need - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+		if (have >= 20)
+			need = 20 + ((size_t)buf[2] << 8 | buf[3]);
+		ck_assert_uint_le(need, size);
+	}
+	ck_assert_uint_eq(have, need);
+	ck_assert_int_eq(stun_message_parse(buf, have, &message), STUN_PARSE_OK);
+	return message;
+}
+
+/* METHOD over the TCP connection FD, after its 401, signed for alice; with
+ * REQUESTED-TRANSPORT TCP for an Allocate, PEER's XOR-PEER-ADDRESS when
+ * given, CONNECTION-ID when not 0.  The answer, parsed from BUF. */
+static struct stun_message tcp_request(int fd, uint16_t method, const struct sockaddr_storage *peer,
+				       uint32_t connection_id, uint8_t *buf, size_t size)
+{
+	uint8_t request[512], id[STUN_TRANSACTION_ID_SIZE] = { 0 };
+	struct stun_builder builder;
+	char username[64], password[TURN_PASSWORD_SIZE], nonce[TURN_NONCE_SIZE] = "";
+	unsigned char key[TURN_KEY_MAX_SIZE];
+
+	memcpy(id, &(uint32_t){ ++rx.transaction }, 4);
+	stun_builder_start(&builder, request, sizeof(request), method, STUN_CLASS_REQUEST, id);
+	size_t length = stun_builder_finish(&builder);
+	ck_assert_int_eq(write(fd, request, length), (ssize_t)length);
+	struct stun_message challenge = read_message(fd, buf, size);
+	const struct stun_attribute *attribute =
+		stun_message_find(&challenge, STUN_ATTRIBUTE_NONCE);
+	ck_assert_ptr_nonnull(attribute);
+	memcpy(nonce, attribute->value, attribute->length);
+	snprintf(username, sizeof(username), "%llu:alice", rx.expiry);
+	ck_assert(turn_password(TCP_SECRET, strlen(TCP_SECRET), username, strlen(username),
+				password));
+	size_t key_length =
+		turn_long_term_key(TURN_PASSWORD_ALGORITHM_MD5, username, strlen(username),
+				   "example.test", 12, password, strlen(password), key);
+	memcpy(id, &(uint32_t){ ++rx.transaction }, 4);
+	stun_builder_start(&builder, request, sizeof(request), method, STUN_CLASS_REQUEST, id);
+	if (method == STUN_METHOD_ALLOCATE)
+		stun_builder_add(&builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x06\0\0\0", 4);
+	if (peer != NULL)
+		stun_builder_add_address(&builder, STUN_ATTRIBUTE_XOR_PEER_ADDRESS, peer);
+	if (connection_id != 0)
+		stun_builder_add_u32(&builder, STUN_ATTRIBUTE_CONNECTION_ID, connection_id);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_USERNAME, username);
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_REALM, "example.test");
+	stun_builder_add_text(&builder, STUN_ATTRIBUTE_NONCE, nonce);
+	stun_builder_add_integrity(&builder, &rx.hmac, STUN_INTEGRITY_SHA1, key, key_length);
+	length = stun_builder_finish(&builder);
+	ck_assert_int_eq(write(fd, request, length), (ssize_t)length);
+	return read_message(fd, buf, size);
+}
+
+/* Sends STREAMED bytes of a pattern from FROM while the loop runs, reading
+ * them at TO: after a fifth of a second TO has at most the burst and what
+ * a fifth of a second earns (and some slack), not all; in the end all of
+ * them, in order. */
+static void stream_capped(int from, int to)
+{
+	static uint8_t out[STREAMED], in[STREAMED];
+	size_t sent = 0, got = 0;
+
+	for (size_t i = 0; i < STREAMED; i++)
+		out[i] = (uint8_t)(i * 7 + i / 251);
+	evutil_make_socket_nonblocking(from);
+	uint64_t start = turn_context_now_ms();
+	while (turn_context_now_ms() - start < 200) {
+		ssize_t n = send(from, out + sent, STREAMED - sent, MSG_DONTWAIT);
+		if (n > 0)
+			sent += (size_t)n;
+		run_a_little();
+		n = recv(to, in + got, STREAMED - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	ck_assert_msg(got <= CAP + CAP / 5 + 16384,
+		      "%zu bytes passed in 200 ms under a cap of %u/s", got, CAP);
+	for (int i = 0; i < 1000 && got < STREAMED; i++) {
+		ssize_t n = send(from, out + sent, STREAMED - sent, MSG_DONTWAIT);
+		if (n > 0)
+			sent += (size_t)n;
+		run_a_little();
+		n = recv(to, in + got, STREAMED - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	ck_assert_uint_eq(got, STREAMED);
+	ck_assert_int_eq(memcmp(in, out, STREAMED), 0);
+	ck_assert_msg(turn_context_now_ms() - start >= 1000 * (STREAMED - CAP) / CAP - 100,
+		      "all of it in %llu ms", (unsigned long long)(turn_context_now_ms() - start));
+}
+
+/* A TCP allocation's data connection, joined with a peer it connected to,
+ * moves bytes both ways no faster than max_bandwidth, and loses none. */
+START_TEST(test_rfc6062_bandwidth_cap)
+{
+	uint8_t buf[1024];
+	struct sockaddr_storage peer_address;
+	socklen_t peer_length = sizeof(peer_address);
+	int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_gt(address_parse("127.0.0.1", 0, &peer_address), 0);
+	ck_assert_int_eq(
+		bind(listen_fd, (struct sockaddr *)&peer_address, sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(listen(listen_fd, 4), 0);
+	ck_assert_int_eq(getsockname(listen_fd, (struct sockaddr *)&peer_address, &peer_length), 0);
+	int control = tcp_client();
+	struct stun_message answer =
+		tcp_request(control, STUN_METHOD_ALLOCATE, NULL, 0, buf, sizeof(buf));
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	answer = tcp_request(control, STUN_METHOD_CONNECT, &peer_address, 0, buf, sizeof(buf));
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	uint32_t id = 0;
+	ck_assert(
+		stun_attribute_u32(stun_message_find(&answer, STUN_ATTRIBUTE_CONNECTION_ID), &id));
+	int peer = accept(listen_fd, NULL, NULL);
+	ck_assert_int_ge(peer, 0);
+	int data = tcp_client();
+	answer = tcp_request(data, STUN_METHOD_CONNECTION_BIND, NULL, id, buf, sizeof(buf));
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+
+	stream_capped(peer, data);
+	stream_capped(data, peer);
+	close(peer);
+	close(data);
+	close(control);
+	close(listen_fd);
+}
+END_TEST
+
 static Suite *turn_context_suite(void)
 {
 	Suite *suite = suite_create("turn_context");
@@ -929,6 +1116,11 @@ static Suite *turn_context_suite(void)
 	tcase_add_test(reload, test_reload_many);
 	tcase_add_test(reload, test_reload_adds_and_removes_turn);
 	suite_add_tcase(suite, reload);
+	TCase *capped = tcase_create("bandwidth");
+	tcase_add_checked_fixture(capped, capped_setup, capped_teardown);
+	tcase_set_timeout(capped, 30);
+	tcase_add_test(capped, test_rfc6062_bandwidth_cap);
+	suite_add_tcase(suite, capped);
 	return suite;
 }
 
