@@ -844,6 +844,36 @@ START_TEST(test_reload_many)
 }
 END_TEST
 
+static void count_emptied(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+/* Retired ([turn] removed): the UDP allocations end at once, the TCP client
+ * is closed, and once it is gone the owner is told, from the loop, once. */
+START_TEST(test_retire)
+{
+	unsigned emptied = 0;
+
+	ck_assert_int_eq(turn_request(fx.config, "a", fx.client, &fx.client_address,
+				      STUN_METHOD_ALLOCATE, SECRET_BEFORE, "alice")
+				 .message_class,
+			 STUN_CLASS_SUCCESS);
+	int client = tcp_client();
+	turn_context_retire(&fx.context, count_emptied, &emptied);
+	ck_assert_uint_eq(fx.context.udp_allocations, 0);
+	ck_assert_uint_eq(fx.context.n_listeners, 0);
+	ck_assert(page_has("sxedge_turn_allocations_ended_total{reason=\"listener_removed\"} 1"));
+	ck_assert_uint_eq(emptied, 0);
+	run_briefly();
+	uint8_t byte;
+	ck_assert_int_eq(recv(client, &byte, 1, 0), 0); /* closed */
+	ck_assert_uint_eq(fx.context.streams_open, 0);
+	ck_assert_uint_eq(emptied, 1);
+	close(client);
+}
+END_TEST
+
 /* ---- [turn] added and removed, through the protocol entry ---- */
 
 static struct answer binding_through(void *state, const struct sxedge_config *config)
@@ -1114,6 +1144,7 @@ static Suite *turn_context_suite(void)
 	tcase_add_test(reload, test_reload_changes_settings);
 	tcase_add_test(reload, test_reload_abort);
 	tcase_add_test(reload, test_reload_many);
+	tcase_add_test(reload, test_retire);
 	tcase_add_test(reload, test_reload_adds_and_removes_turn);
 	suite_add_tcase(suite, reload);
 	TCase *capped = tcase_create("bandwidth");
