@@ -435,6 +435,37 @@ start_sipp() {
 		"$@"
 }
 
+# ---- listeners and connections ----------------------------------------------
+
+# served_certificate ADDR:PORT SERVERNAME: "serial=HEX subject=..." of the
+# certificate a NEW TLS connection to ADDR:PORT gets (verified against the
+# test CA), or nothing when the handshake fails.
+served_certificate() {
+	timeout 5 openssl s_client -connect "$1" -servername "$2" -verify_return_error \
+		-CAfile "$PKI/ca.crt" </dev/null 2>/dev/null |
+		openssl x509 -noout -serial -subject -nameopt compat 2>/dev/null | tr '\n' ' ' |
+		sed 's/ $//' || true
+}
+
+# certificate_of FILE: the same "serial=HEX subject=..." for a certificate file.
+certificate_of() {
+	openssl x509 -in "$1" -noout -serial -subject -nameopt compat | tr '\n' ' ' | sed 's/ $//'
+}
+
+# port_refused ADDR PORT: a TCP connection to ADDR:PORT is refused (nothing
+# listens there).
+port_refused() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	! timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' refused "$1" "$2" 2>/dev/null
+}
+
+# edge_connections: the edge's (IT_PID[edge]) established TCP connections,
+# "LOCAL PEER" one a line, sorted.
+edge_connections() {
+	ss -Htnp state established |
+		awk -v pid="pid=${IT_PID[edge]}," 'index($0, pid) { print $3, $4 }' | sort
+}
+
 # ---- SIP clients ------------------------------------------------------------
 
 # sip_request FILE METHOD REQUEST_URI FROM_URI TO_URI [BODY] [HEADER...]:
