@@ -207,6 +207,10 @@ static const struct config_option turn_options[] = {
 	  0, NULL, 0, 0, true, NULL },
 	{ "external_address", config_parse_ip_address, TURN(external_address),
 	  0, NULL, 0, 0, false, NULL }, /* absent: relay_address */
+	{ "relay_address6", config_parse_ip_address, TURN(relay_address6),
+	  0, NULL, 0, 0, false, NULL }, /* absent: no second relay */
+	{ "external_address6", config_parse_ip_address, TURN(external_address6),
+	  0, NULL, 0, 0, false, NULL }, /* absent: relay_address6 */
 	{ "relay_ports", parse_port_range, TURN(relay_ports),
 	  0, "50000-59999", 0, 0, false, NULL },
 	{ "max_allocations", config_parse_unsigned, TURN(max_allocations),
@@ -257,31 +261,70 @@ static void check_secret(struct config_loader *loader, const struct turn_config 
 			      "credentials are made with it");
 }
 
+/* KEY's address is one address: clients are told it. */
+static bool check_not_wildcard(struct config_loader *loader, const struct config_seen *seen,
+			       const char *key, const char *address)
+{
+	if (address == NULL || !config_is_wildcard_address(address))
+		return true;
+	config_report(loader, config_key_line(seen, key),
+		      "%s %s is every address: clients must be told one (name the edge's "
+		      "external address)",
+		      key, address);
+	return false;
+}
+
 /* The relayed address is told to clients: it must be one address, and
  * the one told must be of the family the relay binds. */
+static void check_external(struct config_loader *loader, const struct config_seen *seen,
+			   const char *relay_key, const char *relay, const char *external_key,
+			   char **external)
+{
+	if (!check_not_wildcard(loader, seen, external_key, *external))
+		return;
+	if (*external != NULL && relay != NULL &&
+	    strcmp(config_address_family_name(*external), config_address_family_name(relay)) != 0)
+		config_report(loader, config_key_line(seen, external_key),
+			      "%s %s is %s but %s %s is %s", external_key, *external,
+			      config_address_family_name(*external), relay_key, relay,
+			      config_address_family_name(relay));
+	if (*external == NULL && relay != NULL && !config_key_in_file(seen, external_key))
+		*external = config_copy_value(loader, relay);
+}
+
+/* relay_address6 is the IPv6 relay beside an IPv4 one: with it,
+ * relay_address is the IPv4 relay (one relay a family, RFC 8656 §7.2). */
+static void check_relay6(struct config_loader *loader, const struct turn_config *turn,
+			 const struct config_seen *seen)
+{
+	if (turn->relay_address6 != NULL &&
+	    strcmp(config_address_family_name(turn->relay_address6), "IPv6") != 0)
+		config_report(loader, config_key_line(seen, "relay_address6"),
+			      "relay_address6 %s is not an IPv6 address", turn->relay_address6);
+	else if (turn->relay_address6 != NULL && turn->relay_address != NULL &&
+		 strcmp(config_address_family_name(turn->relay_address), "IPv4") != 0)
+		config_report(loader, config_key_line(seen, "relay_address6"),
+			      "relay_address6 %s beside relay_address %s, which is IPv6 too: "
+			      "relay_address is then the IPv4 relay",
+			      turn->relay_address6, turn->relay_address);
+	if (turn->external_address6 != NULL && turn->relay_address6 == NULL &&
+	    !config_key_in_file(seen, "relay_address6"))
+		config_report(loader, config_key_line(seen, "external_address6"),
+			      "external_address6 %s without relay_address6: it is told for "
+			      "relays there",
+			      turn->external_address6);
+}
+
 static void check_addresses(struct config_loader *loader, struct turn_config *turn,
 			    const struct config_seen *seen)
 {
-	if (turn->relay_address != NULL && config_is_wildcard_address(turn->relay_address))
-		config_report(loader, config_key_line(seen, "relay_address"),
-			      "relay_address %s is every address: clients must be told one (name "
-			      "the edge's external address)",
-			      turn->relay_address);
-	if (turn->external_address != NULL && config_is_wildcard_address(turn->external_address))
-		config_report(loader, config_key_line(seen, "external_address"),
-			      "external_address %s is every address: clients must be told one",
-			      turn->external_address);
-	else if (turn->external_address != NULL && turn->relay_address != NULL &&
-		 strcmp(config_address_family_name(turn->external_address),
-			config_address_family_name(turn->relay_address)) != 0)
-		config_report(loader, config_key_line(seen, "external_address"),
-			      "external_address %s is %s but relay_address %s is %s",
-			      turn->external_address,
-			      config_address_family_name(turn->external_address),
-			      turn->relay_address, config_address_family_name(turn->relay_address));
-	if (turn->external_address == NULL && turn->relay_address != NULL &&
-	    !config_key_in_file(seen, "external_address"))
-		turn->external_address = config_copy_value(loader, turn->relay_address);
+	check_not_wildcard(loader, seen, "relay_address", turn->relay_address);
+	check_not_wildcard(loader, seen, "relay_address6", turn->relay_address6);
+	check_relay6(loader, turn, seen);
+	check_external(loader, seen, "relay_address", turn->relay_address, "external_address",
+		       &turn->external_address);
+	check_external(loader, seen, "relay_address6", turn->relay_address6, "external_address6",
+		       &turn->external_address6);
 }
 
 /* Each allowed_peers word as a prefix, or a problem at its own line. */
@@ -355,6 +398,8 @@ static void turn_config_free(void *data)
 	secret_clear(turn);
 	free(turn->relay_address);
 	free(turn->external_address);
+	free(turn->relay_address6);
+	free(turn->external_address6);
 	free(turn->allowed_peers);
 	config_free_strings(turn->allowed_peer_words, turn->n_allowed_peer_words);
 }

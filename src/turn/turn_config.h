@@ -33,6 +33,16 @@
  *	The address clients are told (XOR-RELAYED-ADDRESS) when relay_address
  *	is behind a one-to-one NAT; same family as relay_address, not a
  *	wildcard.  Default: relay_address.
+ *   relay_address6 = IPV6
+ *	A second relay address, IPv6, on a dual-stack edge whose relay_address
+ *	is IPv4: an Allocate with REQUESTED-ADDRESS-FAMILY IPv6 (RFC 8656
+ *	§7.2) gets its relay here, from the same relay_ports; one without
+ *	gets an IPv4 relay.  Not ::.  Default: none (an IPv6 request gets
+ *	440, unless relay_address is itself IPv6).
+ *   external_address6 = IPV6
+ *	What external_address is for relay_address6: the IPv6 address told
+ *	to clients when relay_address6 is behind a one-to-one NAT (NPTv6).
+ *	Needs relay_address6.  Default: relay_address6.
  *   relay_ports = FIRST-LAST
  *	The ports relayed addresses are taken from (UDP sockets, and TCP
  *	listeners for RFC 6062 allocations), 1024 to 65535.  Default
@@ -97,6 +107,8 @@ struct turn_config {
 	size_t secret_length;
 	char *relay_address; /* an IP literal, never a wildcard */
 	char *external_address; /* told to clients; relay_address by default */
+	char *relay_address6; /* the IPv6 relay beside an IPv4 relay_address; NULL: none */
+	char *external_address6; /* told for it; relay_address6 by default */
 	struct port_range relay_ports;
 	unsigned max_allocations;
 	unsigned max_allocations_per_user;

@@ -50,10 +50,10 @@ static bool turn_listened(const struct sxedge_config *config)
 	       config_listener(config, ROLE_TURN_TCP) != NULL;
 }
 
-/* Does LISTENER's socket fall inside the relay ports on the relay address
+/* Does LISTENER's socket fall inside the relay ports on RELAY_ADDRESS
  * (for the relay socket of TRANSPORT_UDP's kind)? */
 static bool listener_in_relay_range(const struct listener_config *listener, bool udp,
-				    const struct turn_config *turn)
+				    const struct turn_config *turn, const char *relay_address)
 {
 	struct sockaddr_storage listen_at, relay;
 	bool listener_udp = roles[listener->role].transport == CONFIG_TRANSPORT_UDP;
@@ -61,7 +61,7 @@ static bool listener_in_relay_range(const struct listener_config *listener, bool
 	if (listener_udp != udp || listener->port < turn->relay_ports.first ||
 	    listener->port > turn->relay_ports.last ||
 	    address_parse(listener->address, listener->port, &listen_at) == 0 ||
-	    address_parse(turn->relay_address, listener->port, &relay) == 0 ||
+	    relay_address == NULL || address_parse(relay_address, listener->port, &relay) == 0 ||
 	    listen_at.ss_family != relay.ss_family)
 		return false;
 	return address_is_unspecified(&listen_at) ||
@@ -94,19 +94,22 @@ int turn_context_check(const struct sxedge_config *config, FILE *errors)
 			config->path, turn->line);
 		status = -1;
 	}
+	const char *relay_keys[] = { "relay_address", "relay_address6" };
+	const char *relays[] = { turn->relay_address, turn->relay_address6 };
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		const struct listener_config *listener = &config->listeners[i];
-		for (int udp = 0; udp < 2; udp++) {
-			if (!listener_in_relay_range(listener, udp, turn))
-				continue;
-			fprintf(errors,
-				"%s:%d: listener %s: port %u on %s is inside [turn] relay_ports "
-				"%u-%u on relay_address %s\n",
-				config->path, listener->line, listener->name, listener->port,
-				listener->address, turn->relay_ports.first, turn->relay_ports.last,
-				turn->relay_address);
-			status = -1;
-		}
+		for (size_t r = 0; r < 2; r++)
+			for (int udp = 0; udp < 2; udp++) {
+				if (!listener_in_relay_range(listener, udp, turn, relays[r]))
+					continue;
+				fprintf(errors,
+					"%s:%d: listener %s: port %u on %s is inside [turn] "
+					"relay_ports %u-%u on %s %s\n",
+					config->path, listener->line, listener->name,
+					listener->port, listener->address, turn->relay_ports.first,
+					turn->relay_ports.last, relay_keys[r], relays[r]);
+				status = -1;
+			}
 	}
 	return status;
 }
@@ -440,7 +443,7 @@ void turn_context_datagram(struct turn_context *context, const struct listener_c
 static int own_addresses(const struct sxedge_config *config, const struct turn_config *turn,
 			 struct sockaddr_storage **own_out, size_t *n_own)
 {
-	size_t room = config->n_listeners + 2, count = 0;
+	size_t room = config->n_listeners + 4, count = 0;
 	struct ifaddrs *interfaces = NULL;
 	bool wildcard = false;
 
@@ -457,8 +460,9 @@ static int own_addresses(const struct sxedge_config *config, const struct turn_c
 		freeifaddrs(interfaces);
 		return -1;
 	}
-	const char *named[] = { turn->relay_address, turn->external_address };
-	for (size_t i = 0; i < 2; i++)
+	const char *named[] = { turn->relay_address, turn->external_address, turn->relay_address6,
+				turn->external_address6 };
+	for (size_t i = 0; i < 4; i++)
 		if (named[i] != NULL && address_parse(named[i], 0, &own[count]) > 0)
 			count++;
 	for (size_t i = 0; i < config->n_listeners; i++) {
@@ -497,7 +501,7 @@ static struct turn_server_settings server_settings(const struct sxedge_config *c
 						   const struct peer_policy *policy)
 {
 	const struct turn_config *turn = turn_config(config);
-	struct sockaddr_storage external;
+	struct sockaddr_storage address;
 	struct turn_server_settings settings = {
 		.realm = turn->realm,
 		.secret = turn->secret,
@@ -517,9 +521,18 @@ static struct turn_server_settings server_settings(const struct sxedge_config *c
 		.relay_port_first = turn->relay_ports.first,
 		.relay_port_last = turn->relay_ports.last,
 	};
-	if (address_parse(turn->external_address, 0, &external) > 0)
-		transport_address_from_sockaddr((struct sockaddr *)&external,
+	if (address_parse(turn->relay_address, 0, &address) > 0) {
+		settings.relay_ipv4 = address.ss_family == AF_INET;
+		settings.relay_ipv6 = address.ss_family == AF_INET6;
+	}
+	settings.relay_ipv6 = settings.relay_ipv6 || turn->relay_address6 != NULL;
+	if (address_parse(turn->external_address, 0, &address) > 0)
+		transport_address_from_sockaddr((struct sockaddr *)&address,
 						&settings.external_address);
+	if (turn->external_address6 != NULL &&
+	    address_parse(turn->external_address6, 0, &address) > 0)
+		transport_address_from_sockaddr((struct sockaddr *)&address,
+						&settings.external_address6);
 	return settings;
 }
 
@@ -550,16 +563,28 @@ static void connection_limits(const struct sxedge_config *config, struct conn_li
 	};
 }
 
-static int relay_address_of(const struct sxedge_config *config, struct sockaddr_storage *address,
-			    FILE *errors)
+/* The relay addresses by family (relay_address, relay_address6), the
+ * one of a family the edge has none of zeroed. */
+static int relay_addresses_of(const struct sxedge_config *config, struct sockaddr_storage *ipv4,
+			      struct sockaddr_storage *ipv6, FILE *errors)
 {
 	const struct turn_config *turn = turn_config(config);
+	const char *named[] = { turn->relay_address, turn->relay_address6 };
+	struct sockaddr_storage address;
 
-	if (address_parse(turn->relay_address, 0, address) > 0)
-		return 0;
-	fprintf(errors, "%s:%d: [turn]: bad relay_address %s\n", config->path, turn->line,
-		turn->relay_address);
-	return -1;
+	memset(ipv4, 0, sizeof(*ipv4));
+	memset(ipv6, 0, sizeof(*ipv6));
+	for (size_t i = 0; i < 2; i++) {
+		if (named[i] == NULL)
+			continue;
+		if (address_parse(named[i], 0, &address) <= 0) {
+			fprintf(errors, "%s:%d: [turn]: bad relay address %s\n", config->path,
+				turn->line, named[i]);
+			return -1;
+		}
+		*(address.ss_family == AF_INET ? ipv4 : ipv6) = address;
+	}
+	return 0;
 }
 
 /* The address a turn LISTENER is reached at (the 5-tuple's server side);
@@ -694,7 +719,7 @@ int turn_context_init(struct turn_context *context, struct event_base *base,
 		return -1;
 	context_init_metrics(context, metrics);
 	connection_limits(config, &context->conn_limits, &context->peer_limits);
-	if (relay_address_of(config, &context->relay_address, errors) < 0)
+	if (relay_addresses_of(config, &context->relay_ipv4, &context->relay_ipv6, errors) < 0)
 		return -1;
 	context->receiver = udp_receiver_new(TURN_RECEIVE_SLOTS, TURN_DATAGRAM_MAX);
 	context->sender = udp_sender_new(TURN_SEND_SLOTS, TURN_DATAGRAM_MAX, TURN_QUEUE_LIMIT,
@@ -729,7 +754,7 @@ struct turn_context_change {
 	struct turn_server_change *server;
 	struct sockaddr_storage *own;
 	size_t n_own;
-	struct sockaddr_storage relay_address;
+	struct sockaddr_storage relay_ipv4, relay_ipv6;
 	/* The new table of UDP listeners, and for each its listener_config in
 	 * CONFIG and whether it is one serving now (else made for the change). */
 	struct turn_udp_listener **listeners;
@@ -813,7 +838,7 @@ struct turn_context_change *turn_context_prepare(struct turn_context *context,
 		return NULL;
 	}
 	change->config = config;
-	if (relay_address_of(config, &change->relay_address, errors) < 0) {
+	if (relay_addresses_of(config, &change->relay_ipv4, &change->relay_ipv6, errors) < 0) {
 		turn_context_abort(change);
 		return NULL;
 	}
@@ -856,7 +881,8 @@ void turn_context_commit(struct turn_context *context, struct turn_context_chang
 	context->own = change->own;
 	context->n_own = change->n_own;
 	context->policy = policy_of(turn, context->own, context->n_own);
-	context->relay_address = change->relay_address;
+	context->relay_ipv4 = change->relay_ipv4;
+	context->relay_ipv6 = change->relay_ipv6;
 	connection_limits(config, &context->conn_limits, &context->peer_limits);
 	conn_budget_set_limits(&context->budget, config->limits.max_connections_role[ROLE_TURN_TCP],
 			       turn->max_connections_per_address);

@@ -82,7 +82,9 @@ struct turn_context {
 	struct peer_policy policy;
 	struct sockaddr_storage *own; /* the edge's own addresses, for the policy */
 	size_t n_own;
-	struct sockaddr_storage relay_address; /* relays bind here */
+	/* Relays bind here, by family ([turn] relay_address and
+	 * relay_address6); family 0 when the edge has no relay of it. */
+	struct sockaddr_storage relay_ipv4, relay_ipv6;
 	struct udp_receiver *receiver; /* every socket's reads, one at a time */
 	struct udp_sender *sender; /* every socket's datagrams waiting to leave */
 	struct event *flush; /* after a loop pass that queued datagrams */

@@ -265,8 +265,10 @@ static void turn_describe(const void *arg, char *buf, size_t size)
 	if (state->context == NULL)
 		return;
 	const struct turn_config *turn = state->context->turn;
-	snprintf(buf, size, " turn_relay=%s turn_ports=%u-%u", turn->relay_address,
-		 turn->relay_ports.first, turn->relay_ports.last);
+	snprintf(buf, size, " turn_relay=%s%s%s turn_ports=%u-%u", turn->relay_address,
+		 turn->relay_address6 != NULL ? "," : "",
+		 turn->relay_address6 != NULL ? turn->relay_address6 : "", turn->relay_ports.first,
+		 turn->relay_ports.last);
 }
 
 const struct protocol turn_protocol = {

@@ -117,7 +117,9 @@ struct turn_relay *turn_relay_open(struct turn_context *context, uint8_t transpo
 		return NULL;
 	relay->context = context;
 	relay->transport = transport;
-	relay->fd = port_range_bind(&context->turn->relay_ports, &context->relay_address,
+	const struct sockaddr_storage *relay_address =
+		bound->family == AF_INET6 ? &context->relay_ipv6 : &context->relay_ipv4;
+	relay->fd = port_range_bind(&context->turn->relay_ports, relay_address,
 				    udp ? PORT_RANGE_UDP : PORT_RANGE_TCP_LISTENER,
 				    TURN_RELAY_BIND_TRIES, &port);
 	if (relay->fd < 0 || (!udp && !relay_share_port(relay->fd))) {
@@ -130,7 +132,7 @@ struct turn_relay *turn_relay_open(struct turn_context *context, uint8_t transpo
 		free(relay);
 		return NULL;
 	}
-	relay->bound = context->relay_address;
+	relay->bound = *relay_address;
 	if (relay->bound.ss_family == AF_INET)
 		((struct sockaddr_in *)&relay->bound)->sin_port = htons(port);
 	else

@@ -37,8 +37,8 @@ struct turn_relay {
 	struct turn_relay *previous, *next; /* the context's list */
 };
 
-/* Binds a relay of TRANSPORT on CONTEXT's relay address at a free port,
- * written into *BOUND (the server tells clients external_address instead).
+/* Binds a relay of TRANSPORT on CONTEXT's relay address of BOUND->family
+ * (one the context has) at a free port, written into *BOUND (the server tells clients external_address instead).
  * NULL when none can be bound (logged). */
 struct turn_relay *turn_relay_open(struct turn_context *context, uint8_t transport,
 				   struct transport_address *bound);

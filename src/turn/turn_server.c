@@ -101,12 +101,22 @@ bool turn_read_address(const struct stun_message *message, const struct stun_att
 	       transport_address_from_sockaddr((const struct sockaddr *)&storage, out);
 }
 
+const struct transport_address *turn_external_address(const struct turn_server *server,
+						      sa_family_t family)
+{
+	if (family != 0 && server->external_address.family == family)
+		return &server->external_address;
+	if (family != 0 && server->external_address6.family == family)
+		return &server->external_address6;
+	return NULL;
+}
+
 bool turn_peer_is_edge(const struct turn_server *server, const struct allocation *allocation,
 		       const struct transport_address *peer, bool *relay)
 {
+	const struct transport_address *external = turn_external_address(server, peer->family);
 	bool edge = transport_address_same_ip(peer, &allocation->relay) ||
-		    (server->external_address.family != 0 &&
-		     transport_address_same_ip(peer, &server->external_address));
+		    (external != NULL && transport_address_same_ip(peer, external));
 	*relay = edge && peer->port >= server->relay_port_first &&
 		 peer->port <= server->relay_port_last && server->relay_port_first != 0;
 	return edge;
@@ -506,7 +516,8 @@ struct turn_server_change {
 	struct allocation_terms *terms;
 	const struct peer_policy *peer_policy;
 	bool tcp_relays;
-	struct transport_address external_address;
+	bool relay_ipv4, relay_ipv6;
+	struct transport_address external_address, external_address6;
 	uint16_t relay_port_first, relay_port_last;
 };
 
@@ -531,7 +542,10 @@ struct turn_server *turn_server_new(const struct turn_server_settings *settings,
 	server->secret_length = settings->secret_length;
 	server->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
 	server->tcp_relays = settings->tcp_relays;
+	server->relay_ipv4 = settings->relay_ipv4;
+	server->relay_ipv6 = settings->relay_ipv6;
 	server->external_address = settings->external_address;
+	server->external_address6 = settings->external_address6;
 	server->relay_port_first = settings->relay_port_first;
 	server->relay_port_last = settings->relay_port_last;
 	for (int i = 0; i < STUN_TRANSACTION_ID_SIZE; i++)
@@ -590,7 +604,10 @@ struct turn_server_change *turn_server_change_new(const struct turn_server_setti
 	change->nonce_lifetime_s = settings->nonce_lifetime_s;
 	change->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
 	change->tcp_relays = settings->tcp_relays;
+	change->relay_ipv4 = settings->relay_ipv4;
+	change->relay_ipv6 = settings->relay_ipv6;
 	change->external_address = settings->external_address;
+	change->external_address6 = settings->external_address6;
 	change->relay_port_first = settings->relay_port_first;
 	change->relay_port_last = settings->relay_port_last;
 	return change;
@@ -617,7 +634,10 @@ void turn_server_change_apply(struct turn_server *server, struct turn_server_cha
 	allocation_table_set_limits(server->table, change->terms);
 	server->peer_policy = change->peer_policy;
 	server->tcp_relays = change->tcp_relays;
+	server->relay_ipv4 = change->relay_ipv4;
+	server->relay_ipv6 = change->relay_ipv6;
 	server->external_address = change->external_address;
+	server->external_address6 = change->external_address6;
 	server->relay_port_first = change->relay_port_first;
 	server->relay_port_last = change->relay_port_last;
 	free(change);

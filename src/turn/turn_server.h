@@ -35,7 +35,9 @@
  * answered when a request carries it.  EVEN-PORT is honoured without its
  * R bit (an even relay port: relay_open is asked again, bounded; 508
  * "no_relay" when no even one comes); with R (reserve the next port) it
- * is 508 "even_port_reservation".  RESERVATION-TOKEN, DONT-FRAGMENT,
+ * is 508 "even_port_reservation".  ADDITIONAL-ADDRESS-FAMILY (dual
+ * allocation) is not offered: an allocation holds one relay, so the
+ * answer is the IPv4 allocation with ADDRESS-ERROR-CODE 440 for IPv6.  RESERVATION-TOKEN, DONT-FRAGMENT,
  * USERHASH and PASSWORD-ALGORITHM are not understood (420). */
 #ifndef SXEDGE_TURN_TURN_SERVER_H
 #define SXEDGE_TURN_TURN_SERVER_H
@@ -60,10 +62,15 @@ struct turn_server_settings {
 	struct allocation_limits limits;
 	const struct peer_policy *peer_policy; /* outlives the server */
 	bool tcp_relays; /* RFC 6062 allowed (REQUESTED-TRANSPORT TCP over TCP) */
-	/* The IP told to clients in XOR-RELAYED-ADDRESS, with the relay's
-	 * port (external_address behind a one-to-one NAT); family 0: the
-	 * address relay_open bound. */
-	struct transport_address external_address;
+	/* The relay families relay_open binds: an Allocate gets IPv4 unless
+	 * its REQUESTED-ADDRESS-FAMILY says IPv6 (RFC 8656 §7.2); a family
+	 * not here is 440. */
+	bool relay_ipv4, relay_ipv6;
+	/* The IPs told to clients in XOR-RELAYED-ADDRESS, with the relay's
+	 * port (external_address behind a one-to-one NAT), for the relays of
+	 * each one's family (external_address6 is IPv6 or family 0); family
+	 * 0, or none of a relay's family: the address relay_open bound. */
+	struct transport_address external_address, external_address6;
 	/* The relay ports ([turn] relay_ports): a peer at one of them on the
 	 * relay or external address is another allocation of this edge (two
 	 * of its clients talking to each other), allowed although the
@@ -87,9 +94,10 @@ struct turn_io {
 	 * 5-tuple's client address, over TCP on its connection. */
 	void (*to_client)(void *arg, const struct turn_client *client, const uint8_t *bytes,
 			  size_t size);
-	/* Binds a relay for a new allocation on the relay address at a free
-	 * port of the range: a UDP socket, or for RELAY_TRANSPORT TCP a
-	 * listening socket; fills *RELAY with the address bound.  Returns the
+	/* Binds a relay for a new allocation on the relay address of
+	 * RELAY->family (one the settings name) at a free port of the range:
+	 * a UDP socket, or for RELAY_TRANSPORT TCP a listening socket; fills
+	 * *RELAY with the address bound.  Returns the
 	 * module's handle (kept as allocation->owner), or NULL when none can
 	 * be bound (the Allocate gets 508). */
 	void *(*relay_open)(void *arg, uint8_t relay_transport, struct transport_address *relay);

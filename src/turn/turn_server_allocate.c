@@ -12,12 +12,26 @@
 static struct sockaddr_storage relayed_address(const struct turn_server *server,
 					       const struct allocation *allocation)
 {
+	const struct transport_address *external =
+		turn_external_address(server, allocation->relay.family);
 	struct transport_address told = allocation->relay;
-	if (server->external_address.family != 0) {
-		told = server->external_address;
+	if (external != NULL) {
+		told = *external;
 		told.port = allocation->relay.port;
 	}
 	return turn_sockaddr(&told);
+}
+
+/* ADDRESS-ERROR-CODE (RFC 8656 §14.8) 440 for IPv6: the answer to an
+ * ADDITIONAL-ADDRESS-FAMILY, as dual allocation is not offered (an
+ * allocation holds one relay); the phrase is the RFC's. */
+static void add_ipv6_refused(struct stun_builder *builder)
+{
+	static const char phrase[] = "Address Family not Supported";
+	uint8_t value[4 + sizeof(phrase) - 1] = { 0x02, 0, 4, 40 };
+
+	memcpy(value + 4, phrase, sizeof(phrase) - 1);
+	stun_builder_add(builder, STUN_ATTRIBUTE_ADDRESS_ERROR_CODE, value, sizeof(value));
 }
 
 static void allocate_success(struct turn_server *server, const struct turn_request *request,
@@ -32,6 +46,8 @@ static void allocate_success(struct turn_server *server, const struct turn_reque
 	stun_builder_add_u32(&builder, STUN_ATTRIBUTE_LIFETIME,
 			     allocation_remaining_s(allocation, request->now_ms));
 	stun_builder_add_address(&builder, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, &mapped);
+	if (stun_message_find(request->message, STUN_ATTRIBUTE_ADDITIONAL_ADDRESS_FAMILY) != NULL)
+		add_ipv6_refused(&builder);
 	turn_answer_send(server, &request->reply, &builder);
 }
 
@@ -93,13 +109,40 @@ static bool read_even_port(struct turn_server *server, struct turn_request *requ
 	return true;
 }
 
+/* The relay's family for REQUEST (RFC 8656 §7.2): REQUESTED-ADDRESS-FAMILY
+ * or IPv4; with ADDITIONAL-ADDRESS-FAMILY (which must be IPv6, and alone)
+ * IPv4.  0 when refused (answered): 400 for the combinations §7.2
+ * refuses, 440 for a family without a relay. */
+static int relay_family(struct turn_server *server, const struct turn_request *request)
+{
+	const struct stun_attribute *requested =
+		stun_message_find(request->message, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY);
+	const struct stun_attribute *additional =
+		stun_message_find(request->message, STUN_ATTRIBUTE_ADDITIONAL_ADDRESS_FAMILY);
+	int family = AF_INET, additional_family = 0;
+	if (additional != NULL &&
+	    (requested != NULL || !stun_attribute_address_family(additional, &additional_family) ||
+	     additional_family != AF_INET6)) {
+		turn_answer_error(server, request, 400, NULL, "bad_request");
+		return 0;
+	}
+	if ((requested != NULL && !stun_attribute_address_family(requested, &family)) ||
+	    (family == AF_INET && !server->relay_ipv4) ||
+	    (family == AF_INET6 && !server->relay_ipv6)) {
+		turn_answer_error(server, request, 440, NULL, "address_family");
+		return 0;
+	}
+	return family;
+}
+
 /* A relay from turn_io, at an even port when EVEN: the range's ports are
  * tried in a random order, so each try is even about half the time. */
 #define EVEN_PORT_TRIES 16
-static void *open_relay(struct turn_server *server, uint8_t transport, bool even,
+static void *open_relay(struct turn_server *server, uint8_t transport, int family, bool even,
 			struct transport_address *relay)
 {
 	for (unsigned tries = 0; tries < EVEN_PORT_TRIES; tries++) {
+		*relay = (struct transport_address){ .family = (sa_family_t)family };
 		void *handle = server->io.relay_open(server->io.arg, transport, relay);
 		if (handle == NULL || !even || relay->port % 2 == 0)
 			return handle;
@@ -126,13 +169,9 @@ void turn_handle_allocate(struct turn_server *server, struct turn_request *reque
 	uint8_t transport = requested_transport(server, request);
 	if (transport == 0)
 		return;
-	const struct stun_attribute *family_attribute =
-		stun_message_find(request->message, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY);
-	int family = 0;
-	if (family_attribute != NULL && !stun_attribute_address_family(family_attribute, &family)) {
-		turn_answer_error(server, request, 440, NULL, "address_family");
+	int family = relay_family(server, request);
+	if (family == 0)
 		return;
-	}
 	bool has_lifetime, even;
 	uint32_t lifetime_s;
 	if (!read_lifetime(server, request, &has_lifetime, &lifetime_s) ||
@@ -146,14 +185,9 @@ void turn_handle_allocate(struct turn_server *server, struct turn_request *reque
 		return;
 	}
 	struct transport_address relay = { 0 };
-	void *handle = open_relay(server, transport, even, &relay);
+	void *handle = open_relay(server, transport, family, even, &relay);
 	if (handle == NULL) {
 		turn_answer_error(server, request, 508, NULL, "no_relay");
-		return;
-	}
-	if (family != 0 && relay.family != family) {
-		server->io.relay_close(server->io.arg, handle);
-		turn_answer_error(server, request, 440, NULL, "address_family");
 		return;
 	}
 	struct allocation_request wanted = {

@@ -39,7 +39,8 @@ struct turn_server {
 	size_t secret_length;
 	const struct peer_policy *peer_policy;
 	bool tcp_relays;
-	struct transport_address external_address;
+	bool relay_ipv4, relay_ipv6;
+	struct transport_address external_address, external_address6;
 	uint16_t relay_port_first, relay_port_last;
 	struct allocation_table *table;
 	struct turn_nonce_key nonce_key;
@@ -109,6 +110,11 @@ struct sockaddr_storage turn_sockaddr(const struct transport_address *address);
 /* Reads the address attribute ATTRIBUTE of MESSAGE; false when absent or bad. */
 bool turn_read_address(const struct stun_message *message, const struct stun_attribute *attribute,
 		       struct transport_address *out);
+
+/* The address told for a relay of FAMILY (the external address of that
+ * family), NULL when the relay's own is. */
+const struct transport_address *turn_external_address(const struct turn_server *server,
+						      sa_family_t family);
 
 /* Is PEER's address the edge's own, ALLOCATION's relay address or the
  * external one?  Then *RELAY says whether its port is a relay port

@@ -181,10 +181,10 @@ void turn_server_from_peer(struct turn_server *server, struct allocation *alloca
 	/* Another client's allocation of this edge sends from the relay
 	 * address; its client knows it by the external one. */
 	struct transport_address told;
+	const struct transport_address *external = turn_external_address(server, peer->family);
 	bool relay;
-	if (turn_peer_is_edge(server, allocation, peer, &relay) && relay &&
-	    server->external_address.family == peer->family) {
-		told = server->external_address;
+	if (turn_peer_is_edge(server, allocation, peer, &relay) && relay && external != NULL) {
+		told = *external;
 		told.port = peer->port;
 		peer = &told;
 	}

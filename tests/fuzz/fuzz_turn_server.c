@@ -116,13 +116,16 @@ static void *check_relay_open(void *arg, uint8_t relay_transport, struct transpo
 	(void)relay_transport;
 	if (state.relays_open - state.relays_closed >= LIVE_MAX)
 		return NULL;
+	/* the server asks for a family it was told it has */
+	FUZZ_REQUIRE(relay->family == AF_INET || relay->family == AF_INET6);
 	unsigned i = state.next_relay++ % (LIVE_MAX * 4);
+	sa_family_t family = relay->family;
 	memset(relay, 0, sizeof(*relay));
-	relay->family = AF_INET;
-	relay->ip[0] = 198;
-	relay->ip[1] = 51;
-	relay->ip[2] = 100;
-	relay->ip[3] = 1;
+	relay->family = family;
+	relay->ip[0] = family == AF_INET ? 198 : 0x20;
+	relay->ip[1] = family == AF_INET ? 51 : 0x01;
+	relay->ip[2] = family == AF_INET ? 100 : 0x0d;
+	relay->ip[3] = family == AF_INET ? 1 : 0xb8;
 	relay->port = (uint16_t)(50000 + i);
 	state.relays_open++;
 	return &state.relay_handles[i];
@@ -494,6 +497,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.bandwidth_bytes_per_second = (data[0] & 2) ? 1000 : 0,
 		},
 		.tcp_relays = data[0] & 1,
+		.relay_ipv4 = true,
+		.relay_ipv6 = data[0] & 4,
 	};
 	static const struct peer_policy policy;
 	settings.peer_policy = &policy;

@@ -132,6 +132,8 @@ START_TEST(test_defaults)
 	ck_assert(memcmp(turn->secret, "0123456789abcdef", 16) == 0);
 	ck_assert_str_eq(turn->relay_address, "192.0.2.10");
 	ck_assert_str_eq(turn->external_address, "192.0.2.10");
+	ck_assert_ptr_null(turn->relay_address6);
+	ck_assert_ptr_null(turn->external_address6);
 	ck_assert_uint_eq(turn->relay_ports.first, 50000);
 	ck_assert_uint_eq(turn->relay_ports.last, 59999);
 	ck_assert_uint_eq(turn->max_allocations, 10000);
@@ -272,6 +274,50 @@ START_TEST(test_address_errors)
 }
 END_TEST
 
+/* A dual-stack edge: the IPv6 relay beside the IPv4 one, told as itself
+ * or as its external address. */
+START_TEST(test_relay_address6)
+{
+	struct loaded loaded;
+
+	load(&loaded, MINIMAL TURN_OK "relay_address6 = 2001:db8::10\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(turn_config(loaded.config)->relay_address6, "2001:db8::10");
+	ck_assert_str_eq(turn_config(loaded.config)->external_address6, "2001:db8::10");
+	ck_assert_str_eq(turn_config(loaded.config)->external_address, "192.0.2.10");
+	loaded_free(&loaded);
+	load(&loaded, MINIMAL TURN_OK "relay_address6 = 2001:db8::10\n"
+				      "external_address6 = 2001:db8:1::10\n");
+	ck_assert_msg(loaded.config != NULL, "errors:\n%s", loaded.errors);
+	ck_assert_str_eq(turn_config(loaded.config)->external_address6, "2001:db8:1::10");
+	loaded_free(&loaded);
+}
+END_TEST
+
+START_TEST(test_relay_address6_errors)
+{
+	expect_one_error(MINIMAL TURN_OK "relay_address6 = 192.0.2.11\n", 22,
+			 "relay_address6 192.0.2.11 is not an IPv6 address");
+	expect_one_error(MINIMAL TURN_OK "relay_address6 = ::\n", 22,
+			 "relay_address6 :: is every address");
+	expect_one_error(MINIMAL TURN_OK "relay_address6 = edge.example.test\n", 22,
+			 "relay_address6", "an IPv4 or IPv6 address");
+	expect_one_error(MINIMAL "[turn]\n" SECRET "relay_address = 2001:db8::10\n"
+				 "relay_address6 = 2001:db8::11\n",
+			 22, "relay_address6 2001:db8::11 beside relay_address 2001:db8::10");
+	expect_one_error(MINIMAL TURN_OK "external_address6 = 2001:db8::1\n", 22,
+			 "external_address6 2001:db8::1 without relay_address6");
+	expect_one_error(MINIMAL TURN_OK "relay_address6 = 2001:db8::10\n"
+					 "external_address6 = 192.0.2.1\n",
+			 23,
+			 "external_address6 192.0.2.1 is IPv4 but relay_address6 2001:db8::10 is "
+			 "IPv6");
+	expect_one_error(MINIMAL TURN_OK "relay_address6 = 2001:db8::10\n"
+					 "external_address6 = ::\n",
+			 23, "external_address6 :: is every address");
+}
+END_TEST
+
 START_TEST(test_port_range_errors)
 {
 	static const char *const bad[] = { "50000",	  "60000-50000", "80-90",
@@ -377,6 +423,8 @@ static Suite *turn_config_suite(void)
 	tcase_add_test(tcase, test_absent);
 	tcase_add_test(tcase, test_defaults);
 	tcase_add_test(tcase, test_values);
+	tcase_add_test(tcase, test_relay_address6);
+	tcase_add_test(tcase, test_relay_address6_errors);
 	tcase_add_test(tcase, test_secret_value);
 	tcase_add_test(tcase, test_secret_file);
 	tcase_add_test(tcase, test_secret_errors);

@@ -49,8 +49,8 @@ static void *fake_relay_open(void *arg, uint8_t relay_transport, struct transpor
 		return NULL;
 	unsigned i = fake.relay_open_count++ % RECORDS;
 	fake.relay_transport[i] = relay_transport;
-	*relay = fake.relay_family == AF_INET6 ? address6("2001:db8::1", (uint16_t)(50000 + i))
-					       : address4("198.51.100.1", (uint16_t)(50000 + i));
+	*relay = relay->family == AF_INET6 ? address6("2001:db8::1", (uint16_t)(50000 + i))
+					   : address4("198.51.100.1", (uint16_t)(50000 + i));
 	return &fake.relays[i];
 }
 
@@ -165,6 +165,7 @@ void fixture_settings(void)
 	settings.limits.bandwidth_bytes_per_second = 0;
 	settings.peer_policy = &policy;
 	settings.tcp_relays = true;
+	settings.relay_ipv4 = true;
 	settings.external_address = address4("203.0.113.5", 0);
 	settings.relay_port_first = 50000; /* the fake's relays: 198.51.100.1:50000... */
 	settings.relay_port_last = 59999;

@@ -52,7 +52,6 @@ struct fake_io {
 	unsigned relay_open_count, relay_close_count;
 	void *last_closed;
 	bool relay_fail;
-	int relay_family; /* AF_INET by default */
 	/* RFC 6062 */
 	uint8_t peers[RECORDS];
 	unsigned peer_connect_count, peer_close_count, join_count;

@@ -427,17 +427,120 @@ END_TEST
 START_TEST(test_allocate_family)
 {
 	struct turn_client client = udp_client(1);
+	/* no IPv6 relay: refused before any relay is bound */
 	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
 		      "\x02\0\0\0", 4, T0_MS);
 	ck_assert_uint_eq(last_error(), 440);
 	ck_assert(refused_with("address_family", 440));
-	ck_assert_uint_eq(fake.relay_close_count, fake.relay_open_count);
+	ck_assert_uint_eq(fake.relay_open_count, 0);
 	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
 		      "\x07\0\0\0", 4, T0_MS);
 	ck_assert_uint_eq(last_error(), 440);
 	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
 		      "\x01\0\0\0", 4, T0_MS);
 	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+}
+END_TEST
+
+/* A dual-stack edge: REQUESTED-ADDRESS-FAMILY IPv6 binds the IPv6 relay
+ * and is told its external address; none is IPv4 (RFC 8656 §7.2). */
+START_TEST(test_allocate_ipv6)
+{
+	fixture_stop();
+	fixture_settings();
+	settings.relay_ipv6 = true;
+	settings.external_address6 = address6("2001:db8:5::5", 0);
+	fixture_start();
+	struct turn_client client = udp_client(1), other = udp_client(2);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
+		      "\x02\0\0\0", 4, T0_MS);
+	struct stun_message answer = last_answer();
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	struct transport_address relayed = mapped_of(&answer, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS);
+	struct transport_address told = address6("2001:db8:5::5", 50000);
+	ck_assert(transport_address_equal(&relayed, &told));
+	ck_assert_uint_eq(fake.last_made->relay.family, AF_INET6);
+	ck_assert_ptr_null(stun_message_find(&answer, STUN_ATTRIBUTE_ADDRESS_ERROR_CODE));
+	allocate(&other, "alice", TURN_TRANSPORT_UDP, T0_MS);
+	answer = last_answer();
+	relayed = mapped_of(&answer, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS);
+	told = address4("203.0.113.5", 50001);
+	ck_assert(transport_address_equal(&relayed, &told));
+	/* without an external address the bound one is told */
+	fixture_stop();
+	fixture_settings();
+	settings.relay_ipv6 = true;
+	fixture_start();
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
+		      "\x02\0\0\0", 4, T0_MS);
+	answer = last_answer();
+	relayed = mapped_of(&answer, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS);
+	told = address6("2001:db8::1", 50000);
+	ck_assert(transport_address_equal(&relayed, &told));
+}
+END_TEST
+
+/* An IPv6-only edge has no relay for an Allocate that names no family. */
+START_TEST(test_allocate_ipv6_only)
+{
+	fixture_stop();
+	fixture_settings();
+	settings.relay_ipv4 = false;
+	settings.relay_ipv6 = true;
+	memset(&settings.external_address, 0, sizeof(settings.external_address));
+	fixture_start();
+	struct turn_client client = udp_client(1);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, 0, NULL, 0, T0_MS);
+	ck_assert_uint_eq(last_error(), 440);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
+		      "\x01\0\0\0", 4, T0_MS);
+	ck_assert_uint_eq(last_error(), 440);
+	ck_assert_uint_eq(fake.relay_open_count, 0);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
+		      "\x02\0\0\0", 4, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+}
+END_TEST
+
+/* ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §7.2): dual allocation is not
+ * offered, so IPv6 gets the IPv4 allocation and ADDRESS-ERROR-CODE 440
+ * for IPv6, even with an IPv6 relay; IPv4 there, or beside
+ * REQUESTED-ADDRESS-FAMILY, is 400. */
+START_TEST(test_allocate_additional_family)
+{
+	fixture_stop();
+	fixture_settings();
+	settings.relay_ipv6 = true;
+	fixture_start();
+	struct turn_client client = udp_client(1);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP,
+		      STUN_ATTRIBUTE_ADDITIONAL_ADDRESS_FAMILY, "\x01\0\0\0", 4, T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	struct request request;
+	signed_start(&request, STUN_METHOD_ALLOCATE, &client, "alice", T0_MS);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_REQUESTED_TRANSPORT, "\x11\0\0\0", 4);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY, "\x01\0\0\0",
+			 4);
+	stun_builder_add(&request.builder, STUN_ATTRIBUTE_ADDITIONAL_ADDRESS_FAMILY, "\x02\0\0\0",
+			 4);
+	signed_send(&request, &client, "alice", T0_MS);
+	ck_assert_uint_eq(last_error(), 400);
+	ck_assert_uint_eq(fake.relay_open_count, 0);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP,
+		      STUN_ATTRIBUTE_ADDITIONAL_ADDRESS_FAMILY, "\x02\0\0\0", 4, T0_MS);
+	struct stun_message answer = last_answer();
+	ck_assert_int_eq(answer.message_class, STUN_CLASS_SUCCESS);
+	struct transport_address relayed = mapped_of(&answer, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS);
+	ck_assert_uint_eq(relayed.family, AF_INET);
+	ck_assert_ptr_null(stun_message_find_next(
+		&answer, stun_message_find(&answer, STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS),
+		STUN_ATTRIBUTE_XOR_RELAYED_ADDRESS));
+	const struct stun_attribute *error =
+		stun_message_find(&answer, STUN_ATTRIBUTE_ADDRESS_ERROR_CODE);
+	ck_assert_ptr_nonnull(error);
+	ck_assert_uint_eq(error->length, 4 + strlen("Address Family not Supported"));
+	ck_assert_mem_eq(error->value, "\x02\0\x04\x28", 4);
+	ck_assert(answer_signed(&answer, STUN_INTEGRITY_SHA1, "alice"));
 }
 END_TEST
 
@@ -678,6 +781,54 @@ START_TEST(test_create_permission)
 }
 END_TEST
 
+/* On an IPv6 relay: an IPv4 peer is 443 for CreatePermission and
+ * ChannelBind; the policy refuses loopback, link-local, unique-local and
+ * an IPv4-mapped private address; the edge's own relay ports, on the
+ * relay or the external address, are other allocations (allowed). */
+START_TEST(test_ipv6_relay_peers)
+{
+	fixture_stop();
+	fixture_settings();
+	settings.relay_ipv6 = true;
+	settings.external_address6 = address6("2001:db8:5::5", 0);
+	fixture_start();
+	struct turn_client client = udp_client(1);
+	allocate_with(&client, "alice", TURN_TRANSPORT_UDP, STUN_ATTRIBUTE_REQUESTED_ADDRESS_FAMILY,
+		      "\x02\0\0\0", 4, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	struct transport_address ipv4 = address4("8.8.8.8", 1000);
+	create_permission(&client, "alice", &ipv4, 1, T0_MS);
+	ck_assert_uint_eq(last_error(), 443);
+	ck_assert(refused_with("peer_address_family", 443));
+	channel_bind(&client, 0x4000, &ipv4, T0_MS);
+	ck_assert_uint_eq(last_error(), 443);
+	static const char *const refused[][2] = {
+		{ "::1", "peer_loopback" },
+		{ "fe80::1", "peer_link_local" },
+		{ "fd00::1", "peer_unique_local" },
+		{ "::ffff:10.0.0.1", "peer_private" },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct transport_address peer = address6(refused[i][0], 1000);
+		create_permission(&client, "alice", &peer, 1, T0_MS);
+		ck_assert_msg(last_error() == 403, "%s", refused[i][0]);
+		ck_assert_msg(refused_with(refused[i][1], 403), "%s", refused[i][0]);
+	}
+	struct transport_address peers[3] = {
+		address6("2001:4860::8888", 1000),
+		address6("2001:db8::1", 50007), /* the relay address, a relay port */
+		address6("2001:db8:5::5", 50008), /* the external one */
+	};
+	create_permission(&client, "alice", peers, 3, T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	channel_bind(&client, 0x4000, &peers[0], T0_MS);
+	ck_assert_int_eq(last_answer().message_class, STUN_CLASS_SUCCESS);
+	struct transport_address service = address6("2001:db8:5::5", 5060);
+	create_permission(&client, "alice", &service, 1, T0_MS);
+	ck_assert_uint_eq(last_error(), 403);
+}
+END_TEST
+
 START_TEST(test_allowed_peer)
 {
 	struct peer_prefix allowed;
@@ -859,6 +1010,9 @@ int main(void)
 	tcase_add_test(allocations, test_allocate_even_port);
 	tcase_add_test(allocations, test_tcp_relays_off);
 	tcase_add_test(allocations, test_allocate_family);
+	tcase_add_test(allocations, test_allocate_ipv6);
+	tcase_add_test(allocations, test_allocate_ipv6_only);
+	tcase_add_test(allocations, test_allocate_additional_family);
 	tcase_add_test(allocations, test_allocate_lifetime);
 	tcase_add_test(allocations, test_allocate_quotas);
 	tcase_add_test(allocations, test_allocate_again);
@@ -871,6 +1025,7 @@ int main(void)
 	tcase_add_checked_fixture(permissions, setup, teardown);
 	tcase_add_test(permissions, test_create_permission);
 	tcase_add_test(permissions, test_allowed_peer);
+	tcase_add_test(permissions, test_ipv6_relay_peers);
 	tcase_add_test(permissions, test_channel_bind);
 	tcase_add_test(permissions, test_channel_limit);
 	suite_add_tcase(suite, permissions);
