@@ -144,6 +144,23 @@ START_TEST(test_check_relay_ports)
 {
 	char errors[1024] = "";
 
+	/* on relay_address6 too */
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = ::1\n"
+				       "port = 20500\n" TURN_SECTION "relay_address6 = ::1\n",
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(errors, "sxedge.conf:19: listener t: port 20500 on ::1 "
+					     "is inside [turn] relay_ports 20000-20999 on "
+					     "relay_address6 ::1"));
+	memset(errors, 0, sizeof(errors));
+	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = ::\n"
+				       "port = 20500\nadvertise = 127.0.0.1:20500\n" TURN_SECTION
+				       "relay_address6 = ::1\n",
+			       errors, sizeof(errors)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(errors, "port 20500 on :: is inside"));
+	memset(errors, 0, sizeof(errors));
+
 	ck_assert_int_eq(check(MINIMAL "[listener t]\nrole = turn\naddress = 127.0.0.1\n"
 				       "port = 20500\n" TURN_SECTION,
 			       errors, sizeof(errors)),
@@ -211,7 +228,7 @@ static void context_setup(void)
 		 MINIMAL
 		 "[listener t]\nrole = turn\naddress = 127.0.0.1\nport = %u\n"
 		 "[listener c]\nrole = turn_tcp\naddress = 127.0.0.1\nport = %u\n" TURN_SECTION
-		 "max_connections_per_address = 2\n",
+		 "relay_address6 = ::1\nmax_connections_per_address = 2\n",
 		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port),
 		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port));
 	fx.config = load(text);
@@ -400,7 +417,7 @@ static uint16_t port_of(const struct transport_address *address)
  * peer leaves at the flush, from that port; closed, the port is free. */
 START_TEST(test_udp_relay)
 {
-	struct transport_address bound, peer;
+	struct transport_address bound = { .family = AF_INET }, peer;
 	struct sockaddr_storage peer_address, from;
 	socklen_t from_length = sizeof(from);
 	int peer_fd = udp_socket(&peer_address);
@@ -429,12 +446,45 @@ START_TEST(test_udp_relay)
 }
 END_TEST
 
+/* A relay asked for IPv6 binds relay_address6 (::1) from the same range,
+ * and its datagrams leave from there. */
+START_TEST(test_udp_relay_ipv6)
+{
+	struct transport_address bound = { .family = AF_INET6 }, peer;
+	struct sockaddr_storage peer_address = { .ss_family = AF_INET6 }, from;
+	socklen_t length = sizeof(struct sockaddr_in6), from_length = sizeof(from);
+	uint8_t buf[64];
+
+	((struct sockaddr_in6 *)&peer_address)->sin6_addr = in6addr_loopback;
+	int peer_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(peer_fd, 0);
+	ck_assert_int_eq(bind(peer_fd, (struct sockaddr *)&peer_address, length), 0);
+	ck_assert_int_eq(getsockname(peer_fd, (struct sockaddr *)&peer_address, &length), 0);
+	struct turn_relay *relay = turn_relay_open(&fx.context, TURN_TRANSPORT_UDP, &bound);
+	ck_assert_ptr_nonnull(relay);
+	ck_assert_uint_eq(bound.family, AF_INET6);
+	ck_assert_mem_eq(bound.ip, &in6addr_loopback, 16);
+	ck_assert_uint_ge(bound.port, 20000);
+	ck_assert_uint_le(bound.port, 20999);
+	ck_assert(transport_address_from_sockaddr((struct sockaddr *)&peer_address, &peer));
+	turn_relay_send(relay, &peer, (const uint8_t *)"media", 5);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	wait_readable(peer_fd);
+	ck_assert_int_eq(
+		recvfrom(peer_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_length), 5);
+	ck_assert_int_eq(from.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&from)->sin6_port), bound.port);
+	turn_relay_close(relay);
+	close(peer_fd);
+}
+END_TEST
+
 /* An RFC 6062 relay listens on its port; a connection that sets
  * SO_REUSEPORT (conn's share_local_port) may leave from that port, and a
  * socket that does not, as port_range's never do, may not bind it. */
 START_TEST(test_tcp_relay_port_shared)
 {
-	struct transport_address bound;
+	struct transport_address bound = { .family = AF_INET };
 	struct sockaddr_storage at;
 	int one = 1;
 
@@ -1134,6 +1184,7 @@ static Suite *turn_context_suite(void)
 	tcase_add_test(io, test_malformed_counted);
 	tcase_add_test(io, test_refusal_log_limited);
 	tcase_add_test(io, test_udp_relay);
+	tcase_add_test(io, test_udp_relay_ipv6);
 	tcase_add_test(io, test_tcp_relay_port_shared);
 	tcase_add_test(io, test_tcp_frames);
 	tcase_add_test(io, test_tcp_malformed_and_cap);
