@@ -43,6 +43,7 @@
 #include "turn_nonce.h"
 #include "turn_protocol.h"
 #include "turn_relay.h"
+#include "turn_server_private.h"
 #include "turn_stream.h"
 
 static void setup(void)
@@ -851,6 +852,40 @@ END_TEST
 
 /* Prepared, then called off: nothing changed (the old secret still makes
  * allocations, listener B still serves). */
+/* relay_address6 and external_address6 come and go with a reload: the
+ * IPv6 relay binds there, the server offers the family and tells the
+ * external address, and both are the edge's own for the peer policy. */
+START_TEST(test_reload_relay_address6)
+{
+	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, 0);
+	ck_assert(!fx.context.server->relay_ipv6);
+	reload_to(turn_load(SECRET_BEFORE, true,
+			    "relay_address6 = ::1\nexternal_address6 = 2001:db8::5\n"));
+	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, AF_INET6);
+	ck_assert(fx.context.server->relay_ipv4);
+	ck_assert(fx.context.server->relay_ipv6);
+	struct transport_address external = { .family = AF_INET6 };
+	external.ip[0] = 0x20;
+	external.ip[1] = 0x01;
+	external.ip[2] = 0x0d;
+	external.ip[3] = 0xb8;
+	external.ip[15] = 5;
+	ck_assert(transport_address_equal(&fx.context.server->external_address6, &external));
+	struct sockaddr_storage own;
+	transport_address_to_sockaddr(&external, &own);
+	ck_assert_int_eq(peer_policy_check(&fx.context.policy, &own), PEER_REFUSED_EDGE);
+	struct transport_address bound = { .family = AF_INET6 };
+	struct turn_relay *relay = turn_relay_open(&fx.context, TURN_TRANSPORT_UDP, &bound);
+	ck_assert_ptr_nonnull(relay);
+	ck_assert_mem_eq(bound.ip, &in6addr_loopback, 16);
+	turn_relay_close(relay);
+	reload_to(turn_load(SECRET_BEFORE, true, ""));
+	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, 0);
+	ck_assert(!fx.context.server->relay_ipv6);
+	ck_assert_uint_eq(fx.context.server->external_address6.family, 0);
+}
+END_TEST
+
 START_TEST(test_reload_abort)
 {
 	const struct sxedge_config *next = turn_load(SECRET_AFTER, false, "");
@@ -1193,6 +1228,7 @@ static Suite *turn_context_suite(void)
 	tcase_add_checked_fixture(reload, reload_setup, reload_teardown);
 	tcase_set_timeout(reload, 60);
 	tcase_add_test(reload, test_reload_changes_settings);
+	tcase_add_test(reload, test_reload_relay_address6);
 	tcase_add_test(reload, test_reload_abort);
 	tcase_add_test(reload, test_reload_many);
 	tcase_add_test(reload, test_retire);
