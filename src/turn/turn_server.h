@@ -104,7 +104,11 @@ struct turn_io {
 	/* The allocation of RELAY ended (expired, refreshed to 0, its client's
 	 * TCP connection gone...): the socket is closed and its port freed. */
 	void (*relay_close)(void *arg, void *relay);
-	/* Sends a datagram of BYTES out of RELAY (UDP) to PEER. */
+	/* Sends a datagram of BYTES out of RELAY (UDP) to PEER.  Not asked
+	 * for a peer that is the relay of a live UDP allocation of this
+	 * server: the server hands that one to the allocation's from-peer
+	 * path itself, as if it had come in at its relay socket from
+	 * RELAY's address. */
 	void (*to_peer)(void *arg, void *relay, const struct transport_address *peer,
 			const uint8_t *bytes, size_t size);
 	/* RFC 6062 Connect: opens a TCP connection from RELAY's address to
@@ -161,7 +165,8 @@ void turn_server_from_client(struct turn_server *server, const struct turn_clien
 /* A datagram from PEER arrived on the UDP relay of ALLOCATION: to the
  * client as ChannelData when a channel is bound to PEER, else as a Data
  * indication, if a permission allows PEER and the bandwidth cap does;
- * else dropped and counted. */
+ * else dropped and counted.  (The server calls it itself for what one of
+ * its allocations relays to another's relay address.) */
 void turn_server_from_peer(struct turn_server *server, struct allocation *allocation,
 			   const struct transport_address *peer, const uint8_t *bytes, size_t size,
 			   uint64_t now_ms);
