@@ -2,13 +2,14 @@
 /* Unit tests for turn_server's data path and what time and TCP do, with a
  * fake turn_io: Send indications and ChannelData out of the relay only to
  * permitted peers and within the bandwidth cap, a peer's datagrams back as
- * a Data indication or ChannelData (padded over TCP), none of it calling
- * the allocator (the link wraps malloc, calloc and realloc), expiry through
- * turn_server_next_expiry and turn_server_expire, a TCP client gone, the
- * server freed, and RFC 6062: Connect answered when the peer connection is
- * up or failed (447, also after 30 s), ConnectionAttempt for a permitted
- * peer, ConnectionBind joining a new client connection, and their
- * refusals. */
+ * a Data indication or ChannelData (padded over TCP), from one client of
+ * the edge to another's relay inside the edge exactly as through the
+ * kernel, none of it calling the allocator (the link wraps malloc, calloc
+ * and realloc), expiry through turn_server_next_expiry and
+ * turn_server_expire, a TCP client gone, the server freed, and RFC 6062:
+ * Connect answered when the peer connection is up or failed (447, also
+ * after 30 s), ConnectionAttempt for a permitted peer, ConnectionBind
+ * joining a new client connection, and their refusals. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
