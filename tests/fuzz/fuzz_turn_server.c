@@ -16,9 +16,15 @@
  *   5  an RFC 6062 peer connection: the pending Connect's outcome, or a
  *      peer arriving at a TCP relay
  *
+ * The relays are 198.51.100.1 at ports of the server's relay range, so a
+ * peer there is another allocation's relay, which the server delivers to
+ * itself when it is live (relay to relay in the edge).
+ *
  * Properties: nothing is answered to a packet the codec refuses; no UDP
  * answer without integrity is more than TURN_SERVER_AMPLIFICATION times
- * its datagram; everything sent to a client reads (STUN or ChannelData);
+ * its datagram; what a client's packet makes the server send to another
+ * client goes to a live allocation's; everything sent to a client reads
+ * (STUN or ChannelData);
  * every datagram to a peer goes to an IP a CreatePermission or ChannelBind
  * of that relay was granted within 300 s; after an expiry no live
  * allocation is past its lifetime; the allocation count is what was made
@@ -62,6 +68,7 @@ static struct state {
 	uint64_t now_ms;
 	/* the step under way: a raw datagram from a UDP client bounds answers */
 	bool checking_datagram;
+	const struct turn_client *sender; /* the client whose packet is being handled */
 	bool malformed;
 	size_t datagram_size;
 	/* allocations, relays and peer connections */
@@ -87,13 +94,33 @@ static struct turn_nonce_key nonce_key;
 
 /* ---- The checking turn_io ---- */
 
+static bool same_client(const struct turn_client *a, const struct turn_client *b)
+{
+	return transport_address_equal(&a->five_tuple.client, &b->five_tuple.client) &&
+	       a->five_tuple.transport == b->five_tuple.transport;
+}
+
+/* Has CLIENT a live allocation now? */
+static bool live_allocation_of(const struct turn_client *client)
+{
+	for (unsigned i = 0; i < state.live_count; i++)
+		if (transport_address_equal(&state.live[i]->five_tuple.client,
+					    &client->five_tuple.client) &&
+		    state.live[i]->five_tuple.transport == client->five_tuple.transport &&
+		    state.now_ms < state.live[i]->expires_ms)
+			return true;
+	return false;
+}
+
 static void check_to_client(void *arg, const struct turn_client *client, const uint8_t *bytes,
 			    size_t size)
 {
 	(void)arg;
-	(void)client;
 	FUZZ_REQUIRE(!state.malformed);
 	FUZZ_REQUIRE(size > 0 && size <= STUN_MESSAGE_MAX);
+	bool answer = state.sender == NULL || same_client(client, state.sender);
+	if (!answer)
+		FUZZ_REQUIRE(live_allocation_of(client));
 	if ((bytes[0] & 0xC0) == 0x40) {
 		struct channel_data message;
 		FUZZ_REQUIRE(channel_data_parse(bytes, size,
@@ -102,7 +129,7 @@ static void check_to_client(void *arg, const struct turn_client *client, const u
 	} else {
 		struct stun_message message;
 		FUZZ_REQUIRE(stun_message_parse(bytes, size, &message) == STUN_PARSE_OK);
-		if (state.checking_datagram && message.integrity < 0 &&
+		if (answer && state.checking_datagram && message.integrity < 0 &&
 		    message.integrity_sha256 < 0)
 			FUZZ_REQUIRE(size <= TURN_SERVER_AMPLIFICATION * state.datagram_size);
 	}
@@ -276,6 +303,7 @@ static void from_client(const struct turn_client *client, const uint8_t *bytes, 
 	else
 		state.malformed = stun_message_parse(bytes, size, &message) != STUN_PARSE_OK;
 	state.checking_datagram = !tcp;
+	state.sender = client;
 	state.datagram_size = size;
 	char *copy = fuzz_copy(bytes, size);
 	turn_server_from_client(state.server, client, (const uint8_t *)copy, size, state.now_ms,
@@ -283,6 +311,7 @@ static void from_client(const struct turn_client *client, const uint8_t *bytes, 
 	free(copy);
 	state.malformed = false;
 	state.checking_datagram = false;
+	state.sender = NULL;
 }
 
 static void stream(const struct turn_client *client, const uint8_t *bytes, size_t size)
@@ -499,6 +528,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.tcp_relays = data[0] & 1,
 		.relay_ipv4 = true,
 		.relay_ipv6 = data[0] & 4,
+		.relay_port_first = 50000, /* check_relay_open's ports */
+		.relay_port_last = 50000 + LIVE_MAX * 4 - 1,
 	};
 	static const struct peer_policy policy;
 	settings.peer_policy = &policy;
