@@ -5,7 +5,6 @@
 #include "turn_context.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,9 @@
 #include "address.h"
 #include "connection_metrics.h"
 #include "log.h"
+#include "turn_context_private.h"
 #include "turn_relay.h"
+#include "turn_settings.h"
 #include "turn_stream.h"
 
 /* ---- the clock ---- */
@@ -435,175 +436,11 @@ void turn_context_datagram(struct turn_context *context, const struct listener_c
 	turn_context_after(context);
 }
 
-/* ---- what a snapshot says ---- */
-
-/* The edge's own addresses, for the peer policy: the relay and external
- * addresses, every listener's, and with a wildcard listener the host's.
- * -1 when out of memory. */
-static int own_addresses(const struct sxedge_config *config, const struct turn_config *turn,
-			 struct sockaddr_storage **own_out, size_t *n_own)
-{
-	size_t room = config->n_listeners + 4, count = 0;
-	struct ifaddrs *interfaces = NULL;
-	bool wildcard = false;
-
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		struct sockaddr_storage at;
-		wildcard = wildcard || (address_parse(config->listeners[i].address, 0, &at) > 0 &&
-					address_is_unspecified(&at));
-	}
-	if (wildcard && getifaddrs(&interfaces) == 0)
-		for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next)
-			room++;
-	struct sockaddr_storage *own = calloc(room, sizeof(*own));
-	if (own == NULL) {
-		freeifaddrs(interfaces);
-		return -1;
-	}
-	const char *named[] = { turn->relay_address, turn->external_address, turn->relay_address6,
-				turn->external_address6 };
-	for (size_t i = 0; i < 4; i++)
-		if (named[i] != NULL && address_parse(named[i], 0, &own[count]) > 0)
-			count++;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		struct sockaddr_storage *at = &own[count];
-		if (address_parse(config->listeners[i].address, 0, at) > 0 &&
-		    !address_is_unspecified(at))
-			count++;
-	}
-	for (struct ifaddrs *at = interfaces; at != NULL; at = at->ifa_next) {
-		if (at->ifa_addr == NULL ||
-		    (at->ifa_addr->sa_family != AF_INET && at->ifa_addr->sa_family != AF_INET6))
-			continue;
-		memcpy(&own[count++], at->ifa_addr,
-		       at->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-							  : sizeof(struct sockaddr_in6));
-	}
-	freeifaddrs(interfaces);
-	*own_out = own;
-	*n_own = count;
-	return 0;
-}
-
-static struct peer_policy policy_of(const struct turn_config *turn,
-				    const struct sockaddr_storage *own, size_t n_own)
-{
-	return (struct peer_policy){
-		.allowed = turn->allowed_peers,
-		.allowed_count = turn->n_allowed_peers,
-		.own = own,
-		.own_count = n_own,
-	};
-}
-
-/* The server's settings; POLICY must outlive the server. */
-static struct turn_server_settings server_settings(const struct sxedge_config *config,
-						   const struct peer_policy *policy)
-{
-	const struct turn_config *turn = turn_config(config);
-	struct sockaddr_storage address;
-	struct turn_server_settings settings = {
-		.realm = turn->realm,
-		.secret = turn->secret,
-		.secret_length = turn->secret_length,
-		.nonce_lifetime_s = turn->nonce_lifetime_s,
-		.limits = {
-			.allocations = turn->max_allocations,
-			.allocations_per_user = turn->max_allocations_per_user,
-			.max_lifetime_s = turn->max_lifetime_s,
-			.permissions_per_allocation = turn->max_permissions,
-			.channels_per_allocation = turn->max_channels,
-			.connections_per_allocation = turn->max_peer_connections,
-			.bandwidth_bytes_per_second = turn->max_bandwidth,
-		},
-		.peer_policy = policy,
-		.tcp_relays = config_listener(config, ROLE_TURN_TCP) != NULL,
-		.relay_port_first = turn->relay_ports.first,
-		.relay_port_last = turn->relay_ports.last,
-	};
-	if (address_parse(turn->relay_address, 0, &address) > 0) {
-		settings.relay_ipv4 = address.ss_family == AF_INET;
-		settings.relay_ipv6 = address.ss_family == AF_INET6;
-	}
-	settings.relay_ipv6 = settings.relay_ipv6 || turn->relay_address6 != NULL;
-	if (address_parse(turn->external_address, 0, &address) > 0)
-		transport_address_from_sockaddr((struct sockaddr *)&address,
-						&settings.external_address);
-	if (turn->external_address6 != NULL &&
-	    address_parse(turn->external_address6, 0, &address) > 0)
-		transport_address_from_sockaddr((struct sockaddr *)&address,
-						&settings.external_address6);
-	return settings;
-}
-
-/* Clients' TCP connections, and RFC 6062 connections with peers: what a
- * new one is made with (a conn copies its limits). */
-static void connection_limits(const struct sxedge_config *config, struct conn_limits *clients,
-			      struct conn_limits *peers)
-{
-	const struct limits_config *limits = &config->limits;
-	const struct turn_config *turn = turn_config(config);
-
-	*clients = (struct conn_limits){
-		.handshake_timeout_s = limits->handshake_timeout_s,
-		/* a client refreshes within its allocation's lifetime */
-		.idle_timeout_s = turn->max_lifetime_s,
-		.input_max = 2 * 65536,
-		.output_max = limits->output_max,
-		.first_request_timeout_s = limits->first_request_timeout_s,
-		.output_low_water = limits->output_max / 2,
-	};
-	*peers = (struct conn_limits){
-		.handshake_timeout_s = limits->handshake_timeout_s,
-		.idle_timeout_s = turn->max_lifetime_s,
-		.input_max = 65536,
-		.output_max = limits->output_max,
-		.output_low_water = limits->output_max / 2,
-		.share_local_port = true,
-	};
-}
-
-/* The relay addresses by family (relay_address, relay_address6), the
- * one of a family the edge has none of zeroed. */
-static int relay_addresses_of(const struct sxedge_config *config, struct sockaddr_storage *ipv4,
-			      struct sockaddr_storage *ipv6, FILE *errors)
-{
-	const struct turn_config *turn = turn_config(config);
-	const char *named[] = { turn->relay_address, turn->relay_address6 };
-	struct sockaddr_storage address;
-
-	memset(ipv4, 0, sizeof(*ipv4));
-	memset(ipv6, 0, sizeof(*ipv6));
-	for (size_t i = 0; i < 2; i++) {
-		if (named[i] == NULL)
-			continue;
-		if (address_parse(named[i], 0, &address) <= 0) {
-			fprintf(errors, "%s:%d: [turn]: bad relay address %s\n", config->path,
-				turn->line, named[i]);
-			return -1;
-		}
-		*(address.ss_family == AF_INET ? ipv4 : ipv6) = address;
-	}
-	return 0;
-}
-
-/* The address a turn LISTENER is reached at (the 5-tuple's server side);
- * false for another role's. */
-static bool udp_listener_address(const struct listener_config *listener,
-				 struct transport_address *address)
-{
-	struct sockaddr_storage at;
-
-	return listener->role == ROLE_TURN &&
-	       address_parse(listener->address, listener->port, &at) > 0 &&
-	       transport_address_from_sockaddr((struct sockaddr *)&at, address);
-}
-
 /* ---- UDP listeners ---- */
 
-static struct turn_udp_listener *listener_new(struct turn_context *context,
-					      const struct listener_config *config,
-					      const struct transport_address *address)
+struct turn_udp_listener *turn_context_listener_new(struct turn_context *context,
+						    const struct listener_config *config,
+						    const struct transport_address *address)
 {
 	struct turn_udp_listener *listener = calloc(1, sizeof(*listener));
 
@@ -629,7 +466,7 @@ static void listener_free(struct turn_context *context, struct turn_udp_listener
 /* A listener the reload removed: the allocations made through it end (their
  * clients can no longer be answered), and what is queued for it leaves
  * before the worker closes its socket. */
-static void listener_remove(struct turn_context *context, struct turn_udp_listener *listener)
+void turn_context_listener_remove(struct turn_context *context, struct turn_udp_listener *listener)
 {
 	struct turn_relay *next;
 
@@ -659,10 +496,10 @@ static int context_init_listeners(struct turn_context *context)
 		return -1;
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		struct transport_address address;
-		if (!udp_listener_address(&config->listeners[i], &address))
+		if (!turn_settings_udp_listener_address(&config->listeners[i], &address))
 			continue;
 		struct turn_udp_listener *listener =
-			listener_new(context, &config->listeners[i], &address);
+			turn_context_listener_new(context, &config->listeners[i], &address);
 		if (listener == NULL)
 			return -1;
 		context->listeners[context->n_listeners++] = listener;
@@ -686,7 +523,8 @@ static int context_init_server(struct turn_context *context, const uint8_t nonce
 
 	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
 		return -1;
-	struct turn_server_settings settings = server_settings(context->config, &context->policy);
+	struct turn_server_settings settings =
+		turn_settings_server(context->config, &context->policy);
 	const struct turn_io io = {
 		.to_client = io_to_client,
 		.relay_open = io_relay_open,
@@ -718,8 +556,9 @@ int turn_context_init(struct turn_context *context, struct event_base *base,
 	if (turn_context_check(config, errors) < 0)
 		return -1;
 	context_init_metrics(context, metrics);
-	connection_limits(config, &context->conn_limits, &context->peer_limits);
-	if (relay_addresses_of(config, &context->relay_ipv4, &context->relay_ipv6, errors) < 0)
+	turn_settings_connection_limits(config, &context->conn_limits, &context->peer_limits);
+	if (turn_settings_relay_addresses(config, &context->relay_ipv4, &context->relay_ipv6,
+					  errors) < 0)
 		return -1;
 	context->receiver = udp_receiver_new(TURN_RECEIVE_SLOTS, TURN_DATAGRAM_MAX);
 	context->sender = udp_sender_new(TURN_SEND_SLOTS, TURN_DATAGRAM_MAX, TURN_QUEUE_LIMIT,
@@ -732,189 +571,20 @@ int turn_context_init(struct turn_context *context, struct event_base *base,
 	    conn_budget_init(&context->budget, "turn_tcp",
 			     limits->max_connections_role[ROLE_TURN_TCP],
 			     context->turn->max_connections_per_address) < 0 ||
-	    own_addresses(config, context->turn, &context->own, &context->n_own) < 0 ||
+	    turn_settings_own_addresses(config, context->turn, &context->own, &context->n_own) <
+		    0 ||
 	    context_init_listeners(context) < 0) {
 		fprintf(errors, "%s: out of memory\n", config->path);
 		turn_context_free(context);
 		return -1;
 	}
-	context->policy = policy_of(context->turn, context->own, context->n_own);
+	context->policy = turn_settings_peer_policy(context->turn, context->own, context->n_own);
 	if (context_init_server(context, nonce_secret) < 0) {
 		fprintf(errors, "%s: out of memory\n", config->path);
 		turn_context_free(context);
 		return -1;
 	}
 	return 0;
-}
-
-/* ---- a reload ---- */
-
-struct turn_context_change {
-	const struct sxedge_config *config;
-	struct turn_server_change *server;
-	struct sockaddr_storage *own;
-	size_t n_own;
-	struct sockaddr_storage relay_ipv4, relay_ipv6;
-	/* The new table of UDP listeners, and for each its listener_config in
-	 * CONFIG and whether it is one serving now (else made for the change). */
-	struct turn_udp_listener **listeners;
-	const struct listener_config **listener_configs;
-	bool *kept;
-	size_t n_listeners;
-};
-
-void turn_context_abort(struct turn_context_change *change)
-{
-	if (change == NULL)
-		return;
-	for (size_t i = 0; i < change->n_listeners; i++)
-		if (!change->kept[i])
-			free(change->listeners[i]); /* never served: nothing queued, no event */
-	free(change->listeners);
-	free(change->listener_configs);
-	free(change->kept);
-	free(change->own);
-	turn_server_change_free(change->server);
-	free(change);
-}
-
-/* The listener serving now at ADDRESS, NULL when none. */
-static struct turn_udp_listener *serving_listener(const struct turn_context *context,
-						  const struct transport_address *address)
-{
-	for (size_t i = 0; i < context->n_listeners; i++)
-		if (transport_address_equal(&context->listeners[i]->address, address))
-			return context->listeners[i];
-	return NULL;
-}
-
-/* Is LISTENER in the table CHANGE is building (the first N)? */
-static bool change_holds(const struct turn_context_change *change, size_t n,
-			 const struct turn_udp_listener *listener)
-{
-	for (size_t i = 0; i < n; i++)
-		if (change->listeners[i] == listener)
-			return true;
-	return false;
-}
-
-static int change_listeners(struct turn_context *context, struct turn_context_change *change)
-{
-	const struct sxedge_config *config = change->config;
-	size_t room = config->n_listeners + 1;
-
-	change->listeners = calloc(room, sizeof(*change->listeners));
-	change->listener_configs = calloc(room, sizeof(*change->listener_configs));
-	change->kept = calloc(room, sizeof(*change->kept));
-	if (change->listeners == NULL || change->listener_configs == NULL || change->kept == NULL)
-		return -1;
-	for (size_t i = 0; i < config->n_listeners; i++) {
-		const struct listener_config *at = &config->listeners[i];
-		struct transport_address address;
-		if (!udp_listener_address(at, &address))
-			continue;
-		size_t n = change->n_listeners;
-		/* the kept one takes AT at the commit */
-		struct turn_udp_listener *kept = serving_listener(context, &address);
-		if (kept != NULL && change_holds(change, n, kept))
-			kept = NULL; /* the file's check refuses a socket twice; were it not */
-		change->listeners[n] = kept != NULL ? kept : listener_new(context, at, &address);
-		if (change->listeners[n] == NULL)
-			return -1;
-		change->listener_configs[n] = at;
-		change->kept[n] = kept != NULL;
-		change->n_listeners++;
-	}
-	return 0;
-}
-
-struct turn_context_change *turn_context_prepare(struct turn_context *context,
-						 const struct sxedge_config *config, FILE *errors)
-{
-	struct turn_context_change *change = calloc(1, sizeof(*change));
-
-	if (change == NULL) {
-		fprintf(errors, "%s: out of memory\n", config->path);
-		return NULL;
-	}
-	change->config = config;
-	if (relay_addresses_of(config, &change->relay_ipv4, &change->relay_ipv6, errors) < 0) {
-		turn_context_abort(change);
-		return NULL;
-	}
-	/* The server keeps pointing at the context's policy, which the commit
-	 * fills from these. */
-	struct turn_server_settings settings = server_settings(config, &context->policy);
-	if (own_addresses(config, turn_config(config), &change->own, &change->n_own) < 0 ||
-	    change_listeners(context, change) < 0 ||
-	    (change->server = turn_server_change_new(&settings)) == NULL) {
-		fprintf(errors, "%s: out of memory\n", config->path);
-		turn_context_abort(change);
-		return NULL;
-	}
-	return change;
-}
-
-static bool change_keeps(const struct turn_context_change *change,
-			 const struct turn_udp_listener *listener)
-{
-	for (size_t i = 0; i < change->n_listeners; i++)
-		if (change->kept[i] && change->listeners[i] == listener)
-			return true;
-	return false;
-}
-
-void turn_context_commit(struct turn_context *context, struct turn_context_change *change)
-{
-	const struct sxedge_config *config = change->config;
-	const struct turn_config *turn = turn_config(config);
-
-	for (size_t i = 0; i < context->n_listeners; i++)
-		if (!change_keeps(change, context->listeners[i]))
-			listener_remove(context, context->listeners[i]);
-	free(context->listeners);
-	for (size_t i = 0; i < change->n_listeners; i++)
-		change->listeners[i]->config = change->listener_configs[i];
-	context->listeners = change->listeners;
-	context->n_listeners = change->n_listeners;
-	free(context->own);
-	context->own = change->own;
-	context->n_own = change->n_own;
-	context->policy = policy_of(turn, context->own, context->n_own);
-	context->relay_ipv4 = change->relay_ipv4;
-	context->relay_ipv6 = change->relay_ipv6;
-	connection_limits(config, &context->conn_limits, &context->peer_limits);
-	conn_budget_set_limits(&context->budget, config->limits.max_connections_role[ROLE_TURN_TCP],
-			       turn->max_connections_per_address);
-	if (context->server != NULL)
-		turn_server_change_apply(context->server, change->server);
-	else
-		turn_server_change_free(change->server);
-	context->config = config;
-	context->turn = turn;
-	free(change->listener_configs);
-	free(change->kept);
-	free(change);
-	turn_context_after(context);
-}
-
-void turn_context_connection_gone(struct turn_context *context)
-{
-	if (context->retired && context->streams_open == 0 && context->peers_open == 0)
-		event_active(context->emptied, EV_TIMEOUT, 0);
-}
-
-void turn_context_retire(struct turn_context *context, void (*on_emptied)(void *arg), void *arg)
-{
-	context->config = config_ref(context->config);
-	context->retired = true;
-	context->on_emptied = on_emptied;
-	context->emptied_arg = arg;
-	for (size_t i = 0; i < context->n_listeners; i++)
-		listener_remove(context, context->listeners[i]);
-	context->n_listeners = 0;
-	turn_streams_close(context);
-	turn_context_connection_gone(context);
 }
 
 /* ---- the end ---- */
