@@ -78,6 +78,20 @@ static const uint16_t understood[] = {
 /* An empty policy (no allow list, no own addresses) when none is given. */
 static const struct peer_policy no_policy;
 
+static struct turn_server_relaying relaying_of(const struct turn_server_settings *settings)
+{
+	return (struct turn_server_relaying){
+		.peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy,
+		.tcp_relays = settings->tcp_relays,
+		.relay_ipv4 = settings->relay_ipv4,
+		.relay_ipv6 = settings->relay_ipv6,
+		.external_address = settings->external_address,
+		.external_address6 = settings->external_address6,
+		.relay_port_first = settings->relay_port_first,
+		.relay_port_last = settings->relay_port_last,
+	};
+}
+
 /* ---- Small helpers shared by the files ---- */
 
 void turn_server_refuse(struct turn_server *server, const struct turn_client *client,
@@ -104,10 +118,10 @@ bool turn_read_address(const struct stun_message *message, const struct stun_att
 const struct transport_address *turn_external_address(const struct turn_server *server,
 						      sa_family_t family)
 {
-	if (family != 0 && server->external_address.family == family)
-		return &server->external_address;
-	if (family != 0 && server->external_address6.family == family)
-		return &server->external_address6;
+	if (family != 0 && server->relaying.external_address.family == family)
+		return &server->relaying.external_address;
+	if (family != 0 && server->relaying.external_address6.family == family)
+		return &server->relaying.external_address6;
 	return NULL;
 }
 
@@ -117,8 +131,9 @@ bool turn_peer_is_edge(const struct turn_server *server, const struct allocation
 	const struct transport_address *external = turn_external_address(server, peer->family);
 	bool edge = transport_address_same_ip(peer, &allocation->relay) ||
 		    (external != NULL && transport_address_same_ip(peer, external));
-	*relay = edge && peer->port >= server->relay_port_first &&
-		 peer->port <= server->relay_port_last && server->relay_port_first != 0;
+	*relay = edge && peer->port >= server->relaying.relay_port_first &&
+		 peer->port <= server->relaying.relay_port_last &&
+		 server->relaying.relay_port_first != 0;
 	return edge;
 }
 
@@ -138,7 +153,7 @@ bool turn_read_peer(struct turn_server *server, const struct turn_request *reque
 	if (turn_peer_is_edge(server, allocation, peer, &relay) && relay)
 		return true;
 	struct sockaddr_storage storage = turn_sockaddr(peer);
-	enum peer_verdict verdict = peer_policy_check(server->peer_policy, &storage);
+	enum peer_verdict verdict = peer_policy_check(server->relaying.peer_policy, &storage);
 	if (verdict != PEER_ALLOWED) {
 		turn_answer_error(server, request, 403, peer_verdict_name(verdict),
 				  peer_refusals[verdict]);
@@ -514,11 +529,7 @@ struct turn_server_change {
 	size_t secret_length;
 	uint32_t nonce_lifetime_s;
 	struct allocation_terms *terms;
-	const struct peer_policy *peer_policy;
-	bool tcp_relays;
-	bool relay_ipv4, relay_ipv6;
-	struct transport_address external_address, external_address6;
-	uint16_t relay_port_first, relay_port_last;
+	struct turn_server_relaying relaying;
 };
 
 static void secret_free(uint8_t *secret, size_t length)
@@ -540,14 +551,7 @@ struct turn_server *turn_server_new(const struct turn_server_settings *settings,
 	server->realm = strdup(settings->realm);
 	server->secret = malloc(settings->secret_length > 0 ? settings->secret_length : 1);
 	server->secret_length = settings->secret_length;
-	server->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
-	server->tcp_relays = settings->tcp_relays;
-	server->relay_ipv4 = settings->relay_ipv4;
-	server->relay_ipv6 = settings->relay_ipv6;
-	server->external_address = settings->external_address;
-	server->external_address6 = settings->external_address6;
-	server->relay_port_first = settings->relay_port_first;
-	server->relay_port_last = settings->relay_port_last;
+	server->relaying = relaying_of(settings);
 	for (int i = 0; i < STUN_TRANSACTION_ID_SIZE; i++)
 		server->indication_id[i] = (uint8_t)(seed >> (8 * (i % 8)) ^ (uint8_t)(i * 0x9d));
 	struct allocation_hooks hooks = {
@@ -602,14 +606,7 @@ struct turn_server_change *turn_server_change_new(const struct turn_server_setti
 	}
 	memcpy(change->secret, settings->secret, settings->secret_length);
 	change->nonce_lifetime_s = settings->nonce_lifetime_s;
-	change->peer_policy = settings->peer_policy != NULL ? settings->peer_policy : &no_policy;
-	change->tcp_relays = settings->tcp_relays;
-	change->relay_ipv4 = settings->relay_ipv4;
-	change->relay_ipv6 = settings->relay_ipv6;
-	change->external_address = settings->external_address;
-	change->external_address6 = settings->external_address6;
-	change->relay_port_first = settings->relay_port_first;
-	change->relay_port_last = settings->relay_port_last;
+	change->relaying = relaying_of(settings);
 	return change;
 }
 
@@ -632,14 +629,7 @@ void turn_server_change_apply(struct turn_server *server, struct turn_server_cha
 	server->secret_length = change->secret_length;
 	server->nonce_key.lifetime = change->nonce_lifetime_s;
 	allocation_table_set_limits(server->table, change->terms);
-	server->peer_policy = change->peer_policy;
-	server->tcp_relays = change->tcp_relays;
-	server->relay_ipv4 = change->relay_ipv4;
-	server->relay_ipv6 = change->relay_ipv6;
-	server->external_address = change->external_address;
-	server->external_address6 = change->external_address6;
-	server->relay_port_first = change->relay_port_first;
-	server->relay_port_last = change->relay_port_last;
+	server->relaying = change->relaying;
 	free(change);
 }
 

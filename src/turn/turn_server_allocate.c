@@ -79,7 +79,7 @@ static uint8_t requested_transport(struct turn_server *server, const struct turn
 	}
 	bool over_tcp = request->reply.client.five_tuple.transport == TURN_TRANSPORT_TCP;
 	if (protocol == STUN_TRANSPORT_UDP ||
-	    (protocol == STUN_TRANSPORT_TCP && server->tcp_relays && over_tcp))
+	    (protocol == STUN_TRANSPORT_TCP && server->relaying.tcp_relays && over_tcp))
 		return protocol;
 	turn_answer_error(server, request, 442, NULL, "unsupported_transport");
 	return 0;
@@ -127,8 +127,8 @@ static int relay_family(struct turn_server *server, const struct turn_request *r
 		return 0;
 	}
 	if ((requested != NULL && !stun_attribute_address_family(requested, &family)) ||
-	    (family == AF_INET && !server->relay_ipv4) ||
-	    (family == AF_INET6 && !server->relay_ipv6)) {
+	    (family == AF_INET && !server->relaying.relay_ipv4) ||
+	    (family == AF_INET6 && !server->relaying.relay_ipv6)) {
 		turn_answer_error(server, request, 440, NULL, "address_family");
 		return 0;
 	}

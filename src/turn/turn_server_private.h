@@ -32,16 +32,22 @@ struct turn_connect_answer {
 	bool fingerprint;
 };
 
-struct turn_server {
-	struct turn_io io;
-	char *realm;
-	uint8_t *secret;
-	size_t secret_length;
+/* Where and how the server relays: plain values from its settings, which
+ * a reload replaces whole. */
+struct turn_server_relaying {
 	const struct peer_policy *peer_policy;
 	bool tcp_relays;
 	bool relay_ipv4, relay_ipv6;
 	struct transport_address external_address, external_address6;
 	uint16_t relay_port_first, relay_port_last;
+};
+
+struct turn_server {
+	struct turn_io io;
+	char *realm;
+	uint8_t *secret;
+	size_t secret_length;
+	struct turn_server_relaying relaying;
 	struct allocation_table *table;
 	struct turn_nonce_key nonce_key;
 	struct stun_hmac hmac;

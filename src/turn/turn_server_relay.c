@@ -124,7 +124,8 @@ static void relay_to_peer(struct turn_server *server, const struct turn_client *
 			bound = allocation->relay;
 			bound.port = peer->port;
 			peer = &bound;
-		} else if (peer_policy_check(server->peer_policy, &storage) != PEER_ALLOWED) {
+		} else if (peer_policy_check(server->relaying.peer_policy, &storage) !=
+			   PEER_ALLOWED) {
 			turn_server_refuse(server, client, "peer_edge", 0); /* not allow-listed */
 			return;
 		}

@@ -858,19 +858,20 @@ END_TEST
 START_TEST(test_reload_relay_address6)
 {
 	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, 0);
-	ck_assert(!fx.context.server->relay_ipv6);
+	ck_assert(!fx.context.server->relaying.relay_ipv6);
 	reload_to(turn_load(SECRET_BEFORE, true,
 			    "relay_address6 = ::1\nexternal_address6 = 2001:db8::5\n"));
 	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, AF_INET6);
-	ck_assert(fx.context.server->relay_ipv4);
-	ck_assert(fx.context.server->relay_ipv6);
+	ck_assert(fx.context.server->relaying.relay_ipv4);
+	ck_assert(fx.context.server->relaying.relay_ipv6);
 	struct transport_address external = { .family = AF_INET6 };
 	external.ip[0] = 0x20;
 	external.ip[1] = 0x01;
 	external.ip[2] = 0x0d;
 	external.ip[3] = 0xb8;
 	external.ip[15] = 5;
-	ck_assert(transport_address_equal(&fx.context.server->external_address6, &external));
+	ck_assert(
+		transport_address_equal(&fx.context.server->relaying.external_address6, &external));
 	struct sockaddr_storage own;
 	transport_address_to_sockaddr(&external, &own);
 	ck_assert_int_eq(peer_policy_check(&fx.context.policy, &own), PEER_REFUSED_EDGE);
@@ -881,8 +882,8 @@ START_TEST(test_reload_relay_address6)
 	turn_relay_close(relay);
 	reload_to(turn_load(SECRET_BEFORE, true, ""));
 	ck_assert_uint_eq(fx.context.relay_ipv6.ss_family, 0);
-	ck_assert(!fx.context.server->relay_ipv6);
-	ck_assert_uint_eq(fx.context.server->external_address6.family, 0);
+	ck_assert(!fx.context.server->relaying.relay_ipv6);
+	ck_assert_uint_eq(fx.context.server->relaying.external_address6.family, 0);
 }
 END_TEST
 
