@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "udp_socket.h"
 
 unsigned port_range_size(const struct port_range *range)
 {
@@ -44,6 +45,8 @@ static int open_socket(const struct sockaddr_storage *address, enum port_range_s
 	if (kind == PORT_RANGE_TCP_LISTENER &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		goto fail;
+	if (kind == PORT_RANGE_UDP)
+		udp_socket_size_buffers(fd);
 	return fd;
 fail:;
 	int saved = errno;

@@ -16,6 +16,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "udp_socket.h"
 #include "worker_private.h"
 
 #define DATAGRAM_MAX 65535 /* the largest UDP payload */
@@ -123,6 +124,8 @@ static evutil_socket_t worker_bind(const struct listener_config *listener, bool 
 			close(fd);
 		return -1;
 	}
+	if (datagram)
+		udp_socket_size_buffers(fd);
 	return fd;
 }
 

@@ -13,6 +13,7 @@
 
 #include "address.h"
 #include "port_range.h"
+#include "udp_socket.h"
 #include "test_suite.h"
 
 #define TEST_ADDRESS "127.0.31.7"
@@ -66,6 +67,14 @@ START_TEST(test_udp_in_range)
 	ck_assert_int_eq(type, SOCK_DGRAM);
 	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	/* Its buffers are a relay's (udp_socket.h), not the kernel's default. */
+	int sized = socket(AF_INET, SOCK_DGRAM, 0), got, expected;
+	udp_socket_size_buffers(sized);
+	length = sizeof(got);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &length), 0);
+	ck_assert_int_eq(getsockopt(sized, SOL_SOCKET, SO_RCVBUF, &expected, &length), 0);
+	ck_assert_int_eq(got, expected);
+	close(sized);
 	close(fd);
 }
 END_TEST

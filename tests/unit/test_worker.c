@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "metrics_config.h"
+#include "udp_socket.h"
 #include "worker_private.h"
 #include "test_suite.h"
 
@@ -268,6 +269,14 @@ START_TEST(test_binds_udp_before_serving)
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	ck_assert_int_lt(bind(fd, (struct sockaddr *)&udp, sizeof(udp)), 0);
 	ck_assert_int_eq(errno, EADDRINUSE);
+	/* With a relay's buffers (udp_socket.h), not the kernel's default. */
+	udp_socket_size_buffers(fd);
+	int got, expected;
+	socklen_t length = sizeof(got);
+	ck_assert_int_eq(
+		getsockopt(worker->listeners.rows[0].fd, SOL_SOCKET, SO_RCVBUF, &got, &length), 0);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &expected, &length), 0);
+	ck_assert_int_eq(got, expected);
 	close(fd);
 	worker_free(worker);
 
