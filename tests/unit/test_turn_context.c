@@ -203,6 +203,17 @@ static struct {
 	struct sockaddr_storage client_address;
 } fx;
 
+/* The fixture's context made from CONFIG (its reference is the fixture's)
+ * with NONCE_SECRET. */
+static void context_start(const struct sxedge_config *config, const uint8_t nonce_secret[32])
+{
+	fx.config = config;
+	ck_assert_ptr_nonnull(fx.config);
+	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
+					   nonce_secret, stderr),
+			 0);
+}
+
 static int udp_socket(struct sockaddr_storage *address)
 {
 	socklen_t length = sizeof(*address);
@@ -232,11 +243,7 @@ static void context_setup(void)
 		 "relay_address6 = ::1\nmax_connections_per_address = 2\n",
 		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port),
 		 ntohs(((struct sockaddr_in *)&fx.listener_address)->sin_port));
-	fx.config = load(text);
-	ck_assert_ptr_nonnull(fx.config);
-	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
-					   nonce_secret, stderr),
-			 0);
+	context_start(load(text), nonce_secret);
 }
 
 static void context_teardown(void)
@@ -679,10 +686,7 @@ static void reload_setup(void)
 	fx.client = udp_socket(&fx.client_address);
 	ck_assert_int_eq(stun_hmac_init(&rx.hmac), 0);
 	rx.expiry = (unsigned long long)turn_context_wall_s() + 3600;
-	fx.config = turn_load(SECRET_BEFORE, true, "");
-	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
-					   nonce_secret, stderr),
-			 0);
+	context_start(turn_load(SECRET_BEFORE, true, ""), nonce_secret);
 }
 
 static void reload_teardown(void)
@@ -1044,11 +1048,7 @@ static void capped_setup(void)
 			 "relay_ports = 20000-20999\nallowed_peers = 127.0.0.1\n"
 			 "max_bandwidth = %u\n",
 		 port_in(&address), CAP);
-	fx.config = load(text);
-	ck_assert_ptr_nonnull(fx.config);
-	ck_assert_int_eq(turn_context_init(&fx.context, fx.base, fx.config, fx.metrics,
-					   nonce_secret, stderr),
-			 0);
+	context_start(load(text), nonce_secret);
 }
 
 static void capped_teardown(void)
